@@ -1,0 +1,1 @@
+"""Message schemas and topic names shared by every orderflow service."""

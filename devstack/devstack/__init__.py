@@ -1,0 +1,1 @@
+"""Local real servers for development and tests: Kafka, FerretDB, SMTP."""

@@ -1,0 +1,1 @@
+"""The runtime every orderflow service runs on."""
