@@ -1,0 +1,54 @@
+"""Settings every service shares, read from the environment (pydantic-settings).
+
+Each service subclasses `ServiceSettings` for its own knobs (durations, ports, ...).
+The README's configuration table is generated from these classes.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection, delivery and ops settings common to all five services."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "ORDERFLOW_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+        description="Kafka bootstrap servers, comma separated.",
+    )
+    mongodb_uri: str = Field(
+        default="mongodb://127.0.0.1:27017/",
+        validation_alias=AliasChoices("MONGODB_URI", "ORDERFLOW_MONGODB_URI"),
+        description="MongoDB (or FerretDB) connection string.",
+    )
+    database: str = Field(default="orderflow", description="Database name in the store.")
+    topic_prefix: str = Field(
+        default="", description="Prefix for every topic name (isolates test runs and tenants)."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address of /metrics and /health.")
+    http_port: int = Field(default=0, description="Port of /metrics and /health (0: any free).")
+    topic_partitions: int = Field(
+        default=6, description="Partitions of topics the service creates."
+    )
+    max_message_bytes: int = Field(
+        default=256 * 1024, description="Larger messages go to the dead-letter topic."
+    )
+    handler_retries: int = Field(
+        default=3, description="Retries of a failing handler before the message is dead-lettered."
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.2, description="First retry delay; doubles per retry, with jitter."
+    )
+    connect_timeout_seconds: float = Field(
+        default=120.0, description="How long to keep retrying Kafka and MongoDB at startup."
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=15.0, description="How long SIGTERM waits for in-flight messages."
+    )
+    log_level: str = Field(default="INFO", description="Log level of the service's JSON logs.")

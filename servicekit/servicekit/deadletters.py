@@ -1,0 +1,214 @@
+"""The consumer guard: what happens to every message a service takes off a topic.
+
+    take message ─┬─ too large ────────────────────────────────┐
+                  ├─ not JSON / not valid / unknown type ──────┤──▶ <topic>.dlq (original bytes,
+                  ├─ handler raises ─ retry with backoff, N times ┘     headers, error, service)
+                  └─ handler returns ─▶ commit offset
+
+A command that parses but cannot be applied is not a dead letter: its handler answers it
+with a rejection event and returns normally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiokafka.structs import TopicPartition
+from faststream import BaseMiddleware
+from pydantic import ValidationError
+
+from servicekit import metrics
+from servicekit.logs import log_context
+
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+    from faststream.message import StreamMessage
+
+log = logging.getLogger("servicekit.consumer")
+
+#: Header names on a dead letter, beside the original message's own headers.
+DLQ_ERROR = "x-dlq-error"
+DLQ_REASON = "x-dlq-reason"
+DLQ_SERVICE = "x-dlq-service"
+DLQ_SOURCE = "x-dlq-source"  # topic/partition/offset of the original
+
+
+class RawPublisher(Protocol):
+    async def __call__(
+        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    service: str
+    max_message_bytes: int
+    handler_retries: int
+    retry_backoff_seconds: float
+
+
+def classify(error: ValidationError, body: Any) -> str:
+    """A stable reason code for a message that could not be read."""
+    if not isinstance(body, dict):
+        return "malformed"
+    kinds = {e["type"] for e in error.errors()}
+    if "union_tag_invalid" in kinds:
+        return "unknown_type"
+    return "invalid"
+
+
+def describe(error: BaseException) -> str:
+    """The error as text without the offending input (it may hold personal data)."""
+    if isinstance(error, ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in error.errors(include_input=False, include_url=False)
+        ]
+        return f"{error.title}: " + "; ".join(parts)
+    return f"{type(error).__name__}: {error}"
+
+
+def _peek(body: Any) -> dict[str, Any]:
+    """Ids worth logging, read from a decoded body without validating it."""
+    if not isinstance(body, dict):
+        return {}
+    return {
+        k: body[k]
+        for k in ("message_id", "correlation_id", "order_id", "type")
+        if isinstance(body.get(k), str)
+    }
+
+
+class ConsumerGuard:
+    """Parses, retries and dead-letters around every handler call of one service."""
+
+    def __init__(
+        self,
+        policy: GuardPolicy,
+        publish_raw: RawPublisher,
+        stopping: Callable[[], bool],
+        base_topic: Callable[[str], str],
+    ) -> None:
+        self.policy = policy
+        self.publish_raw = publish_raw
+        self.stopping = stopping
+        self.base_topic = base_topic
+
+    def middleware(self) -> type[BaseMiddleware]:
+        """A FastStream middleware class bound to this guard."""
+        guard = self
+
+        class _Guard(BaseMiddleware):
+            async def consume_scope(
+                self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
+            ) -> Any:
+                return await guard.consume(call_next, msg)
+
+        return _Guard
+
+    async def consume(
+        self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        record: ConsumerRecord[bytes, bytes] = msg.raw_message
+        topic = self.base_topic(record.topic)
+        service = self.policy.service
+        body = await msg.decode()
+        started = time.perf_counter()
+        with log_context(
+            topic=record.topic, partition=record.partition, offset=record.offset, **_peek(body)
+        ):
+            metrics.CONSUMED.labels(service, topic).inc()
+            self._record_lag(msg, record, topic)
+            outcome, result = await self._attempt(call_next, msg, record, body, topic)
+            metrics.PROCESSED.labels(service, topic, outcome).inc()
+            metrics.HANDLER_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
+            log.info("handled", extra={"outcome": outcome})
+            return result
+
+    async def _attempt(
+        self,
+        call_next: Callable[[Any], Awaitable[Any]],
+        msg: StreamMessage[Any],
+        record: ConsumerRecord[bytes, bytes],
+        body: Any,
+        topic: str,
+    ) -> tuple[str, Any]:
+        size = len(record.value or b"")
+        if size > self.policy.max_message_bytes:
+            reason = "oversized"
+            error = f"message of {size} bytes exceeds the limit of {self.policy.max_message_bytes}"
+            await self.dead_letter(record, topic, reason, error)
+            return "dead_lettered", None
+        for attempt in range(self.policy.handler_retries + 1):
+            try:
+                return "ok", await call_next(msg)
+            except ValidationError as e:
+                # Deterministic: no retry can make a malformed message valid.
+                await self.dead_letter(record, topic, classify(e, body), describe(e))
+                return "dead_lettered", None
+            except Exception as e:
+                metrics.FAILED.labels(self.policy.service, topic).inc()
+                log.warning("handler failed", extra={"attempt": attempt + 1, "error": describe(e)})
+                if attempt == self.policy.handler_retries or self.stopping():
+                    if self.stopping():
+                        raise  # not committed: redelivered after the restart
+                    await self.dead_letter(record, topic, "handler_failed", describe(e))
+                    return "dead_lettered", None
+                await asyncio.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        base: float = self.policy.retry_backoff_seconds * (2**attempt)
+        return base * (0.5 + random.random())  # jitter, not crypto
+
+    async def dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], topic: str, reason: str, error: str
+    ) -> None:
+        """Send the original bytes and headers to `<topic>.dlq`; keep trying until it lands.
+
+        The offset is committed only after this returns, so a dead letter is never lost:
+        if Kafka is down, the consumer waits here (or stops and is redelivered on restart).
+        """
+        headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+        headers |= {
+            DLQ_ERROR: error[:2000],
+            DLQ_REASON: reason,
+            DLQ_SERVICE: self.policy.service,
+            DLQ_SOURCE: f"{record.topic}/{record.partition}/{record.offset}",
+        }
+        delay = self.policy.retry_backoff_seconds
+        while True:
+            try:
+                await self.publish_raw(
+                    record.topic + ".dlq", record.value or b"", record.key, headers
+                )
+                break
+            except Exception as e:
+                if self.stopping():
+                    raise
+                log.error("dead-letter publish failed; retrying", extra={"error": describe(e)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        metrics.DEAD_LETTERED.labels(self.policy.service, topic, reason).inc()
+        log.warning("dead-lettered", extra={"reason": reason, "error": error[:500]})
+
+    def _record_lag(
+        self, msg: StreamMessage[Any], record: ConsumerRecord[bytes, bytes], topic: str
+    ) -> None:
+        consumer = getattr(msg, "consumer", None)
+        if consumer is None:
+            return
+        with contextlib.suppress(Exception):
+            high = consumer.highwater(TopicPartition(record.topic, record.partition))
+            if high is not None:
+                lag = max(high - record.offset - 1, 0)
+                metrics.CONSUMER_LAG.labels(self.policy.service, topic, str(record.partition)).set(
+                    lag
+                )

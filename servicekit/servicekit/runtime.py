@@ -1,0 +1,267 @@
+"""`ServiceRuntime`: how every orderflow service connects, consumes, publishes and stops.
+
+A service's composition root (its `app.py`) builds one runtime, registers its handlers
+with `subscriber(...)`, and calls `run()`. The runtime owns:
+
+    ServiceRuntime
+    ├── broker       FastStream KafkaBroker: idempotent producer, guarded consumers
+    ├── db           PyMongo AsyncMongoClient database (connected with retries)
+    ├── ops          /metrics and /health on the service's own port
+    ├── background   long-running tasks (schedulers, relays), stopped before the broker
+    └── run()        start with retries and backoff; on SIGTERM finish in-flight, exit
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from faststream.middlewares import AckPolicy
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.envelope import Message
+from contracts.topics import dlq
+from servicekit import metrics
+from servicekit.config import ServiceSettings
+from servicekit.deadletters import ConsumerGuard, GuardPolicy
+from servicekit.logs import configure_logging
+
+log = logging.getLogger("servicekit.runtime")
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+Document = dict[str, Any]
+
+
+class StartupError(RuntimeError):
+    """Kafka or the store stayed unreachable for the whole connect timeout."""
+
+
+async def retry_until(
+    what: str, attempt: Callable[[], Awaitable[Any]], within: float, first_delay: float = 0.5
+) -> Any:
+    """Call `attempt` until it succeeds, backing off exponentially for up to `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    delay = first_delay
+    while True:
+        try:
+            return await attempt()
+        except Exception as e:
+            if loop.time() + delay > deadline:
+                raise StartupError(f"{what} unreachable after {within:.0f}s: {e}") from e
+            log.warning("waiting for %s", what, extra={"error": f"{type(e).__name__}: {e}"})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class ServiceRuntime:
+    """Everything a service needs around its handlers. See the module docstring."""
+
+    def __init__(self, name: str, settings: ServiceSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self._stopping = False
+        self._consumed_topics: list[str] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self.guard = ConsumerGuard(
+            GuardPolicy(
+                service=name,
+                max_message_bytes=settings.max_message_bytes,
+                handler_retries=settings.handler_retries,
+                retry_backoff_seconds=settings.retry_backoff_seconds,
+            ),
+            publish_raw=self.publish_raw,
+            stopping=lambda: self._stopping,
+            base_topic=self.base_topic,
+        )
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=name,
+            # Idempotent producer: a retried send never duplicates a record (acks=all).
+            enable_idempotence=True,
+            middlewares=[self.guard.middleware()],
+            graceful_timeout=settings.shutdown_timeout_seconds,
+            logger=logging.getLogger(f"{name}.faststream"),
+            log_level=logging.DEBUG,
+            # Leave room for an oversized message to reach its dead-letter topic intact.
+            max_request_size=max(1024 * 1024, settings.max_message_bytes * 8),
+        )
+        self.mongo: AsyncMongoClient[Document] = AsyncMongoClient(
+            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False
+        )
+        self.db: AsyncDatabase[Document] = self.mongo[settings.database]
+        self.ops = metrics.OpsServer(
+            settings.http_host,
+            settings.http_port,
+            {"kafka": self._kafka_ok, "store": self._store_ok},
+        )
+
+    # -- topics ----------------------------------------------------------------------------
+
+    def topic(self, name: str) -> str:
+        """The real topic name of a contracts topic (with this deployment's prefix)."""
+        return self.settings.topic_prefix + name
+
+    def base_topic(self, real: str) -> str:
+        prefix = self.settings.topic_prefix
+        return real[len(prefix) :] if prefix and real.startswith(prefix) else real
+
+    # -- consuming -------------------------------------------------------------------------
+
+    def subscriber(
+        self, topic: str, *, group: str | None = None, title: str | None = None
+    ) -> Callable[[F], F]:
+        """Register a handler for one contracts topic; its first parameter's type is the schema.
+
+        Delivery: offsets are committed only after the handler returned, i.e. after its
+        effects are stored and its output published. With AckPolicy.NACK_ON_ERROR FastStream
+        commits after a normal return and, if an exception escapes (only possible while
+        shutting down or when even the dead-letter topic is unreachable), seeks back so the
+        message is delivered again: at least once. ACK would commit failed messages and
+        REJECT_ON_ERROR is a commit on Kafka, so both could lose a message; ACK_FIRST commits
+        before the effects exist.
+        """
+        real = self.topic(topic)
+        self._consumed_topics.append(topic)
+        decorator = self.broker.subscriber(
+            real,
+            group_id=self.topic(group or self.name),
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=title or f"{self.name}:{topic}",
+        )
+
+        def register(handler: F) -> F:
+            decorator(handler)
+            return handler
+
+        return register
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish(self, topic: str, *messages: Message) -> None:
+        """Publish messages in order, each keyed by its aggregate id (the order id)."""
+        real = self.topic(topic)
+        for message in messages:
+            await self.broker.publish(
+                message.model_dump_json().encode(),
+                topic=real,
+                key=message.kafka_key(),
+                headers={"content-type": "application/json", "message-type": message.type},
+                correlation_id=str(message.correlation_id),
+            )
+            metrics.PUBLISHED.labels(self.name, topic).inc()
+
+    async def publish_raw(
+        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        """Publish bytes as they are (dead letters, replays); `topic` is the real name."""
+        await self.broker.publish(value, topic=topic, key=key, headers=headers)
+        metrics.PUBLISHED.labels(self.name, self.base_topic(topic)).inc()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` after the store and Kafka are reachable, before consuming starts."""
+        self._on_start.append(hook)
+
+    def background(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Run `task` for the life of the service; it is cancelled first on shutdown."""
+        self._background.append(task)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def ensure_topics(self, topics: Iterable[str]) -> None:
+        """Create missing topics (and their dead-letter twins) with the configured partitions."""
+        wanted = {self.topic(t) for t in topics}
+        wanted |= {dlq(t) for t in list(wanted)}
+
+        async def create() -> None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+            await admin.start()
+            try:
+                missing = wanted - set(await admin.list_topics())
+                if missing:
+                    new = [NewTopic(t, self.settings.topic_partitions, 1) for t in sorted(missing)]
+                    with contextlib.suppress(Exception):  # a racing replica created them
+                        await admin.create_topics(new)
+            finally:
+                await admin.close()
+
+        await retry_until("kafka", create, self.settings.connect_timeout_seconds)
+
+    async def start(self, extra_topics: Iterable[str] = ()) -> None:
+        """Connect everything (with retries), then start consuming and background tasks."""
+        timeout = self.settings.connect_timeout_seconds
+        port = await self.ops.start()
+        log.info("ops endpoints up", extra={"http_port": port})
+        await retry_until("store", lambda: self.mongo.admin.command("ping"), timeout)
+        await self.ensure_topics([*self._consumed_topics, *extra_topics])
+        for hook in self._on_start:
+            await hook()
+        await retry_until("kafka", self.broker.start, timeout)
+        self._tasks = [asyncio.create_task(self._supervise(t)) for t in self._background]
+        log.info("started", extra={"topics": [self.topic(t) for t in self._consumed_topics]})
+
+    async def stop(self) -> None:
+        """Stop background tasks, finish in-flight messages, commit, close connections."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.broker.stop()  # waits up to graceful_timeout for in-flight handlers
+        await self.mongo.close()
+        await self.ops.stop()
+        log.info("stopped")
+
+    async def _supervise(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Keep a background task alive: log and restart it if it crashes."""
+        while not self._stopping:
+            try:
+                await task()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background task crashed; restarting")
+                await asyncio.sleep(1)
+
+    async def run_until_signalled(self) -> None:
+        """Start, then serve until SIGTERM or SIGINT, then stop cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        log.info("signal received; draining")
+        await self.stop()
+
+    async def _kafka_ok(self) -> bool:
+        return bool(await self.broker.ping(timeout=2))
+
+    async def _store_ok(self) -> bool:
+        await self.mongo.admin.command("ping")
+        return True
+
+
+def run_service(build: Callable[[], ServiceRuntime]) -> None:
+    """The `main()` of every service: JSON logs, build the runtime, run until signalled."""
+    runtime = build()
+    configure_logging(runtime.name, runtime.settings.log_level)
+    try:
+        asyncio.run(runtime.run_until_signalled())
+    except StartupError as e:
+        log.error("could not start", extra={"error": str(e)})
+        raise SystemExit(1) from e
