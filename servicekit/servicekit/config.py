@@ -13,7 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """Connection, delivery and ops settings common to all five services."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore", validate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERFLOW_", extra="ignore", validate_by_name=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",

@@ -69,6 +69,7 @@ class ServiceRuntime:
         self.settings = settings
         self._stopping = False
         self._consumed_topics: list[str] = []
+        self._outputs: dict[str, Any] = {}
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
@@ -148,13 +149,27 @@ class ServiceRuntime:
 
     # -- publishing ------------------------------------------------------------------------
 
+    def output(self, topic: str, schema: Any, description: str = "") -> None:
+        """Declare that this service publishes `schema` messages to a contracts topic.
+
+        Declared outputs are what the service's AsyncAPI document lists as `send`
+        operations, and the topics the service creates at startup.
+        """
+        self._outputs[topic] = self.broker.publisher(
+            self.topic(topic),
+            schema=schema,
+            title=f"{self.name}:{topic}",
+            description=description or None,
+        )
+
     async def publish(self, topic: str, *messages: Message) -> None:
         """Publish messages in order, each keyed by its aggregate id (the order id)."""
-        real = self.topic(topic)
+        publisher = self._outputs.get(topic)
+        if publisher is None:
+            raise KeyError(f"{self.name} has not declared {topic!r} as an output")
         for message in messages:
-            await self.broker.publish(
+            await publisher.publish(
                 message.model_dump_json().encode(),
-                topic=real,
                 key=message.kafka_key(),
                 headers={"content-type": "application/json", "message-type": message.type},
                 correlation_id=str(message.correlation_id),
@@ -207,7 +222,7 @@ class ServiceRuntime:
         port = await self.ops.start()
         log.info("ops endpoints up", extra={"http_port": port})
         await retry_until("store", lambda: self.mongo.admin.command("ping"), timeout)
-        await self.ensure_topics([*self._consumed_topics, *extra_topics])
+        await self.ensure_topics([*self._consumed_topics, *self._outputs, *extra_topics])
         for hook in self._on_start:
             await hook()
         await retry_until("kafka", self.broker.start, timeout)

@@ -1,0 +1,219 @@
+"""Aggregates in a document store, changed exactly once per message, with an outbox.
+
+FerretDB (SQLite) makes only an insert with a unique `_id` atomic; conditional updates
+lose writes under concurrency (docs/ferretdb.md). So a change is *appended*:
+
+    <name>_commits   {_id: "<aggregate>@<revision>", state, events (new ones),
+                      processed: [recent message ids], outbox: [...], published}
+    <name>           {_id: "<aggregate>", ...the newest commit, all events, index fields}
+
+Two writers racing for revision r+1 cannot both insert `<aggregate>@r+1`: the loser
+reloads and decides again. The message id is in the same document as the state it
+produced, so a redelivery finds it and changes nothing. The snapshot (`<name>`) serves
+reads and tells where to start: loading probes `@r+1`, `@r+2`, ... by `_id` until one is
+missing, so a snapshot that lost a race is only slower, never wrong.
+
+    load ─▶ outbox of the newest commit unpublished? publish it, mark it
+      ─▶ message id seen? ─yes─▶ nothing more
+             │no
+             ▼
+           decide ─▶ insert commit r+1 (lost race → reload) ─▶ snapshot
+                 ─▶ publish the outbox ─▶ mark published ─▶ (caller commits the offset)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+Document = dict[str, Any]
+
+#: How many handled-message ids an aggregate remembers. A redelivery older than that is
+#: decided again; by then the aggregate has moved on and the domain refuses it.
+PROCESSED_WINDOW = 200
+
+#: Lost races before the message goes back to the consumer guard's retries.
+CONFLICT_RETRIES = 8
+
+
+class ConcurrentUpdateError(Exception):
+    """Another writer took the next revision of this aggregate first."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An aggregate as of its newest commit."""
+
+    id: str
+    revision: int
+    state: Document
+    events: list[Document]
+    processed: list[str]
+    outbox: list[Document] = field(default_factory=list)
+    published: bool = True
+
+    @property
+    def version(self) -> int:
+        """How many events the aggregate has had (events are numbered by it)."""
+        return len(self.events)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one message does to one aggregate: its new state and what to publish."""
+
+    state: Document
+    events: list[Document]
+    outbox: list[Document]
+    index: Document = field(default_factory=dict)
+
+
+def commit_id(aggregate_id: str, revision: int) -> str:
+    return f"{aggregate_id}@{revision:012d}"
+
+
+class AggregateStore:
+    """Versioned, idempotent aggregates in two collections (commits and snapshots)."""
+
+    def __init__(self, db: AsyncDatabase[Document], name: str) -> None:
+        self.snapshots: AsyncCollection[Document] = db[name]
+        self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
+
+    async def load(self, aggregate_id: str) -> Stored | None:
+        snapshot = await self.snapshots.find_one({"_id": aggregate_id})
+        stored = None if snapshot is None else _from_snapshot(snapshot)
+        revision = 0 if stored is None else stored.revision
+        while True:  # a snapshot can trail the commits after a race; catch up by _id
+            commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
+            if commit is None:
+                break
+            stored = _advance(aggregate_id, stored, commit)
+            revision += 1
+        if stored is not None and not stored.published:
+            commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision)})
+            stored = replace(stored, published=bool(commit and commit.get("published")))
+        return stored
+
+    async def save(
+        self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
+    ) -> Stored:
+        """Append the change as the next commit; raise `ConcurrentUpdateError` if taken."""
+        revision = (previous.revision if previous else 0) + 1
+        processed = [*(previous.processed if previous else []), processed_id][-PROCESSED_WINDOW:]
+        commit: Document = {
+            "_id": commit_id(aggregate_id, revision),
+            "aggregate_id": aggregate_id,
+            "revision": revision,
+            "state": change.state,
+            "events": change.events,
+            "processed": processed,
+            "outbox": change.outbox,
+            "published": not change.outbox,
+            "index": change.index,
+            "committed_at": datetime.now(UTC),
+        }
+        try:
+            await self.commits.insert_one(commit)
+        except DuplicateKeyError as e:
+            raise ConcurrentUpdateError(aggregate_id) from e
+        stored = _advance(aggregate_id, previous, commit)
+        await self._write_snapshot(stored, change.index)
+        return stored
+
+    async def mark_published(self, stored: Stored) -> Stored:
+        """Record that the newest commit's outbox reached Kafka."""
+        await self.commits.update_one(
+            {"_id": commit_id(stored.id, stored.revision)}, {"$set": {"published": True}}
+        )
+        await self.snapshots.update_one(
+            {"_id": stored.id, "revision": stored.revision}, {"$set": {"published": True}}
+        )
+        return replace(stored, published=True)
+
+    async def _write_snapshot(self, stored: Stored, index: Document) -> None:
+        doc: Document = {
+            "revision": stored.revision,
+            "state": stored.state,
+            "events": stored.events,
+            "processed": stored.processed,
+            "outbox": stored.outbox,
+            "published": stored.published,
+            **index,
+        }
+        if stored.revision == 1:
+            try:
+                await self.snapshots.insert_one({"_id": stored.id, **doc})
+                return
+            except DuplicateKeyError:
+                pass  # a later revision's snapshot is there already: a hint is enough
+        await self.snapshots.update_one(
+            {"_id": stored.id, "revision": {"$lt": stored.revision}}, {"$set": doc}
+        )
+
+
+def _from_snapshot(doc: Document) -> Stored:
+    return Stored(
+        id=str(doc["_id"]),
+        revision=int(doc["revision"]),
+        state=doc["state"],
+        events=list(doc.get("events", [])),
+        processed=list(doc.get("processed", [])),
+        outbox=list(doc.get("outbox", [])),
+        published=bool(doc.get("published", True)),
+    )
+
+
+def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> Stored:
+    return Stored(
+        id=aggregate_id,
+        revision=int(commit["revision"]),
+        state=commit["state"],
+        events=[*(previous.events if previous else []), *commit.get("events", [])],
+        processed=list(commit.get("processed", [])),
+        outbox=list(commit.get("outbox", [])),
+        published=bool(commit.get("published", True)),
+    )
+
+
+Publish = Callable[[Sequence[Document]], Awaitable[None]]
+Decide = Callable[[Stored | None], Change | None]
+
+
+async def handle_once(
+    store: AggregateStore,
+    aggregate_id: str,
+    message_id: str,
+    decide: Decide,
+    publish: Publish,
+) -> Stored | None:
+    """Apply one message to one aggregate exactly once in effect, then publish its outbox.
+
+    `decide` sees the stored aggregate (or None) and returns the change, or None when the
+    message changes nothing (a rejection the caller publishes itself, a stale deadline).
+    Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
+    """
+    for _ in range(CONFLICT_RETRIES):
+        stored = await store.load(aggregate_id)
+        if stored is not None and not stored.published:
+            await publish(stored.outbox)
+            stored = await store.mark_published(stored)
+        if stored is not None and message_id in stored.processed:
+            return stored
+        change = decide(stored)
+        if change is None:
+            return stored
+        try:
+            saved = await store.save(aggregate_id, stored, message_id, change)
+        except ConcurrentUpdateError:
+            continue
+        if not saved.published:
+            await publish(saved.outbox)
+            saved = await store.mark_published(saved)
+        return saved
+    raise ConcurrentUpdateError(aggregate_id)
