@@ -107,11 +107,18 @@ class MessageUnion(Generic[M]):
             if len(classes) == 1
             else Annotated[Union[tuple(classes)], Field(discriminator="type")]  # noqa: UP007
         )
+        #: The runtime type of one message of the topic, for handler signatures (and so
+        #: for the AsyncAPI documents FastStream generates from them).
+        self.annotation: Any = union
         self._adapter: TypeAdapter[M] = TypeAdapter(union)
 
     def parse(self, raw: bytes | str) -> M:
         """Parse and validate; raises `pydantic.ValidationError` on anything wrong."""
         return self._adapter.validate_json(raw)
+
+    def validate(self, data: Any) -> M:
+        """Validate an already decoded object (a stored event, say)."""
+        return self._adapter.validate_python(data)
 
     def names(self) -> list[str]:
         return sorted(self.classes)

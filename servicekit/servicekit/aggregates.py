@@ -32,6 +32,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from contracts.envelope import Message
+
 Document = dict[str, Any]
 
 #: How many handled-message ids an aggregate remembers. A redelivery older than that is
@@ -182,7 +184,7 @@ def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> St
 
 
 Publish = Callable[[Sequence[Document]], Awaitable[None]]
-Decide = Callable[[Stored | None], Change | None]
+Decide = Callable[[Stored | None], Awaitable[Change | None]]
 
 
 async def handle_once(
@@ -196,6 +198,8 @@ async def handle_once(
 
     `decide` sees the stored aggregate (or None) and returns the change, or None when the
     message changes nothing (a rejection the caller publishes itself, a stale deadline).
+    It may be called again after a lost race, so it must not publish anything itself;
+    it may write *other* aggregates with `handle_once` (idempotent under the same id).
     Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
     """
     for _ in range(CONFLICT_RETRIES):
@@ -205,7 +209,7 @@ async def handle_once(
             stored = await store.mark_published(stored)
         if stored is not None and message_id in stored.processed:
             return stored
-        change = decide(stored)
+        change = await decide(stored)
         if change is None:
             return stored
         try:
@@ -217,3 +221,14 @@ async def handle_once(
             saved = await store.mark_published(saved)
         return saved
     raise ConcurrentUpdateError(aggregate_id)
+
+
+def outbox_entry(topic: str, message: Message) -> Document:
+    """A message to publish later, as stored in an outbox (topic is the contracts name)."""
+    return {
+        "topic": topic,
+        "key": message.kafka_key().decode(),
+        "type": message.type,
+        "correlation_id": str(message.correlation_id),
+        "value": message.model_dump_json(),
+    }

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -175,6 +175,20 @@ class ServiceRuntime:
                 correlation_id=str(message.correlation_id),
             )
             metrics.PUBLISHED.labels(self.name, topic).inc()
+
+    async def publish_outbox(self, entries: Sequence[Document]) -> None:
+        """Publish stored outbox entries (see `servicekit.aggregates.outbox_entry`) in order."""
+        for entry in entries:
+            publisher = self._outputs.get(entry["topic"])
+            if publisher is None:
+                raise KeyError(f"{self.name} has not declared {entry['topic']!r} as an output")
+            await publisher.publish(
+                entry["value"].encode(),
+                key=entry["key"].encode(),
+                headers={"content-type": "application/json", "message-type": entry["type"]},
+                correlation_id=entry["correlation_id"],
+            )
+            metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
 
     async def publish_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]

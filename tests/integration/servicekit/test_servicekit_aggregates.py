@@ -28,7 +28,7 @@ class Outbox:
 def add(n: int) -> Any:
     """A decide function: add n to a counter, emit one event, publish it."""
 
-    def decide(stored: Stored | None) -> Change:
+    async def decide(stored: Stored | None) -> Change:
         total = (stored.state["total"] if stored else 0) + n
         event = {"type": "Added", "n": n, "total": total}
         return Change(state={"total": total}, events=[event], outbox=[event])
