@@ -1,0 +1,5 @@
+"""`python -m ordering`: run the ordering service until SIGTERM."""
+
+from ordering.app import main
+
+main()

@@ -1,0 +1,74 @@
+"""ordering: owns every status transition of every order (X-01).
+
+The composition root: builds the runtime, the stores and the handlers' dependencies,
+and registers each handler on its topic. Nothing else in the service wires anything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeAlias
+
+from contracts import topics
+from contracts.accounts import ACCOUNT_EVENTS, AccountOpened
+from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
+from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
+from ordering import handlers
+from ordering.config import OrderingSettings
+from ordering.store import AccountsStore, create_indexes, orders_store
+from servicekit.config import ServiceSettings
+from servicekit.runtime import ServiceRuntime, run_service
+
+if TYPE_CHECKING:
+    CommandBody: TypeAlias = OrderCommand
+    TimerBody: TypeAlias = TimerEvent
+    AccountBody: TypeAlias = AccountOpened
+else:  # the discriminated unions, so FastStream documents every message type
+    CommandBody = ORDER_COMMANDS.annotation
+    TimerBody = TIMER_EVENTS.annotation
+    AccountBody = ACCOUNT_EVENTS.annotation
+
+NAME = "ordering"
+
+
+def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
+    """Wire the ordering service. `settings` overrides the environment (tests, docs)."""
+    config = (
+        settings
+        if isinstance(settings, OrderingSettings)
+        else OrderingSettings(**(settings.model_dump() if settings else {}))
+    )
+    runtime = ServiceRuntime(NAME, config)
+    runtime.output(topics.ORDERS_EVENTS, ORDER_EVENTS.annotation, "Every order event and rejection")
+    runtime.output(
+        topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "Deadlines of the order flows"
+    )
+    deps = handlers.Deps(
+        orders=orders_store(runtime.db),
+        accounts=AccountsStore(runtime.db),
+        policy=config.policy(),
+        catalogue=config.catalogue(),
+        token_secret=config.token_secret.get_secret_value().encode(),
+        publish=runtime.publish,
+        publish_outbox=runtime.publish_outbox,
+        clock=lambda: datetime.now(UTC),
+    )
+    runtime.on_start(lambda: create_indexes(runtime.db))
+
+    @runtime.subscriber(topics.ORDERS_COMMANDS, title="ordering:orders.commands")
+    async def on_command(command: CommandBody) -> None:
+        await handlers.handle_command(command, deps)
+
+    @runtime.subscriber(topics.TIMERS_EVENTS, title="ordering:timers.events")
+    async def on_deadline(event: TimerBody) -> None:
+        await handlers.handle_deadline(event, deps)  # type: ignore[arg-type]
+
+    @runtime.subscriber(topics.ACCOUNTS_EVENTS, title="ordering:accounts.events")
+    async def on_account(event: AccountBody) -> None:
+        await handlers.handle_account(event, deps)
+
+    return runtime
+
+
+def main() -> None:
+    run_service(build)

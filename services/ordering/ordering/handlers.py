@@ -1,0 +1,234 @@
+"""ordering's handlers: load, decide, save, publish. No business rule lives here.
+
+    orders.commands  ─▶ handle_command   ─▶ orders.events (+ timers.commands)
+    timers.events    ─▶ handle_deadline  ─▶ orders.events (+ timers.commands)
+    accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
+
+Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
+message id with the order's new events; a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from contracts.accounts import AccountOpened
+from contracts.envelope import Message, Party, Role, derived_id
+from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.timers import CancelDeadline as CancelTimer
+from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
+from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.topics import ORDERS_EVENTS, TIMERS_COMMANDS
+from ordering.domain import (
+    CancelDeadline,
+    Catalogue,
+    DeadlineFired,
+    DeadlineRequest,
+    DecisionContext,
+    Order,
+    Policy,
+    decide,
+    fold,
+    on_deadline,
+)
+from ordering.store import AccountsStore, index_fields
+from servicekit.aggregates import (
+    AggregateStore,
+    Change,
+    Document,
+    Stored,
+    handle_once,
+    outbox_entry,
+)
+from servicekit.logs import log_context
+
+log = logging.getLogger("ordering.handlers")
+
+OWNER = "ordering"
+ORDERING = Party(id=OWNER, role=Role.SYSTEM)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need; built once by the composition root (`app.build`)."""
+
+    orders: AggregateStore
+    accounts: AccountsStore
+    policy: Policy
+    catalogue: Catalogue
+    token_secret: bytes
+    publish: Callable[..., Awaitable[None]]
+    publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
+    clock: Callable[[], datetime]
+
+
+def rebuild(stored: Stored | None) -> Order | None:
+    """An order's state: its stored events folded (the events are the truth)."""
+    if stored is None:
+        return None
+    events: list[OrderEvent] = [ORDER_EVENTS.validate(e) for e in stored.events]  # type: ignore[misc]
+    return fold(events)
+
+
+async def handle_command(command: OrderCommand, deps: Deps) -> None:
+    """Rule X-07: every command gets its resulting events or a rejection."""
+    now = deps.clock()
+    ctx = DecisionContext(
+        policy=deps.policy,
+        token_secret=deps.token_secret,
+        accounts=await deps.accounts.directory_for(command),
+        catalogue=deps.catalogue,
+        new_order_id=lambda: derived_id(command.message_id, 0, "order"),
+    )
+    refused: list[OrderCommandRejected] = []
+
+    async def decide_change(stored: Stored | None) -> Change | None:
+        order = rebuild(stored)
+        decision = decide(order, command, now, ctx)
+        refused[:] = [decision.rejection_event] if decision.rejection_event else []
+        if not decision.accepted:
+            return None
+        by_order = decision.by_order()
+        for other_id, events in by_order.items():
+            if other_id != command.order_id:  # M-15: a duplicate is a new order
+                await _apply(deps, other_id, command, events, decision.deadlines, now)
+        return change(
+            order,
+            by_order.get(command.order_id, []),
+            _own(decision.deadlines, command.order_id),
+            command,
+            now,
+        )
+
+    with log_context(order_id=str(command.order_id), message_type=command.type):
+        await handle_once(
+            deps.orders,
+            str(command.order_id),
+            str(command.message_id),
+            decide_change,
+            deps.publish_outbox,
+        )
+        if refused:
+            log.info("command rejected", extra={"reason": refused[0].reason})
+            await deps.publish(ORDERS_EVENTS, *refused)
+
+
+async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
+    """Rule X-02: a fired deadline moves the order only if its window still applies."""
+    if isinstance(event, TimerCommandRejected):
+        log.warning(
+            "timer command rejected",
+            extra={"reason": event.reason, "deadline_id": event.deadline_id},
+        )
+        return
+    if event.owner != OWNER:
+        return
+    now = deps.clock()
+    order_id = uuid.UUID(event.order_id)
+    fired = DeadlineFired(
+        deadline_id=event.deadline_id,
+        kind=event.kind,
+        order_id=order_id,
+        due_at=event.due_at,
+        message_id=event.message_id,
+        correlation_id=event.correlation_id,
+    )
+    ctx = DecisionContext(
+        policy=deps.policy, token_secret=deps.token_secret, catalogue=deps.catalogue
+    )
+
+    async def decide_change(stored: Stored | None) -> Change | None:
+        order = rebuild(stored)
+        if order is None:
+            return None
+        decision = on_deadline(order, fired, now, ctx)
+        if not decision.events:
+            return None  # stale: the order moved on (X-02)
+        return change(order, decision.events, _own(decision.deadlines, order_id), event, now)
+
+    with log_context(order_id=event.order_id, deadline_kind=event.kind):
+        # Keyed by the deadline, not the event: the timer service may fire twice.
+        await handle_once(
+            deps.orders,
+            event.order_id,
+            f"deadline:{event.deadline_id}",
+            decide_change,
+            deps.publish_outbox,
+        )
+
+
+async def handle_account(event: AccountOpened, deps: Deps) -> None:
+    """Rules A-01, A-02, A-05: keep what ordering needs to know of an account."""
+    await deps.accounts.upsert(event)
+
+
+def change(
+    before: Order | None,
+    events: list[OrderEvent],
+    deadlines: list[DeadlineRequest],
+    cause: Message,
+    now: datetime,
+) -> Change:
+    """The stored form of a decision: events, the new index, what to publish."""
+    after = fold(events, before)
+    assert after is not None, "an accepted decision has events"
+    timer_commands = [_timer_command(d, cause, i, now) for i, d in enumerate(deadlines)]
+    return Change(
+        state={"status": after.status.value, "flow": after.flow.value},
+        events=[e.model_dump(mode="json") for e in events],
+        outbox=[outbox_entry(ORDERS_EVENTS, e) for e in events]
+        + [outbox_entry(TIMERS_COMMANDS, c) for c in timer_commands],
+        index=index_fields(after, now),
+    )
+
+
+async def _apply(
+    deps: Deps,
+    order_id: uuid.UUID,
+    cause: OrderCommand,
+    events: list[OrderEvent],
+    deadlines: list[DeadlineRequest],
+    now: datetime,
+) -> None:
+    async def decide_change(stored: Stored | None) -> Change:
+        return change(rebuild(stored), events, _own(deadlines, order_id), cause, now)
+
+    await handle_once(
+        deps.orders, str(order_id), str(cause.message_id), decide_change, deps.publish_outbox
+    )
+
+
+def _own(deadlines: list[DeadlineRequest], order_id: uuid.UUID) -> list[DeadlineRequest]:
+    return [d for d in deadlines if d.order_id == order_id]
+
+
+def _timer_command(
+    request: DeadlineRequest, cause: Message, index: int, now: datetime
+) -> TimerCommand:
+    message_id = derived_id(cause.message_id, index, "timer")
+    if isinstance(request, CancelDeadline):
+        return CancelTimer(
+            message_id=message_id,
+            occurred_at=now,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.message_id,
+            actor=ORDERING,
+            deadline_id=request.deadline_id,
+            order_id=str(request.order_id),
+        )
+    return ScheduleTimer(
+        message_id=message_id,
+        occurred_at=now,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.message_id,
+        actor=ORDERING,
+        deadline_id=request.deadline_id,
+        order_id=str(request.order_id),
+        owner=OWNER,
+        kind=request.kind,
+        due_at=request.due_at,
+    )

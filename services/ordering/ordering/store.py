@@ -1,0 +1,101 @@
+"""ordering's stores: orders (versioned aggregates) and the accounts it judges orders by.
+
+orders            snapshots: {_id: order id, status, flow, parties, updated_at, ...}
+orders_commits    one document per change (see servicekit.aggregates)
+accounts          {_id: account id, name, contact, created_on, ...} from accounts.events
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.accounts import AccountOpened
+from contracts.envelope import Contact
+from ordering.domain import AccountDirectory, AccountRecord, Order
+from servicekit.aggregates import AggregateStore, Document
+
+
+def orders_store(db: AsyncDatabase[Document]) -> AggregateStore:
+    return AggregateStore(db, "orders")
+
+
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    """Indexes for the queries (M-17 lists). FerretDB ignores them (docs/ferretdb.md)."""
+    await db["orders"].create_index([("parties", ASCENDING), ("status", ASCENDING)])
+    await db["orders"].create_index([("status", ASCENDING), ("updated_at", DESCENDING)])
+    await db["orders_commits"].create_index([("aggregate_id", ASCENDING), ("revision", ASCENDING)])
+
+
+def index_fields(order: Order, now: datetime) -> Document:
+    """What queries filter orders by, kept beside the order's snapshot."""
+    return {
+        "status": order.status.value,
+        "flow": order.flow.value,
+        "parties": sorted({p.id for p in order.parties}),
+        "updated_at": now,
+    }
+
+
+class AccountsStore:
+    """Accounts as upstream publishes them; read by id for decisions, scanned for A-02."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db["accounts"]
+
+    async def upsert(self, event: AccountOpened) -> None:
+        # Keyed by account id on the topic, so events of one account arrive in order and
+        # the last one is the truth: a plain replace is enough.
+        await self.collection.replace_one(
+            {"_id": event.account_id}, _account_doc(event), upsert=True
+        )
+
+    async def get(self, account_id: str) -> AccountRecord | None:
+        doc = await self.collection.find_one({"_id": account_id})
+        return None if doc is None else _record(doc)
+
+    async def directory_for(self, command: Any) -> AccountDirectory:
+        """The accounts a command refers to (A-01): none, or the one it names."""
+        account_id = _account_id_of(command)
+        if account_id is None:
+            return AccountDirectory()
+        record = await self.get(account_id)
+        return AccountDirectory({account_id: record} if record else {})
+
+    async def search(self, text: str) -> list[AccountRecord]:
+        """A-02: accounts whose name or email contains `text`."""
+        records = [_record(d) async for d in self.collection.find({})]
+        return AccountDirectory({r.account_id: r for r in records}).search(text)
+
+
+def _account_id_of(command: Any) -> str | None:
+    terms = getattr(command, "terms", None)
+    account_id = getattr(terms, "account_id", None)
+    return str(account_id) if account_id is not None else None
+
+
+def _account_doc(event: AccountOpened) -> Document:
+    return {
+        "_id": event.account_id,
+        "name": event.name,
+        "contact": event.contact.model_dump(),
+        "created_on": event.created_on.isoformat(),
+        "bill_cycle_day": event.bill_cycle_day,
+        "oldest_open_cycle_start": (
+            event.oldest_open_cycle_start.isoformat() if event.oldest_open_cycle_start else None
+        ),
+    }
+
+
+def _record(doc: Document) -> AccountRecord:
+    oldest = doc.get("oldest_open_cycle_start")
+    return AccountRecord(
+        account_id=str(doc["_id"]),
+        name=str(doc["name"]),
+        contact=Contact(**doc["contact"]),
+        created_on=date.fromisoformat(doc["created_on"]),
+        oldest_open_cycle_start=date.fromisoformat(oldest) if oldest else None,
+    )

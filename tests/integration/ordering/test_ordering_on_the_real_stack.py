@@ -1,0 +1,200 @@
+"""ordering as a process on the real broker and store, driven like upstream drives it.
+
+A plain aiokafka producer publishes commands; the events are read back from
+`orders.events` and the orders from the document store.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from contracts import topics
+from contracts.orders import CreateOrder, SubmitOrder
+from tests.support import commands as c
+from tests.support.kafka import Record, Upstream, read_topic
+from tests.support.processes import ServiceProcess
+from tests.support.services import service_env, start
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+async def ordering(
+    stack: Any, topic_prefix: str, database_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServiceProcess]:
+    env = service_env(stack, topic_prefix, database_name)
+    process = await start("ordering", env, tmp_path_factory.mktemp("logs"))
+    yield process
+    process.terminate()
+
+
+def of_order(order_id: uuid.UUID, n: int) -> Any:
+    def until(records: Sequence[Record]) -> bool:
+        return len(for_order(records, order_id)) >= n
+
+    return until
+
+
+def for_order(records: Sequence[Record], order_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [r.json() for r in records if r.key == str(order_id).encode()]
+
+
+async def test_a_create_command_from_a_plain_producer_yields_order_created_and_a_stored_order(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
+) -> None:
+    order_id = uuid.uuid4()
+    member, client = c.member(), c.client()
+    create = c.command(
+        CreateOrder,
+        member.party,
+        order_id=order_id,
+        parties=[member, client],
+        terms=c.managed_terms(),
+    )
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        await upstream.send(topics.ORDERS_COMMANDS, create)
+
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 1)
+    )
+    [event] = for_order(records, order_id)
+    assert event["type"] == "OrderCreated"
+    assert event["status"] == "draft"
+    assert event["causation_id"] == str(create.message_id)
+    assert event["correlation_id"] == str(create.correlation_id)
+
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    stored = await mongo[database_name]["orders"].find_one({"_id": str(order_id)})
+    await mongo.close()
+    assert stored is not None
+    assert stored["status"] == "draft"
+    assert stored["parties"] == ["client-1", "member-1"]
+
+
+async def test_the_same_create_command_delivered_twice_creates_one_order_and_one_event_set(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
+) -> None:
+    order_id = uuid.uuid4()
+    member, client = c.member(), c.client()
+    create = c.command(
+        CreateOrder,
+        member.party,
+        order_id=order_id,
+        parties=[member, client],
+        terms=c.managed_terms(),
+    )
+    submit = c.command(SubmitOrder, member.party, order_id=order_id)
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        await upstream.send(topics.ORDERS_COMMANDS, create, create, submit, submit)
+
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 2)
+    )
+    events = for_order(records, order_id)
+    assert [e["type"] for e in events] == ["OrderCreated", "OrderSubmitted"]
+    assert len({e["message_id"] for e in events}) == 2
+
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    stored = await mongo[database_name]["orders"].find_one({"_id": str(order_id)})
+    commits = await mongo[database_name]["orders_commits"].count_documents(
+        {"aggregate_id": str(order_id)}
+    )
+    await mongo.close()
+    assert stored is not None and stored["status"] == "operator_review"
+    assert commits == 2, "one commit per distinct command"
+
+
+async def test_a_command_from_a_party_not_on_the_order_is_rejected_and_changes_nothing(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
+) -> None:
+    order_id = uuid.uuid4()
+    member, client = c.member(), c.client()
+    create = c.command(
+        CreateOrder,
+        member.party,
+        order_id=order_id,
+        parties=[member, client],
+        terms=c.managed_terms(),
+    )
+    intruder = c.command(SubmitOrder, c.member("9").party, order_id=order_id)
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        await upstream.send(topics.ORDERS_COMMANDS, create, intruder)
+
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 2)
+    )
+    created, rejected = for_order(records, order_id)
+    assert created["type"] == "OrderCreated"
+    assert rejected["type"] == "OrderCommandRejected"
+    assert rejected["reason"] == "not_authorized"
+    assert rejected["causation_id"] == str(intruder.message_id)
+
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    stored = await mongo[database_name]["orders"].find_one({"_id": str(order_id)})
+    await mongo.close()
+    assert stored is not None and stored["status"] == "draft" and stored["revision"] == 1
+
+
+async def test_a_command_for_an_unknown_order_is_rejected_with_unknown_order(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str
+) -> None:
+    order_id = uuid.uuid4()
+    submit = c.command(SubmitOrder, c.member().party, order_id=order_id)
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        await upstream.send(topics.ORDERS_COMMANDS, submit)
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 1)
+    )
+    [rejected] = for_order(records, order_id)
+    assert (rejected["type"], rejected["reason"]) == ("OrderCommandRejected", "unknown_order")
+
+
+async def test_P02_a_new_postpaid_order_asks_the_timer_service_for_its_24h_window(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str
+) -> None:
+    order_id = uuid.uuid4()
+    customer, supplier = c.customer(), c.supplier()
+    create = c.command(
+        CreateOrder,
+        customer.party,
+        order_id=order_id,
+        parties=[customer, supplier],
+        terms=c.postpaid_terms(),
+    )
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        await upstream.send(topics.ORDERS_COMMANDS, create)
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.TIMERS_COMMANDS, of_order(order_id, 1)
+    )
+    [schedule] = for_order(records, order_id)
+    assert schedule["type"] == "ScheduleDeadline"
+    assert schedule["owner"] == "ordering"
+    assert schedule["deadline_id"].startswith(f"{order_id}:confirmation_window:")
+
+
+def test_log_lines_are_json_with_message_position_and_outcome_and_no_email(
+    ordering: ServiceProcess,
+) -> None:
+    lines = [json.loads(line) for line in Path(ordering.log_path).read_text().splitlines() if line]
+    handled = [line for line in lines if line.get("msg") == "handled"]
+    assert handled, "the service logged its messages"
+    for line in handled:
+        assert line["service"] == "ordering"
+        for key in (
+            "message_id",
+            "correlation_id",
+            "order_id",
+            "topic",
+            "partition",
+            "offset",
+            "outcome",
+        ):
+            assert key in line, key
+    assert "@example.com" not in Path(ordering.log_path).read_text()
