@@ -1,0 +1,61 @@
+# orderflow: install, local stack, checks and tests.
+#
+#   make test       everything CI runs: install, stack up, lint, typecheck, pytest
+#   make stack-up   start Kafka, FerretDB and the SMTP catcher under .cache/devstack
+#
+# The stack's folder and ports come from ORDERFLOW_DEVSTACK_* (see docs/devstack.md).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+# `make test` runs its steps in the order listed, also under `make -j`.
+.NOTPARALLEL:
+
+UV_VERSION := 0.9.7
+TOOLS := .cache/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+
+# uv uses the Python already on the machine (3.11) and never downloads one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= 3.11
+
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run
+
+# uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
+# The stamp names the version, so changing UV_VERSION reinstalls it.
+$(TOOLS)/.uv-$(UV_VERSION):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+install: $(TOOLS)/.uv-$(UV_VERSION)
+	$(UV) sync --frozen
+
+stack-up: install
+	$(PYTHON) -m devstack up
+
+stack-down: install
+	$(PYTHON) -m devstack down
+
+stack-status: install
+	$(PYTHON) -m devstack status
+
+# Stops the stack and wipes topics, databases, mail and logs; the builds stay.
+clean-stack: install
+	$(PYTHON) -m devstack clean
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install
+	$(VENV)/bin/pytest
+
+test: install stack-up lint typecheck pytest
+
+# Starts the local stack (Kafka, FerretDB, SMTP catcher) and prints its endpoints.
+run: stack-up
