@@ -1,0 +1,149 @@
+"""The value types of order messages: flows, statuses, reason codes, money, parties, terms."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.envelope import Contact, Party, Role
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Text = Annotated[str, Field(max_length=2000)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Rating = Annotated[int, Field(ge=1, le=5)]
+
+
+class Flow(StrEnum):
+    MANAGED = "managed"
+    POSTPAID = "postpaid"
+    ACCOUNT = "account"
+
+
+class OrderStatus(StrEnum):
+    """Every status of every flow; each flow's transition table says which it uses."""
+
+    DRAFT = "draft"
+    OPERATOR_REVIEW = "operator_review"
+    CLIENT_CONFIRMATION = "client_confirmation"
+    ACTIVE = "active"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    REJECTED = "rejected"
+    CONFIRMATION = "confirmation"
+    IN_PROGRESS = "in_progress"
+    EXECUTION_CONFIRMATION = "execution_confirmation"
+    PAYMENT = "payment"
+    CLOSED = "closed"
+    APPROVED = "approved"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class RejectionReason(StrEnum):
+    """The stable, machine-readable codes of `OrderCommandRejected.reason`."""
+
+    UNKNOWN_ORDER = "unknown_order"
+    ALREADY_EXISTS = "already_exists"
+    NOT_ALLOWED_IN_STATUS = "not_allowed_in_status"
+    NOT_AUTHORIZED = "not_authorized"
+    INVALID = "invalid"
+    WINDOW_CLOSED = "window_closed"
+    OFFER_EXPIRED = "offer_expired"
+    CONFIRMATION_WINDOW_TOO_SHORT = "confirmation_window_too_short"
+    INVALID_TOKEN = "invalid_token"
+    NOT_YOUR_TURN = "not_your_turn"
+    TOO_EARLY = "too_early"
+    STALE_PROPOSAL = "stale_proposal"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    MISSING_PREREQUISITE = "missing_prerequisite"
+    BACKDATED_TOO_FAR = "backdated_too_far"
+    CONFIGURATION_MISSING = "configuration_missing"
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Money(Value):
+    amount: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    currency: Currency
+
+
+class OrderParty(Value):
+    """A party of the order and how to reach it, so that emails need no other lookup."""
+
+    id: Name
+    role: Role
+    contact: Contact | None = None
+
+    @property
+    def party(self) -> Party:
+        return Party(id=self.id, role=self.role)
+
+
+class PlannedInvoice(Value):
+    """M-10: one planned invoice of a managed order."""
+
+    invoice_date: date
+    amount: Money
+
+
+class ManagedTerms(Value):
+    flow: Literal["managed"] = "managed"
+    description: Text = ""
+    offer_valid_until: AwareDatetime
+    service_start: date
+    service_end: date
+    planned_invoices: Annotated[list[PlannedInvoice], Field(max_length=240)] = []
+    skip_client_confirmation: bool = False
+    #: M-06: a reference to an uploaded proof that the client agreed elsewhere.
+    proof_document: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class PostpaidTerms(Value):
+    flow: Literal["postpaid"] = "postpaid"
+    service: Text = ""
+    appointment_start: AwareDatetime
+    appointment_end: AwareDatetime
+    price: Money
+    payment_method: Name
+    #: P-14: seed 001 has a payment stage, seed 004 takes the payment automatically.
+    payment_stage: bool = True
+
+
+class OrderItem(Value):
+    """A-03: a product, service or add-on with its pricing option, price and quantity."""
+
+    product_id: Name
+    kind: Literal["product", "service", "addon"] = "product"
+    pricing_option: Name
+    unit_price: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    quantity: Annotated[int, Field(ge=1)] = 1
+    configurations: dict[Name, Text] = {}
+
+
+class AccountTerms(Value):
+    flow: Literal["account"] = "account"
+    account_id: Name
+    order_date: date
+    currency: Currency
+    payment_method: Name
+    items: Annotated[list[OrderItem], Field(max_length=500)] = []
+    notes: Text = ""
+
+
+Terms = Annotated[ManagedTerms | PostpaidTerms | AccountTerms, Field(discriminator="flow")]
+DraftTerms = Annotated[ManagedTerms | AccountTerms, Field(discriminator="flow")]
+
+
+class TermsChange(Value):
+    """P-03/P-04/P-09: what an edit changes; a field left out stays as it is."""
+
+    appointment_start: AwareDatetime | None = None
+    appointment_end: AwareDatetime | None = None
+    price: Money | None = None
+    payment_method: Name | None = None

@@ -1,0 +1,86 @@
+"""ordering's pure domain: three order flows as transition tables, `decide` and `evolve`.
+
+    decide(order, command, now, ctx) -> Decision      a command's events, or a rejection
+    on_deadline(order, fired, now, ctx) -> Decision   a fired deadline's events, or nothing
+    evolve(order, event) -> Order                     fold one event into the state
+
+    tables      managed (M-xx), postpaid (P-xx), account (A-xx); `flows.TABLES`
+    deadlines   which windows each state needs; ids `{order_id}:{kind}:{n}`
+    authority   who may act, `visible_to` for the read side
+    tokens      the client's signed confirmation link (M-08)
+    diagrams    docs/flows/*.md rendered from the tables
+
+No I/O, no clock: time, ids, the secret and the snapshots come in as arguments.
+"""
+
+from contracts.orders import (
+    ORDER_COMMANDS,
+    ORDER_EVENTS,
+    Flow,
+    OrderCommand,
+    OrderEvent,
+    OrderStatus,
+)
+from ordering.domain.authority import may_act_on, visible_to
+from ordering.domain.catalogue import AccountDirectory, AccountRecord, Catalogue, Product
+from ordering.domain.context import (
+    CancelDeadline,
+    DeadlineFired,
+    DeadlineRequest,
+    Decision,
+    DecisionContext,
+    Rejection,
+    ScheduleDeadline,
+)
+from ordering.domain.decide import decide, on_deadline
+from ordering.domain.evolve import EventMismatchError, evolve, fold
+from ordering.domain.flows import TABLES
+from ordering.domain.model import DeadlineKind, Order, TimelineEntry, deadline_id
+from ordering.domain.policy import Policy
+from ordering.domain.table import TableError
+from ordering.domain.tokens import (
+    ExpiredTokenError,
+    InvalidTokenError,
+    TokenError,
+    issue_token,
+    verify_token,
+)
+
+__all__ = [
+    "ORDER_COMMANDS",
+    "ORDER_EVENTS",
+    "TABLES",
+    "AccountDirectory",
+    "AccountRecord",
+    "CancelDeadline",
+    "Catalogue",
+    "DeadlineFired",
+    "DeadlineKind",
+    "DeadlineRequest",
+    "Decision",
+    "DecisionContext",
+    "EventMismatchError",
+    "ExpiredTokenError",
+    "Flow",
+    "InvalidTokenError",
+    "Order",
+    "OrderCommand",
+    "OrderEvent",
+    "OrderStatus",
+    "Policy",
+    "Product",
+    "Rejection",
+    "ScheduleDeadline",
+    "TableError",
+    "TimelineEntry",
+    "TokenError",
+    "deadline_id",
+    "decide",
+    "evolve",
+    "fold",
+    "issue_token",
+    "may_act_on",
+    "on_deadline",
+    "verify_token",
+    "visible_to",
+]

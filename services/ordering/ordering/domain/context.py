@@ -1,0 +1,171 @@
+"""What goes into a decision and what comes out of it.
+
+in    DecisionContext   policy, token secret, snapshots, id factories
+      DeadlineFired     a deadline of this order fell due (from the timer service)
+out   Decision          events to fold and publish, or a rejection; deadline requests
+      ScheduleDeadline / CancelDeadline   pure values the handler turns into commands
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from contracts.envelope import Party, derived_id
+from contracts.orders import (
+    Flow,
+    OrderCommandRejected,
+    OrderEvent,
+    OrderStatus,
+    RejectionReason,
+)
+from ordering.domain.catalogue import AccountDirectory, Catalogue
+from ordering.domain.policy import Policy
+
+
+def _no_new_orders() -> uuid.UUID:
+    raise LookupError("this decision context cannot create orders: pass new_order_id")
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """Everything a decision may need besides the order, the message and the time.
+
+    `new_id(index)` gives the id of the index-th message a decision makes; by default it
+    is derived from the cause's id, so re-deciding a redelivered message makes the same
+    ids. `new_order_id()` gives the id of an order a command creates (M-15).
+    """
+
+    policy: Policy = field(default_factory=Policy)
+    token_secret: bytes | str = b""
+    accounts: AccountDirectory = field(default_factory=AccountDirectory)
+    catalogue: Catalogue = field(default_factory=Catalogue)
+    new_id: Callable[[int], uuid.UUID] | None = None
+    new_order_id: Callable[[], uuid.UUID] = _no_new_orders
+
+
+@dataclass(frozen=True)
+class DeadlineFired:
+    """The domain's view of the timer service's deadline-expired event (X-02, X-03)."""
+
+    deadline_id: str
+    kind: str
+    order_id: uuid.UUID
+    due_at: datetime
+    message_id: uuid.UUID
+    correlation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleDeadline:
+    deadline_id: str
+    order_id: uuid.UUID
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class CancelDeadline:
+    deadline_id: str
+    order_id: uuid.UUID
+
+
+DeadlineRequest = ScheduleDeadline | CancelDeadline
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a command was refused: a stable code and a message for people."""
+
+    reason: RejectionReason
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one command or one fired deadline.
+
+    Accepted: `events` (fold them, then publish them) and `deadlines` to schedule or
+    cancel. Refused: `rejection`, and `rejection_event` ready to publish (X-07); nothing
+    to fold. Empty: a stale deadline (X-02). `events` may concern more than one order
+    (DuplicateOrder creates one): group them with `by_order()`.
+    """
+
+    events: list[OrderEvent] = field(default_factory=list)
+    rejection: Rejection | None = None
+    rejection_event: OrderCommandRejected | None = None
+    deadlines: list[DeadlineRequest] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+    def messages(self) -> list[OrderEvent | OrderCommandRejected]:
+        """What to publish on orders.events."""
+        answer: list[OrderEvent | OrderCommandRejected] = list(self.events)
+        if self.rejection_event is not None:
+            answer.append(self.rejection_event)
+        return answer
+
+    def by_order(self) -> dict[uuid.UUID, list[OrderEvent]]:
+        grouped: dict[uuid.UUID, list[OrderEvent]] = {}
+        for event in self.events:
+            grouped.setdefault(event.order_id, []).append(event)
+        return grouped
+
+
+class Step:
+    """One decision in the making: stamps each new event with its envelope."""
+
+    def __init__(
+        self,
+        *,
+        order_id: uuid.UUID,
+        flow: Flow,
+        now: datetime,
+        ctx: DecisionContext,
+        actor: Party,
+        cause: uuid.UUID,
+        correlation: uuid.UUID,
+    ) -> None:
+        self.order_id = order_id
+        self.flow = flow
+        self.now = now
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.actor = actor
+        self.cause = cause
+        self.correlation = correlation
+        self._count = 0
+
+    def next_id(self) -> uuid.UUID:
+        index, self._count = self._count, self._count + 1
+        return message_id(self.ctx, self.cause, index)
+
+    def stamp(self, status: OrderStatus, order_id: uuid.UUID | None = None) -> dict[str, Any]:
+        """Envelope and order fields of the next event, which leaves the order in `status`."""
+        return {
+            "message_id": self.next_id(),
+            "occurred_at": self.now,
+            "correlation_id": self.correlation,
+            "causation_id": self.cause,
+            "actor": self.actor,
+            "order_id": order_id or self.order_id,
+            "flow": self.flow,
+            "status": status,
+        }
+
+
+def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:
+    """The id of the index-th message a decision caused by `cause` makes."""
+    return ctx.new_id(index) if ctx.new_id else derived_id(cause, index)
+
+
+def refuse(reason: RejectionReason, message: str) -> Rejection:
+    return Rejection(reason, message)
+
+
+Outcome = list[OrderEvent] | Rejection

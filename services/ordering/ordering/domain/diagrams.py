@@ -1,0 +1,114 @@
+"""The state diagram of each flow, rendered from its table: never drawn by hand.
+
+    python -m ordering.domain.diagrams [DIR]     writes DIR/<flow>.md (default docs/flows)
+
+`render(flow)` is pure; a unit test fails when docs/flows drifts from the tables.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from contracts.orders import Flow, OrderStatus
+from ordering.domain.flows import TABLES
+from ordering.domain.table import Table, Timeout, Transition
+
+TITLES = {
+    Flow.MANAGED: "Managed orders: member, operator review, client confirmation (seed 000)",
+    Flow.POSTPAID: "Post-paid service orders: supplier and customer (seeds 001 and 004)",
+    Flow.ACCOUNT: "Account orders in a billing system (seed 003)",
+}
+
+NOTES = {
+    Flow.MANAGED: "Drafts are invisible to operators (M-02). `OperatorReviewOverdue` (M-04) "
+    "is a signal only: the status stays.",
+    Flow.POSTPAID: "`payment` exists only for orders with a payment stage (P-14, seed 001); "
+    "without one (seed 004) the execution's confirmation closes the order. The payment "
+    "window, claims and payouts belong to payments (P-15, P-16, P-18).",
+    Flow.ACCOUNT: "A cancelled order can be viewed but never changed (A-09). Bill-cycle "
+    "invoicing (A-11) and reports (A-12) read the events.",
+}
+
+
+def render(flow: Flow) -> str:
+    """The markdown page of `flow`: a mermaid stateDiagram-v2 and the table behind it."""
+    table = TABLES[flow]
+    lines = [
+        f"# {TITLES[flow]}",
+        "",
+        "<!-- Generated from ordering/domain/"
+        f"{flow.value}.py by `python -m ordering.domain.diagrams`. Do not edit. -->",
+        "",
+        NOTES[flow],
+        "",
+        "```mermaid",
+        "stateDiagram-v2",
+        *(f"    {line}" for line in _diagram(table)),
+        "```",
+        "",
+        "| From | When | To | Who | Rules | Guard |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *_rows(table),
+        "",
+        f"Terminal: {', '.join(f'`{s.value}`' for s in _sorted(table, table.terminal))}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write every flow's page into the directory given (default docs/flows)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    target = Path(args[0] if args else "docs/flows")
+    target.mkdir(parents=True, exist_ok=True)
+    for flow in Flow:
+        (target / f"{flow.value}.md").write_text(render(flow), encoding="utf-8")
+    sys.stderr.write(f"wrote {len(Flow)} flow diagrams to {target}\n")
+    return 0
+
+
+def _diagram(table: Table) -> list[str]:
+    creation = table.creation
+    lines = [f"[*] --> {creation.initial.value} : CreateOrder ({_roles(creation.roles)})"]
+    for edge in table.edges:
+        for target in _sorted(table, edge.targets):
+            lines.append(f"{edge.source.value} --> {target.value} : {_label(edge)}")
+    lines += [f"{status.value} --> [*]" for status in _sorted(table, table.terminal)]
+    return lines
+
+
+def _rows(table: Table) -> list[str]:
+    creation = table.creation
+    rows = [
+        f"| | CreateOrder | {creation.initial.value} | {_roles(creation.roles)} "
+        f"| {' '.join(creation.rules)} | |"
+    ]
+    for edge in table.edges:
+        targets = ", ".join(s.value for s in _sorted(table, edge.targets))
+        who = _roles(edge.roles) if isinstance(edge, Transition) else "deadline"
+        rows.append(
+            f"| {edge.source.value} | {edge.trigger} | {targets} | {who} "
+            f"| {' '.join(edge.rules)} | {edge.guard} |"
+        )
+    return rows
+
+
+def _label(edge: Transition[Any] | Timeout) -> str:
+    if isinstance(edge, Timeout):
+        return edge.trigger
+    return f"{edge.trigger} ({_roles(edge.roles)})"
+
+
+def _roles(roles: frozenset[object]) -> str:
+    return ", ".join(sorted(str(r) for r in roles))
+
+
+def _sorted(table: Table, statuses: frozenset[OrderStatus]) -> list[OrderStatus]:
+    return sorted(statuses, key=table.statuses.index)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

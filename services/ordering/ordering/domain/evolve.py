@@ -1,0 +1,302 @@
+"""`evolve`: fold one event into an order. Pure, deterministic, total over known events.
+
+Each event sets the status it carries, bumps the version, adds a timeline entry (M-17)
+and may change the flow's details; the deadlines the new state needs are then derived
+from it (see `deadlines`). An event type this module does not know still moves status,
+version and timeline: a newer producer's event never breaks the fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from contracts.envelope import Role
+from contracts.orders import (
+    AccountTerms,
+    CancellationRequested,
+    ChangeProposed,
+    DraftEdited,
+    InvoicingCompleted,
+    ItemConfigured,
+    ManagedTerms,
+    NotesEdited,
+    OperatorReviewOverdue,
+    OrderActivated,
+    OrderCompleted,
+    OrderConfirmed,
+    OrderCreated,
+    OrderDuplicated,
+    OrderEdited,
+    OrderEvent,
+    OrderPlaced,
+    OrderRejected,
+    OrderSubmitted,
+    PostpaidTerms,
+    ProposalAccepted,
+    ProposalLapsed,
+    ProposalRejected,
+    ReceiptResent,
+    ReviewLeft,
+    ServiceMarkedDone,
+    ServicePeriodEnded,
+)
+from ordering.domain.deadlines import reconcile, required
+from ordering.domain.model import (
+    AccountDetails,
+    Details,
+    ManagedDetails,
+    Order,
+    PostpaidDetails,
+    Proposal,
+    TimelineEntry,
+    account_details,
+    apply_change,
+    managed_details,
+    postpaid_details,
+)
+
+E = TypeVar("E", bound=OrderEvent)
+Apply = Callable[[Order, Any], Order]
+
+
+class EventMismatchError(Exception):
+    """An event that cannot follow the given state: a bug upstream of the fold."""
+
+
+_APPLY: dict[type[OrderEvent], Apply] = {}
+
+
+def _on(
+    event_type: type[E],
+) -> Callable[[Callable[[Order, E], Order]], Callable[[Order, E], Order]]:
+    def register(apply: Callable[[Order, E], Order]) -> Callable[[Order, E], Order]:
+        _APPLY[event_type] = apply
+        return apply
+
+    return register
+
+
+def evolve(order: Order | None, event: OrderEvent) -> Order:
+    """The order after `event` (Rule M-17: each event is a timeline entry)."""
+    if isinstance(event, OrderCreated):
+        if order is not None:
+            raise EventMismatchError(f"order {order.order_id} exists already")
+        changed = _created(event)
+    else:
+        if order is None or order.order_id != event.order_id:
+            raise EventMismatchError(f"{event.type} does not follow this state")
+        apply = _APPLY.get(type(event))
+        changed = apply(order, event) if apply else order
+        changed = replace(changed, version=order.version + 1)
+    changed = replace(
+        changed,
+        status=event.status,
+        updated_at=event.occurred_at,
+        timeline=(
+            *changed.timeline,
+            TimelineEntry(event.type, event.actor, event.occurred_at, event.status),
+        ),
+    )
+    return replace(changed, deadlines=reconcile(changed.deadlines, required(changed)))
+
+
+def fold(events: list[OrderEvent], order: Order | None = None) -> Order | None:
+    """`evolve` over a list of events."""
+    for event in events:
+        order = evolve(order, event)
+    return order
+
+
+def _created(event: OrderCreated) -> Order:
+    terms = event.terms
+    details: Details
+    if isinstance(terms, ManagedTerms):
+        details = ManagedDetails(terms, duplicated_from=event.duplicated_from)
+    elif isinstance(terms, PostpaidTerms):
+        details = PostpaidDetails(terms, awaiting=Role.SUPPLIER, respond_by=event.respond_by)
+    else:
+        details = AccountDetails(terms)
+    return Order(
+        order_id=event.order_id,
+        flow=event.flow,
+        status=event.status,
+        parties=tuple(event.parties),
+        details=details,
+        created_at=event.occurred_at,
+        updated_at=event.occurred_at,
+    )
+
+
+# --- managed ----------------------------------------------------------------------------
+
+
+@_on(DraftEdited)
+def _draft_edited(order: Order, event: DraftEdited) -> Order:
+    details: Details
+    if isinstance(event.terms, ManagedTerms):
+        details = replace(managed_details(order), terms=event.terms)
+    else:
+        details = replace(account_details(order), terms=event.terms)
+    return replace(order, parties=tuple(event.parties), details=details)
+
+
+@_on(OrderSubmitted)
+def _submitted(order: Order, event: OrderSubmitted) -> Order:
+    details = replace(
+        managed_details(order),
+        submitted_at=event.occurred_at,
+        review_due_at=event.review_due_at,
+        review_overdue=False,
+    )
+    return replace(order, details=details)
+
+
+@_on(OperatorReviewOverdue)
+def _review_overdue(order: Order, event: OperatorReviewOverdue) -> Order:
+    return replace(order, details=replace(managed_details(order), review_overdue=True))
+
+
+@_on(OrderActivated)
+def _activated(order: Order, event: OrderActivated) -> Order:
+    details = replace(managed_details(order), service_ends_at=event.service_ends_at)
+    return replace(order, details=details)
+
+
+@_on(OrderRejected)
+def _rejected(order: Order, event: OrderRejected) -> Order:
+    return replace(order, details=replace(managed_details(order), rejection_cause=event.cause))
+
+
+@_on(CancellationRequested)
+def _cancellation_requested(order: Order, event: CancellationRequested) -> Order:
+    details = replace(managed_details(order), cancellation_reason=event.reason)
+    return replace(order, details=details)
+
+
+@_on(InvoicingCompleted)
+def _invoicing_completed(order: Order, event: InvoicingCompleted) -> Order:
+    return replace(order, details=replace(managed_details(order), invoicing_complete=True))
+
+
+@_on(ServicePeriodEnded)
+def _service_period_ended(order: Order, event: ServicePeriodEnded) -> Order:
+    return replace(order, details=replace(managed_details(order), service_ended=True))
+
+
+@_on(OrderDuplicated)
+def _duplicated(order: Order, event: OrderDuplicated) -> Order:
+    details = managed_details(order)
+    return replace(
+        order, details=replace(details, duplicates=(*details.duplicates, event.new_order_id))
+    )
+
+
+@_on(OrderCompleted)
+def _completed(order: Order, event: OrderCompleted) -> Order:
+    if isinstance(order.details, AccountDetails):  # A-10: the first receipt goes out now
+        return replace(order, details=replace(order.details, receipts_sent=1))
+    return replace(order, details=replace(managed_details(order), service_ended=True))
+
+
+# --- postpaid ---------------------------------------------------------------------------
+
+
+@_on(OrderEdited)
+def _edited(order: Order, event: OrderEdited) -> Order:
+    details = postpaid_details(order)
+    details = replace(
+        details,
+        terms=apply_change(details.terms, event.changes),
+        awaiting=event.awaiting,
+        respond_by=event.respond_by,
+    )
+    return replace(order, details=details)
+
+
+@_on(OrderConfirmed)
+def _confirmed(order: Order, event: OrderConfirmed) -> Order:
+    details = replace(
+        postpaid_details(order),
+        terms=event.terms,
+        awaiting=None,
+        respond_by=None,
+        auto_done_at=event.auto_done_at,
+    )
+    return replace(order, details=details)
+
+
+@_on(ChangeProposed)
+def _proposed(order: Order, event: ChangeProposed) -> Order:
+    proposal = Proposal(event.proposal, event.changes, event.comment, event.lapses_at)
+    details = replace(postpaid_details(order), proposal=proposal, proposals_made=event.proposal)
+    return replace(order, details=details)
+
+
+@_on(ProposalAccepted)
+def _accepted(order: Order, event: ProposalAccepted) -> Order:
+    details = postpaid_details(order)
+    details = replace(
+        details,
+        terms=apply_change(details.terms, event.changes),
+        proposal=None,
+        auto_done_at=event.auto_done_at,
+    )
+    return replace(order, details=details)
+
+
+@_on(ProposalRejected)
+def _proposal_rejected(order: Order, event: ProposalRejected) -> Order:
+    return replace(order, details=replace(postpaid_details(order), proposal=None))
+
+
+@_on(ProposalLapsed)
+def _proposal_lapsed(order: Order, event: ProposalLapsed) -> Order:
+    return replace(order, details=replace(postpaid_details(order), proposal=None))
+
+
+@_on(ServiceMarkedDone)
+def _done(order: Order, event: ServiceMarkedDone) -> Order:
+    details = replace(postpaid_details(order), proposal=None, confirm_by=event.confirm_by)
+    return replace(order, details=details)
+
+
+@_on(ReviewLeft)
+def _reviewed(order: Order, event: ReviewLeft) -> Order:
+    return replace(order, details=replace(postpaid_details(order), reviewed=True))
+
+
+# --- account ----------------------------------------------------------------------------
+
+
+def _with_terms(order: Order, terms: AccountTerms) -> Order:
+    return replace(order, details=replace(account_details(order), terms=terms))
+
+
+@_on(NotesEdited)
+def _notes(order: Order, event: NotesEdited) -> Order:
+    terms = account_details(order).terms
+    return _with_terms(order, terms.model_copy(update={"notes": event.notes}))
+
+
+@_on(ItemConfigured)
+def _configured(order: Order, event: ItemConfigured) -> Order:
+    terms = account_details(order).terms
+    items = list(terms.items)
+    item = items[event.line]
+    merged = {**item.configurations, **event.values}
+    items[event.line] = item.model_copy(update={"configurations": merged})
+    return _with_terms(order, terms.model_copy(update={"items": items}))
+
+
+@_on(OrderPlaced)
+def _placed(order: Order, event: OrderPlaced) -> Order:
+    details = replace(account_details(order), needs_approval=event.needs_approval)
+    return replace(order, details=details)
+
+
+@_on(ReceiptResent)
+def _receipt(order: Order, event: ReceiptResent) -> Order:
+    details = account_details(order)
+    return replace(order, details=replace(details, receipts_sent=details.receipts_sent + 1))
