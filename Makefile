@@ -1,5 +1,6 @@
 # orderflow: install, local stack, checks and tests.
 #
+#   make run        the system: local stack, the five services, a demo (Ctrl-C stops)
 #   make test       everything CI runs: install, stack up, lint, typecheck, pytest
 #   make stack-up   start Kafka, FerretDB and the SMTP catcher under .cache/devstack
 #
@@ -20,7 +21,7 @@ PYTHON := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 
-.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs
 
 # uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
 # The stamp names the version, so changing UV_VERSION reinstalls it.
@@ -57,5 +58,11 @@ pytest: install
 
 test: install stack-up lint typecheck pytest
 
-# Starts the local stack (Kafka, FerretDB, SMTP catcher) and prints its endpoints.
-run: stack-up
+# The system: the local stack, all five services as processes, the demo; Ctrl-C stops.
+run: install
+	$(VENV)/bin/orderflow run
+
+# Regenerates what is generated from the code (AsyncAPI documents, flow diagrams).
+docs: install
+	$(PYTHON) -m servicekit.asyncapi
+	$(PYTHON) -m ordering.domain.diagrams

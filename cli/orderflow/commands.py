@@ -1,4 +1,5 @@
-"""Commands as an upstream system would build them: real ids, the current time."""
+"""Commands as an upstream system builds them: fresh ids, the current time, plausible
+terms. Used by the demo, `orderflow send` and the integration and end-to-end tests."""
 
 from __future__ import annotations
 
@@ -36,12 +37,14 @@ def customer(n: str = "1") -> OrderParty:
 OPERATOR = Party(id="operator-1", role=Role.OPERATOR)
 
 
-def command(cls: type[C], actor: Party, **fields: Any) -> C:
-    """A command with a fresh message id and correlation id, sent now."""
+def command(
+    cls: type[C], actor: Party, correlation_id: uuid.UUID | None = None, **fields: Any
+) -> C:
+    """A command with a fresh message id, sent now (one correlation id per scenario)."""
     return cls(
         message_id=uuid.uuid4(),
         occurred_at=datetime.now(UTC),
-        correlation_id=uuid.uuid4(),
+        correlation_id=correlation_id or uuid.uuid4(),
         actor=actor,
         **fields,
     )

@@ -1,4 +1,5 @@
-"""Run services as real OS processes, the way `make run` and production do."""
+"""orderflow's services as real OS processes: what `orderflow run`, the end-to-end tests
+and the fault tests start, stop, kill and watch through /health and /metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
+
+SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers")
 
 
 def free_port() -> int:
@@ -34,7 +37,9 @@ class ServiceProcess:
     _log: IO[bytes] | None = None
 
     def start(self) -> None:
+        """Start the process; its JSON log lines go to `log_path`."""
         env = {**os.environ, **self.env, "ORDERFLOW_HTTP_PORT": str(self.port)}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module],
@@ -42,7 +47,14 @@ class ServiceProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            # Its own session: a Ctrl-C in the terminal reaches the launcher only, which
+            # then stops each service in order.
+            start_new_session=True,
         )
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     async def wait_healthy(self, timeout: float = 60.0) -> None:
         url = f"http://127.0.0.1:{self.port}/health"
@@ -64,15 +76,25 @@ class ServiceProcess:
         return _get(f"http://127.0.0.1:{self.port}/metrics")
 
     def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait: the service drains in-flight messages and exits."""
+        """SIGTERM and wait: the service drains in-flight messages and exits.
+
+        A service still running after `timeout` is killed (and -9 returned).
+        """
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            code = -9
         if self._log:
             self._log.close()
         return code
 
     def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to drain or commit."""
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait()

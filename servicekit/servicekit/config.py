@@ -6,8 +6,25 @@ The README's configuration table is generated from these classes.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+
+
+def _seconds_or_iso(value: Any) -> Any:
+    """'5' or '2.5' from the environment means seconds; 'PT24H' and 'P5D' are ISO 8601."""
+    if isinstance(value, str) and _NUMBER.match(value):
+        return timedelta(seconds=float(value))
+    return value
+
+
+#: A duration setting: seconds (``ORDERFLOW_PAYMENT_WINDOW=5``) or ISO 8601 (``PT72H``).
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 class ServiceSettings(BaseSettings):

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
+from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -30,7 +31,7 @@ from contracts.envelope import Message
 from contracts.topics import dlq
 from servicekit import metrics
 from servicekit.config import ServiceSettings
-from servicekit.deadletters import ConsumerGuard, GuardPolicy
+from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.logs import configure_logging
 
 log = logging.getLogger("servicekit.runtime")
@@ -287,7 +288,12 @@ class ServiceRuntime:
 
 def run_service(build: Callable[[], ServiceRuntime]) -> None:
     """The `main()` of every service: JSON logs, build the runtime, run until signalled."""
-    runtime = build()
+    try:
+        runtime = build()
+    except ValidationError as e:  # bad settings: one clear line, not a traceback
+        configure_logging("orderflow")
+        log.error("invalid settings", extra={"error": describe(e)})
+        raise SystemExit(2) from e
     configure_logging(runtime.name, runtime.settings.log_level)
     try:
         asyncio.run(runtime.run_until_signalled())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import ServiceProcess
+from devstack.services import ServiceProcess
 
 
 def service_env(stack: Any, topic_prefix: str, database: str, **extra: str) -> dict[str, str]:

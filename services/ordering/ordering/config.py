@@ -7,23 +7,23 @@ the defaults are the seeds' values.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr
 
 from ordering.domain import Catalogue, Policy, Product
-from servicekit.config import ServiceSettings
+from servicekit.config import Duration, ServiceSettings
 
 _DEFAULT = Policy()
 
 
 class OrderingSettings(ServiceSettings):
     http_port: int = Field(default=8101, description="Port of /metrics and /health.")
-    review_target: timedelta = Field(
+    review_target: Duration = Field(
         default=_DEFAULT.review_target, description="M-04: operator review target (weekday time)."
     )
-    min_client_confirmation: timedelta = Field(
+    min_client_confirmation: Duration = Field(
         default=_DEFAULT.min_client_confirmation,
         description="M-07: least time the client must have to answer a submitted order.",
     )
@@ -31,18 +31,21 @@ class OrderingSettings(ServiceSettings):
         default=_DEFAULT.min_cancellation_reason,
         description="M-13: least length of a cancellation reason.",
     )
-    confirmation_window: timedelta = Field(
+    confirmation_window: Duration = Field(
         default=_DEFAULT.confirmation_window, description="P-02: window to confirm or edit."
     )
-    proposal_lapse: timedelta = Field(
+    proposal_lapse: Duration = Field(
         default=_DEFAULT.proposal_lapse, description="P-09: life of a pending proposal."
     )
-    auto_done_after: timedelta = Field(
+    auto_done_after: Duration = Field(
         default=_DEFAULT.auto_done_after,
         description="P-12: service counts as done this long after the appointment end.",
     )
-    auto_confirm_after: timedelta = Field(
+    auto_confirm_after: Duration = Field(
         default=_DEFAULT.auto_confirm_after, description="P-13: customer's confirmation window."
+    )
+    business_timezone: str = Field(
+        default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
     token_secret: SecretStr = Field(
         default=SecretStr("dev-only-change-me"),
@@ -61,6 +64,7 @@ class OrderingSettings(ServiceSettings):
             proposal_lapse=self.proposal_lapse,
             auto_done_after=self.auto_done_after,
             auto_confirm_after=self.auto_confirm_after,
+            business_tz=ZoneInfo(self.business_timezone),
         )
 
     def catalogue(self) -> Catalogue:

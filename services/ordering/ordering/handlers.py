@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import Counter
+
 from contracts.accounts import AccountOpened
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
@@ -45,6 +47,11 @@ from servicekit.aggregates import (
     outbox_entry,
 )
 from servicekit.logs import log_context
+
+#: M-04: ops watch this; the order itself does not change status.
+REVIEW_OVERDUE = Counter(
+    "orderflow_operator_review_overdue", "Submitted orders still unreviewed after the target."
+)
 
 log = logging.getLogger("ordering.handlers")
 
@@ -148,6 +155,8 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
         decision = on_deadline(order, fired, now, ctx)
         if not decision.events:
             return None  # stale: the order moved on
+        if any(e.type == "OperatorReviewOverdue" for e in decision.events):
+            REVIEW_OVERDUE.inc()
         return change(order, decision.events, _own(decision.deadlines, order_id), event, now)
 
     with log_context(order_id=event.order_id, deadline_kind=event.kind):

@@ -17,9 +17,9 @@ from pymongo import AsyncMongoClient
 
 from contracts import topics
 from contracts.orders import CreateOrder, SubmitOrder
-from tests.support import commands as c
+from devstack.services import ServiceProcess
+from orderflow import commands as c
 from tests.support.kafka import Record, Upstream, read_topic
-from tests.support.processes import ServiceProcess
 from tests.support.services import service_env, start
 
 pytestmark = pytest.mark.timeout(240)

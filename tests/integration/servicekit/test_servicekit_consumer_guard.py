@@ -17,10 +17,10 @@ import pytest
 from pydantic import Field
 
 from contracts.envelope import Command, Party, Role
+from devstack.services import metric_value
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime
 from tests.support.kafka import Upstream, count, read_topic
-from tests.support.processes import metric_value
 
 TOPIC = "probe.commands"
 

@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 
 from contracts import topics
 from contracts.orders import CreateOrder
-from tests.support import commands as c
+from orderflow import commands as c
 from tests.support.kafka import Upstream, read_topic
 from tests.support.services import service_env, start
 

@@ -1,0 +1,120 @@
+"""The CLI's view of Kafka: publish commands like upstream, watch events like downstream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import topics
+from contracts.envelope import Message
+
+#: The event topics an order's timeline is made of.
+TIMELINE_TOPICS = (
+    topics.ORDERS_EVENTS,
+    topics.INVOICING_EVENTS,
+    topics.PAYMENTS_EVENTS,
+    topics.NOTIFICATIONS_EVENTS,
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One event as read from a topic."""
+
+    topic: str
+    order_id: str
+    body: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.body.get("type", "?"))
+
+    def line(self) -> str:
+        """One line of a timeline: when, what, which status, who."""
+        at = self.body.get("occurred_at", "")
+        with contextlib.suppress(ValueError):
+            at = datetime.fromisoformat(at).strftime("%H:%M:%S")
+        actor = self.body.get("actor", {})
+        status = self.body.get("status") or ""
+        arrow = f"→ {status}" if status else ""
+        who = f"{actor.get('id', '?')} ({actor.get('role', '?')})"
+        line = f"{at}  {self.order_id[:8]}  {self.type:<28} {arrow:<28} by {who}"
+        if "reason" in self.body and "message" in self.body:  # a rejection says why
+            line += f"  [{self.body['reason']}: {self.body['message']}]"
+        return line
+
+
+class Bus:
+    """Publishes commands and fans events out to printers and waiters."""
+
+    def __init__(self, bootstrap: str, prefix: str = "", from_beginning: bool = False) -> None:
+        self.bootstrap, self.prefix = bootstrap, prefix
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+        self.consumer = AIOKafkaConsumer(
+            *(prefix + t for t in TIMELINE_TOPICS),
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            enable_auto_commit=False,
+        )
+        self.history: dict[str, list[Seen]] = defaultdict(list)
+        self.listeners: list[Callable[[Seen], None]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Bus:
+        await self.producer.start()
+        await self.consumer.start()
+        # Make sure the consumer has its position before anything is sent.
+        await self.consumer.getmany(timeout_ms=100)
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+        await self.producer.stop()
+
+    async def send(self, topic: str, *messages: Message) -> None:
+        for message in messages:
+            await self.producer.send_and_wait(
+                self.prefix + topic, message.model_dump_json().encode(), key=message.kafka_key()
+            )
+
+    async def send_raw(self, topic: str, value: bytes, key: bytes | None) -> None:
+        await self.producer.send_and_wait(self.prefix + topic, value, key=key)
+
+    async def wait_for(self, order_id: object, types: Iterable[str], timeout: float = 60.0) -> Seen:
+        """The first event of `order_id` whose type is one of `types` (past or future)."""
+        wanted, key = set(types), str(order_id)
+        async with asyncio.timeout(timeout), self._changed:
+            while True:
+                for seen in self.history[key]:
+                    if seen.type in wanted:
+                        return seen
+                await self._changed.wait()
+
+    async def _pump(self) -> None:
+        async for record in self.consumer:
+            try:
+                body = json.loads(record.value or b"{}")
+            except ValueError:
+                continue
+            order_id = str(body.get("order_id") or (record.key or b"").decode())
+            seen = Seen(record.topic[len(self.prefix) :], order_id, body)
+            self.history[order_id].append(seen)
+            for listener in self.listeners:
+                listener(seen)
+            async with self._changed:
+                self._changed.notify_all()

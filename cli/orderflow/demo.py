@@ -1,0 +1,127 @@
+"""The demo: a handful of the seeds' scenarios, played as an upstream system plays them.
+
+Each scenario publishes commands on the command topics and waits for the events that
+answer them; every event of every order is printed as it arrives (the timeline, M-17).
+The durations are the compressed ones of `launcher.DEMO_DURATIONS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from contracts import topics
+from contracts.orders import (
+    ConfirmAsClient,
+    ConfirmOrder,
+    CreateOrder,
+    LeaveReview,
+    SubmitOrder,
+)
+from orderflow import commands as c
+from orderflow.bus import Bus
+
+Scenario = Callable[[Bus], Awaitable[str]]
+
+
+async def managed_confirmed_by_operator_and_client(bus: Bus) -> str:
+    """M-03, M-05, M-08: submitted, confirmed by the operator, then by the client's link."""
+    order_id, flow = uuid.uuid4(), uuid.uuid4()
+    member, client = c.member(), c.client()
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            CreateOrder,
+            member.party,
+            flow,
+            order_id=order_id,
+            parties=[member, client],
+            terms=c.managed_terms(),
+        ),
+        c.command(SubmitOrder, member.party, flow, order_id=order_id),
+        c.command(ConfirmOrder, c.OPERATOR, flow, order_id=order_id),
+    )
+    sent = await bus.wait_for(order_id, ["OrderSentToClient"])
+    token = str(sent.body["confirmation_token"])
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(ConfirmAsClient, client.party, flow, order_id=order_id, token=token),
+    )
+    done = await bus.wait_for(order_id, ["OrderActivated", "OrderCommandRejected"])
+    return (
+        f"managed order {str(order_id)[:8]}: {done.body.get('status') or done.body.get('reason')}"
+    )
+
+
+async def postpaid_nobody_confirms(bus: Bus) -> str:
+    """P-02: the supplier never answers; the order is cancelled when the window passes."""
+    order_id = uuid.uuid4()
+    customer, supplier = c.customer(), c.supplier()
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            CreateOrder,
+            customer.party,
+            order_id=order_id,
+            parties=[customer, supplier],
+            terms=c.postpaid_terms(),
+        ),
+    )
+    done = await bus.wait_for(order_id, ["OrderCancelled"], timeout=90)
+    return f"post-paid order {str(order_id)[:8]}: {done.body['status']} (nobody confirmed in time)"
+
+
+async def postpaid_without_payment_stage_runs_by_itself(bus: Bus) -> str:
+    """P-06, P-12, P-13, P-14 (seed 004): confirmed, then done and confirmed automatically."""
+    order_id = uuid.uuid4()
+    customer, supplier = c.customer("2"), c.supplier("2")
+    now = datetime.now(UTC)
+    terms = c.postpaid_terms(
+        # Far enough ahead to still be in the future when ordering decides (a cold
+        # producer's first send can take seconds), near enough to watch it pass.
+        appointment_start=now + timedelta(seconds=15),
+        appointment_end=now + timedelta(seconds=16),
+        payment_stage=False,
+    )
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            CreateOrder,
+            customer.party,
+            order_id=order_id,
+            parties=[customer, supplier],
+            terms=terms,
+        ),
+        c.command(ConfirmOrder, supplier.party, order_id=order_id),
+    )
+    closed = await bus.wait_for(order_id, ["ExecutionConfirmed"], timeout=90)
+    if closed.body.get("status") == "closed":
+        await bus.send(
+            topics.ORDERS_COMMANDS,
+            c.command(
+                LeaveReview,
+                customer.party,
+                order_id=order_id,
+                service_rating=5,
+                supplier_rating=5,
+                text="Great",
+            ),
+        )
+    return f"post-paid order {str(order_id)[:8]}: {closed.body.get('status')} (no payment stage)"
+
+
+SCENARIOS: list[Scenario] = [
+    managed_confirmed_by_operator_and_client,
+    postpaid_nobody_confirms,
+    postpaid_without_payment_stage_runs_by_itself,
+]
+
+
+async def play(bus: Bus, scenarios: list[Scenario] | None = None) -> list[str]:
+    """Run the scenarios side by side; return one summary line each."""
+    results = await asyncio.gather(
+        *(s(bus) for s in scenarios or SCENARIOS), return_exceptions=True
+    )
+    return [r if isinstance(r, str) else f"scenario failed: {r!r}" for r in results]
