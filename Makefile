@@ -66,3 +66,4 @@ run: install
 docs: install
 	$(PYTHON) -m servicekit.asyncapi
 	$(PYTHON) -m ordering.domain.diagrams
+	$(PYTHON) -m servicekit.readme

@@ -1,0 +1,121 @@
+"""The README's generated tables: configuration (from the settings classes) and topics.
+
+    python -m servicekit.readme            # rewrite the tables in README.md
+    python -m servicekit.readme --check    # exit 1 when README.md is stale
+
+Each table sits between `<!-- name:start -->` and `<!-- name:end -->` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic.fields import FieldInfo
+
+from servicekit.config import ServiceSettings
+
+SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers")
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def settings_classes() -> dict[str, type[ServiceSettings]]:
+    """Each built service's settings class (the ServiceSettings subclass in its config)."""
+    found: dict[str, type[ServiceSettings]] = {}
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"{service}.config")
+        except ModuleNotFoundError:
+            continue
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            ours = cls.__module__ == module.__name__
+            if ours and issubclass(cls, ServiceSettings) and cls is not ServiceSettings:
+                found[service] = cls
+    return found
+
+
+def _env_name(name: str, field: FieldInfo, cls: type[ServiceSettings]) -> str:
+    alias = field.validation_alias
+    choices = getattr(alias, "choices", None)
+    if choices:
+        return str(choices[0])
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return (prefix + name).upper()
+
+
+def _duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _default(field: FieldInfo) -> str:
+    value = field.get_default(call_default_factory=True)
+    if hasattr(value, "get_secret_value"):
+        return "(a dev-only value)"
+    text = _duration(value) if isinstance(value, timedelta) else str(value)
+    return f"`{text}`" if text not in ("", "None") else "(none)"
+
+
+def configuration_table() -> str:
+    """One table: every setting, which services read it, its default and meaning."""
+    rows: dict[str, list[str]] = {}
+    owners: dict[str, list[str]] = {}
+    classes = settings_classes()
+    for name, field in ServiceSettings.model_fields.items():
+        env = _env_name(name, field, ServiceSettings)
+        default = _default(field)
+        if name == "http_port":  # each service has its own port
+            default = ", ".join(f"{s} `{c.model_fields[name].default}`" for s, c in classes.items())
+        rows[env] = [env, "all", default, field.description or ""]
+    for service, cls in classes.items():
+        for name, field in cls.model_fields.items():
+            if name in ServiceSettings.model_fields:
+                continue
+            env = _env_name(name, field, cls)
+            owners.setdefault(env, []).append(service)
+            rows[env] = [env, "", _default(field), field.description or ""]
+    for env, services in owners.items():
+        rows[env][1] = ", ".join(services)
+    lines = ["| variable | services | default | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]} |" for r in rows.values()]
+    return "\n".join(lines) + "\n\nDurations take seconds (`5`) or ISO 8601 (`PT72H`, `P5D`)."
+
+
+TABLES = {"configuration": configuration_table}
+
+
+def render(text: str) -> str:
+    for name, make in TABLES.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
+        if not pattern.search(text):
+            raise LookupError(f"README.md has no {name} markers")
+        start, end = pattern.search(text).span()  # type: ignore[union-attr]
+        text = f"{text[:start]}<!-- {name}:start -->\n{make()}\n<!-- {name}:end -->{text[end:]}"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate the README's tables.")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    current = README.read_text()
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            sys.stderr.write("README.md tables are stale; run: make docs\n")
+            return 1
+        return 0
+    README.write_text(fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
