@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 from devstack import StackEndpoints, smtp
 
@@ -112,3 +113,18 @@ def test_smtp_catcher_refuses_the_next_n_mails_with_a_4xx_then_accepts_again(
     assert smtp.pending_refusals(stack.maildir, rcpt_contains=recipient) == 0
     stored = [m["Subject"] for m in smtp.messages(stack.maildir) if smtp.sent_to(m, recipient)]
     assert stored == [f"{run_id} attempt 2"]
+
+
+def test_ferretdb_looks_documents_up_by_id_through_its_index_not_a_scan(
+    stack: StackEndpoints, database_name: str
+) -> None:
+    """devstack's FerretDB build carries the one-line fix of docs/ferretdb.md."""
+    client: MongoClient[dict[str, Any]] = MongoClient(stack.mongodb_uri)
+    with client:
+        db = client[database_name]
+        if "ferretdbVersion" not in db.command("buildInfo"):
+            pytest.skip("the store is not FerretDB: MongoDB plans _id lookups its own way")
+        db["probe_ids"].insert_one({"_id": "probe"})
+        plan = db.command("explain", {"find": "probe_ids", "filter": {"_id": "probe"}})
+    steps = " ".join(plan["queryPlanner"]["Plan"])
+    assert "USING INDEX" in steps, steps
