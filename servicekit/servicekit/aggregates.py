@@ -1,29 +1,37 @@
 """Aggregates in a document store, changed exactly once per message, with an outbox.
 
 FerretDB (SQLite) makes only an insert with a unique `_id` atomic; conditional updates
-lose writes under concurrency (docs/ferretdb.md). So a change is *appended*:
+lose writes under concurrency, and any filter but an exact `{_id}` scans the collection
+(docs/ferretdb.md). So a change is *appended*, and every operation is an `_id` operation:
 
     <name>_commits   {_id: "<aggregate>@<revision>", state, events (new ones),
-                      processed: [recent message ids], outbox: [...], published}
-    <name>           {_id: "<aggregate>", ...the newest commit, all events, index fields}
+                      processed: [recent message ids], outbox: [...]}     never updated
+    <name>           {_id: "<aggregate>", the newest commit's content, all events,
+                      published: whether its outbox reached Kafka, index fields}
 
 Two writers racing for revision r+1 cannot both insert `<aggregate>@r+1`: the loser
 reloads and decides again. The message id is in the same document as the state it
-produced, so a redelivery finds it and changes nothing. The snapshot (`<name>`) serves
-reads and tells where to start: loading probes `@r+1`, `@r+2`, ... by `_id` until one is
-missing, so a snapshot that lost a race is only slower, never wrong.
+produced, so a redelivery finds it and changes nothing. The snapshot serves reads and
+says where to start: loading probes `@r+1`, `@r+2`, ... by `_id` until one is missing. A
+commit found that way has an outbox not known to be published, so it is published
+(again, with the same message ids, which consumers dedupe by) before anything else.
 
-    load ─▶ outbox of the newest commit unpublished? publish it, mark it
+    load ─▶ outbox not known published? publish it, write the snapshot
       ─▶ message id seen? ─yes─▶ nothing more
              │no
              ▼
-           decide ─▶ insert commit r+1 (lost race → reload) ─▶ snapshot
-                 ─▶ publish the outbox ─▶ mark published ─▶ (caller commits the offset)
+           decide ─▶ insert commit r+1 (lost race → reload) ─▶ publish the outbox
+                 ─▶ write the snapshot (published) ─▶ (the caller commits the offset)
+
+Within one process, messages for the same aggregate are handled one at a time (a lock
+per aggregate id), so races happen only between processes, e.g. during a rebalance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +67,7 @@ class Stored:
     processed: list[str]
     outbox: list[Document] = field(default_factory=list)
     published: bool = True
+    index: Document = field(default_factory=dict)
 
     @property
     def version(self) -> int:
@@ -91,16 +100,12 @@ class AggregateStore:
         snapshot = await self.snapshots.find_one({"_id": aggregate_id})
         stored = None if snapshot is None else _from_snapshot(snapshot)
         revision = 0 if stored is None else stored.revision
-        while True:  # a snapshot can trail the commits after a race; catch up by _id
+        while True:  # a snapshot trails its commits after a crash or a race; catch up
             commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
             if commit is None:
-                break
+                return stored
             stored = _advance(aggregate_id, stored, commit)
             revision += 1
-        if stored is not None and not stored.published:
-            commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision)})
-            stored = replace(stored, published=bool(commit and commit.get("published")))
-        return stored
 
     async def save(
         self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
@@ -116,7 +121,6 @@ class AggregateStore:
             "events": change.events,
             "processed": processed,
             "outbox": change.outbox,
-            "published": not change.outbox,
             "index": change.index,
             "committed_at": datetime.now(UTC),
         }
@@ -124,39 +128,25 @@ class AggregateStore:
             await self.commits.insert_one(commit)
         except DuplicateKeyError as e:
             raise ConcurrentUpdateError(aggregate_id) from e
-        stored = _advance(aggregate_id, previous, commit)
-        await self._write_snapshot(stored, change.index)
-        return stored
+        return _advance(aggregate_id, previous, commit)
 
-    async def mark_published(self, stored: Stored) -> Stored:
-        """Record that the newest commit's outbox reached Kafka."""
-        await self.commits.update_one(
-            {"_id": commit_id(stored.id, stored.revision)}, {"$set": {"published": True}}
-        )
-        await self.snapshots.update_one(
-            {"_id": stored.id, "revision": stored.revision}, {"$set": {"published": True}}
-        )
-        return replace(stored, published=True)
-
-    async def _write_snapshot(self, stored: Stored, index: Document) -> None:
+    async def write_snapshot(self, stored: Stored, index: Document) -> None:
+        """Record the aggregate as of `stored`, its outbox published (a read model)."""
         doc: Document = {
             "revision": stored.revision,
             "state": stored.state,
             "events": stored.events,
             "processed": stored.processed,
-            "outbox": stored.outbox,
-            "published": stored.published,
+            "outbox": [],
+            "published": True,
             **index,
         }
-        if stored.revision == 1:
-            try:
-                await self.snapshots.insert_one({"_id": stored.id, **doc})
-                return
-            except DuplicateKeyError:
-                pass  # a later revision's snapshot is there already: a hint is enough
-        await self.snapshots.update_one(
-            {"_id": stored.id, "revision": {"$lt": stored.revision}}, {"$set": doc}
-        )
+        # Last writer wins. Within a process writes are ordered by the lock; between
+        # processes an older snapshot may land last, which loads repair by probing.
+        try:
+            await self.snapshots.replace_one({"_id": stored.id}, doc, upsert=True)
+        except DuplicateKeyError:  # two first snapshots raced: it exists now, replace it
+            await self.snapshots.replace_one({"_id": stored.id}, doc)
 
 
 def _from_snapshot(doc: Document) -> Stored:
@@ -168,18 +158,26 @@ def _from_snapshot(doc: Document) -> Stored:
         processed=list(doc.get("processed", [])),
         outbox=list(doc.get("outbox", [])),
         published=bool(doc.get("published", True)),
+        index={k: v for k, v in doc.items() if k not in _SNAPSHOT_FIELDS},
     )
 
 
+_SNAPSHOT_FIELDS = frozenset(
+    {"_id", "revision", "state", "events", "processed", "outbox", "published"}
+)
+
+
 def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> Stored:
+    outbox = list(commit.get("outbox", []))
     return Stored(
         id=aggregate_id,
         revision=int(commit["revision"]),
         state=commit["state"],
         events=[*(previous.events if previous else []), *commit.get("events", [])],
         processed=list(commit.get("processed", [])),
-        outbox=list(commit.get("outbox", [])),
-        published=bool(commit.get("published", True)),
+        outbox=outbox,
+        published=not outbox,  # not known to be published until a snapshot says so
+        index=dict(commit.get("index", {})),
     )
 
 
@@ -202,25 +200,53 @@ async def handle_once(
     it may write *other* aggregates with `handle_once` (idempotent under the same id).
     Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
     """
-    for _ in range(CONFLICT_RETRIES):
-        stored = await store.load(aggregate_id)
-        if stored is not None and not stored.published:
-            await publish(stored.outbox)
-            stored = await store.mark_published(stored)
-        if stored is not None and message_id in stored.processed:
-            return stored
-        change = await decide(stored)
-        if change is None:
-            return stored
-        try:
-            saved = await store.save(aggregate_id, stored, message_id, change)
-        except ConcurrentUpdateError:
-            continue
-        if not saved.published:
-            await publish(saved.outbox)
-            saved = await store.mark_published(saved)
-        return saved
+    async with _locks.hold((id(store), aggregate_id)):
+        for _ in range(CONFLICT_RETRIES):
+            stored = await store.load(aggregate_id)
+            if stored is not None and not stored.published:
+                stored = await _flush(store, stored, publish)
+            if stored is not None and message_id in stored.processed:
+                return stored
+            change = await decide(stored)
+            if change is None:
+                return stored
+            try:
+                saved = await store.save(aggregate_id, stored, message_id, change)
+            except ConcurrentUpdateError:
+                continue
+            return await _flush(store, saved, publish)
     raise ConcurrentUpdateError(aggregate_id)
+
+
+async def _flush(store: AggregateStore, stored: Stored, publish: Publish) -> Stored:
+    if stored.outbox:
+        await publish(stored.outbox)
+    await store.write_snapshot(stored, stored.index)
+    return replace(stored, outbox=[], published=True)
+
+
+class _KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+_locks = _KeyedLocks()
 
 
 def outbox_entry(topic: str, message: Message) -> Document:

@@ -94,3 +94,11 @@ def count(n: int) -> Callable[[Sequence[Record]], bool]:
 
 def unique_id(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll an async `check` until it returns something truthy (read models trail events)."""
+    async with asyncio.timeout(timeout):
+        while not (result := await check()):
+            await asyncio.sleep(0.05)
+        return result

@@ -19,7 +19,7 @@ from contracts import topics
 from contracts.orders import CreateOrder, SubmitOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
-from tests.support.kafka import Record, Upstream, read_topic
+from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env, start
 
 pytestmark = pytest.mark.timeout(240)
@@ -33,6 +33,21 @@ async def ordering(
     process = await start("ordering", env, tmp_path_factory.mktemp("logs"))
     yield process
     process.terminate()
+
+
+async def snapshot(stack: Any, database: str, order_id: uuid.UUID, status: str) -> dict[str, Any]:
+    """The order's stored snapshot once it shows `status` (it is written after the events)."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    collection = mongo[database]["orders"]
+
+    async def check() -> dict[str, Any] | None:
+        doc = await collection.find_one({"_id": str(order_id)})
+        return doc if doc is not None and doc["status"] == status else None
+
+    try:
+        return dict(await eventually(check))
+    finally:
+        await mongo.close()
 
 
 def of_order(order_id: uuid.UUID, n: int) -> Any:
@@ -70,11 +85,7 @@ async def test_a_create_command_from_a_plain_producer_yields_order_created_and_a
     assert event["causation_id"] == str(create.message_id)
     assert event["correlation_id"] == str(create.correlation_id)
 
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    stored = await mongo[database_name]["orders"].find_one({"_id": str(order_id)})
-    await mongo.close()
-    assert stored is not None
-    assert stored["status"] == "draft"
+    stored = await snapshot(stack, database_name, order_id, "draft")
     assert stored["parties"] == ["client-1", "member-1"]
 
 
@@ -136,10 +147,8 @@ async def test_a_command_from_a_party_not_on_the_order_is_rejected_and_changes_n
     assert rejected["reason"] == "not_authorized"
     assert rejected["causation_id"] == str(intruder.message_id)
 
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    stored = await mongo[database_name]["orders"].find_one({"_id": str(order_id)})
-    await mongo.close()
-    assert stored is not None and stored["status"] == "draft" and stored["revision"] == 1
+    stored = await snapshot(stack, database_name, order_id, "draft")
+    assert stored["revision"] == 1, "the rejection changed nothing"
 
 
 async def test_a_command_for_an_unknown_order_is_rejected_with_unknown_order(

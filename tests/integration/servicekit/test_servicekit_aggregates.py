@@ -83,8 +83,13 @@ async def test_a_pending_outbox_is_published_before_the_next_message_and_not_ove
 async def test_concurrent_writers_each_apply_once_without_losing_an_update(
     store: AggregateStore,
 ) -> None:
+    # One store object per writer: no shared in-process lock, so they race in the
+    # database like replicas do, and only the unique commit ids keep them apart.
+    writers = [AggregateStore(store.snapshots.database, store.snapshots.name) for _ in range(4)]
     outbox = Outbox()
-    await asyncio.gather(*(handle_once(store, "a-4", f"m-{i}", add(1), outbox) for i in range(4)))
+    await asyncio.gather(
+        *(handle_once(w, "a-4", f"m-{i}", add(1), outbox) for i, w in enumerate(writers))
+    )
     fresh = AggregateStore(store.snapshots.database, store.snapshots.name)
     stored = await fresh.load("a-4")
     assert stored is not None
@@ -93,3 +98,11 @@ async def test_concurrent_writers_each_apply_once_without_losing_an_update(
     # A racing writer may publish a newer commit's outbox too (the same messages, so the
     # same ids downstream dedupes by); none is lost and no other is made up.
     assert sorted({e["total"] for e in outbox.published}) == [1, 2, 3, 4]
+
+
+async def test_messages_for_one_aggregate_in_one_process_are_applied_one_at_a_time(
+    store: AggregateStore,
+) -> None:
+    outbox = Outbox()
+    await asyncio.gather(*(handle_once(store, "a-5", f"m-{i}", add(1), outbox) for i in range(6)))
+    assert [e["total"] for e in outbox.published] == [1, 2, 3, 4, 5, 6], "in order, once each"
