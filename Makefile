@@ -66,4 +66,5 @@ run: install
 docs: install
 	$(PYTHON) -m servicekit.asyncapi
 	$(PYTHON) -m ordering.domain.diagrams
+	$(PYTHON) -m payments.domain.diagrams
 	$(PYTHON) -m servicekit.readme

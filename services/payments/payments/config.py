@@ -1,0 +1,91 @@
+"""payments' settings: the shared ones plus the durations, fees and policies of X-05.
+
+Durations accept seconds (``ORDERFLOW_PAYMENT_WINDOW=3``) or ISO 8601 (``PT72H``); the
+defaults are the seeds' values. Cancellation policies are JSON (docs/payments.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, TypeAdapter, field_validator
+
+from contracts.payments import CancellationPolicy
+from payments.domain import DEFAULT_CANCELLATION_POLICY, Policy
+from servicekit.config import Duration, ServiceSettings
+
+_DEFAULT = Policy()
+_SUPPLIER_POLICIES: TypeAdapter[dict[str, CancellationPolicy]] = TypeAdapter(
+    dict[str, CancellationPolicy]
+)
+
+
+class PaymentsSettings(ServiceSettings):
+    http_port: int = Field(default=8103, description="Port of /metrics and /health.")
+    payment_window: Duration = Field(
+        default=_DEFAULT.payment_window,
+        description="P-15: the customer's time to pay once the order is in payment.",
+    )
+    payout_delay: Duration = Field(
+        default=_DEFAULT.payout_delay,
+        description="P-18: a payout is released this long after the service.",
+    )
+    payout_processing_days: int = Field(
+        default=_DEFAULT.payout_processing_days,
+        ge=0,
+        le=60,
+        description="P-18: business days a released payout may take to be credited.",
+    )
+    platform_fee_percent: Decimal = Field(
+        default=_DEFAULT.platform_fee_percent,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        description="The platform's share of every payout, in percent.",
+    )
+    cancellation_policy: CancellationPolicy = Field(
+        default=DEFAULT_CANCELLATION_POLICY,
+        description="P-11: the default cancellation policy, as JSON: tiers of within_hours "
+        "and percent.",
+    )
+    supplier_policies_file: Path | None = Field(
+        default=None,
+        description="P-11: JSON file of suppliers' own policies, {supplier id: policy}.",
+    )
+    business_timezone: str = Field(
+        default="UTC",
+        description="Where weekends and business days are reckoned (IANA name): M-04/M-16 in "
+        "ordering, P-18 in payments.",
+    )
+    payout_holidays: list[date] = Field(
+        default_factory=list, description="P-18: days off besides weekends, as JSON dates."
+    )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown timezone {value!r}") from e
+        return value
+
+    def policy(self) -> Policy:
+        return Policy(
+            payment_window=self.payment_window,
+            payout_delay=self.payout_delay,
+            payout_processing_days=self.payout_processing_days,
+            platform_fee_percent=self.platform_fee_percent,
+            default_cancellation=self.cancellation_policy,
+            supplier_policies=self.supplier_policies(),
+            business_tz=ZoneInfo(self.business_timezone),
+            holidays=frozenset(self.payout_holidays),
+        )
+
+    def supplier_policies(self) -> dict[str, CancellationPolicy]:
+        if self.supplier_policies_file is None:
+            return {}
+        return _SUPPLIER_POLICIES.validate_json(self.supplier_policies_file.read_bytes())

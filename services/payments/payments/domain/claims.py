@@ -1,0 +1,143 @@
+"""Claims: the supplier's demand for an overdue payment (Rule P-16). The TABLE at the
+bottom is a claim's lifecycle.
+
+    OpenClaim      only once the payment window has passed unpaid (`too_early` before)
+    WithdrawClaim  the supplier drops it; a new claim may be opened later
+    WriteOffClaim  platform staff give the debt up: the request is written off too
+    RecordPayment  a payment that settles the request pays the open claim
+"""
+
+from __future__ import annotations
+
+from contracts.envelope import Role
+from contracts.payments import (
+    ClaimOpened,
+    ClaimPaid,
+    ClaimStatus,
+    ClaimWithdrawn,
+    ClaimWrittenOff,
+    OpenClaim,
+    PaymentRejectionReason,
+    RecordPayment,
+    RequestStatus,
+    WithdrawClaim,
+    WriteOffClaim,
+)
+from payments.domain.context import Effect, Outcome, Rejection, Step, refuse
+from payments.domain.model import Claim, Ledger
+from payments.domain.table import Entity, Table, Via, follows, on
+
+S = ClaimStatus
+R = PaymentRejectionReason
+
+
+def claim_id(ledger: Ledger, number: int) -> str:
+    return f"{ledger.order_id}:claim:{number}"
+
+
+def open_claim(ledger: Ledger, cmd: OpenClaim, step: Step) -> Outcome:
+    """The supplier opens a claim, once the payment window has passed unpaid and not
+    before (Rule P-16)."""
+    request = ledger.request
+    if request is None:
+        return refuse(R.NO_PAYMENT_REQUEST, "nothing is owed for this order")
+    if request.status is RequestStatus.OPEN:
+        due = request.due_at.isoformat()
+        return refuse(R.TOO_EARLY, f"the customer may pay until {due}: no claim before then")
+    if request.status is not RequestStatus.OVERDUE:
+        return refuse(R.NOT_ALLOWED_IN_STATUS, f"the payment request is {request.status.value}")
+    number = len(ledger.claims) + 1
+    return [
+        ClaimOpened(
+            **step.stamp(),
+            claim_id=claim_id(ledger, number),
+            status=S.OPENED,
+            supplier=ledger.facts.supplier,
+            number=number,
+            request_id=request.request_id,
+            amount=request.outstanding,
+            reason=cmd.reason,
+            customer=ledger.facts.customer,
+        )
+    ]
+
+
+def withdraw_claim(ledger: Ledger, cmd: WithdrawClaim, step: Step) -> Outcome:
+    """The supplier withdraws the open claim (Rule P-16)."""
+    claim = _current(ledger, cmd.claim_id)
+    if isinstance(claim, Rejection):
+        return claim
+    return [
+        ClaimWithdrawn(
+            **step.stamp(),
+            claim_id=claim.claim_id,
+            status=S.WITHDRAWN,
+            supplier=ledger.facts.supplier,
+            reason=cmd.reason,
+        )
+    ]
+
+
+def write_off_claim(ledger: Ledger, cmd: WriteOffClaim, step: Step) -> Outcome:
+    """Platform staff write the claim off, and with it what is outstanding (Rule P-16)."""
+    claim = _current(ledger, cmd.claim_id)
+    if isinstance(claim, Rejection):
+        return claim
+    request = ledger.request
+    assert request is not None, "a claim is about a payment request"
+    return [
+        ClaimWrittenOff(
+            **step.stamp(),
+            claim_id=claim.claim_id,
+            status=S.WRITTEN_OFF,
+            supplier=ledger.facts.supplier,
+            request_id=request.request_id,
+            amount=request.outstanding,
+            reason=cmd.reason,
+        )
+    ]
+
+
+def paid_by(ledger: Ledger, payment_id: str, step: Step) -> list[Effect]:
+    """The open claim is paid by the payment that settled the request (Rule P-16)."""
+    claim = ledger.claim
+    if claim is None or claim.status is not S.OPENED:
+        return []
+    return [
+        ClaimPaid(
+            **step.stamp(),
+            claim_id=claim.claim_id,
+            status=S.PAID,
+            supplier=ledger.facts.supplier,
+            payment_id=payment_id,
+            amount=claim.amount,
+        )
+    ]
+
+
+def _current(ledger: Ledger, wanted: str) -> Claim | Rejection:
+    claim = ledger.claim
+    if claim is None or claim.claim_id != wanted:
+        return refuse(R.UNKNOWN_CLAIM, f"{wanted} is not the order's current claim")
+    return claim
+
+
+CLAIM = Entity.CLAIM
+
+# fmt: off
+TABLE = Table(
+    entity=CLAIM,
+    statuses=(S.OPENED, S.PAID, S.WITHDRAWN, S.WRITTEN_OFF),
+    missing=R.UNKNOWN_CLAIM,
+    rows=(
+        *on(CLAIM, (None, S.WITHDRAWN), OpenClaim, open_claim, by=Role.SUPPLIER, to=S.OPENED,
+            rules="P-16", guard="the payment request is overdue; after a withdrawal, a new claim"),
+        *on(CLAIM, S.OPENED, WithdrawClaim, withdraw_claim, by=Role.SUPPLIER, to=S.WITHDRAWN,
+            rules="P-16"),
+        *on(CLAIM, S.OPENED, WriteOffClaim, write_off_claim, by=(Role.OPERATOR, Role.SYSTEM),
+            to=S.WRITTEN_OFF, rules="P-16", guard="platform staff"),
+        *follows(CLAIM, S.OPENED, RecordPayment, via=Via.COMMAND, to=(S.OPENED, S.PAID),
+                 rules="P-16", guard="paid when the payment settles the request"),
+    ),
+)
+# fmt: on

@@ -1,0 +1,160 @@
+"""What goes into a decision and what comes out of it.
+
+in    DecisionContext   policy, id factory
+      DeadlineFired     a deadline of this ledger fell due (from the timer service)
+out   Decision          the ledger before and after, payment events to publish, commands
+                        for ordering, deadline requests; or a rejection
+      ScheduleDeadline / CancelDeadline   pure values the handler turns into commands
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from contracts.envelope import Party, Role, derived_id
+from contracts.orders import MarkOrderPaid
+from contracts.payments import PaymentCommandRejected, PaymentEvent, PaymentRejectionReason
+from payments.domain.model import Ledger
+from payments.domain.policy import Policy
+
+#: The party payments acts as: on ordering (`MarkOrderPaid`) and for its own decisions.
+PAYMENTS = Party(id="payments", role=Role.SYSTEM)
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """Everything a decision may need besides the ledger, the message and the time.
+
+    `new_id(index)` gives the id of the index-th message a decision makes; by default it
+    is derived from the cause's id, so re-deciding a redelivered message makes the same
+    ids.
+    """
+
+    policy: Policy = field(default_factory=Policy)
+    new_id: Callable[[int], uuid.UUID] | None = None
+
+
+@dataclass(frozen=True)
+class DeadlineFired:
+    """The domain's view of the timer service's deadline-expired event (X-02, X-03)."""
+
+    deadline_id: str
+    kind: str
+    order_id: uuid.UUID
+    due_at: datetime
+    message_id: uuid.UUID
+    correlation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleDeadline:
+    deadline_id: str
+    order_id: uuid.UUID
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class CancelDeadline:
+    deadline_id: str
+    order_id: uuid.UUID
+
+
+DeadlineRequest = ScheduleDeadline | CancelDeadline
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a command was refused: a stable code and a message for people."""
+
+    reason: PaymentRejectionReason
+    message: str
+
+
+def refuse(reason: PaymentRejectionReason, message: str) -> Rejection:
+    return Rejection(reason, message)
+
+
+#: What a row of a table produces: payment events, and commands for ordering.
+Effect = PaymentEvent | MarkOrderPaid
+Outcome = list[Effect] | Rejection
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one command, order event or fired deadline.
+
+    Accepted: `after` is the new ledger (store it when `changed`), `events` to publish on
+    payments.events, `commands` for ordering, `deadlines` to schedule or cancel. Refused:
+    `rejection` and `rejection_event` ready to publish (X-07); nothing changes. Empty: a
+    message that does not concern payments, or a stale deadline (X-02).
+    """
+
+    before: Ledger | None = None
+    after: Ledger | None = None
+    events: list[PaymentEvent] = field(default_factory=list)
+    commands: list[MarkOrderPaid] = field(default_factory=list)
+    deadlines: list[DeadlineRequest] = field(default_factory=list)
+    rejection: Rejection | None = None
+    rejection_event: PaymentCommandRejected | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+    @property
+    def changed(self) -> bool:
+        """Whether there is anything to store."""
+        return self.after is not None and (self.after != self.before or bool(self.events))
+
+
+class Step:
+    """One decision in the making: stamps each new message with its envelope."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        now: datetime,
+        ctx: DecisionContext,
+        actor: Party,
+        cause: uuid.UUID,
+        correlation: uuid.UUID,
+    ) -> None:
+        self.ledger = ledger
+        self.order_id = ledger.order_id
+        self.now = now
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.actor = actor
+        self.cause = cause
+        self.correlation = correlation
+        self._count = 0
+
+    def next_id(self) -> uuid.UUID:
+        index, self._count = self._count, self._count + 1
+        return message_id(self.ctx, self.cause, index)
+
+    def stamp(self) -> dict[str, Any]:
+        """Envelope and order id of the next message."""
+        return {
+            "message_id": self.next_id(),
+            "occurred_at": self.now,
+            "correlation_id": self.correlation,
+            "causation_id": self.cause,
+            "actor": self.actor,
+            "order_id": self.order_id,
+        }
+
+    def mark_order_paid(self, payment_id: str) -> MarkOrderPaid:
+        """P-15: tell ordering the customer paid; payments acts as the system party."""
+        return MarkOrderPaid(**{**self.stamp(), "actor": PAYMENTS}, payment_id=payment_id)
+
+
+def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:
+    """The id of the index-th message a decision caused by `cause` makes."""
+    return ctx.new_id(index) if ctx.new_id else derived_id(cause, index)

@@ -1,0 +1,69 @@
+"""Which timers a ledger needs, derived from its state alone.
+
+    state                          deadline        due at                          rule
+    payment request `open`         payment_window  entering `payment` + 72 h       P-15
+    payout `scheduled`             payout_release  service + 14 days (or paid)     P-18
+    payout `processing`            payout_overdue  release + 5 business days       P-18
+
+`evolve` keeps `Ledger.deadlines` equal to what `required` says, giving a timer a new
+number whenever it opens again or its due time moves, so the id
+`payments:{order_id}:{kind}:{n}` of a timer that no longer applies never matches again
+(X-02). `requests` turns the change between two ledgers into schedule and cancel requests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.payments import PayoutStatus, RequestStatus
+from payments.domain.context import CancelDeadline, DeadlineRequest, ScheduleDeadline
+from payments.domain.model import Deadline, DeadlineKind, Ledger
+
+Kind = DeadlineKind
+
+
+def required(ledger: Ledger) -> dict[DeadlineKind, datetime]:
+    """The timers `ledger` waits for now, with their due times."""
+    wanted: dict[DeadlineKind, datetime] = {}
+    request, payout = ledger.request, ledger.payout
+    if request is not None and request.status is RequestStatus.OPEN:
+        wanted[Kind.PAYMENT_WINDOW] = request.due_at
+    if payout is not None and payout.status is PayoutStatus.SCHEDULED:
+        wanted[Kind.PAYOUT_RELEASE] = payout.scheduled_for
+    if payout is not None and payout.status is PayoutStatus.PROCESSING and not payout.overdue:
+        wanted[Kind.PAYOUT_OVERDUE] = payout.expected_by
+    return wanted
+
+
+def reconcile(
+    current: tuple[Deadline, ...], wanted: dict[DeadlineKind, datetime]
+) -> tuple[Deadline, ...]:
+    """The timers after a change: keep, restart (n + 1), open or close each kind."""
+    latest = {d.kind: d for d in current}
+    result: list[Deadline] = []
+    for kind in DeadlineKind:
+        before = latest.get(kind)
+        due = wanted.get(kind)
+        if due is None:
+            if before is not None:
+                result.append(before.model_copy(update={"open": False}))
+        elif before is not None and before.open and before.due_at == due:
+            result.append(before)
+        else:
+            result.append(Deadline(kind=kind, n=0 if before is None else before.n + 1, due_at=due))
+    return tuple(result)
+
+
+def requests(before: Ledger | None, after: Ledger) -> list[DeadlineRequest]:
+    """What the timer service must be told for the ledger to go from `before` to `after`."""
+    old = {d.id(after.order_id): d for d in (before.deadlines if before else ()) if d.open}
+    new = {d.id(after.order_id): d for d in after.deadlines if d.open}
+    cancels: list[DeadlineRequest] = [
+        CancelDeadline(deadline_id, after.order_id) for deadline_id in old if deadline_id not in new
+    ]
+    schedules: list[DeadlineRequest] = [
+        ScheduleDeadline(deadline_id, after.order_id, d.kind.value, d.due_at)
+        for deadline_id, d in new.items()
+        if deadline_id not in old
+    ]
+    return cancels + schedules

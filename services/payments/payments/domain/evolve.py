@@ -1,0 +1,305 @@
+"""`evolve` folds one payment event into a ledger; `track` folds one ordering event into
+what payments knows of the order. Pure and deterministic.
+
+After every event the timers the new state needs are derived from it (see `deadlines`).
+An event type this module does not know still counts (version, time): a newer
+producer's event never breaks the fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from contracts.envelope import Role
+from contracts.orders import (
+    Flow,
+    OrderConfirmed,
+    OrderCreated,
+    OrderEdited,
+    OrderEvent,
+    PostpaidTerms,
+    ProposalAccepted,
+    TermsChange,
+)
+from contracts.payments import (
+    CancellationFeeAssessed,
+    ChargeFailed,
+    ChargeRequested,
+    ClaimOpened,
+    ClaimPaid,
+    ClaimStatus,
+    ClaimWithdrawn,
+    ClaimWrittenOff,
+    PaymentEvent,
+    PaymentOverdue,
+    PaymentReceived,
+    PaymentRequested,
+    PaymentSettled,
+    PayoutOverdue,
+    PayoutPaid,
+    PayoutRequested,
+    PayoutScheduled,
+    PayoutStatus,
+    RefundRequested,
+    RequestStatus,
+)
+from payments.domain.deadlines import reconcile, required
+from payments.domain.model import (
+    Claim,
+    Ledger,
+    OrderFacts,
+    PaymentRequest,
+    Payout,
+    Receipt,
+    Refund,
+)
+
+E = TypeVar("E", bound=PaymentEvent)
+Apply = Callable[[Ledger, Any], Ledger]
+
+
+class EventMismatchError(Exception):
+    """An event that cannot follow the given ledger: a bug upstream of the fold."""
+
+
+_APPLY: dict[type[PaymentEvent], Apply] = {}
+
+
+def _on(
+    event_type: type[E],
+) -> Callable[[Callable[[Ledger, E], Ledger]], Callable[[Ledger, E], Ledger]]:
+    def register(apply: Callable[[Ledger, E], Ledger]) -> Callable[[Ledger, E], Ledger]:
+        _APPLY[event_type] = apply
+        return apply
+
+    return register
+
+
+def evolve(ledger: Ledger, event: PaymentEvent) -> Ledger:
+    """The ledger after `event`."""
+    if event.order_id != ledger.order_id:
+        raise EventMismatchError(f"{event.type} is about another order")
+    apply = _APPLY.get(type(event))
+    changed = apply(ledger, event) if apply else ledger
+    changed = changed.model_copy(
+        update={"version": ledger.version + 1, "updated_at": event.occurred_at}
+    )
+    return changed.model_copy(update={"deadlines": reconcile(changed.deadlines, required(changed))})
+
+
+def fold(events: Iterable[PaymentEvent], ledger: Ledger) -> Ledger:
+    """`evolve` over events, in order."""
+    for event in events:
+        ledger = evolve(ledger, event)
+    return ledger
+
+
+def track(ledger: Ledger | None, event: OrderEvent) -> Ledger | None:
+    """What payments knows of a post-paid order after ordering's `event`: its parties
+    (with the contacts the notifier needs), its current terms and status. None for an
+    order payments does not follow (another flow, or one it never saw created)."""
+    if event.flow is not Flow.POSTPAID:
+        return None
+    if isinstance(event, OrderCreated):
+        return ledger if ledger is not None else _created(event)
+    if ledger is None:
+        return None
+    facts = ledger.facts
+    terms = facts.terms
+    if isinstance(event, OrderConfirmed):
+        terms = event.terms
+    elif isinstance(event, OrderEdited | ProposalAccepted):
+        terms = _apply_change(terms, event.changes)
+    facts = facts.model_copy(update={"terms": terms, "order_status": event.status})
+    return ledger.model_copy(update={"facts": facts})
+
+
+def _created(event: OrderCreated) -> Ledger | None:
+    terms = event.terms
+    supplier = next((p for p in event.parties if p.role is Role.SUPPLIER), None)
+    customer = next((p for p in event.parties if p.role is Role.CUSTOMER), None)
+    if not isinstance(terms, PostpaidTerms) or supplier is None or customer is None:
+        return None
+    facts = OrderFacts(supplier=supplier, customer=customer, terms=terms, order_status=event.status)
+    return Ledger(order_id=event.order_id, facts=facts, updated_at=event.occurred_at)
+
+
+def _apply_change(terms: PostpaidTerms, change: TermsChange) -> PostpaidTerms:
+    """The terms after an edit or an accepted proposal: absent fields stay as they are."""
+    given = change.model_dump(exclude_none=True)
+    return terms.model_copy(update={k: getattr(change, k) for k in given})
+
+
+def _request(ledger: Ledger) -> PaymentRequest:
+    if ledger.request is None:
+        raise EventMismatchError(f"order {ledger.order_id} has no payment request")
+    return ledger.request
+
+
+def _with_request(ledger: Ledger, **changes: Any) -> Ledger:
+    return ledger.model_copy(update={"request": _request(ledger).model_copy(update=changes)})
+
+
+def _payout(ledger: Ledger) -> Payout:
+    if ledger.payout is None:
+        raise EventMismatchError(f"order {ledger.order_id} has no payout")
+    return ledger.payout
+
+
+def _with_payout(ledger: Ledger, **changes: Any) -> Ledger:
+    return ledger.model_copy(update={"payout": _payout(ledger).model_copy(update=changes)})
+
+
+def _with_claim(ledger: Ledger, claim_id: str, **changes: Any) -> Ledger:
+    claim = ledger.claim
+    if claim is None or claim.claim_id != claim_id:
+        raise EventMismatchError(f"{claim_id} is not the current claim")
+    claims = (*ledger.claims[:-1], claim.model_copy(update=changes))
+    return ledger.model_copy(update={"claims": claims})
+
+
+# --- the payment request ----------------------------------------------------------------
+
+
+@_on(PaymentRequested)
+def _payment_requested(ledger: Ledger, event: PaymentRequested) -> Ledger:
+    return _opened(ledger, event, automatic=False)
+
+
+@_on(ChargeRequested)
+def _charge_requested(ledger: Ledger, event: ChargeRequested) -> Ledger:
+    return _opened(ledger, event, automatic=True)
+
+
+def _opened(ledger: Ledger, event: PaymentRequested | ChargeRequested, automatic: bool) -> Ledger:
+    if ledger.request is not None:
+        raise EventMismatchError(f"order {ledger.order_id} has a payment request already")
+    request = PaymentRequest(
+        request_id=event.request_id,
+        purpose=event.purpose,
+        automatic=automatic,
+        amount=event.amount,
+        status=event.status,
+        opened_at=event.occurred_at,
+        due_at=event.due_at,
+    )
+    return ledger.model_copy(update={"request": request})
+
+
+@_on(ChargeFailed)
+def _charge_failed(ledger: Ledger, event: ChargeFailed) -> Ledger:
+    return _with_request(ledger, charge_failures=_request(ledger).charge_failures + 1)
+
+
+@_on(CancellationFeeAssessed)
+def _fee_assessed(ledger: Ledger, event: CancellationFeeAssessed) -> Ledger:
+    return ledger.model_copy(update={"cancellation_fee": event.computation})
+
+
+@_on(PaymentReceived)
+def _received(ledger: Ledger, event: PaymentReceived) -> Ledger:
+    receipt = Receipt(
+        payment_id=event.payment_id,
+        amount=event.amount,
+        applied=event.applied,
+        excess=event.excess,
+        received_at=event.occurred_at,
+    )
+    receipts = (*_request(ledger).receipts, receipt)
+    return _with_request(ledger, receipts=receipts, status=event.status)
+
+
+@_on(PaymentSettled)
+def _settled(ledger: Ledger, event: PaymentSettled) -> Ledger:
+    return _with_request(ledger, status=RequestStatus.PAID, settled_at=event.occurred_at)
+
+
+@_on(PaymentOverdue)
+def _overdue(ledger: Ledger, event: PaymentOverdue) -> Ledger:
+    return _with_request(ledger, status=RequestStatus.OVERDUE)
+
+
+@_on(RefundRequested)
+def _refund(ledger: Ledger, event: RefundRequested) -> Ledger:
+    refund = Refund(payment_id=event.payment_id, amount=event.amount, cause=event.cause)
+    return ledger.model_copy(update={"refunds": (*ledger.refunds, refund)})
+
+
+# --- claims -----------------------------------------------------------------------------
+
+
+@_on(ClaimOpened)
+def _claim_opened(ledger: Ledger, event: ClaimOpened) -> Ledger:
+    claim = Claim(
+        claim_id=event.claim_id,
+        number=event.number,
+        status=ClaimStatus.OPENED,
+        amount=event.amount,
+        reason=event.reason,
+        opened_at=event.occurred_at,
+    )
+    return ledger.model_copy(update={"claims": (*ledger.claims, claim)})
+
+
+@_on(ClaimWithdrawn)
+def _claim_withdrawn(ledger: Ledger, event: ClaimWithdrawn) -> Ledger:
+    return _with_claim(
+        ledger, event.claim_id, status=ClaimStatus.WITHDRAWN, closed_at=event.occurred_at
+    )
+
+
+@_on(ClaimPaid)
+def _claim_paid(ledger: Ledger, event: ClaimPaid) -> Ledger:
+    return _with_claim(ledger, event.claim_id, status=ClaimStatus.PAID, closed_at=event.occurred_at)
+
+
+@_on(ClaimWrittenOff)
+def _claim_written_off(ledger: Ledger, event: ClaimWrittenOff) -> Ledger:
+    ledger = _with_claim(
+        ledger, event.claim_id, status=ClaimStatus.WRITTEN_OFF, closed_at=event.occurred_at
+    )
+    return _with_request(ledger, status=RequestStatus.WRITTEN_OFF)
+
+
+# --- the payout -------------------------------------------------------------------------
+
+
+@_on(PayoutScheduled)
+def _payout_scheduled(ledger: Ledger, event: PayoutScheduled) -> Ledger:
+    if ledger.payout is not None:
+        raise EventMismatchError(f"order {ledger.order_id} has a payout already")
+    payout = Payout(
+        payout_id=event.payout_id,
+        status=PayoutStatus.SCHEDULED,
+        gross=event.gross,
+        fee=event.fee,
+        fee_percent=event.fee_percent,
+        net=event.net,
+        service_at=event.service_at,
+        scheduled_for=event.scheduled_for,
+        expected_by=event.expected_by,
+    )
+    return ledger.model_copy(update={"payout": payout})
+
+
+@_on(PayoutRequested)
+def _payout_requested(ledger: Ledger, event: PayoutRequested) -> Ledger:
+    return _with_payout(
+        ledger,
+        status=PayoutStatus.PROCESSING,
+        requested_at=event.occurred_at,
+        expected_by=event.expected_by,
+    )
+
+
+@_on(PayoutOverdue)
+def _payout_overdue(ledger: Ledger, event: PayoutOverdue) -> Ledger:
+    return _with_payout(ledger, overdue=True)
+
+
+@_on(PayoutPaid)
+def _payout_paid(ledger: Ledger, event: PayoutPaid) -> Ledger:
+    return _with_payout(
+        ledger, status=PayoutStatus.PAID, paid_at=event.occurred_at, reference=event.reference
+    )

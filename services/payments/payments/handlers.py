@@ -1,0 +1,182 @@
+"""payments' handlers: load, decide, save, publish. No business rule lives here.
+
+    payments.commands ─▶ handle_command      ─▶ payments.events (+ orders.commands,
+    orders.events     ─▶ handle_order_event  ─▶ payments.events    timers.commands)
+    timers.events     ─▶ handle_deadline     ─▶ payments.events
+
+Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
+message id with the ledger's new state and its outbox; a redelivery changes nothing. A
+fired timer is keyed by its deadline id, since the timer service may fire it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.envelope import Event, Message, derived_id
+from contracts.orders import Flow, OrderCommandRejected, OrderEvent
+from contracts.payments import PaymentCommand, PaymentCommandRejected
+from contracts.timers import CancelDeadline as CancelTimer
+from contracts.timers import DeadlineExpired, TimerCommand, TimerEvent
+from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.topics import ORDERS_COMMANDS, PAYMENTS_EVENTS, TIMERS_COMMANDS
+from payments.domain import (
+    PAYMENTS,
+    CancelDeadline,
+    DeadlineFired,
+    DeadlineRequest,
+    Decision,
+    DecisionContext,
+    Policy,
+    decide,
+    on_deadline,
+    on_order_event,
+)
+from payments.store import index_fields, rebuild, to_document
+from servicekit.aggregates import (
+    AggregateStore,
+    Change,
+    Document,
+    Stored,
+    handle_once,
+    outbox_entry,
+)
+from servicekit.logs import log_context
+
+log = logging.getLogger("payments.handlers")
+
+OWNER = "payments"
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need; built once by the composition root (`app.build`)."""
+
+    payments: AggregateStore
+    policy: Policy
+    publish: Callable[..., Awaitable[None]]
+    publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
+    clock: Callable[[], datetime]
+
+
+async def handle_command(command: PaymentCommand, deps: Deps) -> None:
+    """Rule X-07: every command gets its resulting events or a rejection."""
+    now = deps.clock()
+    ctx = DecisionContext(policy=deps.policy)
+    refused: list[PaymentCommandRejected] = []
+
+    async def decide_change(stored: Stored | None) -> Change | None:
+        decision = decide(rebuild(stored), command, now, ctx)
+        refused[:] = [decision.rejection_event] if decision.rejection_event else []
+        return change(decision, command, now)
+
+    with log_context(order_id=str(command.order_id), message_type=command.type):
+        await handle_once(
+            deps.payments,
+            str(command.order_id),
+            str(command.message_id),
+            decide_change,
+            deps.publish_outbox,
+        )
+        if refused:
+            log.info("command rejected", extra={"reason": refused[0].reason})
+            await deps.publish(PAYMENTS_EVENTS, *refused)
+
+
+async def handle_order_event(event: Event, deps: Deps) -> None:
+    """Rules P-11, P-14, P-15: follow post-paid orders; open requests, charge fees."""
+    if isinstance(event, OrderCommandRejected):
+        if event.command_type == "MarkOrderPaid":
+            log.warning(
+                "ordering refused MarkOrderPaid",
+                extra={"order_id": str(event.order_id), "reason": event.reason},
+            )
+        return
+    if not isinstance(event, OrderEvent) or event.flow is not Flow.POSTPAID:
+        return
+    now = deps.clock()
+    ctx = DecisionContext(policy=deps.policy)
+
+    async def decide_change(stored: Stored | None) -> Change | None:
+        return change(on_order_event(rebuild(stored), event, now, ctx), event, now)
+
+    with log_context(order_id=str(event.order_id), message_type=event.type):
+        await handle_once(
+            deps.payments,
+            str(event.order_id),
+            str(event.message_id),
+            decide_change,
+            deps.publish_outbox,
+        )
+
+
+async def handle_deadline(event: TimerEvent, deps: Deps) -> None:
+    """Rule X-02: a fired timer acts only if the ledger still waits for it."""
+    if not isinstance(event, DeadlineExpired):
+        if event.deadline_id.startswith(f"{OWNER}:"):
+            log.warning("timer command rejected", extra={"deadline_id": event.deadline_id})
+        return
+    if event.owner != OWNER:
+        return
+    now = deps.clock()
+    fired = DeadlineFired(
+        deadline_id=event.deadline_id,
+        kind=event.kind,
+        order_id=uuid.UUID(event.order_id),
+        due_at=event.due_at,
+        message_id=event.message_id,
+        correlation_id=event.correlation_id,
+    )
+    ctx = DecisionContext(policy=deps.policy)
+
+    async def decide_change(stored: Stored | None) -> Change | None:
+        return change(on_deadline(rebuild(stored), fired, now, ctx), event, now)
+
+    with log_context(order_id=event.order_id, deadline_kind=event.kind):
+        await handle_once(
+            deps.payments,
+            event.order_id,
+            f"deadline:{event.deadline_id}",
+            decide_change,
+            deps.publish_outbox,
+        )
+
+
+def change(decision: Decision, cause: Message, now: datetime) -> Change | None:
+    """The stored form of a decision: the new ledger, its events, what to publish; None
+    when there is nothing to store (a rejection, a stale timer, another flow's event)."""
+    after = decision.after
+    if after is None or not decision.changed:
+        return None
+    timers = [_timer_command(d, cause, i, now) for i, d in enumerate(decision.deadlines)]
+    return Change(
+        state=to_document(after),
+        events=[e.model_dump(mode="json") for e in decision.events],
+        outbox=[outbox_entry(PAYMENTS_EVENTS, e) for e in decision.events]
+        + [outbox_entry(ORDERS_COMMANDS, c) for c in decision.commands]
+        + [outbox_entry(TIMERS_COMMANDS, t) for t in timers],
+        index=index_fields(after, now),
+    )
+
+
+def _timer_command(
+    request: DeadlineRequest, cause: Message, index: int, now: datetime
+) -> TimerCommand:
+    message_id = derived_id(cause.message_id, index, "timer")
+    envelope: dict[str, Any] = {
+        "message_id": message_id,
+        "occurred_at": now,
+        "correlation_id": cause.correlation_id,
+        "causation_id": cause.message_id,
+        "actor": PAYMENTS,
+        "deadline_id": request.deadline_id,
+        "order_id": str(request.order_id),
+    }
+    if isinstance(request, CancelDeadline):
+        return CancelTimer(**envelope)
+    return ScheduleTimer(**envelope, owner=OWNER, kind=request.kind, due_at=request.due_at)
