@@ -81,6 +81,8 @@ def configuration_table() -> str:
                 continue
             env = _env_name(name, field, cls)
             owners.setdefault(env, []).append(service)
+            if env in rows:  # shared by several services: one row, the first meaning
+                continue
             rows[env] = [env, "", _default(field), field.description or ""]
     for env, services in owners.items():
         rows[env][1] = ", ".join(services)
