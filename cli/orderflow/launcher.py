@@ -1,9 +1,8 @@
-"""`orderflow run`: the local stack, every service as its own process, then the demo.
+"""Every service as its own process, the way `orderflow run` and the end-to-end tests run them.
 
-Services run exactly as in production (`python -m <service>`), with JSON logs in
-`.cache/run/logs/<service>.log`, /metrics and /health on ports 8101-8105, and the
-durations of the rules compressed to seconds so the demo's windows expire while you
-watch.
+Services run exactly as in production (`python -m <service>`), with JSON logs in one
+folder, /metrics and /health on their own ports, and the durations of the rules
+compressed to seconds (`DEMO_DURATIONS`) so windows expire while you watch.
 """
 
 from __future__ import annotations
@@ -13,8 +12,9 @@ import importlib.util
 from pathlib import Path
 
 import devstack
-from devstack.services import ROOT, SERVICES, ServiceProcess
+from devstack.services import ROOT, SERVICES, ServiceProcess, free_port
 
+#: The ports of `orderflow run` (tests take free ones).
 PORTS = {"ordering": 8101, "invoicing": 8102, "payments": 8103, "notifier": 8104, "timers": 8105}
 
 #: Every duration of the rules, in seconds, for the demo (names: each service's settings).
@@ -34,30 +34,51 @@ def installed() -> list[str]:
     return [s for s in SERVICES if importlib.util.find_spec(f"{s}.app") is not None]
 
 
+def stack_env(stack: devstack.StackEndpoints) -> dict[str, str]:
+    """What every service needs to reach the stack's servers."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+        "MONGODB_URI": stack.mongodb_uri,
+        "SMTP_URL": f"smtp://{stack.smtp_host}:{stack.smtp_port}",
+    }
+
+
 class Launcher:
-    def __init__(self, logs: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+    """Starts, watches and stops a set of service processes (several of one is fine)."""
+
+    def __init__(
+        self,
+        logs: Path | None = None,
+        env: dict[str, str] | None = None,
+        fixed_ports: bool = True,
+    ) -> None:
         self.logs = logs or ROOT / ".cache" / "run" / "logs"
-        self.extra_env = extra_env or {}
+        self.env = {**DEMO_DURATIONS, **(env or {})}
+        self.fixed_ports = fixed_ports
         self.processes: list[ServiceProcess] = []
 
-    async def start(self, services: list[str] | None = None) -> devstack.StackEndpoints:
-        """Bring up the stack, then each service; return once every /health is green."""
-        stack = await asyncio.to_thread(devstack.ensure_up)
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
-            "MONGODB_URI": stack.mongodb_uri,
-            "SMTP_URL": f"smtp://{stack.smtp_host}:{stack.smtp_port}",
-            **DEMO_DURATIONS,
-            **self.extra_env,
-        }
-        for service in services or installed():
-            process = ServiceProcess(
-                service, env, self.logs / f"{service}.log", port=PORTS.get(service, 0) or 0
-            )
-            process.start()
-            self.processes.append(process)
-        await asyncio.gather(*(p.wait_healthy(timeout=90) for p in self.processes))
-        return stack
+    async def start(
+        self, stack: devstack.StackEndpoints | None = None, services: list[str] | None = None
+    ) -> devstack.StackEndpoints:
+        """Bring up the stack (unless given), then each service; wait for every /health."""
+        endpoints = stack or await asyncio.to_thread(devstack.ensure_up)
+        env = {**stack_env(endpoints), **self.env}
+        started = [self.spawn(service, env) for service in services or installed()]
+        await asyncio.gather(*(p.wait_healthy(timeout=90) for p in started))
+        return endpoints
+
+    def spawn(self, service: str, env: dict[str, str]) -> ServiceProcess:
+        """Start one more process of `service` (a second replica gets its own log)."""
+        replica = sum(p.module == service for p in self.processes)
+        name = service if replica == 0 else f"{service}-{replica + 1}"
+        port = PORTS[service] if self.fixed_ports and replica == 0 else free_port()
+        process = ServiceProcess(service, env, self.logs / f"{name}.log", port=port)
+        process.start()
+        self.processes.append(process)
+        return process
+
+    def of(self, service: str) -> list[ServiceProcess]:
+        return [p for p in self.processes if p.module == service]
 
     async def stop(self) -> None:
         """SIGTERM each service; each drains its in-flight messages and exits."""
