@@ -61,7 +61,7 @@ class Launcher:
         self, stack: devstack.StackEndpoints | None = None, services: list[str] | None = None
     ) -> devstack.StackEndpoints:
         """Bring up the stack (unless given), then each service; wait for every /health."""
-        endpoints = stack or await asyncio.to_thread(devstack.ensure_up)
+        endpoints = stack if stack is not None else await asyncio.to_thread(devstack.ensure_up)
         env = {**stack_env(endpoints), **self.env}
         started = [self.spawn(service, env) for service in services or installed()]
         await asyncio.gather(*(p.wait_healthy(timeout=90) for p in started))
