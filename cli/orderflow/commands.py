@@ -35,6 +35,8 @@ def customer(n: str = "1") -> OrderParty:
 
 
 OPERATOR = Party(id="operator-1", role=Role.OPERATOR)
+#: The payment gateway confirming what it received (an upstream system).
+GATEWAY = Party(id="gateway", role=Role.SYSTEM)
 
 
 def command(
