@@ -67,4 +67,5 @@ docs: install
 	$(PYTHON) -m servicekit.asyncapi
 	$(PYTHON) -m ordering.domain.diagrams
 	$(PYTHON) -m payments.domain.diagrams
+	$(PYTHON) -m invoicing.domain.diagrams
 	$(PYTHON) -m servicekit.readme

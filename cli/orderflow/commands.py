@@ -8,14 +8,30 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from contracts.accounts import AccountOpened
 from contracts.envelope import Command, Contact, Party, Role
-from contracts.orders import ManagedTerms, Money, OrderParty, PlannedInvoice, PostpaidTerms
+from contracts.orders import (
+    AccountTerms,
+    ManagedTerms,
+    Money,
+    OrderItem,
+    OrderParty,
+    PlannedInvoice,
+    PostpaidTerms,
+)
 
 C = TypeVar("C", bound=Command)
 
 
 def party(pid: str, role: Role, email: str | None = None) -> OrderParty:
     return OrderParty(id=pid, role=role, contact=Contact(email=email) if email else None)
+
+
+def agent(n: str = "1") -> OrderParty:
+    return party(f"agent-{n}", Role.AGENT, f"agent{n}@example.com")
+
+
+APPROVER = Party(id="approver-1", role=Role.APPROVER)
 
 
 def member(n: str = "1") -> OrderParty:
@@ -79,3 +95,38 @@ def postpaid_terms(now: datetime | None = None, **changes: Any) -> PostpaidTerms
         "payment_method": "card",
     }
     return PostpaidTerms(**(terms | changes))
+
+
+def account_opened(account_id: str, email: str, created_days_ago: int = 30) -> AccountOpened:
+    """An account as the billing system publishes it on accounts.events."""
+    today = datetime.now(UTC).date()
+    return AccountOpened(
+        message_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        correlation_id=uuid.uuid4(),
+        actor=Party(id="billing", role=Role.SYSTEM),
+        account_id=account_id,
+        name=f"Account {account_id}",
+        contact=Contact(email=email),
+        created_on=today - timedelta(days=created_days_ago),
+        bill_cycle_day=1,
+    )
+
+
+def account_terms(account_id: str, **changes: Any) -> AccountTerms:
+    """An order of the demo catalogue's plain product (ordering.config.DEMO_CATALOGUE)."""
+    terms: dict[str, Any] = {
+        "account_id": account_id,
+        "order_date": datetime.now(UTC).date(),
+        "currency": "EUR",
+        "payment_method": "card",
+        "items": [
+            OrderItem(
+                product_id="hosting",
+                pricing_option="monthly",
+                unit_price=Decimal("20.00"),
+                quantity=2,
+            )
+        ],
+    }
+    return AccountTerms(**(terms | changes))

@@ -81,7 +81,7 @@ def _peek(body: Any) -> dict[str, Any]:
         return {}
     return {
         k: body[k]
-        for k in ("message_id", "correlation_id", "order_id", "type")
+        for k in ("message_id", "correlation_id", "order_id", "account_id", "deadline_id", "type")
         if isinstance(body.get(k), str)
     }
 

@@ -84,17 +84,17 @@ def rebuild(stored: Stored | None) -> Order | None:
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
     """Rule X-07: every command gets its resulting events or a rejection."""
     now = deps.clock()
-    ctx = DecisionContext(
-        policy=deps.policy,
-        token_secret=deps.token_secret,
-        accounts=await deps.accounts.directory_for(command),
-        catalogue=deps.catalogue,
-        new_order_id=lambda: derived_id(command.message_id, 0, "order"),
-    )
     refused: list[OrderCommandRejected] = []
 
     async def decide_change(stored: Stored | None) -> Change | None:
         order = rebuild(stored)
+        ctx = DecisionContext(
+            policy=deps.policy,
+            token_secret=deps.token_secret,
+            accounts=await deps.accounts.directory_for(command, order),
+            catalogue=deps.catalogue,
+            new_order_id=lambda: derived_id(command.message_id, 0, "order"),
+        )
         decision = decide(order, command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
         if not decision.accepted:

@@ -57,9 +57,10 @@ class AccountsStore:
         doc = await self.collection.find_one({"_id": account_id})
         return None if doc is None else _record(doc)
 
-    async def directory_for(self, command: Any) -> AccountDirectory:
-        """The accounts a command refers to (A-01): none, or the one it names."""
-        account_id = _account_id_of(command)
+    async def directory_for(self, command: Any, order: Order | None) -> AccountDirectory:
+        """The account a command is judged by (A-01, A-05): the one its terms name, or
+        the order's own (PlaceOrder, CompleteOrder carry no terms)."""
+        account_id = _account_id_of(command) or (_account_id_of(order.details) if order else None)
         if account_id is None:
             return AccountDirectory()
         record = await self.get(account_id)

@@ -16,7 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from contracts import topics
-from contracts.orders import CreateOrder, SubmitOrder
+from contracts.orders import CreateOrder, PlaceOrder, SubmitOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
 from tests.support.kafka import Record, Upstream, eventually, read_topic
@@ -112,13 +112,12 @@ async def test_the_same_create_command_delivered_twice_creates_one_order_and_one
     assert [e["type"] for e in events] == ["OrderCreated", "OrderSubmitted"]
     assert len({e["message_id"] for e in events}) == 2
 
+    await snapshot(stack, database_name, order_id, "operator_review")
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    stored = await mongo[database_name]["orders"].find_one({"_id": str(order_id)})
     commits = await mongo[database_name]["orders_commits"].count_documents(
         {"aggregate_id": str(order_id)}
     )
     await mongo.close()
-    assert stored is not None and stored["status"] == "operator_review"
     assert commits == 2, "one commit per distinct command"
 
 
@@ -142,7 +141,7 @@ async def test_a_command_from_a_party_not_on_the_order_is_rejected_and_changes_n
         stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 2)
     )
     created, rejected = for_order(records, order_id)
-    assert created["type"] == "OrderCreated"
+    assert created["type"] == "OrderCreated", (created.get("reason"), created.get("message"))
     assert rejected["type"] == "OrderCommandRejected"
     assert rejected["reason"] == "not_authorized"
     assert rejected["causation_id"] == str(intruder.message_id)
@@ -188,22 +187,66 @@ async def test_P02_a_new_postpaid_order_asks_the_timer_service_for_its_24h_windo
     assert schedule["deadline_id"].startswith(f"{order_id}:confirmation_window:")
 
 
+async def account_known(stack: Any, database: str, account_id: str) -> None:
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    try:
+        await eventually(lambda: mongo[database]["accounts"].find_one({"_id": account_id}))
+    finally:
+        await mongo.close()
+
+
+async def test_A01_an_account_order_is_placed_once_its_account_is_known(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
+) -> None:
+    account_id, agent = f"acc-{uuid.uuid4().hex[:8]}", c.agent()
+    early, order_id = uuid.uuid4(), uuid.uuid4()
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        create_early = c.command(
+            CreateOrder,
+            agent.party,
+            order_id=early,
+            parties=[agent],
+            terms=c.account_terms(account_id),
+        )
+        await upstream.send(topics.ORDERS_COMMANDS, create_early)
+        await read_topic(
+            stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(early, 1)
+        )
+        await upstream.send(
+            topics.ACCOUNTS_EVENTS, c.account_opened(account_id, "billing@acme.example")
+        )
+        await account_known(stack, database_name, account_id)  # as the billing system would
+        await upstream.send(
+            topics.ORDERS_COMMANDS,
+            c.command(
+                CreateOrder,
+                agent.party,
+                order_id=order_id,
+                parties=[agent],
+                terms=c.account_terms(account_id),
+            ),
+            c.command(PlaceOrder, agent.party, order_id=order_id),
+        )
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 2)
+    )
+    [refused] = for_order(records, early)
+    assert (refused["type"], refused["reason"]) == ("OrderCommandRejected", "unknown_account")
+    created, placed = for_order(records, order_id)[:2]
+    assert created["type"] == "OrderCreated", (created.get("reason"), created.get("message"))
+    assert placed["type"] in {"OrderPlaced", "OrderCompleted"}, placed
+
+
 def test_log_lines_are_json_with_message_position_and_outcome_and_no_email(
     ordering: ServiceProcess,
 ) -> None:
-    lines = [json.loads(line) for line in Path(ordering.log_path).read_text().splitlines() if line]
-    handled = [line for line in lines if line.get("msg") == "handled"]
+    text = Path(ordering.log_path).read_text()
+    handled = [json.loads(line) for line in text.splitlines() if '"msg": "handled"' in line]
     assert handled, "the service logged its messages"
     for line in handled:
         assert line["service"] == "ordering"
-        for key in (
-            "message_id",
-            "correlation_id",
-            "order_id",
-            "topic",
-            "partition",
-            "offset",
-            "outcome",
-        ):
+        for key in ("message_id", "correlation_id", "topic", "partition", "offset", "outcome"):
             assert key in line, key
-    assert "@example.com" not in Path(ordering.log_path).read_text()
+        aggregate = "account_id" if line["topic"].endswith("accounts.events") else "order_id"
+        assert aggregate in line, line
+    assert "@example.com" not in text and "@acme.example" not in text
