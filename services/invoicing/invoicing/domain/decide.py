@@ -1,0 +1,292 @@
+"""From a ledger and what happened to it, a `Decision`. Pure: `now`, the ids' cause and
+every snapshot come in through the `Step`.
+
+    on_order_event(ledger, event, step)       ordering's facts: record, plan, cancel, void
+    on_command(ledger, command, step)         the members', operators' and payments' commands
+    on_deadline(ledger, fired, step)          a draft date, an invoice date, a cycle run
+    on_number(ledger, document_id, n, step)   a number was taken: the issue or void is told
+    on_account_event / queue_account_order    A-11, see `accounts`
+
+    command ─▶ invoice known? ─▶ the order's member (for a member)? ─▶ (status, command)
+            in the table? ─▶ role allowed there? ─▶ the row's handler: events or a refusal
+            ─▶ fold; the status reached must be one of the row's targets
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from contracts.accounts import AccountOpened
+from contracts.envelope import Command, Event, Role
+from contracts.invoicing import (
+    CreditNote,
+    InvoiceCommand,
+    InvoiceIssued,
+    InvoiceStatus,
+    InvoiceVoided,
+    InvoicingCommandRejected,
+    InvoicingRejectionReason,
+    RunBillCycle,
+)
+from contracts.orders import (
+    DraftEdited,
+    Flow,
+    MarkInvoicingComplete,
+    OrderActivated,
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderParty,
+    OrderRejected,
+    OrderStatus,
+)
+from invoicing.domain import accounts
+from invoicing.domain.context import INVOICING, DeadlineFired, Decision, Rejection, Step, refuse
+from invoicing.domain.evolve import fold
+from invoicing.domain.invoices import TABLE, member_of, plan
+from invoicing.domain.model import (
+    DeadlineKind,
+    Invoice,
+    Ledger,
+    OrderFacts,
+    deadline_id,
+    pending_numbers,
+)
+from invoicing.domain.records import CompletionReported, OrderRecorded, OrderStatusNoted
+from invoicing.domain.table import Edge, TableError, deadline_trigger
+
+R = InvoicingRejectionReason
+S = InvoiceStatus
+#: Orders that are over for invoicing: nothing is planned for them, nothing completes.
+_CLOSED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.COMPLETED})
+_NAMESPACE = uuid.UUID("5d1c1f0e-7a39-4c55-9a53-2c1ad0b7f0a1")
+
+
+class MissingOrderError(Exception):
+    """ordering's event about an order invoicing has no record of (its creation unseen)."""
+
+
+def number_cause(document_id: str) -> uuid.UUID:
+    """The id that stands for "document_id got its number": the cause of what follows."""
+    return uuid.uuid5(_NAMESPACE, f"number:{document_id}")
+
+
+def on_order_event(ledger: Ledger, event: Event, step: Step) -> Decision:
+    """What ordering's event changes for the order's invoices (M-10, M-14, M-15, M-16)."""
+    facts = ledger.order
+    if isinstance(event, OrderCreated | DraftEdited):
+        return _record(ledger, event, step)
+    if isinstance(event, OrderActivated):
+        if facts is None:
+            raise MissingOrderError(f"order {event.order_id} was never created")
+        if ledger.invoices or facts.status in _CLOSED:
+            return Decision()  # planned already, or rejected: never invoiced (M-15)
+        noted = OrderStatusNoted(**step.record(), order_id=event.order_id, status=event.status)
+        decision = Decision(events=[noted])
+        decision.extend(plan(fold([noted], ledger), event, step))
+        decision.extend(_report_completion(fold(decision.events, ledger), step))
+        return decision
+    if isinstance(event, OrderRejected | OrderCancelled | OrderCompleted):
+        if facts is None or facts.status is event.status:
+            return Decision()
+        noted = OrderStatusNoted(**step.record(), order_id=event.order_id, status=event.status)
+        decision = Decision(events=[noted])
+        if isinstance(event, OrderCancelled):
+            decision.extend(_cancel_all(fold([noted], ledger), event, step))
+        return decision
+    return Decision()
+
+
+def on_command(ledger: Ledger, command: Command, step: Step) -> Decision:
+    """Rule X-07: a command's events, or its rejection with a reason."""
+    outcome: Decision | Rejection
+    if isinstance(command, RunBillCycle):
+        outcome = accounts.run_now(ledger, command, step)
+    elif isinstance(command, InvoiceCommand):
+        outcome = _invoice_command(ledger, command, step)
+    else:
+        outcome = refuse(R.INVALID, f"invoicing takes no {command.type}")
+    if isinstance(outcome, Rejection):
+        return Decision(rejection_event=_rejected(command, outcome, step))
+    return outcome
+
+
+def on_deadline(ledger: Ledger, fired: DeadlineFired, step: Step) -> Decision:
+    """A deadline of this ledger fell due; one that no longer applies changes nothing."""
+    if fired.kind == DeadlineKind.BILL_CYCLE:
+        return accounts.on_cycle_deadline(ledger, fired, step)
+    invoice = ledger.invoice(fired.invoice_id or "")
+    if invoice is None or fired.kind not in {DeadlineKind.DRAFT, DeadlineKind.ISSUE}:
+        return Decision()
+    kind = DeadlineKind(fired.kind)
+    if fired.deadline_id != deadline_id(invoice.invoice_id, kind):
+        return Decision()
+    edge = TABLE.row(invoice.status, deadline_trigger(kind))
+    if edge is None or edge.handle is None:
+        return Decision()
+    outcome = edge.handle(ledger, invoice, fired, step)
+    assert isinstance(outcome, Decision), "a deadline is never refused"
+    return _checked(ledger, invoice, edge, outcome)
+
+
+def on_number(ledger: Ledger, document_id: str, number: int, step: Step) -> Decision:
+    """`document_id` got `number` from its issuer's sequence: tell the issue (M-12, A-11)
+    or the void (M-14); the last planned invoice issued tells ordering (M-16)."""
+    request = next((r for r in pending_numbers(ledger) if r.document_id == document_id), None)
+    if request is None:
+        return Decision()  # numbered already
+    invoice = ledger.invoice(request.invoice_id)
+    assert invoice is not None and invoice.issued_at is not None
+    client = _client(ledger, invoice)
+    if document_id == invoice.invoice_id:
+        issued = InvoiceIssued(
+            **step.envelope(),
+            invoice_id=invoice.invoice_id,
+            order_id=invoice.order_id,
+            account_id=invoice.account_id,
+            status=S.ISSUED,
+            issuer_id=invoice.issuer_id,
+            number=number,
+            issued_at=invoice.issued_at,
+            invoice_date=invoice.invoice_date,
+            client=client,
+            lines=list(invoice.lines),
+            total=invoice.total,
+            payment_status=invoice.payment_status,
+        )
+        decision = Decision(events=[issued])
+        decision.extend(_report_completion(fold([issued], ledger), step))
+        return decision
+    note = invoice.credit_note
+    assert note is not None and invoice.number is not None
+    voided = InvoiceVoided(
+        **step.envelope(),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        account_id=invoice.account_id,
+        status=S.VOIDED,
+        credit_note=CreditNote(
+            credit_note_id=note.credit_note_id,
+            number=number,
+            issuer_id=invoice.issuer_id,
+            invoice_id=invoice.invoice_id,
+            invoice_number=invoice.number,
+            total=invoice.total,
+            issued_at=note.issued_at,
+        ),
+        client=client,
+        reason=note.reason,
+    )
+    return Decision(events=[voided])
+
+
+def on_account_event(ledger: Ledger, event: AccountOpened, step: Step) -> Decision:
+    """A-11: an account's contact and bill-cycle day."""
+    return accounts.record_account(ledger, event, step)
+
+
+def queue_account_order(
+    ledger: Ledger, facts: OrderFacts, event: OrderCompleted, step: Step
+) -> Decision:
+    """A-11: a completed account order waits for its account's next run."""
+    return accounts.queue_order(ledger, facts, event, step)
+
+
+def _record(ledger: Ledger, event: OrderCreated | DraftEdited, step: Step) -> Decision:
+    terms = event.terms
+    if event.flow not in (Flow.MANAGED, Flow.ACCOUNT) or terms.flow == "postpaid":
+        return Decision()
+    facts = ledger.order
+    if ledger.invoices or (
+        facts is not None and facts.parties == tuple(event.parties) and facts.terms == terms
+    ):
+        return Decision()
+    recorded = OrderRecorded(
+        **step.record(),
+        order_id=event.order_id,
+        flow=event.flow,
+        status=event.status,
+        parties=event.parties,
+        terms=terms,
+    )
+    return Decision(events=[recorded])
+
+
+def _invoice_command(ledger: Ledger, command: InvoiceCommand, step: Step) -> Decision | Rejection:
+    invoice = ledger.invoice(command.invoice_id)
+    if invoice is None:
+        return refuse(R.UNKNOWN_INVOICE, f"there is no invoice {command.invoice_id}")
+    actor = command.actor
+    if actor.role is Role.MEMBER and (
+        ledger.order is None or member_of(ledger.order).id != actor.id
+    ):
+        return refuse(R.NOT_AUTHORIZED, "only the order's member may ask for changes")
+    edge = TABLE.row(invoice.status, command.type)
+    if edge is None or edge.handle is None:
+        message = f"{command.type} is not possible while the invoice is {invoice.status.value}"
+        return refuse(R.NOT_ALLOWED_IN_STATUS, message)
+    if actor.role not in edge.roles:
+        return refuse(R.NOT_AUTHORIZED, f"a {actor.role.value} cannot {command.type} here")
+    outcome = edge.handle(ledger, invoice, command, step)
+    if isinstance(outcome, Rejection):
+        return outcome
+    return _checked(ledger, invoice, edge, outcome)
+
+
+def _cancel_all(ledger: Ledger, event: OrderCancelled, step: Step) -> Decision:
+    """M-14: planned and draft invoices are cancelled, issued ones voided; none deleted."""
+    decision = Decision()
+    for invoice in ledger.invoices:
+        edge = TABLE.row(invoice.status, event.type)
+        if edge is None or edge.handle is None:
+            continue  # cancelled or voided already: the paper trail stays as it is
+        outcome = edge.handle(ledger, invoice, event, step)
+        assert isinstance(outcome, Decision)
+        decision.extend(_checked(ledger, invoice, edge, outcome))
+    return decision
+
+
+def _report_completion(ledger: Ledger, step: Step) -> Decision:
+    """M-16: once every planned invoice is issued, ordering is told, once."""
+    facts = ledger.order
+    if (
+        facts is None
+        or facts.flow is not Flow.MANAGED
+        or facts.status in _CLOSED
+        or ledger.completion_reported
+        or not ledger.all_issued
+    ):
+        return Decision()
+    reported = CompletionReported(**step.record(), order_id=facts.order_id)
+    command = MarkInvoicingComplete(**step.envelope(INVOICING), order_id=facts.order_id)
+    return Decision(events=[reported], commands=[command])
+
+
+def _checked(ledger: Ledger, invoice: Invoice, edge: Edge, decision: Decision) -> Decision:
+    after = fold(decision.events, ledger).invoice(invoice.invoice_id)
+    assert after is not None
+    if after.status not in edge.targets:
+        raise TableError(f"{edge.trigger} led {invoice.invoice_id} to {after.status}")
+    return decision
+
+
+def _client(ledger: Ledger, invoice: Invoice) -> OrderParty:
+    if invoice.account_id is not None:
+        contact = ledger.account.contact if ledger.account else None
+        return OrderParty(id=invoice.account_id, role=Role.CUSTOMER, contact=contact)
+    assert ledger.order is not None
+    client = ledger.order.party(Role.CLIENT)
+    assert client is not None, "a managed order has a client"
+    return client
+
+
+def _rejected(command: Command, rejection: Rejection, step: Step) -> InvoicingCommandRejected:
+    return InvoicingCommandRejected(
+        **step.envelope(),
+        invoice_id=command.invoice_id if isinstance(command, InvoiceCommand) else None,
+        account_id=command.account_id if isinstance(command, RunBillCycle) else None,
+        command_type=command.type,
+        command_id=command.message_id,
+        reason=rejection.reason.value,
+        message=rejection.message,
+    )

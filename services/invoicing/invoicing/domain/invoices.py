@@ -1,0 +1,320 @@
+"""An invoice's life (rules M-10 to M-16, A-11). The TABLE at the bottom is the flow; the
+functions above it are its handlers: each returns a `Decision` or a `Rejection`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from contracts.envelope import Role
+from contracts.invoicing import (
+    DeclineInvoiceChanges,
+    InvoiceCancelled,
+    InvoiceChangesDeclined,
+    InvoiceChangesRequested,
+    InvoiceDrafted,
+    InvoiceDraftRevised,
+    InvoiceLine,
+    InvoicePaymentRecorded,
+    InvoicePlanned,
+    InvoiceStatus,
+    InvoicingRejectionReason,
+    PaymentStatus,
+    RecordInvoicePayment,
+    ReviseInvoiceDraft,
+)
+from contracts.invoicing import RequestInvoiceChanges as RequestChanges
+from contracts.orders import ManagedTerms, Money, OrderActivated, OrderCancelled, OrderParty
+from invoicing.domain.context import (
+    CancelDeadline,
+    DeadlineFired,
+    Decision,
+    ScheduleDeadline,
+    Step,
+    refuse,
+)
+from invoicing.domain.evolve import evolve
+from invoicing.domain.model import (
+    DeadlineKind,
+    Invoice,
+    Ledger,
+    OrderFacts,
+    credit_note_id,
+    deadline_id,
+)
+from invoicing.domain.money import is_exact, line_amount, to_minor_unit, total_of
+from invoicing.domain.records import InvoiceIssuing, InvoiceVoiding
+from invoicing.domain.table import Outcome, Table, after, on, start, when
+
+S = InvoiceStatus
+R = InvoicingRejectionReason
+K = DeadlineKind
+
+
+def member_of(facts: OrderFacts) -> OrderParty:
+    member = facts.party(Role.MEMBER)
+    if member is None:
+        raise ValueError(f"order {facts.order_id} has no member")
+    return member
+
+
+def plan(ledger: Ledger, event: OrderActivated, step: Step) -> Decision:
+    """An active order's planned invoices become invoices in `planned`, each with a
+    deadline for its draft (seven days before) and one for its date (Rule M-10)."""
+    facts = ledger.order
+    assert facts is not None and isinstance(facts.terms, ManagedTerms)
+    member, policy = member_of(facts), step.policy
+    decision = Decision()
+    count = len(event.planned_invoices)
+    for position, planned in enumerate(event.planned_invoices, start=1):
+        currency = planned.amount.currency
+        # Ordering takes any Decimal: an amount finer than the currency's minor unit is
+        # rounded half to even here, so every invoice is exact (see docs/invoicing.md).
+        amount = to_minor_unit(planned.amount.amount, currency)
+        line = InvoiceLine(
+            description=_describe(facts.terms, position, count),
+            unit_price=amount,
+            amount=amount,
+        )
+        invoice_id = f"{ledger.ledger_id}/{position}"
+        issue_at = policy.start_of(planned.invoice_date)
+        draft_at = policy.draft_at(planned.invoice_date)
+        planned_event = InvoicePlanned(
+            **step.envelope(),
+            invoice_id=invoice_id,
+            order_id=facts.order_id,
+            status=S.PLANNED,
+            issuer_id=member.id,
+            position=position,
+            invoice_date=planned.invoice_date,
+            lines=[line],
+            total=total_of([line], currency),
+            draft_at=draft_at,
+            issue_at=issue_at,
+        )
+        decision.events.append(planned_event)
+        if draft_at <= step.now:
+            invoice = evolve(ledger, planned_event).invoice(invoice_id)
+            assert invoice is not None
+            decision.events.append(drafted(facts, invoice, step))
+        else:
+            decision.deadlines.append(_deadline(ledger, invoice_id, K.DRAFT, draft_at))
+        decision.deadlines.append(_deadline(ledger, invoice_id, K.ISSUE, issue_at))
+    return decision
+
+
+def drafted(facts: OrderFacts, invoice: Invoice, step: Step) -> InvoiceDrafted:
+    return InvoiceDrafted(
+        **step.envelope(),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        status=S.DRAFT,
+        member=member_of(facts),
+        invoice_date=invoice.invoice_date,
+        lines=list(invoice.lines),
+        total=invoice.total,
+        changes_until=invoice.issue_at,
+    )
+
+
+def draft(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
+    """Seven days before the invoice date the draft is made; the member is told (M-10)."""
+    assert ledger.order is not None
+    return Decision(events=[drafted(ledger.order, invoice, step)])
+
+
+def request_changes(ledger: Ledger, invoice: Invoice, cmd: RequestChanges, step: Step) -> Outcome:
+    """Until the invoice date the member may ask for changes, with a message (M-11)."""
+    if step.now >= invoice.issue_at:
+        return refuse(R.WINDOW_CLOSED, "changes can be asked for until the invoice date only")
+    event = InvoiceChangesRequested(
+        **step.envelope(cmd.actor),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        status=S.CHANGES_REQUESTED,
+        message=cmd.message,
+    )
+    return Decision(events=[event])
+
+
+def revise(ledger: Ledger, invoice: Invoice, cmd: ReviseInvoiceDraft, step: Step) -> Outcome:
+    """The operator revises the draft, the member is told; past its date, the settled
+    draft is issued at once (M-11, M-12)."""
+    if problem := _lines_rejection(invoice.currency, cmd.lines, cmd.total):
+        return problem
+    assert ledger.order is not None
+    event = InvoiceDraftRevised(
+        **step.envelope(cmd.actor),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        status=S.DRAFT,
+        member=member_of(ledger.order),
+        lines=cmd.lines,
+        total=cmd.total,
+        comment=cmd.comment,
+    )
+    return Decision(events=[event, *_issue_if_due(invoice, step)])
+
+
+def decline(ledger: Ledger, invoice: Invoice, cmd: DeclineInvoiceChanges, step: Step) -> Outcome:
+    """The operator declines the request, the member is told; past its date, the draft
+    is issued at once (M-11, M-12)."""
+    assert ledger.order is not None
+    event = InvoiceChangesDeclined(
+        **step.envelope(cmd.actor),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        status=S.DRAFT,
+        member=member_of(ledger.order),
+        reason=cmd.reason,
+    )
+    return Decision(events=[event, *_issue_if_due(invoice, step)])
+
+
+def issue(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
+    """On the invoice date, with no open request, the invoice is issued with no action
+    from anyone (M-12); `InvoiceIssued` follows once its number is taken."""
+    return Decision(events=[_issuing(invoice, step)])
+
+
+def hold(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
+    """A draft with an open change request is not issued until it is settled (M-11)."""
+    return Decision()
+
+
+def cancel(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) -> Outcome:
+    """The order is cancelled: a planned or draft invoice is cancelled, kept (M-14)."""
+    cancelled = InvoiceCancelled(
+        **step.envelope(),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        status=S.CANCELLED,
+        reason=event.reason,
+    )
+    key = str(invoice.order_id)
+    deadlines = [
+        CancelDeadline(deadline_id(invoice.invoice_id, k), key) for k in (K.DRAFT, K.ISSUE)
+    ]
+    return Decision(events=[cancelled], deadlines=list(deadlines))
+
+
+def void(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) -> Outcome:
+    """The order is cancelled: an issued invoice is voided with a credit note that
+    references it (M-14); `InvoiceVoided` follows once the credit note is numbered."""
+    voiding = InvoiceVoiding(
+        **step.record(),
+        invoice_id=invoice.invoice_id,
+        credit_note_id=credit_note_id(invoice.invoice_id),
+        reason=event.reason,
+    )
+    return Decision(events=[voiding])
+
+
+def record_payment(
+    ledger: Ledger, invoice: Invoice, cmd: RecordInvoicePayment, step: Step
+) -> Outcome:
+    """A payment against an issued invoice; what is paid stays visible (M-16)."""
+    amount = cmd.amount
+    if amount.currency != invoice.currency:
+        return refuse(R.CURRENCY_MISMATCH, f"the invoice is in {invoice.currency}")
+    if not is_exact(amount.amount, amount.currency):
+        return refuse(R.INEXACT_AMOUNT, f"{amount.amount} is finer than {amount.currency} allows")
+    if amount.amount <= 0:
+        return refuse(R.INVALID, "a payment must be more than zero")
+    if any(p.payment_id == cmd.payment_id for p in invoice.payments):
+        return refuse(R.DUPLICATE_PAYMENT, f"payment {cmd.payment_id} is recorded already")
+    paid = invoice.paid.amount + amount.amount
+    outstanding = max(invoice.total.amount - paid, Decimal(0))
+    event = InvoicePaymentRecorded(
+        **step.envelope(cmd.actor),
+        invoice_id=invoice.invoice_id,
+        order_id=invoice.order_id,
+        account_id=invoice.account_id,
+        status=invoice.status,
+        payment_id=cmd.payment_id,
+        amount=amount,
+        paid=Money(amount=paid, currency=invoice.currency),
+        outstanding=Money(amount=outstanding, currency=invoice.currency),
+        payment_status=_status_after(invoice.total.amount, paid),
+    )
+    return Decision(events=[event])
+
+
+def _status_after(total: Decimal, paid: Decimal) -> PaymentStatus:
+    if paid < total:
+        return PaymentStatus.PARTIALLY_PAID
+    return PaymentStatus.PAID if paid == total else PaymentStatus.OVERPAID
+
+
+def _deadline(
+    ledger: Ledger, invoice_id: str, kind: DeadlineKind, due_at: datetime
+) -> ScheduleDeadline:
+    key = str(ledger.order.order_id) if ledger.order else ledger.ledger_id
+    return ScheduleDeadline(
+        deadline_id(invoice_id, kind), key, kind, due_at, ledger.ledger_id, invoice_id
+    )
+
+
+def _issuing(invoice: Invoice, step: Step) -> InvoiceIssuing:
+    return InvoiceIssuing(**step.record(), invoice_id=invoice.invoice_id, issued_at=step.now)
+
+
+def _issue_if_due(invoice: Invoice, step: Step) -> list[InvoiceIssuing]:
+    # A draft held past its date by a request is issued as soon as the request is settled.
+    return [_issuing(invoice, step)] if step.now >= invoice.issue_at else []
+
+
+def _lines_rejection(currency: str, lines: list[InvoiceLine], total: Money) -> Outcome | None:
+    if total.currency != currency:
+        return refuse(R.CURRENCY_MISMATCH, f"the invoice is in {currency}, not {total.currency}")
+    amounts = [line.amount for line in lines] + [total.amount]
+    if not all(is_exact(a, currency) for a in amounts):
+        return refuse(R.INEXACT_AMOUNT, f"amounts must be exact to the {currency} minor unit")
+    for n, line in enumerate(lines, start=1):
+        if line.amount != line_amount(line.quantity, line.unit_price, currency):
+            return refuse(
+                R.TOTAL_MISMATCH,
+                f"line {n}: {line.amount} is not {line.quantity} x {line.unit_price}",
+            )
+    if total_of(lines, currency).amount != total.amount:
+        return refuse(R.TOTAL_MISMATCH, f"the lines add up to {total_of(lines, currency).amount}")
+    return None
+
+
+def _describe(terms: ManagedTerms, position: int, count: int) -> str:
+    what = (terms.description.strip() or "Services")[:400]
+    period = f"{terms.service_start.isoformat()} to {terms.service_end.isoformat()}"
+    return f"{what} ({period}), invoice {position} of {count}"
+
+
+# fmt: off
+TABLE = Table(
+    statuses=(S.PLANNED, S.DRAFT, S.CHANGES_REQUESTED, S.ISSUED, S.CANCELLED, S.VOIDED),
+    creations=(
+        start("OrderActivated", S.PLANNED, who="ordering", rules="M-10",
+              guard="one per planned invoice; never for a rejected order (M-15)"),
+        start("bill cycle run", S.ISSUED, who="deadline, operator, system", rules="A-11",
+              guard="one per account, cycle and currency"),
+    ),
+    edges=(
+        *after(S.PLANNED, K.DRAFT, draft, to=S.DRAFT, rules="M-10"),
+        *after(S.PLANNED, K.ISSUE, issue, to=S.ISSUED, rules="M-12",
+               guard="the draft's deadline never came"),
+        *on(S.DRAFT, RequestChanges, request_changes, to=S.CHANGES_REQUESTED, by=Role.MEMBER,
+            rules="M-11", guard="before the invoice date"),
+        *after(S.DRAFT, K.ISSUE, issue, to=S.ISSUED, rules="M-12"),
+        *on(S.CHANGES_REQUESTED, ReviseInvoiceDraft, revise, to=(S.DRAFT, S.ISSUED),
+            by=Role.OPERATOR, rules="M-11 M-12", guard="issued at once past its date"),
+        *on(S.CHANGES_REQUESTED, DeclineInvoiceChanges, decline, to=(S.DRAFT, S.ISSUED),
+            by=Role.OPERATOR, rules="M-11 M-12", guard="issued at once past its date"),
+        *after(S.CHANGES_REQUESTED, K.ISSUE, hold, rules="M-11",
+               guard="held until the request is settled"),
+        *when((S.PLANNED, S.DRAFT, S.CHANGES_REQUESTED), OrderCancelled, cancel,
+              to=S.CANCELLED, rules="M-14"),
+        *when(S.ISSUED, OrderCancelled, void, to=S.VOIDED, rules="M-14",
+              guard="with a credit note"),
+        *on(S.ISSUED, RecordInvoicePayment, record_payment, by=(Role.SYSTEM, Role.OPERATOR),
+            rules="M-16"),
+    ),
+)
+# fmt: on

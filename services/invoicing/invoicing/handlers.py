@@ -1,0 +1,329 @@
+"""invoicing's handlers: load, decide, save, publish. No business rule lives here.
+
+    orders.events       ─▶ handle_order_event ─▶ invoicing.events, timers.commands,
+                                                 orders.commands (MarkInvoicingComplete)
+    invoicing.commands  ─▶ handle_command     ─▶ invoicing.events (a rejection, or events)
+    timers.events       ─▶ handle_deadline    ─▶ invoicing.events (+ timers.commands)
+    accounts.events     ─▶ handle_account     ─▶ timers.commands (the first bill cycle)
+
+Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
+message id with the ledger's new events and outbox. Issuing is then finished by
+`finish_numbering`: each invoice or credit note a commit issued for good gets the next
+number of its issuer's sequence, and the number's commit publishes `InvoiceIssued` or
+`InvoiceVoided`. A crash in between is finished by the redelivery, or by `repair`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import JsonValue
+
+from contracts.accounts import AccountOpened
+from contracts.envelope import Command, Event, Message, derived_id
+from contracts.invoicing import InvoiceCommand, RunBillCycle
+from contracts.orders import (
+    DraftEdited,
+    Flow,
+    OrderActivated,
+    OrderCancelled,
+    OrderCommandRejected,
+    OrderCompleted,
+    OrderCreated,
+    OrderEvent,
+    OrderRejected,
+)
+from contracts.timers import CancelDeadline as CancelTimer
+from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
+from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.topics import INVOICING_EVENTS, ORDERS_COMMANDS, TIMERS_COMMANDS
+from invoicing.domain import (
+    INVOICING,
+    LEDGER_EVENTS,
+    CancelDeadline,
+    DeadlineFired,
+    DeadlineRequest,
+    Decision,
+    Ledger,
+    MissingOrderError,
+    Policy,
+    Step,
+    account_ledger_id,
+    fold,
+    ledger_of,
+    number_cause,
+    on_account_event,
+    on_command,
+    on_deadline,
+    on_number,
+    on_order_event,
+    order_ledger_id,
+    pending_numbers,
+    queue_account_order,
+)
+from invoicing.store import NumberStore, index_fields, summary
+from servicekit.aggregates import (
+    AggregateStore,
+    Change,
+    Document,
+    Stored,
+    handle_once,
+    outbox_entry,
+)
+from servicekit.logs import log_context
+
+log = logging.getLogger("invoicing.handlers")
+
+OWNER = "invoicing"
+#: ordering's events that matter to invoices; the others change nothing here.
+ORDER_FACTS = (
+    OrderCreated,
+    DraftEdited,
+    OrderActivated,
+    OrderRejected,
+    OrderCancelled,
+    OrderCompleted,
+)
+#: More numbers than one ledger ever waits for at once: a bound, not a rule.
+MAX_NUMBERING_ROUNDS = 1000
+
+Decide = Callable[[Ledger, Step], Decision]
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need; built once by the composition root (`app.build`)."""
+
+    ledgers: AggregateStore
+    numbers: NumberStore
+    policy: Policy
+    publish: Callable[..., Awaitable[None]]
+    publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
+    clock: Callable[[], datetime]
+
+
+def rebuild(stored: Stored | None, ledger_id: str) -> Ledger:
+    """A ledger's state: its stored events folded (the events are the truth)."""
+    events = [LEDGER_EVENTS.validate(e) for e in stored.events] if stored else []
+    return fold(events, Ledger(ledger_id))
+
+
+async def handle_order_event(event: Event, deps: Deps) -> None:
+    """Rules M-10, M-14, M-15 (and A-11 for completed account orders)."""
+    if isinstance(event, OrderCommandRejected):
+        if event.command_type == "MarkInvoicingComplete":
+            log.warning("ordering refused MarkInvoicingComplete", extra={"reason": event.reason})
+        return
+    if not isinstance(event, OrderEvent) or event.flow is Flow.POSTPAID:
+        return
+    with log_context(order_id=str(event.order_id), message_type=event.type):
+        if event.flow is Flow.ACCOUNT and isinstance(event, OrderCompleted):
+            await _queue_account_order(event, deps)
+        elif isinstance(event, ORDER_FACTS):
+            await _handle(
+                deps,
+                order_ledger_id(event.order_id),
+                str(event.message_id),
+                event,
+                lambda ledger, step: on_order_event(ledger, event, step),
+            )
+
+
+async def handle_command(command: Command, deps: Deps) -> None:
+    """Rule X-07: every command gets its resulting events or a rejection."""
+    if isinstance(command, InvoiceCommand):
+        ledger_id = ledger_of(command.invoice_id)
+    elif isinstance(command, RunBillCycle):
+        ledger_id = account_ledger_id(command.account_id)
+    else:
+        raise TypeError(f"invoicing takes no {command.type}")
+    with log_context(ledger_id=ledger_id, message_type=command.type):
+        await _handle(
+            deps,
+            ledger_id,
+            str(command.message_id),
+            command,
+            lambda ledger, step: on_command(ledger, command, step),
+        )
+
+
+async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
+    """Rules M-10, M-12, A-11, X-02: a deadline that still applies moves its invoice."""
+    if isinstance(event, TimerCommandRejected):
+        log.warning(
+            "timer command rejected",
+            extra={"reason": event.reason, "deadline_id": event.deadline_id},
+        )
+        return
+    if event.owner != OWNER:
+        return
+    ledger_id, invoice_id = event.payload.get("ledger"), event.payload.get("invoice_id")
+    if not isinstance(ledger_id, str):
+        log.error("deadline without its ledger", extra={"deadline_id": event.deadline_id})
+        return
+    fired = DeadlineFired(
+        deadline_id=event.deadline_id,
+        kind=event.kind,
+        due_at=event.due_at,
+        message_id=event.message_id,
+        correlation_id=event.correlation_id,
+        invoice_id=invoice_id if isinstance(invoice_id, str) else None,
+    )
+    with log_context(ledger_id=ledger_id, deadline_kind=event.kind, late=event.late):
+        # Keyed by the deadline, not the event: the timer service may fire it twice.
+        await _handle(
+            deps,
+            ledger_id,
+            f"deadline:{event.deadline_id}",
+            event,
+            lambda ledger, step: on_deadline(ledger, fired, step),
+        )
+
+
+async def handle_account(event: AccountOpened, deps: Deps) -> None:
+    """Rule A-11: an account's contact and bill-cycle day; its first run is scheduled."""
+    ledger_id = account_ledger_id(event.account_id)
+    with log_context(ledger_id=ledger_id, message_type=event.type):
+        await _handle(
+            deps,
+            ledger_id,
+            str(event.message_id),
+            event,
+            lambda ledger, step: on_account_event(ledger, event, step),
+        )
+
+
+async def finish_numbering(deps: Deps, ledger_id: str) -> None:
+    """Number every invoice and credit note the ledger issued for good, in order, and
+    publish what each number completes (M-12, M-14, M-16, A-11)."""
+    for _ in range(MAX_NUMBERING_ROUNDS):
+        ledger = rebuild(await deps.ledgers.load(ledger_id), ledger_id)
+        pending = pending_numbers(ledger)
+        if not pending:
+            return
+        request = pending[0]
+        number = await deps.numbers.assign(request.series, request.document_id)
+        invoice = ledger.invoice(request.invoice_id)
+        assert invoice is not None
+        cause = number_cause(request.document_id)
+        with log_context(ledger_id=ledger_id, document_id=request.document_id):
+            await _apply(
+                deps,
+                ledger_id,
+                f"number:{request.document_id}",
+                cause,
+                invoice.correlation_id,
+                _numbered(request.document_id, number),
+            )
+            log.info("numbered", extra={"series": request.series, "number": number})
+
+
+def _numbered(document_id: str, number: int) -> Decide:
+    return lambda ledger, step: on_number(ledger, document_id, number, step)
+
+
+async def repair(deps: Deps, every_seconds: float) -> None:
+    """Finish numbering left pending by a message that was dead-lettered meanwhile."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        cursor = deps.ledgers.snapshots.find({"numbers_pending": True}, {"_id": 1})
+        async for doc in cursor:
+            await finish_numbering(deps, str(doc["_id"]))
+
+
+async def _queue_account_order(event: OrderCompleted, deps: Deps) -> None:
+    order_ledger = order_ledger_id(event.order_id)
+    order = rebuild(await deps.ledgers.load(order_ledger), order_ledger)
+    facts = order.order
+    if facts is None or facts.flow is not Flow.ACCOUNT:
+        raise MissingOrderError(f"account order {event.order_id} was never created")
+    account_id = getattr(facts.terms, "account_id", "")
+    await _handle(
+        deps,
+        account_ledger_id(account_id),
+        str(event.message_id),
+        event,
+        lambda ledger, step: queue_account_order(ledger, facts, event, step),
+    )
+
+
+async def _handle(
+    deps: Deps, ledger_id: str, message_id: str, cause: Message, decide: Decide
+) -> None:
+    await finish_numbering(deps, ledger_id)
+    await _apply(deps, ledger_id, message_id, cause.message_id, cause.correlation_id, decide)
+    await finish_numbering(deps, ledger_id)
+
+
+async def _apply(
+    deps: Deps,
+    ledger_id: str,
+    message_id: str,
+    cause: uuid.UUID,
+    correlation: uuid.UUID,
+    decide: Decide,
+) -> None:
+    now = deps.clock()
+    refused: list[Event] = []
+
+    async def decide_change(stored: Stored | None) -> Change | None:
+        ledger = rebuild(stored, ledger_id)
+        step = Step(
+            ledger_id=ledger_id, now=now, policy=deps.policy, cause=cause, correlation=correlation
+        )
+        decision = decide(ledger, step)
+        refused[:] = [decision.rejection_event] if decision.rejection_event else []
+        if not decision.changes:
+            return None
+        return change(ledger, decision, cause, correlation, now)
+
+    await handle_once(deps.ledgers, ledger_id, message_id, decide_change, deps.publish_outbox)
+    if refused:
+        log.info("command rejected", extra={"reason": getattr(refused[0], "reason", "")})
+        await deps.publish(INVOICING_EVENTS, *refused)
+
+
+def change(
+    before: Ledger, decision: Decision, cause: uuid.UUID, correlation: uuid.UUID, now: datetime
+) -> Change:
+    """The stored form of a decision: events, the new index, what to publish."""
+    after = fold(decision.events, before)
+    timers = [
+        _timer_command(d, cause, correlation, i, now) for i, d in enumerate(decision.deadlines)
+    ]
+    return Change(
+        state=summary(after),
+        events=[e.model_dump(mode="json") for e in decision.events],
+        outbox=[outbox_entry(INVOICING_EVENTS, e) for e in decision.published]
+        + [outbox_entry(ORDERS_COMMANDS, c) for c in decision.commands]
+        + [outbox_entry(TIMERS_COMMANDS, t) for t in timers],
+        index=index_fields(after, now),
+    )
+
+
+def _timer_command(
+    request: DeadlineRequest, cause: uuid.UUID, correlation: uuid.UUID, index: int, now: datetime
+) -> TimerCommand:
+    envelope: dict[str, Any] = {
+        "message_id": derived_id(cause, index, "timer"),
+        "occurred_at": now,
+        "correlation_id": correlation,
+        "causation_id": cause,
+        "actor": INVOICING,
+        "deadline_id": request.deadline_id,
+        "order_id": request.key,
+    }
+    if isinstance(request, CancelDeadline):
+        return CancelTimer(**envelope)
+    payload: dict[str, JsonValue] = {"ledger": request.ledger_id}
+    if request.invoice_id is not None:
+        payload["invoice_id"] = request.invoice_id
+    return ScheduleTimer(
+        **envelope, owner=OWNER, kind=request.kind, due_at=request.due_at, payload=payload
+    )

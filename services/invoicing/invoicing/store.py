@@ -1,0 +1,174 @@
+"""invoicing's stores: ledgers (versioned aggregates) and the issuers' gap-free numbers.
+
+invoice_ledgers            snapshots: {_id: ledger id, kind, order_id | account_id,
+                           invoice_ids, statuses, numbers_pending, updated_at, ...}
+invoice_ledgers_commits    one document per change (see servicekit.aggregates)
+invoice_number_claims      {_id: "<series>#<n>", document_id}: number n of the series is
+                           taken, by that invoice or credit note; inserted, never changed
+invoice_number_attempts    {_id: "<document id>~<k>", series, number}: the number a
+                           document's k-th attempt goes for, fixed once inserted
+invoice_number_heads       {_id: series, next}: where probing starts; a hint only
+
+FerretDB makes only an insert with a unique `_id` atomic (docs/ferretdb.md), so numbers
+are taken by inserting claims, never by incrementing a counter. See `MongoNumberStore`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from invoicing.domain import Ledger, pending_numbers
+from servicekit.aggregates import AggregateStore, Document
+
+LEDGERS = "invoice_ledgers"
+
+
+def ledgers_store(db: AsyncDatabase[Document]) -> AggregateStore:
+    return AggregateStore(db, LEDGERS)
+
+
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    """Indexes for the queries and the repair scan. FerretDB ignores them (docs/ferretdb.md)."""
+    await db[LEDGERS].create_index([("numbers_pending", ASCENDING)])
+    await db[LEDGERS].create_index([("invoice_ids", ASCENDING)])
+    await db[LEDGERS].create_index([("statuses", ASCENDING), ("updated_at", DESCENDING)])
+    await db[f"{LEDGERS}_commits"].create_index(
+        [("aggregate_id", ASCENDING), ("revision", ASCENDING)]
+    )
+
+
+def index_fields(ledger: Ledger, now: datetime) -> Document:
+    """What queries and the numbering repair filter ledgers by, beside the snapshot."""
+    return {
+        "kind": "account" if ledger.account is not None else "order",
+        "order_id": str(ledger.order.order_id) if ledger.order else None,
+        "account_id": ledger.account.account_id if ledger.account else None,
+        "invoice_ids": [i.invoice_id for i in ledger.invoices],
+        "statuses": sorted({i.status.value for i in ledger.invoices}),
+        "numbers_pending": bool(pending_numbers(ledger)),
+        "updated_at": now,
+    }
+
+
+def summary(ledger: Ledger) -> Document:
+    """The ledger's state at a glance, stored with each commit (the events are the truth)."""
+    return {
+        "order_status": ledger.order.status.value if ledger.order else None,
+        "invoices": [
+            {
+                "invoice_id": i.invoice_id,
+                "status": i.status.value,
+                "issuer_id": i.issuer_id,
+                "number": i.number,
+                "total": str(i.total.amount),
+                "currency": i.currency,
+                "payment_status": i.payment_status.value,
+            }
+            for i in ledger.invoices
+        ],
+    }
+
+
+class NumberStore(Protocol):
+    """Gap-free sequences: each document gets one number, the same one every time."""
+
+    async def assign(self, series: str, document_id: str) -> int:
+        """The number of `document_id` in `series`: the lowest free one the first time,
+        the same one on every later call, however many run at once."""
+        ...
+
+
+def claim_id(series: str, number: int) -> str:
+    return f"{series}#{number:012d}"
+
+
+class MongoNumberStore:
+    """`NumberStore` on unique inserts alone (safe on FerretDB and MongoDB).
+
+    A document's k-th attempt is a unique insert that fixes the number it goes for (the
+    lowest free one when it was made); then it inserts that number's claim. Whoever runs
+    for the same document (a redelivery, a twin) follows the same attempts, so it gets
+    the claim the first one made, never a second. A claim taken by another document
+    sends the attempt to k + 1. No claim is deleted, and a number is only chosen when
+    every number below it is claimed, so the claims of a series are 1, 2, ... N with no
+    gap. The caller asks only for documents issued for good, so no claim goes unused.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.claims = db["invoice_number_claims"]
+        self.attempts = db["invoice_number_attempts"]
+        self.heads = db["invoice_number_heads"]
+
+    async def assign(self, series: str, document_id: str) -> int:
+        attempt = 0
+        while True:
+            attempt_id = f"{document_id}~{attempt}"
+            chosen = await self.attempts.find_one({"_id": attempt_id})
+            if chosen is None:
+                candidate = await self._first_free(series)
+                try:
+                    await self.attempts.insert_one(
+                        {
+                            "_id": attempt_id,
+                            "series": series,
+                            "document_id": document_id,
+                            "number": candidate,
+                            "at": datetime.now(UTC),
+                        }
+                    )
+                except DuplicateKeyError:
+                    continue  # a twin fixed this attempt first: follow its choice
+                chosen = {"series": series, "number": candidate}
+            if chosen["series"] != series:
+                raise ValueError(f"{document_id} is numbered in {chosen['series']}, not {series}")
+            number = int(chosen["number"])
+            holder = await self._claim(series, number, document_id)
+            if holder == document_id:
+                await self._advance_head(series, number)
+                return number
+            attempt += 1
+
+    async def _claim(self, series: str, number: int, document_id: str) -> str:
+        """Who holds `number` after trying to take it for `document_id`."""
+        key = claim_id(series, number)
+        claim = await self.claims.find_one({"_id": key})
+        if claim is None:
+            try:
+                await self.claims.insert_one(
+                    {
+                        "_id": key,
+                        "series": series,
+                        "number": number,
+                        "document_id": document_id,
+                        "claimed_at": datetime.now(UTC),
+                    }
+                )
+                return document_id
+            except DuplicateKeyError:
+                claim = await self.claims.find_one({"_id": key})
+        assert claim is not None, "a claim is never deleted"
+        return str(claim["document_id"])
+
+    async def _first_free(self, series: str) -> int:
+        head = await self.heads.find_one({"_id": series})
+        number = int(head["next"]) if head else 1
+        while await self.claims.find_one({"_id": claim_id(series, number)}, {"_id": 1}):
+            number += 1
+        return number
+
+    async def _advance_head(self, series: str, number: int) -> None:
+        # A hint: FerretDB may lose this update (docs/ferretdb.md), which only makes the
+        # next probe longer. It never passes a free number: every number up to `number`
+        # is claimed.
+        with contextlib.suppress(DuplicateKeyError):  # the head is further on already
+            await self.heads.update_one(
+                {"_id": series, "next": {"$lt": number + 1}},
+                {"$set": {"next": number + 1}},
+                upsert=True,
+            )
