@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import re
 import sys
 from datetime import timedelta
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
+from contracts import topics
+from servicekit import asyncapi
 from servicekit.config import ServiceSettings
 
 SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers")
@@ -91,7 +94,70 @@ def configuration_table() -> str:
     return "\n".join(lines) + "\n\nDurations take seconds (`5`) or ISO 8601 (`PT72H`, `P5D`)."
 
 
-TABLES = {"configuration": configuration_table}
+#: topic -> (its message union's module and name, who else publishes or reads it)
+TOPIC_UNIONS: dict[str, tuple[str, str]] = {
+    topics.ORDERS_COMMANDS: ("contracts.orders", "ORDER_COMMANDS"),
+    topics.ORDERS_EVENTS: ("contracts.orders", "ORDER_EVENTS"),
+    topics.ACCOUNTS_EVENTS: ("contracts.accounts", "ACCOUNT_EVENTS"),
+    topics.TIMERS_COMMANDS: ("contracts.timers", "TIMER_COMMANDS"),
+    topics.TIMERS_EVENTS: ("contracts.timers", "TIMER_EVENTS"),
+    topics.INVOICING_COMMANDS: ("contracts.invoicing", "INVOICING_COMMANDS"),
+    topics.INVOICING_EVENTS: ("contracts.invoicing", "INVOICING_EVENTS"),
+    topics.PAYMENTS_COMMANDS: ("contracts.payments", "PAYMENT_COMMANDS"),
+    topics.PAYMENTS_EVENTS: ("contracts.payments", "PAYMENT_EVENTS"),
+    topics.NOTIFICATIONS_EVENTS: ("contracts.notifications", "NOTIFICATION_EVENTS"),
+}
+
+
+#: Topics upstream systems publish to (X-07).
+UPSTREAM_TOPICS = frozenset(
+    {
+        topics.ORDERS_COMMANDS,
+        topics.INVOICING_COMMANDS,
+        topics.PAYMENTS_COMMANDS,
+        topics.ACCOUNTS_EVENTS,
+    }
+)
+
+
+def topics_table() -> str:
+    """Producers and consumers as the services' AsyncAPI documents say, types as contracts say."""
+    producers: dict[str, list[str]] = {t: [] for t in TOPIC_UNIONS}
+    consumers: dict[str, list[str]] = {t: [] for t in TOPIC_UNIONS}
+    for service in asyncapi.available():
+        spec = json.loads(asyncapi.document(service))
+        for operation in spec.get("operations", {}).values():
+            channel = spec["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
+            side = producers if operation["action"] == "send" else consumers
+            side.setdefault(channel["address"], []).append(service)
+    lines = [
+        "| topic | producers | consumers | key | message types |",
+        "|---|---|---|---|---|",
+    ]
+    for topic, (module_name, union_name) in TOPIC_UNIONS.items():
+        try:
+            union = getattr(importlib.import_module(module_name), union_name)
+        except (ModuleNotFoundError, AttributeError):
+            continue
+        made = sorted(set(producers.get(topic, [])))
+        read = sorted(set(consumers.get(topic, [])))
+        if topic in UPSTREAM_TOPICS:
+            made = ["upstream", *made]
+        else:
+            read = [*read, "downstream"]
+        key_fields = sorted({c.key_field for c in union.classes.values()})
+        lines.append(
+            f"| `{topic}` | {', '.join(made)} | {', '.join(read)} | "
+            f"{', '.join(key_fields)} | {', '.join(union.names())} |"
+        )
+    lines.append(
+        "| `<topic>.dlq` | the consumer of `<topic>` | ops (`orderflow dlq`) | as the original "
+        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers |"
+    )
+    return "\n".join(lines)
+
+
+TABLES = {"configuration": configuration_table, "topics": topics_table}
 
 
 def render(text: str) -> str:
