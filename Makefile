@@ -68,4 +68,5 @@ docs: install
 	$(PYTHON) -m ordering.domain.diagrams
 	$(PYTHON) -m payments.domain.diagrams
 	$(PYTHON) -m invoicing.domain.diagrams
+	$(PYTHON) -m notifier.docs
 	$(PYTHON) -m servicekit.readme

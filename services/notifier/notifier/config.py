@@ -1,0 +1,167 @@
+"""notifier's settings: the shared ones plus SMTP, links, retries and delivery knobs.
+
+Durations accept seconds (``ORDERFLOW_EMAIL_RETRY_WITHIN=5``) or ISO 8601 (``PT3M``).
+The seeds name no retry policy; the defaults below are ours (docs/notifier.md).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import urllib.parse
+import uuid
+from datetime import timedelta
+from email.headerregistry import Address
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+
+from notifier.dispatch import DispatchSettings
+from notifier.domain import EmailPolicy, RetryPolicy
+from notifier.mail import Origin
+from notifier.smtp import SmtpSettings
+from servicekit.config import Duration, ServiceSettings
+
+_POLICY = EmailPolicy()
+_RETRY = RetryPolicy()
+_DISPATCH = DispatchSettings(owner="")
+
+
+class NotifierSettings(ServiceSettings):
+    http_port: int = Field(default=8104, description="Port of /metrics and /health.")
+    smtp_url: str = Field(
+        default="smtp://127.0.0.1:1025",
+        validation_alias=AliasChoices("SMTP_URL", "ORDERFLOW_SMTP_URL"),
+        description="SMTP server: smtp://host:port, or smtps://host:port for TLS from the start.",
+    )
+    smtp_starttls: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="STARTTLS on smtp://: when offered (auto), required, or off.",
+    )
+    smtp_username: str = Field(default="", description="SMTP login (none: no authentication).")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_validate_certs: bool = Field(
+        default=True, description="Check the server's TLS certificate."
+    )
+    smtp_timeout_seconds: float = Field(default=30.0, description="Timeout of each SMTP command.")
+    smtp_pool_size: int = Field(
+        default=8, ge=1, description="SMTP connections kept open and reused (and senders)."
+    )
+    mail_from: str = Field(
+        default="no-reply@orderflow.example", description="Sender address of every email."
+    )
+    mail_from_name: str = Field(default="orderflow", description="Sender name of every email.")
+    business_timezone: str = Field(
+        default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
+    )
+    confirmation_url: str = Field(
+        default=_POLICY.confirmation_url,
+        description="M-08: the client's confirmation page; {order_id} and {token} are filled in.",
+    )
+    review_url: str = Field(
+        default=_POLICY.review_url, description="P-17: the review page; {order_id} is filled in."
+    )
+    email_max_attempts: int = Field(
+        default=_RETRY.max_attempts, ge=1, description="X-06: SMTP attempts per email at most."
+    )
+    email_retry_first_delay: Duration = Field(
+        default=_RETRY.first_delay, description="X-06: delay before the first retry; doubles."
+    )
+    email_retry_max_delay: Duration = Field(
+        default=_RETRY.max_delay, description="X-06: longest delay between two attempts."
+    )
+    email_retry_within: Duration = Field(
+        default=_RETRY.within,
+        description="X-06: no attempt starts later than this after the first; then EmailFailed.",
+    )
+    email_lease: Duration = Field(
+        default=_DISPATCH.lease,
+        description="How long a sender holds a delivery; a dead sender's is taken over after it.",
+    )
+    email_max_in_flight: int = Field(
+        default=_DISPATCH.max_in_flight,
+        ge=1,
+        description="Deliveries a replica holds at most; beyond, consuming waits (backpressure).",
+    )
+    email_recovery_interval: Duration = Field(
+        default=_DISPATCH.recovery_interval,
+        description="How often unfinished deliveries of dead senders are looked for.",
+    )
+    replica_id: str = Field(
+        default="", description="This replica's name in leases (default: host and pid)."
+    )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        url = urllib.parse.urlsplit(value)
+        if url.scheme not in ("smtp", "smtps") or not url.hostname:
+            raise ValueError("must be smtp://host:port or smtps://host:port")
+        if url.username or url.password:
+            raise ValueError("put credentials in ORDERFLOW_SMTP_USERNAME / _PASSWORD, not the URL")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        Address(addr_spec=value)
+        return value
+
+    @model_validator(mode="after")
+    def _links(self) -> NotifierSettings:
+        self.policy()  # raises on a link template with unknown placeholders
+        return self
+
+    def policy(self) -> EmailPolicy:
+        return EmailPolicy(
+            timezone=ZoneInfo(self.business_timezone),
+            confirmation_url=self.confirmation_url,
+            review_url=self.review_url,
+        )
+
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.email_max_attempts,
+            first_delay=self.email_retry_first_delay,
+            max_delay=self.email_retry_max_delay,
+            within=self.email_retry_within,
+        )
+
+    def smtp(self) -> SmtpSettings:
+        url = urllib.parse.urlsplit(self.smtp_url)
+        assert url.hostname is not None  # checked by the validator
+        tls: Literal["smtps", "required", "auto", "off"] = (
+            "smtps" if url.scheme == "smtps" else self.smtp_starttls
+        )
+        return SmtpSettings(
+            host=url.hostname,
+            port=url.port or (465 if url.scheme == "smtps" else 25),
+            tls=tls,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value(),
+            validate_certs=self.smtp_validate_certs,
+            timeout_seconds=self.smtp_timeout_seconds,
+            pool_size=self.smtp_pool_size,
+        )
+
+    def origin(self) -> Origin:
+        return Origin(address=self.mail_from, name=self.mail_from_name)
+
+    def dispatch(self) -> DispatchSettings:
+        # An attempt is a connection and a send, each within the SMTP timeout, plus slack.
+        budget = timedelta(seconds=2 * self.smtp_timeout_seconds + 10)
+        return DispatchSettings(
+            owner=self.replica_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+            lease=max(self.email_lease, 2 * budget),
+            attempt_budget=budget,
+            workers=self.smtp_pool_size,
+            max_in_flight=self.email_max_in_flight,
+            recovery_interval=self.email_recovery_interval,
+        )

@@ -1,0 +1,214 @@
+"""The emails ordering's events send (orders.events): rules M-05 to M-15, P-02 to P-17,
+A-10. Each context function turns one event into what its template shows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from contracts.envelope import Role
+from contracts.orders import (
+    CancellationRefused,
+    ChangeProposed,
+    ExecutionConfirmed,
+    Flow,
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderEdited,
+    OrderPaid,
+    OrderRejected,
+    OrderSentToClient,
+    OrderStatus,
+    PostpaidTerms,
+    ReceiptResent,
+    ServiceMarkedDone,
+    TermsChange,
+)
+from contracts.topics import ORDERS_EVENTS
+from notifier.domain.formatting import moment, money, one_line
+from notifier.domain.model import EmailPolicy, OrderFacts
+from notifier.domain.notices import (
+    AwaitingParty,
+    ContactOf,
+    Notice,
+    OtherParty,
+    PartyOf,
+    StoredParty,
+    notice,
+)
+
+Facts = OrderFacts | None
+
+REJECTION_CAUSES = {
+    "operator": "the member support team rejected it",
+    "client": "the client declined it",
+    "offer_expired": "the offer's validity passed without the client's answer",
+}
+
+
+def _member_name(facts: Facts) -> str:
+    member = facts.party(Role.MEMBER) if facts else None
+    return one_line(member.contact.name) if member and member.contact else ""
+
+
+def confirmation_request(
+    event: OrderSentToClient, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """M-05, M-08: the link to the client's confirmation page, and until when it works."""
+    return {
+        "confirmation_url": policy.confirmation_link(event.order_id, event.confirmation_token),
+        "offer_valid_until": moment(event.offer_valid_until, policy.timezone),
+        "member_name": _member_name(facts),
+    }
+
+
+def rejected(event: OrderRejected, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """M-05, M-08, M-09; M-15: a rejected order can be duplicated and submitted again."""
+    return {
+        "cause": event.cause,
+        "cause_text": REJECTION_CAUSES.get(event.cause, event.cause),
+        "reason": event.reason,
+    }
+
+
+def cancellation(
+    event: OrderCancelled | CancellationRefused, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """M-13: the operator's decision on the member's cancellation request."""
+    return {"reason": event.reason}
+
+
+def _appointment(terms: PostpaidTerms, policy: EmailPolicy) -> dict[str, str]:
+    return {
+        "service": terms.service,
+        "appointment_start": moment(terms.appointment_start, policy.timezone),
+        "appointment_end": moment(terms.appointment_end, policy.timezone),
+        "price": money(terms.price),
+        "payment_method": terms.payment_method,
+    }
+
+
+def new_postpaid(event: OrderCreated, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-02: the other party has until `respond_by` to confirm or edit."""
+    assert isinstance(event.terms, PostpaidTerms)
+    respond_by = moment(event.respond_by, policy.timezone) if event.respond_by else ""
+    return {
+        **_appointment(event.terms, policy),
+        "respond_by": respond_by,
+        "created_by": event.actor.role.value,
+    }
+
+
+def changes(change: TermsChange, policy: EmailPolicy) -> list[dict[str, str]]:
+    """P-03, P-04, P-09: what an edit changes, one labelled line per field."""
+    lines = []
+    if change.appointment_start is not None:
+        lines.append(("Appointment starts", moment(change.appointment_start, policy.timezone)))
+    if change.appointment_end is not None:
+        lines.append(("Appointment ends", moment(change.appointment_end, policy.timezone)))
+    if change.price is not None:
+        lines.append(("Price", money(change.price)))
+    if change.payment_method is not None:
+        lines.append(("Payment method", change.payment_method))
+    return [{"label": label, "value": value} for label, value in lines]
+
+
+def edited(event: OrderEdited, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-05, P-07: the edit, its comment and the other party's new window."""
+    return {
+        "changes": changes(event.changes, policy),
+        "comment": event.comment,
+        "respond_by": moment(event.respond_by, policy.timezone),
+        "edited_by": event.actor.role.value,
+        "price_changed": event.changes.price is not None,
+    }
+
+
+def proposed(event: ChangeProposed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-09: a pending proposal the customer accepts or rejects before it lapses."""
+    return {
+        "proposal": event.proposal,
+        "changes": changes(event.changes, policy),
+        "comment": event.comment,
+        "lapses_at": moment(event.lapses_at, policy.timezone),
+    }
+
+
+def execution_done(
+    event: ServiceMarkedDone, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """P-12, P-13: the customer confirms the service by `confirm_by`, or it confirms itself."""
+    return {"confirm_by": moment(event.confirm_by, policy.timezone), "automatic": event.automatic}
+
+
+def closed(
+    event: ExecutionConfirmed | OrderPaid, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """P-17: the order is closed; the customer may rate and review it, once."""
+    return {"review_url": policy.review_link(event.order_id), "paid": isinstance(event, OrderPaid)}
+
+
+def receipt(
+    event: OrderCompleted | ReceiptResent, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """A-10: the receipt of a completed account order, or its copy (whose total is the
+    one the order's terms give, as OrderCreated / DraftEdited told them)."""
+    total = event.total if isinstance(event, OrderCompleted) else None
+    total = total or (facts.total if facts else None)
+    return {"resent": isinstance(event, ReceiptResent), "total": money(total) if total else ""}
+
+
+def _closes(event: ExecutionConfirmed | OrderPaid) -> bool:
+    return event.status is OrderStatus.CLOSED
+
+
+def _has_receipt_address(event: OrderCompleted) -> bool:
+    return event.receipt_to is not None
+
+
+def _decided_cancellation(event: OrderCancelled) -> bool:
+    return (
+        event.flow is Flow.MANAGED and event.previous_status is OrderStatus.CANCELLATION_REQUESTED
+    )
+
+
+def _postpaid(event: OrderCreated) -> bool:
+    return event.flow is Flow.POSTPAID
+
+
+T = ORDERS_EVENTS
+R = Role
+
+# fmt: off
+NOTICES: tuple[Notice[Any], ...] = (
+    notice(OrderSentToClient, T, "client_confirmation_request", to=PartyOf("client", R.CLIENT),
+           rules="M-05 M-08", context=confirmation_request, uses_facts=True),
+    notice(OrderRejected, T, "order_rejected", to=StoredParty(R.MEMBER),
+           rules="M-05 M-08 M-09 M-15", context=rejected, uses_facts=True),
+    notice(OrderCancelled, T, "cancellation_approved", to=StoredParty(R.MEMBER),
+           rules="M-13 M-14", context=cancellation, when=_decided_cancellation,
+           guard="a managed order's cancellation request was approved", uses_facts=True),
+    notice(CancellationRefused, T, "cancellation_refused", to=StoredParty(R.MEMBER),
+           rules="M-13", context=cancellation, uses_facts=True),
+    notice(OrderCreated, T, "order_awaiting_confirmation", to=OtherParty(R.SUPPLIER),
+           rules="P-02", context=new_postpaid, when=_postpaid, guard="post-paid orders"),
+    notice(OrderEdited, T, "order_edit_awaiting_confirmation", to=AwaitingParty(),
+           rules="P-05 P-07", context=edited, uses_facts=True),
+    notice(ChangeProposed, T, "change_proposed", to=StoredParty(R.CUSTOMER),
+           rules="P-09", context=proposed, uses_facts=True),
+    notice(ServiceMarkedDone, T, "execution_to_confirm", to=StoredParty(R.CUSTOMER),
+           rules="P-12 P-13", context=execution_done, uses_facts=True),
+    notice(ExecutionConfirmed, T, "review_invitation", to=StoredParty(R.CUSTOMER),
+           rules="P-14 P-17", context=closed, when=_closes,
+           guard="the order closes (no payment stage)", uses_facts=True),
+    notice(OrderPaid, T, "review_invitation", to=StoredParty(R.CUSTOMER),
+           rules="P-15 P-17", context=closed, when=_closes, guard="the order closes",
+           uses_facts=True),
+    notice(OrderCompleted, T, "receipt", to=ContactOf("receipt_to", R.CUSTOMER),
+           rules="A-10", context=receipt, when=_has_receipt_address,
+           guard="an account order (it has `receipt_to`)"),
+    notice(ReceiptResent, T, "receipt", to=ContactOf("receipt_to", R.CUSTOMER),
+           rules="A-10", context=receipt, uses_facts=True),
+)
+# fmt: on

@@ -1,0 +1,299 @@
+"""notifier's stores: each delivery claimed once, its outcome recorded once, and what it
+learned of orders. Every write that decides something is an insert with a unique `_id`,
+the only atomic write FerretDB has (docs/ferretdb.md); every hot read is by `_id`.
+
+    deliveries          {_id: "<event id>|<recipient>|<template>", the email, lease (gen 1)}
+                        the claim: inserted before anything is sent; a duplicate claims nothing
+    delivery_leases     {_id: "<key>#<generation>", lease_until, owner}
+                        a takeover (or a release) after the previous lease; one winner each
+    delivery_outcomes   {_id: key, status, attempts, reason, event}
+                        sent or failed: the first outcome wins; `event` is what was published
+    deliveries_pending  {_id: key, since}
+                        unfinished deliveries: inserted before the claim, deleted after the
+                        outcome is published; the recovery reads only this small set
+    order_facts         {_id: order id, flow, parties, title, total}
+                        from OrderCreated / DraftEdited; a projection, replaced as they come
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from contracts.envelope import Role
+from contracts.orders import Flow, Money, OrderParty
+from notifier.domain import Cause, Email, OrderFacts, Recipient
+
+Document = dict[str, Any]
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who works on a delivery until when; generation 1 is the claim itself."""
+
+    generation: int
+    until: datetime
+    owner: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A delivery's end: `event` is the EmailSent / EmailFailed JSON to publish."""
+
+    key: str
+    status: str
+    attempts: int
+    reason: str | None
+    event_type: str
+    event: str
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class Pending:
+    key: str
+    since: datetime
+
+
+class DeliveryStore(Protocol):
+    """Deliveries as the dispatcher needs them (MongoDB below; a dict in unit tests)."""
+
+    async def claim(
+        self, emails: Sequence[Email], lease_until: datetime, owner: str, now: datetime
+    ) -> list[bool]:
+        """Claim each email's delivery; True where this call claimed it first."""
+        ...
+
+    async def claimed(self, key: str) -> Email | None: ...
+
+    async def lease(self, key: str) -> Lease | None:
+        """The newest lease of a claimed delivery."""
+        ...
+
+    async def take_over(self, key: str, generation: int, until: datetime, owner: str) -> bool:
+        """Insert lease `generation`; True if this call won it."""
+        ...
+
+    async def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Record each outcome; True where it is the first for its delivery."""
+        ...
+
+    async def outcome(self, key: str) -> Outcome | None: ...
+
+    async def finish(self, keys: Sequence[str]) -> None:
+        """Drop the deliveries from the unfinished set."""
+        ...
+
+    async def pending(self, limit: int) -> list[Pending]: ...
+
+
+class MongoDeliveries:
+    """`DeliveryStore` on MongoDB or FerretDB."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.claims: AsyncCollection[Document] = db["deliveries"]
+        self.leases: AsyncCollection[Document] = db["delivery_leases"]
+        self.outcomes: AsyncCollection[Document] = db["delivery_outcomes"]
+        self.unfinished: AsyncCollection[Document] = db["deliveries_pending"]
+
+    async def claim(
+        self, emails: Sequence[Email], lease_until: datetime, owner: str, now: datetime
+    ) -> list[bool]:
+        # Pending first: a crash between the two leaves a pending key without a claim,
+        # which the recovery drops; the other order could leave a claim nobody finishes.
+        pending = await _insert_all(self.unfinished, [{"_id": e.key, "since": now} for e in emails])
+        docs = [claim_document(e, lease_until, owner, now) for e in emails]
+        claimed = await _insert_all(self.claims, docs)
+        # A pending key that was new while the claim was not: the delivery had finished
+        # (its key was dropped from the set), so this redelivery must not reopen it.
+        finished = [e.key for e, p, c in zip(emails, pending, claimed, strict=True) if p and not c]
+        if finished:
+            await self.finish(finished)
+        return claimed
+
+    async def claimed(self, key: str) -> Email | None:
+        doc = await self.claims.find_one({"_id": key})
+        return None if doc is None else email_from(doc)
+
+    async def lease(self, key: str) -> Lease | None:
+        doc = await self.claims.find_one({"_id": key}, {"lease_until": 1, "owner": 1})
+        if doc is None:
+            return None
+        current = Lease(1, doc["lease_until"], doc["owner"])
+        while True:  # generations are few: one per crash or release
+            newer = await self.leases.find_one({"_id": f"{key}#{current.generation + 1}"})
+            if newer is None:
+                return current
+            current = Lease(current.generation + 1, newer["lease_until"], newer["owner"])
+
+    async def take_over(self, key: str, generation: int, until: datetime, owner: str) -> bool:
+        doc = {"_id": f"{key}#{generation}", "key": key, "lease_until": until, "owner": owner}
+        [won] = await _insert_all(self.leases, [doc])
+        return won
+
+    async def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        return await _insert_all(self.outcomes, [outcome_document(o) for o in outcomes])
+
+    async def outcome(self, key: str) -> Outcome | None:
+        doc = await self.outcomes.find_one({"_id": key})
+        return None if doc is None else outcome_from(doc)
+
+    async def finish(self, keys: Sequence[str]) -> None:
+        if len(keys) == 1:
+            await self.unfinished.delete_one({"_id": keys[0]})
+        elif keys:
+            await self.unfinished.delete_many({"_id": {"$in": list(keys)}})
+
+    async def pending(self, limit: int) -> list[Pending]:
+        return [
+            Pending(str(d["_id"]), d["since"]) async for d in self.unfinished.find({}).limit(limit)
+        ]
+
+
+async def _insert_all(collection: AsyncCollection[Document], docs: list[Document]) -> list[bool]:
+    """Insert each document; True where it was new, False where its `_id` existed."""
+    if not docs:
+        return []
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        duplicates = {int(e["index"]) for e in errors}
+        return [i not in duplicates for i in range(len(docs))]
+    return [True] * len(docs)
+
+
+def claim_document(email: Email, lease_until: datetime, owner: str, now: datetime) -> Document:
+    cause, recipient = email.cause, email.recipient
+    return {
+        "_id": email.key,
+        "delivery_id": str(email.delivery_id),
+        "status": "sending",
+        "cause": {
+            "message_id": str(cause.message_id),
+            "type": cause.type,
+            "correlation_id": str(cause.correlation_id),
+            "occurred_at": cause.occurred_at,
+            "order_id": str(cause.order_id) if cause.order_id else None,
+            "account_id": cause.account_id,
+        },
+        "order_id": str(cause.order_id) if cause.order_id else None,
+        "template": email.template,
+        "rules": list(email.rules),
+        "recipient": {
+            "role": recipient.role.value,
+            "party_id": recipient.party_id,
+            "address": recipient.address,
+            "name": recipient.name,
+            "token": recipient.token,
+        },
+        "context": dict(email.context),
+        "claimed_at": now,
+        "lease_until": lease_until,
+        "owner": owner,
+    }
+
+
+def email_from(doc: Mapping[str, Any]) -> Email:
+    cause, recipient = doc["cause"], doc["recipient"]
+    return Email(
+        cause=Cause(
+            message_id=uuid.UUID(cause["message_id"]),
+            type=cause["type"],
+            correlation_id=uuid.UUID(cause["correlation_id"]),
+            occurred_at=cause["occurred_at"],
+            order_id=uuid.UUID(cause["order_id"]) if cause.get("order_id") else None,
+            account_id=cause.get("account_id"),
+        ),
+        template=doc["template"],
+        recipient=Recipient(
+            role=Role(recipient["role"]),
+            party_id=recipient.get("party_id"),
+            address=recipient.get("address"),
+            name=recipient.get("name", ""),
+        ),
+        rules=tuple(doc.get("rules", ())),
+        context=dict(doc.get("context", {})),
+    )
+
+
+def outcome_document(outcome: Outcome) -> Document:
+    return {
+        "_id": outcome.key,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+        "reason": outcome.reason,
+        "event_type": outcome.event_type,
+        "event": outcome.event,
+        "finished_at": outcome.finished_at,
+    }
+
+
+def outcome_from(doc: Mapping[str, Any]) -> Outcome:
+    return Outcome(
+        key=str(doc["_id"]),
+        status=doc["status"],
+        attempts=int(doc["attempts"]),
+        reason=doc.get("reason"),
+        event_type=doc["event_type"],
+        event=doc["event"],
+        finished_at=doc["finished_at"],
+    )
+
+
+class FactsStore:
+    """What the notifier learned of each order (its parties with their contacts).
+
+    Keyed by order id, and ordering publishes one order's events in order on one
+    partition, so the last event is the truth: a plain replace is enough (as ordering's
+    own accounts projection does).
+    """
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection: AsyncCollection[Document] = db["order_facts"]
+
+    async def remember(self, facts: OrderFacts) -> None:
+        await self.collection.replace_one(
+            {"_id": str(facts.order_id)}, facts_document(facts), upsert=True
+        )
+
+    async def get(self, order_id: uuid.UUID) -> OrderFacts | None:
+        doc = await self.collection.find_one({"_id": str(order_id)})
+        return None if doc is None else facts_from(doc)
+
+
+def facts_document(facts: OrderFacts) -> Document:
+    return {
+        "_id": str(facts.order_id),
+        "flow": facts.flow.value,
+        "parties": [p.model_dump(mode="json") for p in facts.parties],
+        "title": facts.title,
+        "total": facts.total.model_dump(mode="json") if facts.total else None,
+    }
+
+
+def facts_from(doc: Mapping[str, Any]) -> OrderFacts:
+    total = doc.get("total")
+    return OrderFacts(
+        order_id=uuid.UUID(str(doc["_id"])),
+        flow=Flow(doc["flow"]),
+        parties=tuple(OrderParty.model_validate(p) for p in doc.get("parties", [])),
+        title=doc.get("title", ""),
+        total=Money.model_validate(total) if total else None,
+    )
+
+
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    """Indexes for the read side (deliveries of an order). FerretDB ignores them."""
+    await db["deliveries"].create_index([("order_id", ASCENDING)])
