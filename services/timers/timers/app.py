@@ -1,0 +1,87 @@
+"""timers: keeps every deadline of the order flows and says when one falls due (X-02, X-03).
+
+The composition root: builds the runtime, the schedule store, the scheduler and the
+handlers' dependencies, and registers the command handler. Nothing else wires anything.
+
+    timers.commands ──▶ handle_command ──▶ MongoScheduleStore ◀── Scheduler ──▶ timers.events
+                              │ notify (a sooner deadline)            ▲
+                              └────────────────────────────────────────┘
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from contracts import topics
+from contracts.timers import (
+    TIMER_COMMANDS,
+    TIMER_EVENTS,
+    DeadlineExpired,
+    TimerCommand,
+    TimerEvent,
+)
+from servicekit.config import ServiceSettings
+from servicekit.metrics import PUBLISHED
+from servicekit.runtime import ServiceRuntime, run_service
+from timers import handlers
+from timers.config import TimersSettings
+from timers.scheduler import Scheduler, pipelined, utc_now
+from timers.store import MongoScheduleStore
+
+if TYPE_CHECKING:
+    CommandBody: TypeAlias = TimerCommand
+else:  # the discriminated union, so FastStream documents every command type
+    CommandBody = TIMER_COMMANDS.annotation
+
+NAME = "timers"
+
+
+def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
+    """Wire the timer service. `settings` overrides the environment (tests, docs)."""
+    config = (
+        settings
+        if isinstance(settings, TimersSettings)
+        else TimersSettings(**(settings.model_dump() if settings else {}))
+    )
+    runtime = ServiceRuntime(NAME, config)
+    runtime.output(topics.TIMERS_EVENTS, TIMER_EVENTS.annotation, "Expired deadlines, rejections")
+    store = MongoScheduleStore(runtime.db, runtime.mongo[config.wheel_database_name], config)
+
+    events_topic = runtime.topic(topics.TIMERS_EVENTS)
+
+    async def enqueue(event: DeadlineExpired) -> Awaitable[Any]:
+        # Not awaiting the acknowledgement here lets a whole batch share one round trip.
+        delivery = await runtime.broker.publish(
+            event.model_dump_json().encode(),
+            topic=events_topic,
+            key=event.kafka_key(),
+            headers={"content-type": "application/json", "message-type": event.type},
+            correlation_id=str(event.correlation_id),
+            no_confirm=True,
+        )
+        PUBLISHED.labels(NAME, topics.TIMERS_EVENTS).inc()
+        return delivery
+
+    async def publish_rejection(event: TimerEvent) -> None:
+        await runtime.publish(topics.TIMERS_EVENTS, event)
+
+    scheduler = Scheduler(store, pipelined(enqueue), config, clock=utc_now)
+    deps = handlers.Deps(
+        store=store,
+        limits=config.limits(),
+        clock=utc_now,
+        notify=scheduler.notify,
+        publish_rejection=publish_rejection,
+    )
+    runtime.background(scheduler.run)
+
+    @runtime.subscriber(topics.TIMERS_COMMANDS, title="timers:timers.commands")
+    async def on_command(command: CommandBody) -> None:
+        await handlers.handle_command(command, deps)
+
+    return runtime
+
+
+def main() -> None:
+    run_service(build)

@@ -1,0 +1,109 @@
+"""Command handlers: parse, load, decide, save, wake the scheduler. No rule lives here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from contracts.envelope import SYSTEM, derived_id
+from contracts.timers import (
+    CancelDeadline,
+    RescheduleDeadline,
+    ScheduleDeadline,
+    TimerCommand,
+    TimerCommandRejected,
+)
+from timers import metrics
+from timers.domain import (
+    Decision,
+    Limits,
+    ScheduleRequest,
+    decide_cancel,
+    decide_reschedule,
+    decide_schedule,
+)
+from timers.store import Outcome, ScheduleStore
+
+log = logging.getLogger("timers.handlers")
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: ScheduleStore
+    limits: Limits
+    clock: Callable[[], datetime]
+    #: Wakes the firing loop when a deadline sooner than its next wake-up was scheduled.
+    notify: Callable[[datetime], None]
+    publish_rejection: Callable[[TimerCommandRejected], Awaitable[None]]
+
+
+async def handle_command(command: TimerCommand, deps: Deps) -> Outcome:
+    """Apply one timer command; a refused one is answered with `TimerCommandRejected`."""
+    now = deps.clock()
+    current = await deps.store.get(command.deadline_id, now)
+    match command:
+        case ScheduleDeadline():
+            request = ScheduleRequest(
+                deadline_id=command.deadline_id,
+                order_id=command.order_id,
+                owner=command.owner,
+                kind=command.kind,
+                due_at=command.due_at,
+                payload=command.payload,
+                command_id=command.message_id,
+                correlation_id=command.correlation_id,
+            )
+            decision = decide_schedule(current, request, now, deps.limits)
+        case RescheduleDeadline():
+            decision = decide_reschedule(
+                current, command.order_id, command.due_at, command.message_id, now, deps.limits
+            )
+        case CancelDeadline():
+            decision = decide_cancel(current, command.order_id, command.message_id, now)
+        case _:
+            raise TypeError(f"not a timer command: {command.type}")
+    return await _apply(command, decision, now, deps)
+
+
+async def _apply(command: TimerCommand, decision: Decision, now: datetime, deps: Deps) -> Outcome:
+    if decision.rejection is not None:
+        metrics.REJECTED.labels(decision.rejection.reason.value).inc()
+        log.info(
+            "timer command rejected",
+            extra={"deadline_id": command.deadline_id, "reason": decision.rejection.reason.value},
+        )
+        await deps.publish_rejection(rejected(command, decision, now))
+        return Outcome.NOTHING
+    outcome = await deps.store.save(decision, now)
+    deadline = decision.deadline
+    if deadline is not None and outcome is Outcome.SAVED:
+        deps.notify(deadline.due_at)
+    if deadline is not None and not decision.repeat:
+        if outcome is Outcome.SAVED:
+            metrics.SCHEDULED.labels(deadline.owner).inc()
+        elif outcome is Outcome.CANCELLED:
+            metrics.CANCELLED.labels(deadline.owner).inc()
+    log.debug(
+        "timer command applied",
+        extra={"deadline_id": command.deadline_id, "type": command.type, "outcome": outcome.value},
+    )
+    return outcome
+
+
+def rejected(command: TimerCommand, decision: Decision, now: datetime) -> TimerCommandRejected:
+    assert decision.rejection is not None
+    return TimerCommandRejected(
+        message_id=derived_id(command.message_id, 0, "rejected"),
+        occurred_at=now,
+        correlation_id=command.correlation_id,
+        causation_id=command.message_id,
+        actor=SYSTEM,
+        deadline_id=command.deadline_id,
+        order_id=command.order_id,
+        command_type=command.type,
+        command_id=command.message_id,
+        reason=decision.rejection.reason.value,
+        message=decision.rejection.message,
+    )

@@ -1,0 +1,405 @@
+"""Where deadlines live: the `ScheduleStore` protocol and its MongoDB (FerretDB) implementation.
+
+    ScheduleStore (Protocol)
+    ├── get / save            the directory: one record per deadline id (commands)
+    ├── claim_due / mark_fired / release / next_due
+    │                         firing: a claim is an insert with a unique `_id` and a lease
+    ├── maintain / close      read slots ahead, cascade far slots, sweep ended slots
+    ├── cleanup               forget fired and cancelled deadlines after the retention
+    └── pending               how many deadlines wait (approximate)
+
+`MongoScheduleStore` keeps two databases: the directory (`timers_deadlines_<p>`, by id hash)
+and the wheel (`near_<n>`, `far_<m>`, see `timers.wheel`). Commands touch the directory
+and one slot; firing touches only slots. No query filters on anything but `_id`, and none
+reads more than one slot, so a claim costs the same at ten thousand pending deadlines as
+at a million. On MongoDB proper the same layout works unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from timers import metrics
+from timers.config import TimersSettings
+from timers.documents import (
+    DAY_MS,
+    Document,
+    aware,
+    claim_doc,
+    deadline_doc,
+    deadline_from,
+    done_doc,
+    entry_doc,
+    insert_new,
+    summary_chunk,
+    summary_collection,
+)
+from timers.domain import (
+    Claim,
+    Deadline,
+    DeadlineStatus,
+    Decision,
+    Entry,
+    Firing,
+    Generation,
+    entry_of,
+)
+from timers.maintenance import WheelKeeper
+from timers.wheel import NEAR, Cached, LocalView, claim_id, done_id, epoch_ms, from_ms, parse
+
+log = logging.getLogger("timers.store")
+
+
+class Outcome(StrEnum):
+    SAVED = "saved"
+    CANCELLED = "cancelled"
+    TOO_LATE = "too_late"
+    NOTHING = "nothing"
+
+
+class ScheduleStore(Protocol):
+    async def prepare(self) -> None: ...
+
+    async def get(self, deadline_id: str, now: datetime) -> Deadline | None: ...
+
+    async def save(self, decision: Decision, now: datetime) -> Outcome: ...
+
+    async def claim_due(
+        self, batch: int, now: datetime, lease_until: datetime, replica: str
+    ) -> list[Claim]: ...
+
+    async def mark_fired(self, firings: Sequence[Firing]) -> None: ...
+
+    async def release(self, claims: Sequence[Claim], retry_at: datetime) -> None: ...
+
+    async def next_due(self, now: datetime) -> datetime | None: ...
+
+    async def maintain(self, now: datetime) -> None: ...
+
+    async def cleanup(self, older_than: datetime) -> int: ...
+
+    async def pending(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class MongoScheduleStore:
+    """The schedule on MongoDB or FerretDB; see the module docstring and `timers.wheel`."""
+
+    def __init__(
+        self,
+        directory: AsyncDatabase[Document],
+        wheel_db: AsyncDatabase[Document],
+        settings: TimersSettings,
+    ) -> None:
+        self.directory = directory
+        self.wheel_db = wheel_db
+        self.settings = settings
+        self.wheel = settings.wheel()
+        self.view = LocalView()
+        self.keeper = WheelKeeper(wheel_db, directory, self.view, settings)
+        self._lookahead_ms = round(settings.lookahead_seconds * 1000)
+        self._cleanup_cursor = 0
+        self._pending_counts: dict[int, int] = {}
+        self._retention = timedelta(seconds=settings.retention_seconds)
+
+    def _partition(self, deadline_id: str) -> AsyncCollection[Document]:
+        p = zlib.crc32(deadline_id.encode()) % self.settings.directory_partitions
+        return self.directory[directory_name(p)]
+
+    async def prepare(self) -> None:
+        """Nothing to create: every lookup is by `_id`; collections appear on first insert."""
+        await self.wheel_db.list_collection_names()
+
+    # -- the directory (commands) ----------------------------------------------------------
+
+    async def get(self, deadline_id: str, now: datetime) -> Deadline | None:
+        """The deadline with its status as of now; firing and fired are read from the wheel."""
+        doc = await self._partition(deadline_id).find_one({"_id": deadline_id})
+        if doc is None:
+            return None
+        deadline = deadline_from(doc)
+        # A deadline due later than this cannot have been claimed, even by a skewed clock.
+        if deadline.status is not DeadlineStatus.SCHEDULED or deadline.due_at > now + timedelta(
+            minutes=1
+        ):
+            return deadline
+        # The slot first, its summary second: a sweep writes the summary before it drops
+        # the slot, so a firing cannot slip between the two reads.
+        key = entry_of(deadline).key
+        home = self._claims_home(deadline.current, epoch_ms(now))
+        slot = self.wheel_db[home]
+        done = await slot.find_one({"_id": done_id(key)})
+        if done is not None:
+            return _fired(deadline, aware(done["fired_at"]), int(done["lateness_ms"]))
+        first = await slot.find_one({"_id": claim_id(key, 0)})
+        if first is not None and first.get("t") == "tomb":  # a cancel stopped half-way
+            return replace(deadline, status=DeadlineStatus.CANCELLED)
+        summary = await self._fired_summary(home, key)
+        if summary is not None:
+            return _fired(deadline, *summary)
+        if first is not None:
+            return replace(deadline, status=DeadlineStatus.FIRING)
+        return deadline
+
+    async def _fired_summary(self, slot: str, key: str) -> tuple[datetime, int] | None:
+        """When and how late `key` fired, from the summary its slot left when swept away."""
+        kind, n = parse(slot)
+        if kind != "near":
+            return None
+        summaries = self.directory[summary_collection(self.wheel.near_start(n))]
+        header = await summaries.find_one({"_id": slot})
+        if header is None:
+            return None
+        chunk = await summaries.find_one(
+            {"_id": f"{slot}#{summary_chunk(key, int(header['chunks']))}"}
+        )
+        for fired in (chunk or {}).get("fired", []):
+            if fired["k"] == key:
+                return aware(fired["at"]), int(fired["ms"])
+        return None
+
+    async def save(self, decision: Decision, now: datetime) -> Outcome:
+        """Apply a decision. Safe to repeat: every step is an insert that skips or an upsert.
+
+        Order matters for a crash between steps: the new entry is written before the
+        directory points at it, and the old one is withdrawn after, so a redelivered
+        command (`decision.repeat`) finds the directory and completes the rest.
+        """
+        deadline = decision.deadline
+        if deadline is None:
+            return Outcome.NOTHING
+        now_ms = epoch_ms(now)
+        directory = self._partition(deadline.deadline_id)
+        if deadline.status is DeadlineStatus.CANCELLED:
+            withdraw = decision.withdraw or deadline.current
+            if not await self._withdraw(deadline.deadline_id, withdraw, now_ms, deadline):
+                return Outcome.TOO_LATE
+            await directory.replace_one(
+                {"_id": deadline.deadline_id}, deadline_doc(deadline), upsert=True
+            )
+            return Outcome.CANCELLED
+        placement = deadline.placement or self.wheel.placement(epoch_ms(deadline.due_at), now_ms)
+        deadline = replace(deadline, placement=placement)
+        entry = entry_of(deadline)
+        await insert_new(self.wheel_db[placement], [entry_doc(entry)])
+        await directory.replace_one(
+            {"_id": deadline.deadline_id}, deadline_doc(deadline), upsert=True
+        )
+        if decision.withdraw is not None:
+            await self._withdraw(deadline.deadline_id, decision.withdraw, now_ms, deadline)
+        self._offer_new(placement, entry, now_ms)
+        return Outcome.SAVED
+
+    async def insert_new_deadlines(self, deadlines: Sequence[Deadline], now: datetime) -> None:
+        """Schedule many deadline ids that do not exist yet, in bulk (imports, benchmarks)."""
+        now_ms = epoch_ms(now)
+        entries: dict[str, list[Document]] = defaultdict(list)
+        records: dict[str, tuple[AsyncCollection[Document], list[Document]]] = {}
+        offers: list[tuple[str, Entry]] = []
+        for d in deadlines:
+            placement = self.wheel.placement(epoch_ms(d.due_at), now_ms)
+            d = replace(d, placement=placement)
+            entry = entry_of(d)
+            entries[placement].append(entry_doc(entry))
+            offers.append((placement, entry))
+            directory = self._partition(d.deadline_id)
+            records.setdefault(directory.name, (directory, []))[1].append(deadline_doc(d))
+        for name, docs in entries.items():
+            for i in range(0, len(docs), 10_000):
+                await insert_new(self.wheel_db[name], docs[i : i + 10_000])
+        for directory, docs in records.values():
+            await insert_new(directory, docs)
+        for placement, entry in offers:
+            self._offer_new(placement, entry, now_ms)
+
+    async def _withdraw(self, deadline_id: str, old: Generation, now_ms: int, by: Deadline) -> bool:
+        """Tombstone one generation's entry; False if a replica claimed it first."""
+        key = f"{deadline_id}|{old.number}"
+        slot = self.wheel_db[self._claims_home(old, now_ms)]
+        tomb: Document = {
+            "_id": claim_id(key, 0),
+            "t": "tomb",
+            "due": old.due_at,
+            "by": str(by.last_command_id),
+        }
+        try:
+            await slot.insert_one(tomb)
+        except DuplicateKeyError:
+            existing = await slot.find_one({"_id": claim_id(key, 0)})
+            if existing is None or existing.get("t") != "tomb":
+                return False
+        self.view.resolve(key)
+        return True
+
+    def _claims_home(self, generation: Generation, now_ms: int) -> str:
+        """The collection of a generation's claims and tombstone (see `Wheel.withdrawal`)."""
+        due_ms = epoch_ms(generation.due_at)
+        if generation.placement is None:
+            return f"{NEAR}{self.wheel.near_slot(due_ms)}"
+        return self.wheel.withdrawal(generation.placement, due_ms, now_ms)
+
+    def _offer_new(self, placement: str, entry: Entry, now_ms: int) -> None:
+        """Put an entry just written into the local view if its slot is read or close."""
+        kind, n = parse(placement)
+        if kind != "near":
+            return
+        view = self.view.slots.get(n)
+        soon = self.wheel.near_start(n) <= now_ms + self._lookahead_ms
+        if (view is not None and view.loaded) or soon:
+            self.view.offer(n, entry)
+            self.view.slot(n).documents += 1
+
+    # -- firing ----------------------------------------------------------------------------
+
+    async def next_due(self, now: datetime) -> datetime | None:
+        ready = self.view.next_ready_ms()
+        return None if ready is None else from_ms(ready)
+
+    async def claim_due(
+        self, batch: int, now: datetime, lease_until: datetime, replica: str
+    ) -> list[Claim]:
+        """Claim up to `batch` due entries: one insert per claim, a slot's in one call.
+
+        A duplicate `_id` means another replica claimed the entry first, or it was withdrawn.
+        """
+        by_slot: dict[int, list[Cached]] = defaultdict(list)
+        for cached in self.view.take_due(epoch_ms(now), batch):
+            by_slot[cached.slot].append(cached)
+        claims: list[Claim] = []
+
+        async def claim_slot(n: int, taken: list[Cached]) -> None:
+            docs = [claim_doc(c.entry, c.attempt, replica, lease_until, now) for c in taken]
+            try:
+                lost = await insert_new(self.wheel_db[f"{NEAR}{n}"], docs)
+            except Exception:
+                metrics.CLAIM_ERRORS.inc()
+                log.exception("claim failed", extra={"slot": n, "entries": len(taken)})
+                for c in taken:
+                    self.view.retry(c.entry.key, epoch_ms(now) + 1000)
+                return
+            self.view.slot(n).documents += len(docs) - len(lost)
+            for i, c in enumerate(taken):
+                if i in lost:
+                    self.view.lost(c.entry.key)
+                    metrics.CLAIM_CONFLICTS.inc()
+                else:
+                    self.view.claimed(c.entry.key)
+                    claims.append(Claim(c.entry, c.attempt, replica, lease_until))
+
+        await asyncio.gather(*(claim_slot(n, taken) for n, taken in by_slot.items()))
+        claims.sort(key=lambda c: (c.entry.due_at, c.entry.key))
+        return claims
+
+    def _slot_of(self, entry: Entry) -> str:
+        cached = self.view.get(entry.key)
+        n = cached.slot if cached else self.wheel.near_slot(epoch_ms(entry.due_at))
+        return f"{NEAR}{n}"
+
+    async def mark_fired(self, firings: Sequence[Firing]) -> None:
+        """Record each firing (`d|…`), so that no sweep takes its lease over."""
+        by_slot: dict[str, list[Document]] = defaultdict(list)
+        for f in firings:
+            by_slot[self._slot_of(f.claim.entry)].append(done_doc(f))
+        await asyncio.gather(*(insert_new(self.wheel_db[n], docs) for n, docs in by_slot.items()))
+        for f in firings:
+            self.view.resolve(f.claim.entry.key)
+
+    async def release(self, claims: Sequence[Claim], retry_at: datetime) -> None:
+        """Give claims back (publishing failed), to claim them again from `retry_at`."""
+        by_slot: dict[str, list[str]] = defaultdict(list)
+        for c in claims:
+            by_slot[self._slot_of(c.entry)].append(claim_id(c.entry.key, c.attempt))
+        for name, ids in by_slot.items():
+            await self.wheel_db[name].delete_many({"_id": {"$in": ids}})
+        for c in claims:
+            self.view.retry(c.entry.key, epoch_ms(retry_at))
+
+    async def maintain(self, now: datetime) -> None:
+        await self.keeper.maintain(epoch_ms(now))
+
+    async def close(self) -> None:
+        await self.keeper.close()
+
+    # -- retention and census --------------------------------------------------------------
+
+    async def cleanup(self, older_than: datetime) -> int:
+        """Forget fired and cancelled deadlines that finished before `older_than`.
+
+        FerretDB has no TTL indexes, and reading a partition is a scan: a few partitions
+        are read per run, in turn (the same reads count the pending deadlines). The
+        summaries of swept slots go a day at a time: a collection per day, dropped.
+        """
+        removed = 0
+        cutoff_day = epoch_ms(older_than) // DAY_MS
+        for name in await self.directory.list_collection_names():
+            if name.startswith(SUMMARIES) and int(name[len(SUMMARIES) :]) < cutoff_day:
+                await self.directory.drop_collection(name)
+        partitions = self.settings.directory_partitions
+        for _ in range(min(self.settings.cleanup_partitions, partitions)):
+            p, self._cleanup_cursor = self._cleanup_cursor, (self._cleanup_cursor + 1) % partitions
+            collection = self.directory[directory_name(p)]
+            docs = await collection.find({}).to_list()
+            self._pending_counts[p] = count_pending(docs, older_than + self._retention)
+            doomed = list(expired(docs, older_than))
+            if doomed:
+                removed += (await collection.delete_many({"_id": {"$in": doomed}})).deleted_count
+        return removed
+
+    async def pending(self) -> int:
+        """About how many deadlines wait, as of the partitions the cleanup has read so far.
+
+        Counting is a scan on FerretDB (and its collection statistics read the whole
+        database file), so the count is a by-product of the cleanup's reads, scaled up
+        until every partition was read once.
+        """
+        if not self._pending_counts:
+            return 0
+        counted = sum(self._pending_counts.values())
+        return round(counted * self.settings.directory_partitions / len(self._pending_counts))
+
+
+SUMMARIES = "timers_fired_"
+
+
+def directory_name(partition: int) -> str:
+    """The directory's collections share the service's database: prefixed to stand apart."""
+    return f"timers_deadlines_{partition:04d}"
+
+
+def _fired(deadline: Deadline, fired_at: datetime, lateness: int) -> Deadline:
+    return replace(deadline, status=DeadlineStatus.FIRED, fired_at=fired_at, lateness_ms=lateness)
+
+
+def count_pending(docs: Iterable[Mapping[str, Any]], now: datetime) -> int:
+    """Deadlines in these directory documents still to fire (due later than now)."""
+    return sum(1 for d in docs if d.get("status") == "scheduled" and aware(d["due_at"]) > now)
+
+
+def expired(docs: Iterable[Mapping[str, Any]], older_than: datetime) -> Iterable[str]:
+    """Ids of directory documents past the retention: cancelled before it, or due before it.
+
+    A deadline due longer ago than the retention has fired (or its summary is gone too).
+    """
+    for doc in docs:
+        if doc.get("status") == "cancelled":
+            finished = doc.get("cancelled_at") or doc["updated_at"]
+        else:
+            finished = doc["due_at"]
+        if aware(finished) < older_than:
+            yield str(doc["_id"])
+
+
+__all__ = ["MongoScheduleStore", "Outcome", "ScheduleStore", "count_pending", "expired"]

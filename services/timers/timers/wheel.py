@@ -1,0 +1,300 @@
+"""The schedule's layout, a two-level timing wheel of small collections, and the local view.
+
+FerretDB 1.24 (SQLite) scans the whole collection for every query, `_id` lookups and
+updates included (its `_id` index is built on another expression than the one it queries
+with), and only an insert with a unique `_id` or a delete is atomic (docs/ferretdb.md).
+So no query may touch "all pending deadlines": the schedule is cut into collections small
+enough to read whole, named after when their deadlines fall due, and a claim is an insert.
+
+    near_<n>        due in [n·slot, (n+1)·slot)  (slot: 10 s by default)
+    │ e|<id>|<gen>          the entry: what the expiry will say
+    │ c|<id>|<gen>|<a>      claim attempt a (a lease), or at a = 0 a tombstone
+    │ d|<id>|<gen>          fired: done
+    far_<m>         due in far slot m (1 h by default) and more than the near horizon
+    │               ahead when scheduled; cascaded into near slots before it starts
+    │ e|…, c|…|0 (tombstones only)
+
+A replica reads each near slot whole once, shortly before it starts, into `LocalView`: a
+heap in due order. It fires from the heap without any query; it reads the slot again only
+when the slot is over (to find entries other replicas added, and leases that lapsed), and
+drops the slot when every entry is done or withdrawn.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from timers.domain import Entry
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+NEAR: Final = "near_"
+FAR: Final = "far_"
+
+
+def epoch_ms(at: datetime) -> int:
+    """Milliseconds since the epoch, floored: what a BSON date keeps."""
+    return (at - EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def entry_id(key: str) -> str:
+    return "e|" + key
+
+
+def claim_id(key: str, attempt: int) -> str:
+    return f"c|{key}|{attempt}"
+
+
+def done_id(key: str) -> str:
+    return "d|" + key
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """Slot arithmetic: which collection a due time belongs in, and when slots move on."""
+
+    slot_ms: int
+    far_slot_ms: int
+    near_horizon_ms: int
+    far_margin_ms: int
+
+    def near_slot(self, ms: int) -> int:
+        return ms // self.slot_ms
+
+    def near_start(self, n: int) -> int:
+        return n * self.slot_ms
+
+    def near_end(self, n: int) -> int:
+        return (n + 1) * self.slot_ms
+
+    def far_slot(self, ms: int) -> int:
+        return ms // self.far_slot_ms
+
+    def far_start(self, m: int) -> int:
+        return m * self.far_slot_ms
+
+    def far_open(self, m: int, now_ms: int) -> bool:
+        """A far slot takes new entries until `margin` before it is cascaded."""
+        return self.far_start(m) > now_ms + self.near_horizon_ms + self.far_margin_ms
+
+    def cascade_due(self, m: int, now_ms: int) -> bool:
+        """A far slot is moved into near slots `near horizon` before it starts."""
+        return self.far_start(m) <= now_ms + self.near_horizon_ms
+
+    def placement(self, due_ms: int, now_ms: int) -> str:
+        """The collection a new entry goes to.
+
+        An overdue entry goes to the current slot, never to a past one: a past slot may be
+        being dropped by a replica that already swept it.
+        """
+        m = self.far_slot(due_ms)
+        if self.far_open(m, now_ms):
+            return f"{FAR}{m}"
+        return f"{NEAR}{self.near_slot(max(due_ms, now_ms))}"
+
+    def withdrawal(self, placement: str, due_ms: int, now_ms: int) -> str:
+        """Where the tombstone of an entry placed at `placement` must go now.
+
+        An entry still in an open far slot is withdrawn there; once its far slot is closed
+        the cascade carries it to the near slot of its due time, so it is withdrawn there.
+        """
+        kind, number = parse(placement)
+        if kind == "far" and not self.far_open(number, now_ms):
+            return f"{NEAR}{self.near_slot(due_ms)}"
+        return placement
+
+
+def parse(name: str) -> tuple[Literal["near", "far"], int]:
+    """`near_12` -> ("near", 12); raises ValueError for any other name."""
+    for prefix, kind in ((NEAR, "near"), (FAR, "far")):
+        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+            return kind, int(name[len(prefix) :])  # type: ignore[return-value]
+    raise ValueError(f"not a wheel collection: {name}")
+
+
+def is_wheel(name: str) -> bool:
+    try:
+        parse(name)
+    except ValueError:
+        return False
+    return True
+
+
+# -- the local view ------------------------------------------------------------------------
+
+State = Literal["waiting", "claiming", "held", "resolved"]
+
+
+@dataclass
+class Cached:
+    """One entry as this replica knows it.
+
+    waiting: in the heap, to claim at `attempt` once due; claiming: handed to the scheduler;
+    held: someone (maybe we) holds a live lease; resolved: done or withdrawn.
+    """
+
+    entry: Entry
+    slot: int
+    attempt: int
+    state: State
+    ready_ms: int
+
+
+@dataclass
+class SlotView:
+    number: int
+    loaded: bool = False
+    #: Entries of this slot that are waiting or claiming here.
+    open: int = 0
+    #: Entries held by a lease (ours in flight, or another replica's).
+    held: int = 0
+    #: When to read the slot again (sweep); None: not before it is drained.
+    recheck_ms: int | None = None
+    #: Documents we know the slot holds (for the pending estimate).
+    documents: int = 0
+    keys: set[str] = field(default_factory=set)
+
+
+class LocalView:
+    """This replica's due-ordered view of the near slots it has read. No I/O."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, str, int]] = []
+        self._cached: dict[str, Cached] = {}
+        self.slots: dict[int, SlotView] = {}
+
+    def __len__(self) -> int:
+        return len(self._cached)
+
+    def slot(self, n: int) -> SlotView:
+        view = self.slots.get(n)
+        if view is None:
+            view = self.slots[n] = SlotView(n)
+        return view
+
+    def get(self, key: str) -> Cached | None:
+        return self._cached.get(key)
+
+    def offer(self, slot: int, entry: Entry, attempt: int = 0, ready_ms: int | None = None) -> bool:
+        """Wait for `entry` (claim attempt `attempt`) unless it is already known at that attempt."""
+        key = entry.key
+        known = self._cached.get(key)
+        if known is not None and (known.attempt >= attempt or known.state == "resolved"):
+            return False
+        ready = ready_ms if ready_ms is not None else epoch_ms(entry.due_at)
+        view = self.slot(slot)
+        if known is None:
+            view.keys.add(key)
+        else:
+            self._leave(known)
+        self._cached[key] = Cached(entry, slot, attempt, "waiting", ready)
+        view.open += 1
+        heapq.heappush(self._heap, (ready, key, attempt))
+        return True
+
+    def settle(self, slot: int, entry: Entry) -> None:
+        """Remember an entry that is already done or withdrawn."""
+        known = self._cached.get(entry.key)
+        if known is not None:
+            self.resolve(entry.key)
+            return
+        self.slot(slot).keys.add(entry.key)
+        self._cached[entry.key] = Cached(entry, slot, 0, "resolved", 0)
+
+    def hold(self, slot: int, entry: Entry, attempt: int) -> None:
+        """Someone holds a live lease on `entry`: do not claim it, but remember it."""
+        known = self._cached.get(entry.key)
+        if known is not None and (known.state == "resolved" or known.attempt > attempt):
+            return
+        if known is not None:
+            self._leave(known)
+        else:
+            self.slot(slot).keys.add(entry.key)
+        self._cached[entry.key] = Cached(entry, slot, attempt, "held", 0)
+        self.slot(slot).held += 1
+
+    def resolve(self, key: str) -> None:
+        """Done or withdrawn: never claim it again."""
+        known = self._cached.get(key)
+        if known is None or known.state == "resolved":
+            return
+        self._leave(known)
+        known.state = "resolved"
+
+    def _leave(self, known: Cached) -> None:
+        view = self.slot(known.slot)
+        if known.state in ("waiting", "claiming"):
+            view.open -= 1
+        elif known.state == "held":
+            view.held -= 1
+
+    def take_due(self, now_ms: int, limit: int) -> list[Cached]:
+        """Pop up to `limit` waiting entries that are due, in due order; they become claiming."""
+        taken: list[Cached] = []
+        while self._heap and len(taken) < limit and self._heap[0][0] <= now_ms:
+            _, key, attempt = heapq.heappop(self._heap)
+            known = self._cached.get(key)
+            if known is None or known.state != "waiting" or known.attempt != attempt:
+                continue  # superseded by a later offer, or resolved meanwhile
+            known.state = "claiming"
+            taken.append(known)
+        return taken
+
+    def claimed(self, key: str) -> None:
+        """Our claim won: the entry is held (by us) until fired or released."""
+        known = self._cached.get(key)
+        if known is not None and known.state == "claiming":
+            self._leave(known)
+            known.state = "held"
+            self.slot(known.slot).held += 1
+
+    def lost(self, key: str) -> None:
+        """Our claim lost: someone else holds it, or it was withdrawn."""
+        known = self._cached.get(key)
+        if known is not None and known.state == "claiming":
+            self._leave(known)
+            known.state = "held"
+            self.slot(known.slot).held += 1
+
+    def retry(self, key: str, ready_ms: int) -> None:
+        """Publishing failed and the claim was released: wait again from `ready_ms`."""
+        known = self._cached.get(key)
+        if known is None or known.state == "resolved":
+            return
+        self._leave(known)
+        known.state = "waiting"
+        known.ready_ms = ready_ms
+        self.slot(known.slot).open += 1
+        heapq.heappush(self._heap, (ready_ms, key, known.attempt))
+
+    def next_ready_ms(self) -> int | None:
+        """The earliest time an entry becomes claimable here, if any."""
+        while self._heap:
+            ready, key, attempt = self._heap[0]
+            known = self._cached.get(key)
+            if known is not None and known.state == "waiting" and known.attempt == attempt:
+                return ready
+            heapq.heappop(self._heap)
+        return None
+
+    def drained(self, n: int) -> bool:
+        """Read, and nothing of it is left waiting or being claimed here."""
+        view = self.slots.get(n)
+        return view is not None and view.loaded and view.open == 0
+
+    def forget(self, n: int) -> None:
+        """Drop a slot and its entries (it was swept empty and removed)."""
+        view = self.slots.pop(n, None)
+        if view is None:
+            return
+        for key in view.keys:
+            self._cached.pop(key, None)
+
+    def waiting(self) -> int:
+        return sum(v.open for v in self.slots.values())
