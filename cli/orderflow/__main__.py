@@ -160,6 +160,33 @@ def orders(
     asyncio.run(main())
 
 
+@app.command()
+def schedule(
+    order_id: Annotated[str, typer.Argument(help="The order whose deadlines to show.")],
+    mongodb_uri: MongoUri = "mongodb://127.0.0.1:27017/",
+    database: Database = "orderflow",
+) -> None:
+    """Show an order's deadlines in the timer service's schedule (X-02), by due time."""
+    from pymongo import AsyncMongoClient
+
+    from timers.queries import deadlines_of
+
+    async def main() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+        try:
+            deadlines = await deadlines_of(client[database], order_id)  # type: ignore[arg-type]
+        finally:
+            await client.close()
+        if not deadlines:
+            print("no deadlines")
+        for d in deadlines:
+            print(
+                f"{d.due_at:%Y-%m-%d %H:%M:%S}  {d.status.value:<10} {d.owner:<10} {d.kind:<22} {d.deadline_id}"
+            )
+
+    asyncio.run(main())
+
+
 @app.command("dlq")
 def dead_letters(
     topic: Annotated[str, typer.Argument(help="The source topic, e.g. orders.commands.")],
