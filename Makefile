@@ -21,7 +21,7 @@ PYTHON := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 
-.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench-timers
 
 # uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
 # The stamp names the version, so changing UV_VERSION reinstalls it.
@@ -61,6 +61,10 @@ test: install stack-up lint typecheck pytest
 # The system: the local stack, all five services as processes, the demo; Ctrl-C stops.
 run: install
 	$(VENV)/bin/orderflow run
+
+# The timer service's benchmark (figures printed, not a timed test; about 20 minutes).
+bench-timers: install stack-up
+	$(PYTHON) bench/timers_bench.py
 
 # Regenerates what is generated from the code (AsyncAPI documents, flow diagrams).
 docs: install

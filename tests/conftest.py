@@ -178,7 +178,11 @@ def _drop_run_data(stack: devstack.StackEndpoints, run_id: str) -> None:
             stack.mongodb_uri, serverSelectionTimeoutMS=3000
         )
         with client:
-            client.drop_database(database_name_for(run_id))
+            # Every database the run made: its own, and the ones services derive from it
+            # (the timer service keeps its wheel in `<database>_wheel`; modules add suffixes).
+            for name in client.list_database_names():
+                if name.startswith(database_name_for(run_id)):
+                    client.drop_database(name)
     with contextlib.suppress(Exception):  # best effort: a broker stopped by a test is fine
         delete_topics_with_prefix(stack.kafka_bootstrap, topic_prefix_for(run_id))
 

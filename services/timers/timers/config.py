@@ -28,7 +28,7 @@ class TimersSettings(ServiceSettings):
         description="How long a claim holds a deadline; a replica that dies mid-fire loses "
         "it after this and another fires the deadline.",
     )
-    batch_size: int = Field(default=500, ge=1, description="Deadlines claimed per round.")
+    batch_size: int = Field(default=1000, ge=1, description="Deadlines claimed per round.")
     max_idle_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep of the firing loop when nothing is due."
     )

@@ -255,12 +255,8 @@ class LocalView:
             self.slot(known.slot).held += 1
 
     def lost(self, key: str) -> None:
-        """Our claim lost: someone else holds it, or it was withdrawn."""
-        known = self._cached.get(key)
-        if known is not None and known.state == "claiming":
-            self._leave(known)
-            known.state = "held"
-            self.slot(known.slot).held += 1
+        """Our claim lost: someone else holds it (the sweep finds out how it ended)."""
+        self.claimed(key)
 
     def retry(self, key: str, ready_ms: int) -> None:
         """Publishing failed and the claim was released: wait again from `ready_ms`."""
