@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from contracts import topics
 from contracts.orders import (
@@ -18,8 +19,10 @@ from contracts.orders import (
     ConfirmOrder,
     CreateOrder,
     LeaveReview,
+    Money,
     SubmitOrder,
 )
+from contracts.payments import RecordPayment
 from orderflow import commands as c
 from orderflow.bus import Bus
 
@@ -112,10 +115,41 @@ async def postpaid_without_payment_stage_runs_by_itself(bus: Bus) -> str:
     return f"post-paid order {str(order_id)[:8]}: {closed.body.get('status')} (no payment stage)"
 
 
+async def postpaid_paid_closed_and_paid_out(bus: Bus) -> str:
+    """P-06, P-12, P-13, P-15, P-18 (seed 001): done, confirmed, paid through the gateway."""
+    order_id = uuid.uuid4()
+    customer, supplier = c.customer("3"), c.supplier("3")
+    start = datetime.now(UTC) + timedelta(seconds=15)
+    terms = c.postpaid_terms(appointment_start=start, appointment_end=start + timedelta(seconds=1))
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            CreateOrder,
+            customer.party,
+            order_id=order_id,
+            parties=[customer, supplier],
+            terms=terms,
+        ),
+        c.command(ConfirmOrder, supplier.party, order_id=order_id),
+    )
+    requested = await bus.wait_for(order_id, ["PaymentRequested"], timeout=90)
+    amount = requested.body["amount"]
+    await bus.send(
+        topics.PAYMENTS_COMMANDS,
+        c.command(
+            RecordPayment, c.GATEWAY, order_id=order_id, payment_id=f"demo-{order_id}",
+            amount=Money(amount=Decimal(amount["amount"]), currency=amount["currency"]),
+        ),
+    )  # fmt: skip
+    await bus.wait_for(order_id, ["PayoutScheduled"], timeout=60)
+    return f"post-paid order {str(order_id)[:8]}: paid {amount['amount']} {amount['currency']}, closed, payout scheduled"
+
+
 SCENARIOS: list[Scenario] = [
     managed_confirmed_by_operator_and_client,
     postpaid_nobody_confirms,
     postpaid_without_payment_stage_runs_by_itself,
+    postpaid_paid_closed_and_paid_out,
 ]
 
 
