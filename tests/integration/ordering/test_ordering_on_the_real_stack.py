@@ -16,6 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from contracts import topics
+from contracts.envelope import Message
 from contracts.orders import CreateOrder, PlaceOrder, SubmitOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
@@ -61,25 +62,38 @@ def for_order(records: Sequence[Record], order_id: uuid.UUID) -> list[dict[str, 
     return [r.json() for r in records if r.key == str(order_id).encode()]
 
 
-async def test_a_create_command_from_a_plain_producer_yields_order_created_and_a_stored_order(
-    ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
-) -> None:
-    order_id = uuid.uuid4()
+def create_managed(order_id: uuid.UUID) -> CreateOrder:
     member, client = c.member(), c.client()
-    create = c.command(
+    return c.command(
         CreateOrder,
         member.party,
         order_id=order_id,
         parties=[member, client],
         terms=c.managed_terms(),
     )
-    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
-        await upstream.send(topics.ORDERS_COMMANDS, create)
 
-    records = await read_topic(
-        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 1)
-    )
-    [event] = for_order(records, order_id)
+
+async def exchange(
+    stack: Any,
+    prefix: str,
+    order_id: uuid.UUID,
+    *commands: Message,
+    answers: int,
+    topic: str = topics.ORDERS_EVENTS,
+) -> list[dict[str, Any]]:
+    """Send commands as upstream does; return the order's first `answers` messages on `topic`."""
+    async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
+        await upstream.send(topics.ORDERS_COMMANDS, *commands)
+    records = await read_topic(stack.kafka_bootstrap, prefix + topic, of_order(order_id, answers))
+    return for_order(records, order_id)
+
+
+async def test_a_create_command_from_a_plain_producer_yields_order_created_and_a_stored_order(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
+) -> None:
+    order_id = uuid.uuid4()
+    create = create_managed(order_id)
+    [event] = await exchange(stack, topic_prefix, order_id, create, answers=1)
     assert event["type"] == "OrderCreated"
     assert event["status"] == "draft"
     assert event["causation_id"] == str(create.message_id)
@@ -93,22 +107,11 @@ async def test_the_same_create_command_delivered_twice_creates_one_order_and_one
     ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
 ) -> None:
     order_id = uuid.uuid4()
-    member, client = c.member(), c.client()
-    create = c.command(
-        CreateOrder,
-        member.party,
-        order_id=order_id,
-        parties=[member, client],
-        terms=c.managed_terms(),
+    create = create_managed(order_id)
+    submit = c.command(SubmitOrder, create.actor, order_id=order_id)
+    events = await exchange(
+        stack, topic_prefix, order_id, create, create, submit, submit, answers=2
     )
-    submit = c.command(SubmitOrder, member.party, order_id=order_id)
-    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
-        await upstream.send(topics.ORDERS_COMMANDS, create, create, submit, submit)
-
-    records = await read_topic(
-        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 2)
-    )
-    events = for_order(records, order_id)
     assert [e["type"] for e in events] == ["OrderCreated", "OrderSubmitted"]
     assert len({e["message_id"] for e in events}) == 2
 
@@ -125,22 +128,10 @@ async def test_a_command_from_a_party_not_on_the_order_is_rejected_and_changes_n
     ordering: ServiceProcess, stack: Any, topic_prefix: str, database_name: str
 ) -> None:
     order_id = uuid.uuid4()
-    member, client = c.member(), c.client()
-    create = c.command(
-        CreateOrder,
-        member.party,
-        order_id=order_id,
-        parties=[member, client],
-        terms=c.managed_terms(),
-    )
     intruder = c.command(SubmitOrder, c.member("9").party, order_id=order_id)
-    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
-        await upstream.send(topics.ORDERS_COMMANDS, create, intruder)
-
-    records = await read_topic(
-        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 2)
+    created, rejected = await exchange(
+        stack, topic_prefix, order_id, create_managed(order_id), intruder, answers=2
     )
-    created, rejected = for_order(records, order_id)
     assert created["type"] == "OrderCreated", (created.get("reason"), created.get("message"))
     assert rejected["type"] == "OrderCommandRejected"
     assert rejected["reason"] == "not_authorized"
@@ -155,12 +146,7 @@ async def test_a_command_for_an_unknown_order_is_rejected_with_unknown_order(
 ) -> None:
     order_id = uuid.uuid4()
     submit = c.command(SubmitOrder, c.member().party, order_id=order_id)
-    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
-        await upstream.send(topics.ORDERS_COMMANDS, submit)
-    records = await read_topic(
-        stack.kafka_bootstrap, topic_prefix + topics.ORDERS_EVENTS, of_order(order_id, 1)
-    )
-    [rejected] = for_order(records, order_id)
+    [rejected] = await exchange(stack, topic_prefix, order_id, submit, answers=1)
     assert (rejected["type"], rejected["reason"]) == ("OrderCommandRejected", "unknown_order")
 
 
@@ -170,18 +156,12 @@ async def test_P02_a_new_postpaid_order_asks_the_timer_service_for_its_24h_windo
     order_id = uuid.uuid4()
     customer, supplier = c.customer(), c.supplier()
     create = c.command(
-        CreateOrder,
-        customer.party,
-        order_id=order_id,
-        parties=[customer, supplier],
+        CreateOrder, customer.party, order_id=order_id, parties=[customer, supplier],
         terms=c.postpaid_terms(),
+    )  # fmt: skip
+    [schedule] = await exchange(
+        stack, topic_prefix, order_id, create, answers=1, topic=topics.TIMERS_COMMANDS
     )
-    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
-        await upstream.send(topics.ORDERS_COMMANDS, create)
-    records = await read_topic(
-        stack.kafka_bootstrap, topic_prefix + topics.TIMERS_COMMANDS, of_order(order_id, 1)
-    )
-    [schedule] = for_order(records, order_id)
     assert schedule["type"] == "ScheduleDeadline"
     assert schedule["owner"] == "ordering"
     assert schedule["deadline_id"].startswith(f"{order_id}:confirmation_window:")
