@@ -64,6 +64,14 @@ class ServiceSettings(BaseSettings):
     retry_backoff_seconds: float = Field(
         default=0.2, description="First retry delay; doubles per retry, with jitter."
     )
+    max_in_flight: int = Field(
+        default=32,
+        ge=1,
+        description="Messages handled at once per service process (same key: one at a time).",
+    )
+    commit_interval_seconds: float = Field(
+        default=0.2, gt=0, description="How often handled offsets are committed to Kafka."
+    )
     connect_timeout_seconds: float = Field(
         default=120.0, description="How long to keep retrying Kafka and MongoDB at startup."
     )

@@ -3,7 +3,10 @@
     take message ─┬─ too large ────────────────────────────────┐
                   ├─ not JSON / not valid / unknown type ──────┤──▶ <topic>.dlq (original bytes,
                   ├─ handler raises ─ retry with backoff, N times ┘     headers, error, service)
-                  └─ handler returns ─▶ commit offset
+                  └─ handler returns ─▶ offset handled (committed by the dispatcher)
+
+Each message is handed to the `Dispatcher` (servicekit/dispatch.py), which runs the
+guard and the handler concurrently with messages of other keys.
 
 A command that parses but cannot be applied is not a dead letter: its handler answers it
 with a rejection event and returns normally.
@@ -25,6 +28,7 @@ from faststream import BaseMiddleware
 from pydantic import ValidationError
 
 from servicekit import metrics
+from servicekit.dispatch import Dispatcher
 from servicekit.logs import log_context
 
 if TYPE_CHECKING:
@@ -95,7 +99,9 @@ class ConsumerGuard:
         publish_raw: RawPublisher,
         stopping: Callable[[], bool],
         base_topic: Callable[[str], str],
+        dispatcher: Dispatcher,
     ) -> None:
+        self.dispatcher = dispatcher
         self.policy = policy
         self.publish_raw = publish_raw
         self.stopping = stopping
@@ -109,9 +115,23 @@ class ConsumerGuard:
             async def consume_scope(
                 self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
             ) -> Any:
-                return await guard.consume(call_next, msg)
+                await guard.submit(call_next, msg)
 
         return _Guard
+
+    async def submit(
+        self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> None:
+        """Hand the message to the dispatcher, which runs `consume` when a slot is free."""
+        record: ConsumerRecord[bytes, bytes] = msg.raw_message
+        tp = TopicPartition(record.topic, record.partition)
+
+        async def work() -> None:
+            await self.consume(call_next, msg)
+
+        await self.dispatcher.submit(
+            getattr(msg, "consumer", None), tp, record.offset, record.key, work
+        )
 
     async def consume(
         self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]

@@ -32,6 +32,7 @@ from contracts.topics import dlq
 from servicekit import metrics
 from servicekit.config import ServiceSettings
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
+from servicekit.dispatch import Dispatcher
 from servicekit.logs import configure_logging
 
 log = logging.getLogger("servicekit.runtime")
@@ -74,6 +75,8 @@ class ServiceRuntime:
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        self.dispatcher = Dispatcher(settings.max_in_flight, settings.commit_interval_seconds)
         self.guard = ConsumerGuard(
             GuardPolicy(
                 service=name,
@@ -84,6 +87,7 @@ class ServiceRuntime:
             publish_raw=self.publish_raw,
             stopping=lambda: self._stopping,
             base_topic=self.base_topic,
+            dispatcher=self.dispatcher,
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -124,13 +128,14 @@ class ServiceRuntime:
     ) -> Callable[[F], F]:
         """Register a handler for one contracts topic; its first parameter's type is the schema.
 
-        Delivery: offsets are committed only after the handler returned, i.e. after its
-        effects are stored and its output published. With AckPolicy.NACK_ON_ERROR FastStream
-        commits after a normal return and, if an exception escapes (only possible while
-        shutting down or when even the dead-letter topic is unreachable), seeks back so the
-        message is delivered again: at least once. ACK would commit failed messages and
-        REJECT_ON_ERROR is a commit on Kafka, so both could lose a message; ACK_FIRST commits
-        before the effects exist.
+        Delivery: a message's offset is committed only after its handler returned, i.e.
+        after its effects are stored and its output published, and never past a message
+        still in flight: at least once. FastStream does not commit (AckPolicy.MANUAL); the
+        runtime's `Dispatcher` (servicekit/dispatch.py) runs handlers of different keys
+        concurrently and commits each partition's finished prefix every
+        `commit_interval_seconds`. FastStream's own policies commit once per message (a
+        broker round trip each) and only with one handler running at a time; ACK_FIRST
+        would commit before the effects exist.
         """
         real = self.topic(topic)
         self._consumed_topics.append(topic)
@@ -138,7 +143,8 @@ class ServiceRuntime:
             real,
             group_id=self.topic(group or self.name),
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
+            listener=self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds),
             title=title or f"{self.name}:{topic}",
         )
 
@@ -241,6 +247,7 @@ class ServiceRuntime:
         for hook in self._on_start:
             await hook()
         await retry_until("kafka", self.broker.start, timeout)
+        self._committer = asyncio.create_task(self.dispatcher.run_committer())
         self._tasks = [asyncio.create_task(self._supervise(t)) for t in self._background]
         log.info("started", extra={"topics": [self.topic(t) for t in self._consumed_topics]})
 
@@ -250,7 +257,13 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.broker.stop()  # waits up to graceful_timeout for in-flight handlers
+        # In-flight handlers finish and their offsets are committed while the consumers
+        # still run; what was not started is delivered again after the restart.
+        await self.dispatcher.close(self.settings.shutdown_timeout_seconds)
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+        await self.broker.stop()
         await self.mongo.close()
         await self.ops.stop()
         log.info("stopped")
