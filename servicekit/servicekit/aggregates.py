@@ -25,6 +25,8 @@ commit found that way has an outbox not known to be published, so it is publishe
 
 Within one process, messages for the same aggregate are handled one at a time (a lock
 per aggregate id), so races happen only between processes, e.g. during a rebalance.
+Commits and snapshots of different aggregates handled at the same time are written
+together, one `insert_many` / `bulk_write` each (servicekit/batching.py).
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from contracts.envelope import Message
+from servicekit.batching import Outcomes, WriteBatcher
 
 Document = dict[str, Any]
 
@@ -95,6 +99,10 @@ class AggregateStore:
     def __init__(self, db: AsyncDatabase[Document], name: str) -> None:
         self.snapshots: AsyncCollection[Document] = db[name]
         self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
+        self._commit_writes: WriteBatcher[Document] = WriteBatcher(self._insert_commits)
+        self._snapshot_writes: WriteBatcher[tuple[str, Document]] = WriteBatcher(
+            self._replace_snapshots
+        )
 
     async def load(self, aggregate_id: str) -> Stored | None:
         snapshot = await self.snapshots.find_one({"_id": aggregate_id})
@@ -125,7 +133,7 @@ class AggregateStore:
             "committed_at": datetime.now(UTC),
         }
         try:
-            await self.commits.insert_one(commit)
+            await self._commit_writes.submit(commit)
         except DuplicateKeyError as e:
             raise ConcurrentUpdateError(aggregate_id) from e
         return _advance(aggregate_id, previous, commit)
@@ -143,10 +151,57 @@ class AggregateStore:
         }
         # Last writer wins. Within a process writes are ordered by the lock; between
         # processes an older snapshot may land last, which loads repair by probing.
+        await self._snapshot_writes.submit((stored.id, doc))
+
+    async def _insert_commits(self, commits: Sequence[Document]) -> Outcomes:
+        """Insert a batch of commits; a taken revision fails only its own commit."""
+        outcomes: Outcomes = [None] * len(commits)
         try:
-            await self.snapshots.replace_one({"_id": stored.id}, doc, upsert=True)
-        except DuplicateKeyError:  # two first snapshots raced: it exists now, replace it
-            await self.snapshots.replace_one({"_id": stored.id}, doc)
+            await self.commits.insert_many(list(commits), ordered=False)
+        except BulkWriteError as e:
+            for error in e.details.get("writeErrors", []):
+                outcomes[error["index"]] = _write_error(error)
+        return outcomes
+
+    async def _replace_snapshots(self, items: Sequence[tuple[str, Document]]) -> Outcomes:
+        """Write a batch of snapshots; of two for one aggregate, the newer revision wins."""
+        newest: dict[str, int] = {}
+        for i, (aggregate_id, doc) in enumerate(items):
+            if (
+                aggregate_id not in newest
+                or doc["revision"] >= items[newest[aggregate_id]][1]["revision"]
+            ):
+                newest[aggregate_id] = i
+        chosen = sorted(newest.values())
+        failed: dict[int, BaseException] = {}
+        try:
+            await self.snapshots.bulk_write(
+                [ReplaceOne({"_id": items[i][0]}, items[i][1], upsert=True) for i in chosen],
+                ordered=False,
+            )
+        except BulkWriteError as e:
+            for error in e.details.get("writeErrors", []):
+                i = chosen[error["index"]]
+                aggregate_id, doc = items[i]
+                if error.get("code") != _DUPLICATE_KEY:
+                    failed[i] = _write_error(error)
+                    continue
+                try:  # two first snapshots raced: it exists now, replace it
+                    await self.snapshots.replace_one({"_id": aggregate_id}, doc)
+                except Exception as again:
+                    failed[i] = again
+        return [failed.get(newest[aggregate_id]) for aggregate_id, _ in items]
+
+
+_DUPLICATE_KEY = 11000
+
+
+def _write_error(error: Document) -> BaseException:
+    """One document's error from a bulk write, as the single-document call raises it."""
+    message, code = str(error.get("errmsg", "")), error.get("code")
+    if code == _DUPLICATE_KEY:
+        return DuplicateKeyError(message, code, error)
+    return OperationFailure(message, code, error)
 
 
 def _from_snapshot(doc: Document) -> Stored:

@@ -33,7 +33,7 @@ from contracts.orders import (
 from contracts.payments import ConfirmPayoutSent, OpenClaim, RecordPayment
 from devstack.services import ServiceProcess
 from orderflow import commands as c
-from tests.support.kafka import Record, Upstream, read_topic
+from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env, start
 
 pytestmark = pytest.mark.timeout(300)
@@ -264,11 +264,22 @@ async def test_P18_a_payout_is_scheduled_and_progresses_to_paid(
     (paid,) = of_type(events, "PayoutPaid")
     assert (paid["status"], paid["reference"]) == ("paid", "transfer-1")
 
+    # The read side follows the events: the snapshot is written after they are published.
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(s.mongodb_uri)
-    snapshot = await mongo[s.database]["payments"].find_one({"_id": str(order_id)})
-    await mongo.close()
-    assert snapshot is not None
-    assert (snapshot["payout_status"], snapshot["request_status"]) == ("paid", "paid")
+    try:
+
+        async def paid_in_the_read_side() -> dict[str, Any] | None:
+            snapshot = await mongo[s.database]["payments"].find_one({"_id": str(order_id)})
+            if snapshot and (snapshot["payout_status"], snapshot["request_status"]) == (
+                "paid",
+                "paid",
+            ):
+                return snapshot
+            return None
+
+        assert await eventually(paid_in_the_read_side)
+    finally:
+        await mongo.close()
 
 
 async def test_P15_duplicate_payment_confirmations_count_once(
