@@ -23,6 +23,10 @@ commit found that way has an outbox not known to be published, so it is publishe
            decide ─▶ insert commit r+1 (lost race → reload) ─▶ publish the outbox
                  ─▶ write the snapshot (published) ─▶ (the caller commits the offset)
 
+The first load reads only the snapshot: a commit beyond it makes the insert of r+1
+fail, and the aggregate is then loaded commit by commit (a refusal, which inserts
+nothing, first checks that no newer commit exists). One read per message instead of two.
+
 Within one process, messages for the same aggregate are handled one at a time (a lock
 per aggregate id), so races happen only between processes, e.g. during a rebalance.
 Commits and snapshots of different aggregates handled at the same time are written
@@ -99,14 +103,30 @@ class AggregateStore:
     def __init__(self, db: AsyncDatabase[Document], name: str) -> None:
         self.snapshots: AsyncCollection[Document] = db[name]
         self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
-        self._commit_writes: WriteBatcher[Document] = WriteBatcher(self._insert_commits)
+        self._commit_writes: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _insert_all(self.commits, docs)
+        )
+        self._first_snapshots: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _insert_all(self.snapshots, docs)
+        )
         self._snapshot_writes: WriteBatcher[tuple[str, Document]] = WriteBatcher(
             self._replace_snapshots
         )
 
-    async def load(self, aggregate_id: str) -> Stored | None:
+    async def load_snapshot(self, aggregate_id: str) -> Stored | None:
+        """The aggregate as its snapshot says (one read; commits may lie beyond it)."""
         snapshot = await self.snapshots.find_one({"_id": aggregate_id})
-        stored = None if snapshot is None else _from_snapshot(snapshot)
+        return None if snapshot is None else _from_snapshot(snapshot)
+
+    async def has_newer(self, aggregate_id: str, stored: Stored | None) -> bool:
+        """Whether a commit exists beyond `stored`."""
+        revision = 0 if stored is None else stored.revision
+        found = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
+        return found is not None
+
+    async def load(self, aggregate_id: str) -> Stored | None:
+        """The aggregate as of its newest commit: the snapshot, then any commits beyond it."""
+        stored = await self.load_snapshot(aggregate_id)
         revision = 0 if stored is None else stored.revision
         while True:  # a snapshot trails its commits after a crash or a race; catch up
             commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
@@ -149,19 +169,15 @@ class AggregateStore:
             "published": True,
             **index,
         }
+        if stored.revision == 1:  # most likely no snapshot yet: an insert is far cheaper
+            try:
+                await self._first_snapshots.submit({"_id": stored.id, **doc})
+                return
+            except DuplicateKeyError:
+                pass  # a racing writer wrote it first: replace it
         # Last writer wins. Within a process writes are ordered by the lock; between
         # processes an older snapshot may land last, which loads repair by probing.
         await self._snapshot_writes.submit((stored.id, doc))
-
-    async def _insert_commits(self, commits: Sequence[Document]) -> Outcomes:
-        """Insert a batch of commits; a taken revision fails only its own commit."""
-        outcomes: Outcomes = [None] * len(commits)
-        try:
-            await self.commits.insert_many(list(commits), ordered=False)
-        except BulkWriteError as e:
-            for error in e.details.get("writeErrors", []):
-                outcomes[error["index"]] = _write_error(error)
-        return outcomes
 
     async def _replace_snapshots(self, items: Sequence[tuple[str, Document]]) -> Outcomes:
         """Write a batch of snapshots; of two for one aggregate, the newer revision wins."""
@@ -194,6 +210,17 @@ class AggregateStore:
 
 
 _DUPLICATE_KEY = 11000
+
+
+async def _insert_all(collection: AsyncCollection[Document], docs: Sequence[Document]) -> Outcomes:
+    """Insert a batch of documents; a taken `_id` fails only its own document."""
+    outcomes: Outcomes = [None] * len(docs)
+    try:
+        await collection.insert_many(list(docs), ordered=False)
+    except BulkWriteError as e:
+        for error in e.details.get("writeErrors", []):
+            outcomes[error["index"]] = _write_error(error)
+    return outcomes
 
 
 def _write_error(error: Document) -> BaseException:
@@ -256,18 +283,28 @@ async def handle_once(
     Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
     """
     async with _locks.hold((id(store), aggregate_id)):
+        # The snapshot alone is usually the newest state. If a commit lies beyond it (a
+        # crash or a race), inserting the next revision fails and the aggregate is then
+        # loaded commit by commit; a refusal is only trusted once nothing newer exists.
+        probed = False
         for _ in range(CONFLICT_RETRIES):
-            stored = await store.load(aggregate_id)
+            stored = await (
+                store.load(aggregate_id) if probed else store.load_snapshot(aggregate_id)
+            )
             if stored is not None and not stored.published:
                 stored = await _flush(store, stored, publish)
             if stored is not None and message_id in stored.processed:
                 return stored
             change = await decide(stored)
             if change is None:
+                if not probed and await store.has_newer(aggregate_id, stored):
+                    probed = True
+                    continue
                 return stored
             try:
                 saved = await store.save(aggregate_id, stored, message_id, change)
             except ConcurrentUpdateError:
+                probed = True
                 continue
             return await _flush(store, saved, publish)
     raise ConcurrentUpdateError(aggregate_id)

@@ -106,3 +106,33 @@ async def test_messages_for_one_aggregate_in_one_process_are_applied_one_at_a_ti
     outbox = Outbox()
     await asyncio.gather(*(handle_once(store, "a-5", f"m-{i}", add(1), outbox) for i in range(6)))
     assert [e["total"] for e in outbox.published] == [1, 2, 3, 4, 5, 6], "in order, once each"
+
+
+async def test_a_refusal_is_never_decided_on_a_snapshot_that_trails_its_commits(
+    store: AggregateStore,
+) -> None:
+    outbox = Outbox(failures=1)
+    with pytest.raises(ConnectionError):
+        await handle_once(store, "a-6", "m-1", add(1), outbox)  # commit 1 stored, no snapshot
+
+    async def double_if_started(stored: Stored | None) -> Change | None:
+        if stored is None:
+            return None  # refused: nothing to double yet
+        total = stored.state["total"] * 2
+        event = {"type": "Doubled", "total": total}
+        return Change(state={"total": total}, events=[event], outbox=[event])
+
+    stored = await handle_once(store, "a-6", "m-2", double_if_started, outbox)
+    assert stored is not None and stored.state == {"total": 2}
+    assert [e["total"] for e in outbox.published] == [1, 2]
+
+
+async def test_a_message_stored_beyond_the_snapshot_is_not_applied_again(
+    store: AggregateStore,
+) -> None:
+    outbox = Outbox(failures=1)
+    with pytest.raises(ConnectionError):
+        await handle_once(store, "a-7", "m-1", add(3), outbox)
+    stored = await handle_once(store, "a-7", "m-1", add(3), outbox)  # the redelivery
+    assert stored is not None and (stored.revision, stored.state) == (1, {"total": 3})
+    assert [e["total"] for e in outbox.published] == [3]
