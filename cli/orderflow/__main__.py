@@ -142,11 +142,14 @@ def orders(
     from pymongo import AsyncMongoClient
 
     from ordering.queries import list_orders
+    from servicekit.config import service_database
 
     async def main() -> None:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
         try:
-            views = await list_orders(client[database], Party(id=party, role=role), status)
+            views = await list_orders(
+                client[service_database(database, "ordering")], Party(id=party, role=role), status
+            )
         finally:
             await client.close()
         if not views:
@@ -169,12 +172,13 @@ def schedule(
     """Show an order's deadlines in the timer service's schedule (X-02), by due time."""
     from pymongo import AsyncMongoClient
 
+    from servicekit.config import service_database
     from timers.queries import deadlines_of
 
     async def main() -> None:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
         try:
-            deadlines = await deadlines_of(client[database], order_id)  # type: ignore[arg-type]
+            deadlines = await deadlines_of(client[service_database(database, "timers")], order_id)  # type: ignore[arg-type]
         finally:
             await client.close()
         if not deadlines:

@@ -5,7 +5,7 @@ with `subscriber(...)`, and calls `run()`. The runtime owns:
 
     ServiceRuntime
     ├── broker       FastStream KafkaBroker: idempotent producer, guarded consumers
-    ├── db           PyMongo AsyncMongoClient database (connected with retries)
+    ├── db           the service's own database, `<database>_<service>` (PyMongo async)
     ├── ops          /metrics and /health on the service's own port
     ├── background   long-running tasks (schedulers, relays), stopped before the broker
     └── run()        start with retries and backoff; on SIGTERM finish in-flight, exit
@@ -30,7 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.envelope import Message
 from contracts.topics import dlq
 from servicekit import metrics
-from servicekit.config import ServiceSettings
+from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher
 from servicekit.logs import configure_logging
@@ -104,7 +104,7 @@ class ServiceRuntime:
         self.mongo: AsyncMongoClient[Document] = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False
         )
-        self.db: AsyncDatabase[Document] = self.mongo[settings.database]
+        self.db: AsyncDatabase[Document] = self.mongo[service_database(settings.database, name)]
         self.ops = metrics.OpsServer(
             settings.http_host,
             settings.http_port,

@@ -29,6 +29,7 @@ from contracts import topics
 from orderflow.bus import Bus
 from orderflow.deadletters import list_letters
 from orderflow.launcher import Launcher, installed
+from servicekit.config import service_database
 
 #: The rules' windows in seconds; long enough for a slow CI machine to act inside them.
 #: The names are the services' own settings (see each service's config.py).
@@ -57,10 +58,9 @@ class System:
     run_id: str
     mongo: AsyncMongoClient[dict[str, Any]]
 
-    @property
-    def db(self) -> AsyncDatabase[dict[str, Any]]:
-        """The store the services share, for the read sides (`<service>.queries`)."""
-        return self.mongo[self.database]
+    def db(self, service: str) -> AsyncDatabase[dict[str, Any]]:
+        """A service's own database, for its read side (`<service>.queries`)."""
+        return self.mongo[service_database(self.database, service)]
 
     @property
     def maildir(self) -> Path:

@@ -71,7 +71,7 @@ async def opened_account(system: System) -> tuple[str, str]:
     address = f"billing-{uuid.uuid4().hex[:8]}@{system.run_id}.e2e.example.com"
     await send(system, topics.ACCOUNTS_EVENTS, c.account_opened(account_id, address))
     async with asyncio.timeout(30):
-        while await system.db["accounts"].find_one({"_id": account_id}) is None:
+        while await system.db("ordering")["accounts"].find_one({"_id": account_id}) is None:
             await asyncio.sleep(0.2)
     return account_id, address
 
@@ -110,7 +110,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
         system, ORDERS, create(agent, order_id, account_id, items=items), "unknown_account"
     )
     account_id, address = await opened_account(system)
-    [found] = await search_accounts(system.db, address)
+    [found] = await search_accounts(system.db("ordering"), address)
     assert found.account_id == account_id
 
     # an unavailable product is refused; A-05: so is a date before the account.
@@ -190,7 +190,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
         ("hosting (monthly)", 3, "60.00"),
     ]
     assert invoice["total"] == {"amount": "360.00", "currency": "EUR"}
-    [stored] = await account_invoices(system.db, account_id)
+    [stored] = await account_invoices(system.db("invoicing"), account_id)
     assert (stored.invoice_id, stored.status, stored.number) == (
         invoice_id,
         "issued",
@@ -250,4 +250,6 @@ async def test_A07_A09_A11_without_approval_placing_completes_and_a_cancelled_dr
     await wait_for_mail(system.maildir, address, "invoice_issued")
     await wait_for_mail(system.maildir, address, "receipt")
     await expect_templates(system.maildir, address, ["invoice_issued", "receipt"])
-    assert [inv.status for inv in await account_invoices(system.db, account_id)] == ["issued"]
+    assert [inv.status for inv in await account_invoices(system.db("invoicing"), account_id)] == [
+        "issued"
+    ]

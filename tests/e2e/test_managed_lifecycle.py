@@ -150,7 +150,9 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
         CreateOrder, member.party, order_id=order_id, parties=[member, stranger], terms=draft
     )
     await accepted(system, ORDERS, create, "OrderCreated")
-    assert await order_view(system.db, order_id, c.OPERATOR) is None, "M-02: drafts are hidden"
+    assert await order_view(system.db("ordering"), order_id, c.OPERATOR) is None, (
+        "M-02: drafts are hidden"
+    )
     terms = ended_terms(planned_invoices=[planned(first, "100.00"), planned(second, "250.50")])
     edit = c.command(EditDraft, member.party, order_id=order_id, terms=terms, client=client)
     assert (await accepted(system, ORDERS, edit, "DraftEdited"))["status"] == "draft"
@@ -236,12 +238,12 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
     ]
 
     # The read sides: completed, and the invoices stay visible unpaid (M-16, M-17).
-    view = await order_view(system.db, order_id, client.party)
+    view = await order_view(system.db("ordering"), order_id, client.party)
     assert view is not None and view.order.status == "completed"
     assert [e.type for e in view.order.timeline][-1] == "OrderCompleted"
-    listed = await list_orders(system.db, member.party, status="completed")
+    listed = await list_orders(system.db("ordering"), member.party, status="completed")
     assert [v.order.order_id for v in listed] == [order_id]
-    invoices = await order_invoices(system.db, order_id)
+    invoices = await order_invoices(system.db("invoicing"), order_id)
     assert [(i.status, i.number, i.payment_status) for i in invoices] == [
         ("issued", 1, "unpaid"),
         ("issued", 2, "unpaid"),
@@ -304,7 +306,7 @@ async def test_M05_M06_M11_skipped_client_confirmation_without_proof_has_no_paym
     assert activated["status"] == "active"
     assert (activated["confirmed_by"], activated["no_payment_guarantee"]) == ("operator", True)
     assert activated["proof_document"] is None
-    view = await order_view(system.db, order_id, member.party)
+    view = await order_view(system.db("ordering"), order_id, member.party)
     assert view is not None and isinstance(view.order.details, ManagedDetails)
     assert view.order.details.no_payment_guarantee, "M-06: the flag is visible on the order"
 
@@ -401,7 +403,9 @@ async def test_M04_M07_M08_M09_M15_offer_expired_rejected_duplicated_resubmitted
     copy_id = uuid.UUID(duplicated["new_order_id"])
     [created] = await wait_for(system, copy_id, "OrderCreated")
     assert (created["status"], created["duplicated_from"]) == ("draft", str(order_id))
-    assert await order_view(system.db, copy_id, c.OPERATOR) is None, "M-02: a draft is hidden"
+    assert await order_view(system.db("ordering"), copy_id, c.OPERATOR) is None, (
+        "M-02: a draft is hidden"
+    )
 
     # M-07: the copy's offer has passed: refused until the member sets a new date.
     await refused(
@@ -423,7 +427,7 @@ async def test_M04_M07_M08_M09_M15_offer_expired_rejected_duplicated_resubmitted
     if due - datetime.now(UTC) < timedelta(seconds=30):  # on a weekend it is Monday's
         [overdue] = await wait_for(system, copy_id, "OperatorReviewOverdue", timeout=30)
         assert overdue["status"] == "operator_review"
-    view = await order_view(system.db, copy_id, c.OPERATOR)
+    view = await order_view(system.db("ordering"), copy_id, c.OPERATOR)
     assert view is not None and view.order.status == "operator_review"
 
     # M-08: the operator confirms, the client declines through the link: rejected.
@@ -540,7 +544,7 @@ async def test_M13_M14_an_approved_cancellation_cancels_planned_and_voids_issued
     await refused(system, INVOICES, too_late, "not_allowed_in_status")
 
     # Nothing is deleted: the paper trail stays.
-    invoices = await order_invoices(system.db, order_id)
+    invoices = await order_invoices(system.db("invoicing"), order_id)
     assert [(i.invoice_id, i.status) for i in invoices] == [
         (invoice_id(order_id, 1), "voided"),
         (invoice_id(order_id, 2), "cancelled"),

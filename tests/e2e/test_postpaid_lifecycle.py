@@ -237,11 +237,13 @@ async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_revie
     ]
     payment_events = types_of(system, order_id, topics.PAYMENTS_EVENTS)
     assert payment_events.count("PaymentSettled") == 1, "the repeated confirmation counted once"
-    ledger = await payment_view(system.db, order_id, supplier.party)
+    ledger = await payment_view(system.db("payments"), order_id, supplier.party)
     assert ledger is not None and ledger.request is not None and ledger.payout is not None
     assert (ledger.request.status, ledger.payout.status) == ("paid", "paid")
-    assert [p.payout_id for p in await payouts_of(system.db, supplier.id)] == [f"{order_id}:payout"]
-    view = await order_view(system.db, order_id, customer.party)
+    assert [p.payout_id for p in await payouts_of(system.db("payments"), supplier.id)] == [
+        f"{order_id}:payout"
+    ]
+    view = await order_view(system.db("ordering"), order_id, customer.party)
     assert view is not None and view.order.status == "closed"
 
     # The emails: each party hears when it is its turn, and what it is owed or paid.
@@ -363,7 +365,7 @@ async def test_P02_P07_P12_P13_P15_P16_every_window_left_to_expire_ends_in_claim
     )
     written_off = await accepted(system, PAYMENTS, write_off, "ClaimWrittenOff")
     assert (written_off["status"], written_off["amount"]) == ("written_off", money("40.00"))
-    ledger = await payment_view(system.db, unpaid, creditor.party)
+    ledger = await payment_view(system.db("payments"), unpaid, creditor.party)
     assert ledger is not None and ledger.request is not None
     assert ledger.request.status == "written_off"
     assert [cl.status for cl in ledger.claims] == ["withdrawn", "written_off"]
@@ -563,7 +565,7 @@ async def test_P09_P10_P11_proposals_and_cancellations_in_progress_late_customer
         "PayoutScheduled",
     ]
     assert set(fee_events[5:]) <= {"PayoutRequested"}, fee_events
-    ledger = await payment_view(system.db, late, customer.party)
+    ledger = await payment_view(system.db("payments"), late, customer.party)
     assert ledger is not None and ledger.cancellation_fee is not None
     assert ledger.request is not None and ledger.request.status == "paid"
 

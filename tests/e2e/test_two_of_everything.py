@@ -205,7 +205,7 @@ async def account(system: System) -> tuple[Scenario, Scenario]:
     address = f"billing-{uuid.uuid4().hex[:8]}@{system.run_id}.e2e.example.com"
     await send(system, topics.ACCOUNTS_EVENTS, c.account_opened(account_id, address))
     async with asyncio.timeout(30):
-        while await system.db["accounts"].find_one({"_id": account_id}) is None:
+        while await system.db("ordering")["accounts"].find_one({"_id": account_id}) is None:
             await asyncio.sleep(0.2)
     order_id = uuid.uuid4()
     item = OrderItem(product_id="support-plan", pricing_option="yearly", unit_price=Decimal("99"))

@@ -50,6 +50,7 @@ from devstack.services import ServiceProcess
 from invoicing.domain import account_ledger_id
 from invoicing.queries import ledger_view, order_invoices
 from orderflow import commands as c
+from servicekit.config import service_database
 from tests.support.kafka import Record, Upstream, read_topic
 from tests.support.services import service_env, start
 
@@ -310,7 +311,7 @@ async def test_M14_cancelling_the_order_voids_what_was_issued_and_cancels_the_re
     } == {f"{invoice_id(order_id, 2)}:draft", f"{invoice_id(order_id, 2)}:issue"}
 
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(s.mongodb_uri)
-    invoices = await order_invoices(mongo[s.database], order_id)
+    invoices = await order_invoices(mongo[service_database(s.database, "invoicing")], order_id)
     await mongo.close()
     assert [i.status.value for i in invoices] == ["voided", "cancelled"], "nothing deleted"
 
@@ -338,7 +339,7 @@ async def test_duplicate_deliveries_of_ordering_events_and_deadlines_change_noth
     order_id, _ = await active_order(s, [(s.day(5), "42.00")])
     before = await events_of(s, topics.INVOICING_EVENTS, order_id, count(1, "InvoiceIssued"))
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(s.mongodb_uri)
-    commits = mongo[s.database]["invoice_ledgers_commits"]
+    commits = mongo[service_database(s.database, "invoicing")]["invoice_ledgers_commits"]
     ledger = f"order/{order_id}"
     revisions = await commits.count_documents({"aggregate_id": ledger})
 
@@ -444,7 +445,9 @@ async def until_queued(s: Stack, account_id: str, order_id: uuid.UUID) -> None:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(s.mongodb_uri)
     try:
         for _ in range(100):
-            ledger = await ledger_view(mongo[s.database], account_ledger_id(account_id))
+            ledger = await ledger_view(
+                mongo[service_database(s.database, "invoicing")], account_ledger_id(account_id)
+            )
             if (
                 ledger
                 and ledger.account

@@ -25,6 +25,7 @@ from devstack.services import ServiceProcess, metric_value
 from notifier.domain import CATALOGUE, EmailPolicy, learn, plan
 from notifier.queries import deliveries_of_order
 from notifier.rendering import Renderer
+from servicekit.config import service_database
 from tests.integration.notifier.notifier_mail import (
     address,
     html_of,
@@ -215,7 +216,9 @@ async def test_P02_P05_P13_postpaid_emails_go_to_the_parties_the_order_was_creat
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
     try:
-        views = await deliveries_of_order(client[database_name], order_id)
+        views = await deliveries_of_order(
+            client[service_database(database_name, "notifier")], order_id
+        )
     finally:
         await client.close()
     assert sorted((v.template, v.recipient_id, v.status) for v in views) == [
@@ -301,7 +304,12 @@ async def facts_known(stack: Any, database: str, order_id: uuid.UUID) -> None:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
     try:
         async with asyncio.timeout(30):
-            while await client[database]["order_facts"].find_one({"_id": str(order_id)}) is None:
+            while (
+                await client[service_database(database, "notifier")]["order_facts"].find_one(
+                    {"_id": str(order_id)}
+                )
+                is None
+            ):
                 await asyncio.sleep(0.1)
     finally:
         await client.close()

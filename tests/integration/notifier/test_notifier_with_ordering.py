@@ -36,6 +36,7 @@ from contracts.orders import (
 )
 from devstack.services import ServiceProcess
 from orderflow import commands as c
+from servicekit.config import service_database
 from tests.integration.notifier.notifier_mail import address, text_of, wait_for_mails
 from tests.support.kafka import Record, Upstream, read_topic
 from tests.support.services import service_env, start
@@ -221,7 +222,12 @@ async def account_known(stack: Any, database: str, account_id: str) -> None:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
     try:
         async with asyncio.timeout(30):
-            while await mongo[database]["accounts"].find_one({"_id": account_id}) is None:
+            while (
+                await mongo[service_database(database, "ordering")]["accounts"].find_one(
+                    {"_id": account_id}
+                )
+                is None
+            ):
                 await asyncio.sleep(0.2)
     finally:
         await mongo.close()

@@ -20,6 +20,7 @@ from contracts.envelope import Message
 from contracts.orders import CreateOrder, PlaceOrder, SubmitOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
+from servicekit.config import service_database
 from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env, start
 
@@ -39,7 +40,7 @@ async def ordering(
 async def snapshot(stack: Any, database: str, order_id: uuid.UUID, status: str) -> dict[str, Any]:
     """The order's stored snapshot once it shows `status` (it is written after the events)."""
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    collection = mongo[database]["orders"]
+    collection = mongo[service_database(database, "ordering")]["orders"]
 
     async def check() -> dict[str, Any] | None:
         doc = await collection.find_one({"_id": str(order_id)})
@@ -117,9 +118,9 @@ async def test_the_same_create_command_delivered_twice_creates_one_order_and_one
 
     await snapshot(stack, database_name, order_id, "operator_review")
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    commits = await mongo[database_name]["orders_commits"].count_documents(
-        {"aggregate_id": str(order_id)}
-    )
+    commits = await mongo[service_database(database_name, "ordering")][
+        "orders_commits"
+    ].count_documents({"aggregate_id": str(order_id)})
     await mongo.close()
     assert commits == 2, "one commit per distinct command"
 
@@ -170,7 +171,11 @@ async def test_P02_a_new_postpaid_order_asks_the_timer_service_for_its_24h_windo
 async def account_known(stack: Any, database: str, account_id: str) -> None:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
     try:
-        await eventually(lambda: mongo[database]["accounts"].find_one({"_id": account_id}))
+        await eventually(
+            lambda: mongo[service_database(database, "ordering")]["accounts"].find_one(
+                {"_id": account_id}
+            )
+        )
     finally:
         await mongo.close()
 

@@ -33,6 +33,7 @@ from contracts.orders import (
 from contracts.payments import ConfirmPayoutSent, OpenClaim, RecordPayment
 from devstack.services import ServiceProcess
 from orderflow import commands as c
+from servicekit.config import service_database
 from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env, start
 
@@ -269,7 +270,9 @@ async def test_P18_a_payout_is_scheduled_and_progresses_to_paid(
     try:
 
         async def paid_in_the_read_side() -> dict[str, Any] | None:
-            snapshot = await mongo[s.database]["payments"].find_one({"_id": str(order_id)})
+            snapshot = await mongo[service_database(s.database, "payments")]["payments"].find_one(
+                {"_id": str(order_id)}
+            )
             if snapshot and (snapshot["payout_status"], snapshot["request_status"]) == (
                 "paid",
                 "paid",

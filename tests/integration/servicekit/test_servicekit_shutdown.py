@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from contracts import topics
 from contracts.orders import CreateOrder
 from orderflow import commands as c
+from servicekit.config import service_database
 from tests.support.kafka import Upstream, read_topic
 from tests.support.services import service_env, start
 
@@ -84,7 +85,7 @@ async def test_sigterm_during_a_burst_loses_nothing_and_repeats_no_effect(
     assert all(len(m) == 1 for m in by_order.values()), "no order was created twice"
 
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    db = mongo[database_name + "_sigterm"]
+    db = mongo[service_database(database_name + "_sigterm", "ordering")]
     revisions = [d["revision"] async for d in db["orders"].find({}, {"revision": 1})]
     await mongo.close()
     assert len(revisions) == BURST

@@ -15,6 +15,7 @@ from contracts.envelope import Party, Role
 from contracts.timers import CancelDeadline, ScheduleDeadline
 from devstack.services import ServiceProcess
 from orderflow import commands as c
+from servicekit.config import service_database
 from tests.support.kafka import Upstream, eventually
 from tests.support.services import service_env, start
 from timers.queries import deadlines_of
@@ -53,7 +54,7 @@ async def test_X02_an_orders_deadlines_are_listed_with_their_status_by_due_time(
         await upstream.send(topics.TIMERS_COMMANDS, later, sooner, cancel)
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
-    db = client[database_name + "_schedq"]
+    db = client[service_database(database_name + "_schedq", "timers")]
 
     async def listed() -> list[tuple[str, str]] | None:
         found = [(d.kind, d.status.value) for d in await deadlines_of(db, order_id)]  # type: ignore[arg-type]
