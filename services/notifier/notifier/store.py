@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DeleteOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -148,10 +148,9 @@ class MongoDeliveries:
         return None if doc is None else outcome_from(doc)
 
     async def finish(self, keys: Sequence[str]) -> None:
-        if len(keys) == 1:
-            await self.unfinished.delete_one({"_id": keys[0]})
-        elif keys:
-            await self.unfinished.delete_many({"_id": {"$in": list(keys)}})
+        # One `_id` delete per key in one call: FerretDB scans the collection for `$in`.
+        if keys:
+            await self.unfinished.bulk_write([DeleteOne({"_id": k}) for k in keys], ordered=False)
 
     async def pending(self, limit: int) -> list[Pending]:
         return [
