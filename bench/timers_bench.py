@@ -31,7 +31,7 @@ import random
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +49,8 @@ from timers.scheduler import Publish, Scheduler, pipelined
 from timers.store import MongoScheduleStore
 
 Document = dict[str, Any]
+#: Figures as numbers, for a caller that judges them against goals (bench/run.py).
+Figures = dict[str, float]
 RUN = uuid.uuid4().hex[:6]
 
 
@@ -180,7 +182,9 @@ async def load_until(rig: Rig, moment: datetime) -> None:
 # -- burst ---------------------------------------------------------------------------------
 
 
-async def burst(args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
+async def burst(
+    args: argparse.Namespace, table: list[tuple[str, str]], figures: Figures | None = None
+) -> None:
     n = args.burst
     async with rig(args, "burst", batch_size=args.batch, lookahead_seconds=600) as r:
         at = now()
@@ -194,6 +198,9 @@ async def burst(args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
         last = max(t for _, t in r.published)
         span = (last - due).total_seconds()
         ids = {e.deadline_id for e, _ in r.published}
+        if figures is not None:
+            figures["burst_per_s"] = n / span
+            figures["burst_published"] = len(ids)
         table += [
             (f"burst: {n:,} due at once, set-up (bulk insert)", f"{setup:.1f} s"),
             ("burst: entries read ahead into memory", f"{loaded:,}"),
@@ -207,7 +214,9 @@ async def burst(args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
 # -- steady --------------------------------------------------------------------------------
 
 
-async def steady(args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
+async def steady(
+    args: argparse.Namespace, table: list[tuple[str, str]], figures: Figures | None = None
+) -> None:
     rate, seconds = args.rate, args.seconds
     n = rate * seconds
     async with rig(args, "steady", lookahead_seconds=30) as r:
@@ -222,6 +231,9 @@ async def steady(args: argparse.Namespace, table: list[tuple[str, str]]) -> None
         acked = [(t - e.due_at).total_seconds() for e, t in r.published]
         fired = [e.lateness_ms / 1000 for e, _ in r.published]
         ids = {e.deadline_id for e, _ in r.published}
+        if figures is not None:
+            figures["steady_p99_ms"] = percentile(acked, 99) * 1000
+            figures["steady_published"] = len(ids)
         table += [
             (f"steady: {rate:,}/s for {seconds} s, set-up", f"{setup:.1f} s"),
             ("steady: published (unique deadline ids)", f"{len(r.published):,} ({len(ids):,})"),
@@ -241,7 +253,9 @@ async def steady(args: argparse.Namespace, table: list[tuple[str, str]]) -> None
 # -- claims at 10k vs 1M pending ------------------------------------------------------------
 
 
-async def claims(args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
+async def claims(
+    args: argparse.Namespace, table: list[tuple[str, str]], figures: Figures | None = None
+) -> None:
     sizes = sorted(int(s) for s in args.pending.split(","))
     async with rig(args, "claims", batch_size=args.claim_batch, lookahead_seconds=600) as r:
         pending = 0
@@ -263,14 +277,16 @@ async def claims(args: argparse.Namespace, table: list[tuple[str, str]]) -> None
                 await bulk(r, chunk)
             setup = time.perf_counter() - started
             pending = size
-            row = await measure_claims(r, args, size)
+            row = await measure_claims(r, args, size, figures)
             table.append(
                 (f"claims: {size:,} pending, bulk insert of the new ones", f"{setup:.0f} s")
             )
             table += row
 
 
-async def measure_claims(r: Rig, args: argparse.Namespace, pending: int) -> list[tuple[str, str]]:
+async def measure_claims(
+    r: Rig, args: argparse.Namespace, pending: int, figures: Figures | None = None
+) -> list[tuple[str, str]]:
     """Claim (and mark fired) slots of due deadlines, three times; then a few commands."""
     await asyncio.sleep(args.settle)  # let the store finish writing the bulk load
     rounds: list[float] = []
@@ -337,6 +353,8 @@ async def measure_claims(r: Rig, args: argparse.Namespace, pending: int) -> list
     next_due_us = (time.perf_counter() - t0) / 1000 * 1e6
     name = f"claims: {pending:,} pending"
     per_claim = statistics.median(rounds) / args.claim_batch * 1e6
+    if figures is not None:
+        figures[f"claim_ms_{pending}"] = statistics.median(rounds) * 1000
     return [
         (
             f"{name}: CLAIM a batch of {args.claim_batch} (median / p90 of {len(rounds)})",
@@ -434,11 +452,15 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=15.0)
     args = parser.parse_args()
     table: list[tuple[str, str]] = []
+    parts: dict[str, Callable[[argparse.Namespace, list[tuple[str, str]]], Awaitable[None]]] = {
+        "burst": burst,
+        "steady": steady,
+        "claims": claims,
+        "naive": naive,
+    }
     for part in args.only.split(","):
         started = time.perf_counter()
-        await {"burst": burst, "steady": steady, "claims": claims, "naive": naive}[part](
-            args, table
-        )
+        await parts[part](args, table)
         print(f"[{part} done in {time.perf_counter() - started:.0f} s]", flush=True)
         width = max(len(k) for k, _ in table)
         for k, v in table:
