@@ -21,7 +21,7 @@ PYTHON := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 
-.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench-timers
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos
 
 # uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
 # The stamp names the version, so changing UV_VERSION reinstalls it.
@@ -61,6 +61,18 @@ test: install stack-up lint typecheck pytest
 # The system: the local stack, all five services as processes, the demo; Ctrl-C stops.
 run: install
 	$(VENV)/bin/orderflow run
+
+# Every benchmark at the issue's sizes (figures printed, not timed tests; an hour or more,
+# mostly the 1M-order and 1M-deadline preloads); writes docs/benchmarks.md. One section:
+# `.venv/bin/python -m bench.run --only ordering --quick` (see --help).
+bench: install stack-up
+	$(PYTHON) -m bench.run --write docs/benchmarks.md --invoked-as "make bench"
+
+# Fault test, full version (about 10 minutes): kills every service and stops Kafka and the
+# store, three rounds, while orders stream; fails on a lost order or a doubled effect.
+# Runs on its own stack (.cache/chaos/<run>); CI runs the short one in `make test`.
+chaos: install
+	$(PYTHON) -m tests.chaos full
 
 # The timer service's benchmark (figures printed, not a timed test; about 20 minutes).
 bench-timers: install stack-up

@@ -1,0 +1,300 @@
+"""The chaos run: a steady stream of orders through all three flows while services are
+killed and Kafka and the document store are stopped; then the checks (`checks.py`).
+
+    PrivateStack.up          Kafka, FerretDB, SMTP catcher of the run's own (stack.py)
+    Launcher.start           the five services as processes (CHAOS_DURATIONS)
+    open accounts            a few accounts on accounts.events (for account orders)
+    stream                   a new scenario every `interval` s (scenarios.py), the poison
+      └─ faults              after `warmup` s, one fault after the other (faults.py)
+    settle                   every driver done; every expected email announced; quiet
+    check                    topics, store and Maildir (checks.py); the table of counts
+    teardown                 services stopped, stack down, its folder removed (kept on
+                             failure, for the logs)
+
+`python -m tests.chaos` runs the full profile (`make chaos`); `--short` the one CI runs
+inside `make test` (tests/chaos/test_chaos.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from contracts import topics
+from contracts.envelope import Role
+from devstack import smtp
+from orderflow import commands as c
+from orderflow.launcher import Launcher, installed
+from servicekit.config import service_database
+from tests.chaos.checks import check_all
+from tests.chaos.faults import Fault, Injected, all_healthy, inject, round_of_faults
+from tests.chaos.report import Played, Report, code_version, machine
+from tests.chaos.scenarios import (
+    CHAOS_DURATIONS,
+    DAY,
+    LEAD,
+    SCENARIOS,
+    Drive,
+    Expected,
+    Poison,
+    Scenario,
+    poisons,
+)
+from tests.chaos.stack import PrivateStack, prune
+from tests.chaos.traffic import Sent, Upstream, Watcher, read_topics
+from tests.e2e.timeline import InvoiceCalendar
+
+log = logging.getLogger("chaos")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    #: seconds between two new orders
+    interval: float
+    #: seconds of stream before the first fault, between faults, after the last
+    warmup: float
+    gap: float
+    tail: float
+    faults: tuple[Fault, ...]
+    #: how long one scenario's driver may take
+    scenario_timeout: float = 240.0
+    #: seconds from a post-paid booking to its appointment: more than a command may
+    #: wait for a killed service, a stopped broker and the backlog they leave (P-01)
+    appointment_lead: float = 60.0
+    #: how long to wait, once the drivers are done, for the emails still expected
+    settle_timeout: float = 120.0
+
+
+SHORT = Profile(
+    "short",
+    interval=2.5,
+    warmup=6.0,
+    gap=3.0,
+    tail=3.0,
+    faults=tuple(round_of_faults(service_pause=1.0, kafka_down=5.0, store_down=3.0, hard=False)),
+)
+FULL = Profile(
+    "full",
+    interval=1.5,
+    warmup=10.0,
+    gap=6.0,
+    tail=15.0,
+    faults=(
+        *round_of_faults(service_pause=1.0, kafka_down=5.0, store_down=3.0, hard=False),
+        *round_of_faults(service_pause=0.2, kafka_down=10.0, store_down=5.0, hard=True),
+        *round_of_faults(service_pause=3.0, kafka_down=15.0, store_down=8.0, hard=False),
+    ),
+    scenario_timeout=360.0,
+    appointment_lead=120.0,
+)
+#: No faults: the same stream and checks, a baseline for the expectations themselves.
+CALM = Profile("calm", interval=2.5, warmup=40.0, gap=0.0, tail=0.0, faults=())
+PROFILES = {p.name: p for p in (SHORT, FULL, CALM)}
+
+#: Accounts opened before the stream; account orders pick one at random.
+ACCOUNTS = 3
+
+
+def say(message: str) -> None:
+    print(f"chaos {datetime.now(UTC):%H:%M:%S}: {message}", file=sys.stderr, flush=True)
+
+
+async def open_accounts(
+    upstream: Upstream, mongo: AsyncMongoClient[dict[str, Any]], database: str, run_id: str
+) -> list[tuple[str, str]]:
+    """A-01: the billing system opens accounts; wait until ordering knows them."""
+    accounts = []
+    for _ in range(ACCOUNTS):
+        account_id = f"acc-{secrets.token_hex(4)}"
+        address = f"billing-{account_id}@{run_id}.chaos.example.com"
+        await upstream.send(topics.ACCOUNTS_EVENTS, c.account_opened(account_id, address))
+        accounts.append((account_id, address))
+    async with asyncio.timeout(60):
+        for account_id, _ in accounts:
+            ordering = mongo[service_database(database, "ordering")]
+            while await ordering["accounts"].find_one({"_id": account_id}) is None:
+                await asyncio.sleep(0.2)
+    return accounts
+
+
+async def play(scenario: Scenario, drive: Drive, played: Played, timeout: float) -> None:
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            await scenario(drive, played.expect)
+    except Exception as error:
+        played.stuck = f"{type(error).__name__}: {error}"
+    played.seconds = time.monotonic() - started
+
+
+async def stream(
+    profile: Profile,
+    drive: Drive,
+    launcher: Launcher,
+    stack: PrivateStack,
+    poison: list[Poison],
+) -> tuple[list[Played], list[Injected], list[tuple[Poison, Sent]]]:
+    """Orders every `interval` s (and the poison among them) while the faults happen."""
+    played: list[Played] = []
+    tasks: list[asyncio.Task[None]] = []
+    sent: list[tuple[Poison, Sent]] = []
+    stop = asyncio.Event()
+
+    async def send_poison(p: Poison) -> None:
+        sent.append((p, await drive.upstream.send_raw(p.topic, p.value, b"chaos-poison")))
+
+    async def produce() -> None:
+        n = 0
+        while not stop.is_set():
+            scenario = SCENARIOS[n % len(SCENARIOS)]
+            played.append(Played(scenario.__name__))
+            tasks.append(asyncio.create_task(play(scenario, drive, played[-1], profile.scenario_timeout)))  # fmt: skip
+            if n % 5 == 2 and n // 5 < len(poison):
+                tasks.append(asyncio.create_task(send_poison(poison[n // 5])))
+            n += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), profile.interval)
+
+    t0 = time.monotonic()
+    producer = asyncio.create_task(produce())
+    injected: list[Injected] = []
+    try:
+        await asyncio.sleep(profile.warmup)
+        for fault in profile.faults:
+            say(f"fault {len(injected) + 1}/{len(profile.faults)}: {fault.label()}")
+            injected.append(await inject(fault, launcher, stack, t0))
+            await asyncio.sleep(profile.gap)
+        await asyncio.sleep(profile.tail)
+    finally:
+        stop.set()
+        await producer
+    say(f"stream stopped after {len(played)} orders; waiting for their drivers")
+    await asyncio.gather(*tasks)
+    return played, injected, sent
+
+
+async def settle(watcher: Watcher, orders: list[Expected], timeout: float) -> None:
+    """Wait until every expected email is announced, then until nothing new comes."""
+
+    def missing() -> int:
+        count = 0
+        for e in orders:
+            sent = [
+                x for x in watcher.events(e.order_id, topics.NOTIFICATIONS_EVENTS)
+                if x.get("type") == "EmailSent"
+            ]  # fmt: skip
+            count += max(sum(e.emails.values()) - len(sent), 0)
+        return count
+
+    def about_orders() -> int:
+        # Not every event: bill-cycle runs come every few seconds whatever happens.
+        return sum(len(watcher.events(e.order_id)) for e in orders)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while missing() and loop.time() < deadline:
+        await asyncio.sleep(0.5)
+    # A late copy or a second effect would show up now: wait for 6 s without news.
+    quiet_since, seen, give_up = loop.time(), about_orders(), loop.time() + 30
+    while loop.time() - quiet_since < 6 and loop.time() < give_up:
+        await asyncio.sleep(0.5)
+        if about_orders() != seen:
+            quiet_since, seen = loop.time(), about_orders()
+
+
+async def run(profile: Profile) -> Report:
+    """One chaos run on a stack of its own; the stack is gone afterwards (kept on failure)."""
+    started = time.monotonic()
+    run_id, code = f"c{secrets.token_hex(4)}", code_version()
+    prefix, database = f"{run_id}.", f"orderflow_{run_id}"
+    say(f"run {run_id} ({profile.name}, {len(profile.faults)} faults) on {machine()}")
+    prune()
+    stack = await PrivateStack.up(run_id)
+    say(f"own stack up in {stack.config.root}: {stack.endpoints.as_env()}")
+    calendar = InvoiceCalendar(origin=datetime.now(UTC).replace(microsecond=0), day=DAY, lead=LEAD)
+    env = {
+        **CHAOS_DURATIONS,
+        **calendar.env(),
+        "ORDERFLOW_TOPIC_PREFIX": prefix,
+        "ORDERFLOW_DATABASE": database,
+    }
+    launcher = Launcher(logs=stack.config.root / "services", env=env, fixed_ports=False)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.endpoints.mongodb_uri)
+    report: Report | None = None
+    try:
+        await launcher.start(stack.endpoints, installed())
+        say(f"services up: {', '.join(p.module for p in launcher.processes)}")
+        bootstrap = stack.endpoints.kafka_bootstrap
+        async with Upstream(bootstrap, prefix) as upstream, Watcher(bootstrap, prefix) as watcher:
+            accounts = await open_accounts(upstream, mongo, database, run_id)
+            member = c.party(f"member-{run_id}", Role.MEMBER, f"member@{run_id}.chaos.example.com")
+            drive = Drive(upstream, watcher, run_id, calendar, member, accounts, profile.scenario_timeout, profile.appointment_lead)  # fmt: skip
+            played, injected, poison = await stream(
+                profile, drive, launcher, stack, poisons(f"chaos-{run_id}")
+            )
+            orders = [p.expected for p in played if p.expected is not None]
+            say("settling: waiting for the last emails and for quiet")
+            await settle(watcher, orders, profile.settle_timeout)
+            await all_healthy(launcher)
+            retries = upstream.retries
+        say("checking topics, store and Maildir")
+        everything = [*topics.ALL, *(topics.dlq(t) for t in topics.ALL)]
+        records = await read_topics(bootstrap, prefix, everything)
+        mails = smtp.messages(stack.endpoints.maildir)
+        verdict = await check_all(
+            lambda service: mongo[service_database(database, service)],
+            records,
+            orders,
+            mails,
+            prefix,
+            poison,
+        )
+        report = Report(
+            profile.name,
+            run_id,
+            played,
+            injected,
+            verdict,
+            retries,
+            time.monotonic() - started,
+            code=code,
+        )
+        return report
+    finally:
+        await launcher.stop()
+        await mongo.close()
+        keep = report is None or not report.ok
+        await stack.close(keep=keep)
+        if report is not None:
+            report.seconds = time.monotonic() - started
+            report.kept = stack.config.root if keep else None
+
+
+def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.chaos", description="One chaos run (see docs/chaos.md)."
+    )
+    parser.add_argument(
+        "profile", nargs="?", default="full", choices=sorted(PROFILES),
+        help="full (make chaos, 10-20 min), short (what CI runs), calm (no faults)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
+    # The clients log every refused connection while a server is down on purpose.
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    report = asyncio.run(run(PROFILES[args.profile]))
+    out(report.table())
+    return 0 if report.ok else 1
