@@ -25,6 +25,12 @@ from contracts.orders import (
 from ordering.domain.catalogue import AccountDirectory, Catalogue
 from ordering.domain.policy import Policy
 
+# The deadline values are shared with the other order domain (servicekit/deadlines.py).
+from servicekit.deadlines import CancelDeadline as CancelDeadline
+from servicekit.deadlines import DeadlineFired as DeadlineFired
+from servicekit.deadlines import DeadlineRequest as DeadlineRequest
+from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+
 
 def _no_new_orders() -> uuid.UUID:
     raise LookupError("this decision context cannot create orders: pass new_order_id")
@@ -45,35 +51,6 @@ class DecisionContext:
     catalogue: Catalogue = field(default_factory=Catalogue)
     new_id: Callable[[int], uuid.UUID] | None = None
     new_order_id: Callable[[], uuid.UUID] = _no_new_orders
-
-
-@dataclass(frozen=True)
-class DeadlineFired:
-    """The domain's view of the timer service's deadline-expired event (X-02, X-03)."""
-
-    deadline_id: str
-    kind: str
-    order_id: uuid.UUID
-    due_at: datetime
-    message_id: uuid.UUID
-    correlation_id: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class ScheduleDeadline:
-    deadline_id: str
-    order_id: uuid.UUID
-    kind: str
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class CancelDeadline:
-    deadline_id: str
-    order_id: uuid.UUID
-
-
-DeadlineRequest = ScheduleDeadline | CancelDeadline
 
 
 @dataclass(frozen=True)

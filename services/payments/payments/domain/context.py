@@ -21,6 +21,12 @@ from contracts.payments import PaymentCommandRejected, PaymentEvent, PaymentReje
 from payments.domain.model import Ledger
 from payments.domain.policy import Policy
 
+# The deadline values are shared with the other order domain (servicekit/deadlines.py).
+from servicekit.deadlines import CancelDeadline as CancelDeadline
+from servicekit.deadlines import DeadlineFired as DeadlineFired
+from servicekit.deadlines import DeadlineRequest as DeadlineRequest
+from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+
 #: The party payments acts as: on ordering (`MarkOrderPaid`) and for its own decisions.
 PAYMENTS = Party(id="payments", role=Role.SYSTEM)
 
@@ -36,35 +42,6 @@ class DecisionContext:
 
     policy: Policy = field(default_factory=Policy)
     new_id: Callable[[int], uuid.UUID] | None = None
-
-
-@dataclass(frozen=True)
-class DeadlineFired:
-    """The domain's view of the timer service's deadline-expired event (X-02, X-03)."""
-
-    deadline_id: str
-    kind: str
-    order_id: uuid.UUID
-    due_at: datetime
-    message_id: uuid.UUID
-    correlation_id: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class ScheduleDeadline:
-    deadline_id: str
-    order_id: uuid.UUID
-    kind: str
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class CancelDeadline:
-    deadline_id: str
-    order_id: uuid.UUID
-
-
-DeadlineRequest = ScheduleDeadline | CancelDeadline
 
 
 @dataclass(frozen=True)
