@@ -96,8 +96,11 @@ def is_alive(state: RunState) -> bool:
     """
     child = _children.get(state.pid)
     if child is not None and child.poll() is not None:
+        # Usually it exited (and poll() reaped it, so /proc below no longer has it). But
+        # poll() also reports an exit when the child was reaped elsewhere (ECHILD), while
+        # it runs: seen twice as "ferretdb exited while starting" with FerretDB listening.
+        # So /proc decides.
         _children.pop(state.pid, None)
-        return False
     proc = Path("/proc") / str(state.pid)
     if Path("/proc/self").exists():
         try:

@@ -168,11 +168,18 @@ def _as_running(config: StackConfig, server: Server, state: RunState | None) -> 
     return config.with_ports(changes)
 
 
+def _still_alive(state: RunState) -> bool:
+    """A second look before declaring a server dead: a process found not alive while it
+    was starting is looked at again half a second later."""
+    time.sleep(0.5)
+    return is_alive(state)
+
+
 def _wait_ready(config: StackConfig, server: Server, state: RunState) -> None:
     deadline = time.monotonic() + server.ready_timeout
     log = log_path(config, server.name)
     while True:
-        if not is_alive(state):
+        if not is_alive(state) and not _still_alive(state):
             clear_state(config, server.name)
             raise DevstackError(f"{server.name} exited while starting; see {log}:\n{tail(log)}")
         try:
