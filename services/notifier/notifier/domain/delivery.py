@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from contracts.envelope import Party, Role, derived_id
 from contracts.notifications import DeliveryStatus, EmailFailed, EmailFailureReason, EmailSent
@@ -134,49 +135,42 @@ def next_try(
     return Retry(delay)
 
 
-def sent(email: Email, attempts: int, message_id_header: str, now: datetime) -> EmailSent:
-    """The EmailSent event of a delivery (its id derived from the cause's id)."""
+def _outcome(email: Email, outcome: str, attempts: int, now: datetime) -> dict[str, Any]:
+    """What EmailSent and EmailFailed share: envelope (id derived from the cause's id),
+    the delivery, its cause and its recipient."""
     cause, recipient = email.cause, email.recipient
+    return {
+        "message_id": _outcome_id(email, outcome),
+        "occurred_at": now,
+        "correlation_id": cause.correlation_id,
+        "causation_id": cause.message_id,
+        "actor": NOTIFIER,
+        "order_id": cause.order_id,
+        "account_id": cause.account_id,
+        "delivery_id": email.delivery_id,
+        "cause_id": cause.message_id,
+        "cause_type": cause.type,
+        "template": email.template,
+        "recipient_role": recipient.role,
+        "recipient_id": recipient.party_id,
+        "rules": list(email.rules),
+        "attempts": attempts,
+    }
+
+
+def sent(email: Email, attempts: int, message_id_header: str, now: datetime) -> EmailSent:
+    """The EmailSent event of a delivery."""
     return EmailSent(
-        message_id=_outcome_id(email, "sent"),
-        occurred_at=now,
-        correlation_id=cause.correlation_id,
-        causation_id=cause.message_id,
-        actor=NOTIFIER,
-        order_id=cause.order_id,
-        account_id=cause.account_id,
-        delivery_id=email.delivery_id,
-        cause_id=cause.message_id,
-        cause_type=cause.type,
-        template=email.template,
-        recipient_role=recipient.role,
-        recipient_id=recipient.party_id,
-        rules=list(email.rules),
-        attempts=attempts,
+        **_outcome(email, "sent", attempts, now),
         email_message_id=message_id_header,
         sent_at=now,
     )
 
 
 def failed(email: Email, give_up: GiveUp, attempts: int, now: datetime) -> EmailFailed:
-    """The EmailFailed event of a delivery (its id derived from the cause's id)."""
-    cause, recipient = email.cause, email.recipient
+    """The EmailFailed event of a delivery."""
     return EmailFailed(
-        message_id=_outcome_id(email, "failed"),
-        occurred_at=now,
-        correlation_id=cause.correlation_id,
-        causation_id=cause.message_id,
-        actor=NOTIFIER,
-        order_id=cause.order_id,
-        account_id=cause.account_id,
-        delivery_id=email.delivery_id,
-        cause_id=cause.message_id,
-        cause_type=cause.type,
-        template=email.template,
-        recipient_role=recipient.role,
-        recipient_id=recipient.party_id,
-        rules=list(email.rules),
-        attempts=attempts,
+        **_outcome(email, "failed", attempts, now),
         reason=give_up.reason.value,
         message=give_up.message,
         smtp_code=give_up.code,
