@@ -122,8 +122,6 @@ def _completion(ledger: Ledger, e: CompletionReported) -> Ledger:
 
 @_on(InvoicePlanned)
 def _planned(ledger: Ledger, e: InvoicePlanned) -> Ledger:
-    if ledger.invoice(e.invoice_id) is not None:
-        raise EventMismatchError(f"{e.invoice_id} is planned already")
     invoice = Invoice(
         invoice_id=e.invoice_id,
         issuer_id=e.issuer_id,
@@ -137,7 +135,7 @@ def _planned(ledger: Ledger, e: InvoicePlanned) -> Ledger:
         position=e.position,
         draft_at=e.draft_at,
     )
-    return replace(ledger, invoices=(*ledger.invoices, invoice))
+    return _add(ledger, invoice)
 
 
 @_on(InvoiceDrafted)
@@ -167,8 +165,6 @@ def _issuing(ledger: Ledger, e: InvoiceIssuing) -> Ledger:
 
 @_on(AccountInvoiceIssuing)
 def _account_issuing(ledger: Ledger, e: AccountInvoiceIssuing) -> Ledger:
-    if ledger.invoice(e.invoice_id) is not None:
-        raise EventMismatchError(f"{e.invoice_id} exists already")
     invoice = Invoice(
         invoice_id=e.invoice_id,
         issuer_id=e.issuer_id,
@@ -181,6 +177,13 @@ def _account_issuing(ledger: Ledger, e: AccountInvoiceIssuing) -> Ledger:
         account_id=e.account_id,
         issued_at=e.issued_at,
     )
+    return _add(ledger, invoice)
+
+
+def _add(ledger: Ledger, invoice: Invoice) -> Ledger:
+    """The ledger with a new invoice; an id it already has means the events disagree."""
+    if ledger.invoice(invoice.invoice_id) is not None:
+        raise EventMismatchError(f"{invoice.invoice_id} exists already")
     return replace(ledger, invoices=(*ledger.invoices, invoice))
 
 
