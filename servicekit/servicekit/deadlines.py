@@ -3,6 +3,7 @@
     DeadlineFired      a deadline of this order fell due (the timer service's event)
     ScheduleDeadline   ask the timer service for a deadline  } what a decision returns;
     CancelDeadline     withdraw one                          } the handler sends commands
+    timer_command      the command a request becomes
 
 Pure (no I/O, no clock): the domains may import it (tests/unit/test_domain_purity.py).
 """
@@ -12,6 +13,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from contracts.envelope import Message, Party, derived_id
+from contracts.timers import CancelDeadline as CancelTimer
+from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.timers import TimerCommand
 
 
 @dataclass(frozen=True)
@@ -41,3 +48,22 @@ class CancelDeadline:
 
 
 DeadlineRequest = ScheduleDeadline | CancelDeadline
+
+
+def timer_command(
+    request: DeadlineRequest, cause: Message, index: int, now: datetime, actor: Party
+) -> TimerCommand:
+    """The timer service's command for a request; its id derived from the cause's, so a
+    redelivered cause asks for the same deadline again. `actor` owns the deadline."""
+    envelope: dict[str, Any] = {
+        "message_id": derived_id(cause.message_id, index, "timer"),
+        "occurred_at": now,
+        "correlation_id": cause.correlation_id,
+        "causation_id": cause.message_id,
+        "actor": actor,
+        "deadline_id": request.deadline_id,
+        "order_id": str(request.order_id),
+    }
+    if isinstance(request, CancelDeadline):
+        return CancelTimer(**envelope)
+    return ScheduleTimer(**envelope, owner=actor.id, kind=request.kind, due_at=request.due_at)

@@ -21,12 +21,9 @@ from prometheus_client import Counter
 from contracts.accounts import AccountOpened
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
-from contracts.timers import CancelDeadline as CancelTimer
-from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
-from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.timers import DeadlineExpired, TimerCommandRejected
 from contracts.topics import ORDERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
-    CancelDeadline,
     Catalogue,
     DeadlineFired,
     DeadlineRequest,
@@ -46,6 +43,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
+from servicekit.deadlines import timer_command
 from servicekit.logs import log_context
 
 #: M-04: ops watch this; the order itself does not change status.
@@ -185,7 +183,7 @@ def change(
     """The stored form of a decision: events, the new index, what to publish."""
     after = fold(events, before)
     assert after is not None, "an accepted decision has events"
-    timer_commands = [_timer_command(d, cause, i, now) for i, d in enumerate(deadlines)]
+    timer_commands = [timer_command(d, cause, i, now, ORDERING) for i, d in enumerate(deadlines)]
     return Change(
         state={"status": after.status.value, "flow": after.flow.value},
         events=[e.model_dump(mode="json") for e in events],
@@ -213,31 +211,3 @@ async def _apply(
 
 def _own(deadlines: list[DeadlineRequest], order_id: uuid.UUID) -> list[DeadlineRequest]:
     return [d for d in deadlines if d.order_id == order_id]
-
-
-def _timer_command(
-    request: DeadlineRequest, cause: Message, index: int, now: datetime
-) -> TimerCommand:
-    message_id = derived_id(cause.message_id, index, "timer")
-    if isinstance(request, CancelDeadline):
-        return CancelTimer(
-            message_id=message_id,
-            occurred_at=now,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.message_id,
-            actor=ORDERING,
-            deadline_id=request.deadline_id,
-            order_id=str(request.order_id),
-        )
-    return ScheduleTimer(
-        message_id=message_id,
-        occurred_at=now,
-        correlation_id=cause.correlation_id,
-        causation_id=cause.message_id,
-        actor=ORDERING,
-        deadline_id=request.deadline_id,
-        order_id=str(request.order_id),
-        owner=OWNER,
-        kind=request.kind,
-        due_at=request.due_at,
-    )

@@ -16,20 +16,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from contracts.envelope import Event, Message, derived_id
+from contracts.envelope import Event, Message
 from contracts.orders import Flow, OrderCommandRejected, OrderEvent
 from contracts.payments import PaymentCommand, PaymentCommandRejected
-from contracts.timers import CancelDeadline as CancelTimer
-from contracts.timers import DeadlineExpired, TimerCommand, TimerEvent
-from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.timers import DeadlineExpired, TimerEvent
 from contracts.topics import ORDERS_COMMANDS, PAYMENTS_EVENTS, TIMERS_COMMANDS
 from payments.domain import (
     PAYMENTS,
-    CancelDeadline,
     DeadlineFired,
-    DeadlineRequest,
     Decision,
     DecisionContext,
     Policy,
@@ -46,6 +41,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
+from servicekit.deadlines import timer_command
 from servicekit.logs import log_context
 
 log = logging.getLogger("payments.handlers")
@@ -153,7 +149,7 @@ def change(decision: Decision, cause: Message, now: datetime) -> Change | None:
     after = decision.after
     if after is None or not decision.changed:
         return None
-    timers = [_timer_command(d, cause, i, now) for i, d in enumerate(decision.deadlines)]
+    timers = [timer_command(d, cause, i, now, PAYMENTS) for i, d in enumerate(decision.deadlines)]
     return Change(
         state=to_document(after),
         events=[e.model_dump(mode="json") for e in decision.events],
@@ -162,21 +158,3 @@ def change(decision: Decision, cause: Message, now: datetime) -> Change | None:
         + [outbox_entry(TIMERS_COMMANDS, t) for t in timers],
         index=index_fields(after, now),
     )
-
-
-def _timer_command(
-    request: DeadlineRequest, cause: Message, index: int, now: datetime
-) -> TimerCommand:
-    message_id = derived_id(cause.message_id, index, "timer")
-    envelope: dict[str, Any] = {
-        "message_id": message_id,
-        "occurred_at": now,
-        "correlation_id": cause.correlation_id,
-        "causation_id": cause.message_id,
-        "actor": PAYMENTS,
-        "deadline_id": request.deadline_id,
-        "order_id": str(request.order_id),
-    }
-    if isinstance(request, CancelDeadline):
-        return CancelTimer(**envelope)
-    return ScheduleTimer(**envelope, owner=OWNER, kind=request.kind, due_at=request.due_at)
