@@ -6,7 +6,7 @@
     │                         RequestCancellation, ApproveCancellation, RefuseCancellation,
     │                         MarkInvoicingComplete, DuplicateOrder
     ├── postpaid (P-xx)       EditOrder, AcceptProposal, RejectProposal, MarkServiceDone,
-    │                         ConfirmExecution, MarkOrderPaid, LeaveReview
+    │                         ConfirmExecution, MarkOrderPaid, LeaveReview, MarkOrderUnpaid
     └── account  (A-xx)       EditNotes, ConfigureItem, PlaceOrder, ApproveOrder,
                               CompleteOrder, ResendReceipt
     OrderEvent (Event)        past tense, on orders.events, tolerant; `status` is the
@@ -36,6 +36,7 @@ from contracts.orders.commands import (
     LeaveReview,
     MarkInvoicingComplete,
     MarkOrderPaid,
+    MarkOrderUnpaid,
     MarkServiceDone,
     OrderCommand,
     PlaceOrder,
@@ -61,6 +62,7 @@ from contracts.orders.events import (
     OrderActivated,
     OrderApproved,
     OrderCancelled,
+    OrderClosedUnpaid,
     OrderCommandRejected,
     OrderCompleted,
     OrderConfirmed,
@@ -83,8 +85,10 @@ from contracts.orders.events import (
 )
 from contracts.orders.values import (
     AccountTerms,
+    CancellationPolicy,
     Currency,
     DraftTerms,
+    FeeTier,
     Flow,
     ManagedTerms,
     Money,
@@ -111,6 +115,7 @@ __all__ = [
     "ApproveCancellation",
     "ApproveOrder",
     "CancelOrder",
+    "CancellationPolicy",
     "CancellationRefused",
     "CancellationRequested",
     "ChangeProposed",
@@ -129,6 +134,7 @@ __all__ = [
     "EditNotes",
     "EditOrder",
     "ExecutionConfirmed",
+    "FeeTier",
     "Flow",
     "InvoicingCompleted",
     "ItemConfigured",
@@ -136,6 +142,7 @@ __all__ = [
     "ManagedTerms",
     "MarkInvoicingComplete",
     "MarkOrderPaid",
+    "MarkOrderUnpaid",
     "MarkServiceDone",
     "Money",
     "Name",
@@ -144,6 +151,7 @@ __all__ = [
     "OrderActivated",
     "OrderApproved",
     "OrderCancelled",
+    "OrderClosedUnpaid",
     "OrderCommand",
     "OrderCommandRejected",
     "OrderCompleted",
