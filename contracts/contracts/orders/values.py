@@ -147,7 +147,9 @@ class PostpaidTerms(Value):
     price: Money
     payment_method: Name
     #: P-14: seed 001 has a payment stage, seed 004 takes the payment automatically.
-    payment_stage: bool = True
+    #: Left out (None) on a CreateOrder, the supplier's settings decide, else true; on
+    #: every event ordering publishes it is set.
+    payment_stage: bool | None = None
     #: P-11: the supplier's cancellation policy in force when the order was booked, stamped
     #: by ordering from the supplier's settings; None: payments applies its default.
     cancellation_policy: CancellationPolicy | None = None

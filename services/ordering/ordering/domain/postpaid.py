@@ -275,7 +275,7 @@ def _done(step: Step, *, automatic: bool) -> ServiceMarkedDone:
 def _execution_confirmed(order: Order, step: Step, *, automatic: bool) -> ExecutionConfirmed:
     terms = postpaid_details(order).terms
     return ExecutionConfirmed(
-        **step.stamp(S.PAYMENT if terms.payment_stage else S.CLOSED),
+        **step.stamp(S.CLOSED if terms.payment_stage is False else S.PAYMENT),
         automatic=automatic,
         price=terms.price,
         payment_method=terms.payment_method,

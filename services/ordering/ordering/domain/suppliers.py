@@ -98,10 +98,10 @@ def in_force(
 
 def stamped(terms: PostpaidTerms, settings: SupplierSettings | None) -> PostpaidTerms:
     """The booked terms (Rules P-11, P-14): a payment stage the order states itself is
-    kept; otherwise the supplier's; the cancellation policy is always the supplier's."""
-    if settings is None:
-        return terms
-    update: dict[str, object] = {"cancellation_policy": settings.cancellation_policy}
-    if "payment_stage" not in terms.model_fields_set:
-        update["payment_stage"] = settings.payment_stage
-    return terms.model_copy(update=update)
+    kept, else the supplier's, else there is one (seed 001); the cancellation policy is
+    the supplier's, or none."""
+    stage = terms.payment_stage
+    if stage is None:
+        stage = settings.payment_stage if settings is not None else True
+    policy = settings.cancellation_policy if settings is not None else None
+    return terms.model_copy(update={"payment_stage": stage, "cancellation_policy": policy})
