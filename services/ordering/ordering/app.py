@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from contracts import topics
 from contracts.accounts import ACCOUNT_EVENTS, AccountOpened
 from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
-from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SupplierCommand
+from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SetSupplierSettings
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from ordering import handlers
 from ordering.config import OrderingSettings
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     CommandBody: TypeAlias = OrderCommand
     TimerBody: TypeAlias = TimerEvent
     AccountBody: TypeAlias = AccountOpened
-    SupplierBody: TypeAlias = SupplierCommand
+    SupplierBody: TypeAlias = SetSupplierSettings
 else:  # the discriminated unions, so FastStream documents every message type
     CommandBody = ORDER_COMMANDS.annotation
     TimerBody = TIMER_EVENTS.annotation

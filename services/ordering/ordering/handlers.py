@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from contracts.accounts import AccountOpened
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
-from contracts.suppliers import SupplierCommand, SupplierCommandRejected
+from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
 from contracts.topics import ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
@@ -178,11 +178,11 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
     await deps.accounts.upsert(event)
 
 
-async def handle_supplier_command(command: SupplierCommand, deps: Deps) -> None:
+async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> None:
     """Rules P-11, P-14: record a version of a supplier's settings, never overwriting one;
     a redelivered command gets the answer first recorded for it (X-09)."""
     with log_context(message_type=command.type):
-        answer = settings_set(command, deps.clock())  # type: ignore[arg-type]
+        answer = settings_set(command, deps.clock())
         if isinstance(answer, SupplierCommandRejected):
             log.info("supplier command rejected", extra={"reason": answer.reason})
         else:
