@@ -80,7 +80,8 @@ def create(cmd: CreateOrder, step: Step) -> Outcome:
 
 def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
     """In confirmation an edit applies and the other party has 24 hours to answer (Rules
-    P-02 to P-05, P-07); in progress it is a proposal the customer must accept (P-09)."""
+    P-02 to P-05, P-07), a new price pending until the customer accepts it (P-19); in
+    progress it is a proposal the customer must accept (P-09)."""
     details, now, policy = postpaid_details(order), step.now, step.policy
     if cmd.accept_price is not None and step.actor.role is not Role.CUSTOMER:
         return refuse(R.NOT_AUTHORIZED, "only the customer accepts a price")
