@@ -106,6 +106,8 @@ TOPIC_UNIONS: dict[str, tuple[str, str]] = {
     topics.PAYMENTS_COMMANDS: ("contracts.payments", "PAYMENT_COMMANDS"),
     topics.PAYMENTS_EVENTS: ("contracts.payments", "PAYMENT_EVENTS"),
     topics.NOTIFICATIONS_EVENTS: ("contracts.notifications", "NOTIFICATION_EVENTS"),
+    topics.SUPPLIERS_COMMANDS: ("contracts.suppliers", "SUPPLIER_COMMANDS"),
+    topics.SUPPLIERS_EVENTS: ("contracts.suppliers", "SUPPLIER_EVENTS"),
 }
 
 
@@ -116,6 +118,7 @@ UPSTREAM_TOPICS = frozenset(
         topics.INVOICING_COMMANDS,
         topics.PAYMENTS_COMMANDS,
         topics.ACCOUNTS_EVENTS,
+        topics.SUPPLIERS_COMMANDS,
     }
 )
 

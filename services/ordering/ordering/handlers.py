@@ -3,6 +3,7 @@
     orders.commands  ─▶ handle_command   ─▶ orders.events (+ timers.commands)
     timers.events    ─▶ handle_deadline  ─▶ orders.events (+ timers.commands)
     accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
+    suppliers.commands ─▶ handle_supplier_command ─▶ suppliers.events (P-11, P-14)
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
 message id with the order's new events; a redelivery changes nothing.
@@ -21,8 +22,9 @@ from prometheus_client import Counter
 from contracts.accounts import AccountOpened
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
-from contracts.topics import ORDERS_EVENTS, TIMERS_COMMANDS
+from contracts.topics import ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
     Catalogue,
     DeadlineFired,
@@ -34,7 +36,8 @@ from ordering.domain import (
     fold,
     on_deadline,
 )
-from ordering.store import AccountsStore, index_fields
+from ordering.domain.suppliers import settings_set
+from ordering.store import AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
     AggregateStore,
     Change,
@@ -74,6 +77,7 @@ class Deps:
     publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
+    suppliers: SupplierSettingsStore
 
 
 def rebuild(stored: Stored | None) -> Order | None:
@@ -97,6 +101,7 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             accounts=await deps.accounts.directory_for(command, order),
             catalogue=deps.catalogue,
             new_order_id=lambda: derived_id(command.message_id, 0, "order"),
+            supplier_settings=await deps.suppliers.history_for(command),
         )
         decision = decide(order, command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
@@ -178,6 +183,18 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
 async def handle_account(event: AccountOpened, deps: Deps) -> None:
     """Rules A-01, A-02, A-05: keep what ordering needs to know of an account."""
     await deps.accounts.upsert(event)
+
+
+async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> None:
+    """Rules P-11, P-14: record a version of a supplier's settings, never overwriting one;
+    a redelivered command gets the answer first recorded for it (X-09)."""
+    with log_context(message_type=command.type):
+        answer = settings_set(command, deps.clock())
+        if isinstance(answer, SupplierCommandRejected):
+            log.info("supplier command rejected", extra={"reason": answer.reason})
+        else:
+            answer = await deps.suppliers.record(answer)
+        await deps.publish(SUPPLIERS_EVENTS, answer)
 
 
 def change(
