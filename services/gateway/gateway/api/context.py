@@ -1,0 +1,70 @@
+"""What the routes need, and who is calling (FastAPI dependencies)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from contracts.envelope import Message
+from gateway.api.problems import ProblemError
+from gateway.auth import TokenError, Verifier
+from gateway.config import GatewaySettings
+from gateway.domain import Caller
+from gateway.handlers import Waiters
+from gateway.store import Commands, Directory, Views
+
+Publish = Callable[[str, Message], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ApiDeps:
+    """Built once by the composition root (`app.build`), shared by every request."""
+
+    settings: GatewaySettings
+    verifier: Verifier
+    views: Views
+    commands: Commands
+    directory: Directory
+    waiters: Waiters
+    publish: Publish
+    clock: Callable[[], datetime]
+
+
+def deps(request: Request) -> ApiDeps:
+    found: ApiDeps = request.app.state.deps
+    return found
+
+
+def caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <JWT>")] = None,
+) -> Caller:
+    """The caller named by a valid bearer token; 401 otherwise."""
+    try:
+        return deps(request).verifier.caller(authorization)
+    except TokenError as e:
+        raise ProblemError(
+            401,
+            "invalid_token",
+            str(e),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from e
+
+
+def require(*roles: str) -> Callable[..., Caller]:
+    """A dependency that admits callers of `roles` only (403 for anyone else)."""
+
+    def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
+        if who.role not in roles:
+            raise ProblemError(403, "forbidden", f"only {', '.join(roles)} may ask this")
+        return who
+
+    return check
+
+
+Who = Annotated[Caller, Depends(caller)]
+Deps = Annotated[ApiDeps, Depends(deps)]
