@@ -28,6 +28,12 @@ STAFF: dict[str, frozenset[str]] = {
     "account": frozenset({Role.APPROVER.value}),
     "postpaid": frozenset(),
 }
+#: Who writes a draft, per flow (ordering's creation roles): the draft is theirs alone.
+DRAFTERS: dict[str, frozenset[str]] = {
+    "managed": frozenset({Role.MEMBER.value}),
+    "account": frozenset({Role.AGENT.value}),
+    "postpaid": frozenset(),
+}
 _HIDDEN_FROM_STAFF = frozenset({"draft", "discarded"})
 
 
@@ -60,7 +66,8 @@ def may_see(caller: Caller, view: OrderView) -> bool:
         return True
     own = caller.id in view.party_ids()
     if view.status in _HIDDEN_FROM_STAFF:
-        return own and any(p.id == caller.id and p.role == caller.role for p in view.parties)
+        drafter = caller.role in DRAFTERS.get(view.flow or "", frozenset())
+        return drafter and any(p.id == caller.id and p.role == caller.role for p in view.parties)
     if own or is_staff(caller, view.flow):
         return True
     return caller.role == Role.AGENT.value and view.account_id in caller.accounts
