@@ -79,7 +79,7 @@ def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastA
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
     for topic, union in PROJECTED.items():
-        _subscribe(runtime, topic, union, deps)
+        _subscribe(runtime, topic, union, deps, config.projection_group or None)
 
     async def publish(topic: str, message: Message) -> None:
         await runtime.publish(topic, message)
@@ -99,7 +99,9 @@ def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastA
     return runtime, api
 
 
-def _subscribe(runtime: ServiceRuntime, topic: str, union: Any, deps: handlers.Deps) -> None:
+def _subscribe(
+    runtime: ServiceRuntime, topic: str, union: Any, deps: handlers.Deps, group: str | None
+) -> None:
     body: Any = union.annotation
 
     async def on_event(event: body, message: KafkaMessage) -> None:
@@ -110,7 +112,7 @@ def _subscribe(runtime: ServiceRuntime, topic: str, union: Any, deps: handlers.D
         await handlers.project(event, at, deps)
 
     on_event.__annotations__["event"] = body
-    runtime.subscriber(topic, title=f"gateway:{topic}")(on_event)
+    runtime.subscriber(topic, group=group, title=f"gateway:{topic}")(on_event)
 
 
 class _Server(uvicorn.Server):

@@ -40,6 +40,11 @@ class GatewaySettings(ServiceSettings):
         description="Longest a request with ?wait=true waits for the command's answer.",
     )
     page_size: int = Field(default=50, ge=1, le=500, description="Orders per page at most.")
+    projection_group: str = Field(
+        default="",
+        description="Consumer group of the projection (default: gateway). A new group and "
+        "an empty database replay every topic from the start: a rebuild (docs/gateway.md).",
+    )
     demo_logins: bool = Field(
         default=False,
         description="Dev only: POST /v1/demo/login hands out tokens for any party (HS256).",

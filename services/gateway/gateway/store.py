@@ -1,6 +1,6 @@
 """The gateway's own database (`<database>_gateway`): views, answers, accounts, suppliers.
 
-    order_views   {_id: order id, view: OrderView JSON, party_ids, status, flow,
+    order_views   {_id: order id, view: OrderView as JSON text, party_ids, status, flow,
                    account_id, created_at}    replaced whole by `_id`; the view holds the
                                              position of every topic it has applied
     commands      {_id: command id, Answer JSON}   inserted when a command is sent (a
@@ -64,7 +64,7 @@ class Views:
 
     async def get(self, order_id: uuid.UUID | str) -> OrderView | None:
         doc = await self.collection.find_one({"_id": str(order_id)})
-        return None if doc is None else OrderView.model_validate(doc["view"])
+        return None if doc is None else OrderView.model_validate_json(doc["view"])
 
     async def put(self, view: OrderView) -> None:
         await self._writes.submit(_document(view))
@@ -83,14 +83,14 @@ class Views:
                 ],
             }
         docs = self.collection.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-        found = [OrderView.model_validate(d["view"]) async for d in docs.limit(limit + 1)]
+        found = [OrderView.model_validate_json(d["view"]) async for d in docs.limit(limit + 1)]
         more = len(found) > limit
         found = found[:limit]
         last = found[-1] if more and found else None
         return found, None if last is None else _encode(last)
 
     async def all(self, query: Document) -> list[OrderView]:
-        return [OrderView.model_validate(d["view"]) async for d in self.collection.find(query)]
+        return [OrderView.model_validate_json(d["view"]) async for d in self.collection.find(query)]
 
     async def _replace_all(self, docs: Sequence[Document]) -> Outcomes:
         ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs]
@@ -165,7 +165,9 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
 def _document(view: OrderView) -> Document:
     return {
         "_id": str(view.order_id),
-        "view": view.model_dump(mode="json"),
+        # As JSON text: field names of a document may not hold dots or `$`, and terms'
+        # configurations and timeline details carry whatever keys upstream chose.
+        "view": view.model_dump_json(),
         "party_ids": sorted(view.party_ids()),
         "status": view.status,
         "flow": view.flow,

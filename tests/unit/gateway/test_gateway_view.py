@@ -219,7 +219,9 @@ def test_an_event_applied_twice_changes_nothing() -> None:
     story = managed_story()
     view = fold(story)
     assert view is not None
-    again = apply(view, story[-1][1], view.positions["notifications.events"])
+    at = view.position("notifications.events")
+    assert at is not None
+    again = apply(view, story[-1][1], at)
     assert again is view
 
 

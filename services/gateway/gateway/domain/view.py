@@ -105,14 +105,18 @@ class OrderView(BaseModel):
     emails: list[dict[str, Any]] = []
     deadlines: dict[str, datetime] = {}
     timeline: list[Entry] = []
-    positions: dict[str, Position] = {}
+    #: One per topic, sorted by topic (a list: field names may not hold the topics' dots).
+    positions: list[Position] = []
 
     def party_ids(self) -> set[str]:
         return {p.id for p in self.parties}
 
     def consistent_with(self) -> list[Position]:
         """The (topic, partition, offset) of the newest event applied from each topic."""
-        return sorted(self.positions.values(), key=lambda p: p.topic)
+        return list(self.positions)
+
+    def position(self, topic: str) -> Position | None:
+        return next((p for p in self.positions if p.topic == topic), None)
 
 
 def order_of(event: Event) -> uuid.UUID | None:
@@ -130,7 +134,7 @@ def order_of(event: Event) -> uuid.UUID | None:
 
 def seen(view: OrderView | None, at: Position) -> bool:
     """Whether `view` already holds the event at `at` (a redelivery or a replay)."""
-    held = view.positions.get(at.topic) if view else None
+    held = view.position(at.topic) if view else None
     return held is not None and held.partition == at.partition and held.offset >= at.offset
 
 
@@ -151,7 +155,8 @@ def apply(view: OrderView | None, event: Event, at: Position) -> OrderView | Non
     view = (view or OrderView(order_id=order_id)).model_copy(deep=True)
     if event.type == "OrderCreated" or view.created_at is None:
         view.created_at = event.occurred_at
-    view.positions[at.topic] = at
+    others = [p for p in view.positions if p.topic != at.topic]
+    view.positions = sorted([*others, at], key=lambda p: p.topic)
     if isinstance(event, OrderEvent):
         view.flow, view.status = event.flow.value, event.status.value
     rules.fold(view, event)
