@@ -142,6 +142,10 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
             await task
             raise
 
+    async def api_up() -> bool:
+        return server.started  # /health says healthy once the API listens too
+
+    runtime.ops.checks["api"] = api_up
     runtime.background(serve)
     return runtime
 
