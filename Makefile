@@ -85,4 +85,5 @@ docs: install
 	$(PYTHON) -m payments.domain.diagrams
 	$(PYTHON) -m invoicing.domain.diagrams
 	$(PYTHON) -m notifier.docs
+	$(PYTHON) -m gateway.docs
 	$(PYTHON) -m servicekit.readme

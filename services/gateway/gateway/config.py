@@ -37,7 +37,8 @@ class GatewaySettings(ServiceSettings):
     command_wait_seconds: float = Field(
         default=10.0,
         ge=0,
-        description="Longest a request with ?wait=true waits for the command's answer.",
+        description="Longest a command request waits for its answer (?wait= sets it per "
+        "request; 0 answers 202 at once with where to read the answer).",
     )
     page_size: int = Field(default=50, ge=1, le=500, description="Orders per page at most.")
     projection_group: str = Field(
