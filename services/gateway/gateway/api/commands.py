@@ -23,7 +23,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from contracts.envelope import MessageUnion
+from contracts.envelope import Command, MessageUnion
 from contracts.invoicing import INVOICING_COMMANDS
 from contracts.orders import ORDER_COMMANDS
 from contracts.payments import PAYMENT_COMMANDS
@@ -113,9 +113,27 @@ async def send(
         raise ProblemError(
             422, "invalid_command", "the command breaks its contract", field_errors(e.errors())
         ) from e
+    fingerprint = hashlib.sha256(service.encode() + b"\n" + raw).hexdigest()
+    timeout = deps.settings.command_wait_seconds if wait is None else wait
+    return _answered(await submit(deps, topic, command, caller, fingerprint, timeout))
+
+
+async def submit(
+    deps: ApiDeps,
+    topic: str,
+    command: Command,
+    caller: Caller,
+    fingerprint: str,
+    timeout: float,
+) -> Answer:
+    """Send `command` to `topic` as `caller`, once per message id, and wait up to `timeout`
+    seconds for its answer. The pages and the console send their commands through here.
+
+    Raises `ProblemError` 403 when the actor is not the caller, 409 when the message id
+    was sent before with another `fingerprint` (the digest of what the caller sent).
+    """
     if not may_send(caller, command):
         raise ProblemError(403, "actor_not_caller", "a command's actor must be the caller itself")
-    fingerprint = hashlib.sha256(service.encode() + b"\n" + raw).hexdigest()
     answer = Answer(
         command_id=command.message_id,
         command_type=command.type,
@@ -132,16 +150,14 @@ async def send(
                 409, "idempotency_key_reused", "this key was sent with another request"
             )
         answer = earlier
-    timeout = deps.settings.command_wait_seconds if wait is None else wait
     woken = deps.waiters.watch(answer.command_id)
     try:
         if answer.outcome is Outcome.PENDING:
             await deps.publish(topic, command)
             metrics.COMMANDS.labels(topic, command.type).inc()
-        answer = await _await_answer(answer, woken, timeout, deps)
+        return await _await_answer(answer, woken, timeout, deps)
     finally:
         deps.waiters.forget(answer.command_id)
-    return _answered(answer)
 
 
 @router.get("/{command_id}", summary="A command's answer so far")
