@@ -27,7 +27,7 @@ from gateway.config import GatewaySettings
 from gateway.domain import Caller
 from orderflow import commands as c
 from servicekit.runtime import ServiceRuntime
-from tests.support.kafka import eventually, read_topic
+from tests.support.kafka import Upstream, eventually, read_topic
 from tests.support.services import service_env, start
 
 pytestmark = pytest.mark.timeout(300)
@@ -288,6 +288,61 @@ async def test_bad_input_gets_a_problem_document_and_changes_nothing(
     assert not {r.json()["message_id"] for r in sent} & {str(t) for t in tried}
     recorded = runtime.db["commands"].find({"_id": {"$in": [str(t) for t in tried]}})
     assert [d async for d in recorded] == []
+
+
+async def test_A02_A14_A12_accounts_are_found_agents_see_their_accounts_orders_reports_count(
+    http: httpx.AsyncClient, stack: Any, prefix: str
+) -> None:
+    account_id = f"acc-{uuid.uuid4().hex[:8]}"
+    async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
+        await upstream.send(
+            topics.ACCOUNTS_EVENTS, c.account_opened(account_id, "acme@example.com")
+        )
+    agent = Caller(id="agent-1", role="agent")
+
+    async def found() -> list[dict[str, Any]]:
+        response = await http.get("/v1/accounts", params={"q": account_id}, headers=auth(agent))
+        accounts: list[dict[str, Any]] = response.json()["accounts"]
+        return accounts
+
+    assert [a["account_id"] for a in await eventually(found, timeout=30)] == [account_id]
+    body = {
+        "type": "CreateOrder",
+        "parties": [c.agent().model_dump(mode="json")],
+        "terms": c.account_terms(account_id).model_dump(mode="json"),
+    }
+
+    async def accepted() -> str | None:  # ordering learns of the account on its own
+        order_id = str(uuid.uuid4())
+        response = await http.post(
+            "/v1/commands/orders", json={**body, "order_id": order_id}, headers=auth(agent)
+        )
+        return order_id if response.json()["outcome"] == "accepted" else None
+
+    order_id = await eventually(accepted, timeout=60)
+    place = {"type": "PlaceOrder", "order_id": order_id}
+    assert (await http.post("/v1/commands/orders", json=place, headers=auth(agent))).json()[
+        "outcome"
+    ] == "accepted"
+    colleague = Caller(id="agent-2", role="agent", accounts=(account_id,))
+    stranger = Caller(id="agent-3", role="agent", accounts=("acc-other",))
+
+    async def seen_by_colleague() -> bool:
+        return await _status(http, uuid.UUID(order_id), colleague, 200)
+
+    assert await eventually(seen_by_colleague, timeout=30)
+    assert await _status(http, uuid.UUID(order_id), stranger, 404)
+    approver = Caller(id="approver-1", role="approver")
+    report = await http.get("/v1/reports/orders", params={"by": "flow"}, headers=auth(approver))
+    rows = {(r["flow"], r["currency"]): r for r in report.json()["rows"]}
+    assert rows[("account", "EUR")]["count"] >= 1
+    csv = await http.get(
+        "/v1/reports/orders", params={"by": "status", "format": "csv"}, headers=auth(approver)
+    )
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "status,currency,count,total"
+    forbidden = await http.get("/v1/reports/orders", headers=auth(agent))
+    assert forbidden.status_code == 403
 
 
 async def test_a_new_projection_group_rebuilds_the_same_views(

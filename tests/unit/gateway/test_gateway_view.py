@@ -25,7 +25,7 @@ from contracts.orders import (
     PlannedInvoice,
 )
 from contracts.timers import DeadlineExpired
-from gateway.domain import OrderView, Position, apply, review_queue
+from gateway.domain import OrderView, Position, apply, approval_queue, review_queue
 from gateway.domain.queues import report
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -321,3 +321,21 @@ def test_A12_report_counts_and_totals_per_currency_by_status() -> None:
     view = fold([*managed_story(), ("invoicing.events", issued)])
     assert view is not None
     assert view.invoices[f"order/{ORDER}/1"]["number"] == 7
+
+
+def test_A07_A13_the_approval_queue_lists_placed_orders_oldest_due_first() -> None:
+    due = T0 + timedelta(hours=4)
+
+    def placed(order: uuid.UUID, hours: int) -> OrderView:
+        view = OrderView(order_id=order, flow="account", status="in_progress")
+        view.deadlines["approval"] = T0 + timedelta(hours=hours)
+        return view
+
+    late, early = uuid.UUID(int=2), uuid.UUID(int=3)
+    queue = approval_queue([placed(late, 8), placed(early, 4)], now=due + timedelta(minutes=1))
+    assert [(q["order_id"], q["overdue"]) for q in queue] == [
+        (str(early), True),
+        (str(late), False),
+    ]
+    settled = OrderView(order_id=uuid.UUID(int=4), flow="account", status="in_progress")
+    assert approval_queue([settled], now=T0) == []

@@ -11,12 +11,14 @@ Routes read only the gateway's own views (`gateway.store`); see docs/gateway.md.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI
+from fastapi import APIRouter, Body, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
+from gateway import metrics
 from gateway.api import commands, problems, queries
 from gateway.api.context import ApiDeps, Deps
 from gateway.api.problems import ProblemError
@@ -40,6 +42,17 @@ def create_api(deps: ApiDeps | None = None) -> FastAPI:
     )
     app.state.deps = deps
     problems.install(app)
+
+    @app.middleware("http")
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")  # the template: no ids in the labels
+        metrics.REQUESTS.labels(path, str(response.status_code)).inc()
+        return response
+
     app.include_router(commands.router)
     app.include_router(queries.router)
     if deps is None or deps.settings.demo_logins:
