@@ -271,6 +271,7 @@ async def test_bad_input_gets_a_problem_document_and_changes_nothing(
         (await post(http, MEMBER, [1, 2]), 422),
         (await http.get("/v1/orders", params={"cursor": "nonsense"}, headers=auth(MEMBER)), 400),
         (await http.get("/v1/queues/review", headers=auth(MEMBER)), 403),
+        (await http.get("/v1/orders", params={"limit": 0}, headers=auth(MEMBER)), 422),
         (await http.get("/v1/nowhere", headers=auth(MEMBER)), 404),
     ]
     for response, status in cases:

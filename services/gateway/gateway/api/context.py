@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.envelope import Message
 from gateway.api.problems import ProblemError
@@ -39,13 +40,17 @@ def deps(request: Request) -> ApiDeps:
     return found
 
 
+_BEARER = HTTPBearer(auto_error=False, description="A JWT: sub, role, exp (docs/gateway.md)")
+
+
 def caller(
     request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <JWT>")] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
 ) -> Caller:
     """The caller named by a valid bearer token; 401 otherwise."""
+    header = None if credentials is None else f"Bearer {credentials.credentials}"
     try:
-        return deps(request).verifier.caller(authorization)
+        return deps(request).verifier.caller(header)
     except TokenError as e:
         raise ProblemError(
             401,
