@@ -53,8 +53,8 @@ def create_api(deps: ApiDeps | None = None) -> FastAPI:
         metrics.REQUESTS.labels(path, str(response.status_code)).inc()
         return response
 
-    app.include_router(commands.router)
-    app.include_router(queries.router)
+    app.include_router(commands.router, responses=problems.RESPONSES)
+    app.include_router(queries.router, responses=problems.RESPONSES)
     if deps is None or deps.settings.demo_logins:
         app.include_router(_demo_router())
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -87,6 +87,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ProblemDocument"] = problems.ProblemDocument.model_json_schema()
     bodies = []
     for name, (_, union) in sorted(commands.SERVICES.items()):
         union_schema = TypeAdapter(union.annotation).json_schema(

@@ -16,12 +16,33 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("gateway.api")
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://orderflow.example/problems/"
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every 4xx and 5xx of the gateway answers."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+
+
+#: The error responses of every route, for the OpenAPI document.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "A problem document (RFC 9457)",
+        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}},
+    }
+}
 
 
 class ProblemError(Exception):
