@@ -31,7 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import Money, Name, OrderParty, Reason, Text, Value
 
 
@@ -87,6 +87,7 @@ class PaymentRejectionReason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     INVALID_AMOUNT = "invalid_amount"
     NOT_A_CHARGE = "not_a_charge"
+    INVALID = "invalid"
 
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
@@ -366,6 +367,8 @@ class PaymentCommandRejected(Event):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 PAYMENT_COMMANDS: MessageUnion[PaymentCommand] = MessageUnion(

@@ -29,10 +29,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Message
 from contracts.topics import dlq
-from servicekit import metrics
+from servicekit import cloudevents, metrics
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher
+from servicekit.invalid import InvalidCommands
 from servicekit.logs import configure_logging
 
 log = logging.getLogger("servicekit.runtime")
@@ -88,6 +89,7 @@ class ServiceRuntime:
             stopping=lambda: self._stopping,
             base_topic=self.base_topic,
             dispatcher=self.dispatcher,
+            publish=self.publish,
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -124,7 +126,12 @@ class ServiceRuntime:
     # -- consuming -------------------------------------------------------------------------
 
     def subscriber(
-        self, topic: str, *, group: str | None = None, title: str | None = None
+        self,
+        topic: str,
+        *,
+        group: str | None = None,
+        title: str | None = None,
+        invalid: InvalidCommands | None = None,
     ) -> Callable[[F], F]:
         """Register a handler for one contracts topic; its first parameter's type is the schema.
 
@@ -136,9 +143,15 @@ class ServiceRuntime:
         `commit_interval_seconds`. FastStream's own policies commit once per message (a
         broker round trip each) and only with one handler running at a time; ACK_FIRST
         would commit before the effects exist.
+
+        `invalid` (command topics): X-13, how the service answers a command whose envelope
+        reads but whose content does not (servicekit/invalid.py); without it such a
+        message is dead-lettered like any unreadable one.
         """
         real = self.topic(topic)
         self._consumed_topics.append(topic)
+        if invalid is not None:
+            self.guard.invalid_commands[topic] = invalid
         decorator = self.broker.subscriber(
             real,
             group_id=self.topic(group or self.name),
@@ -178,7 +191,7 @@ class ServiceRuntime:
             await publisher.publish(
                 message.model_dump_json().encode(),
                 key=message.kafka_key(),
-                headers={"content-type": "application/json", "message-type": message.type},
+                headers=self.headers(topic, message),
                 correlation_id=str(message.correlation_id),
             )
             metrics.PUBLISHED.labels(self.name, topic).inc()
@@ -192,10 +205,15 @@ class ServiceRuntime:
             await publisher.publish(
                 entry["value"].encode(),
                 key=entry["key"].encode(),
-                headers={"content-type": "application/json", "message-type": entry["type"]},
+                headers=cloudevents.for_outbox(self.name, entry),
                 correlation_id=entry["correlation_id"],
             )
             metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
+
+    def headers(self, topic: str, message: Message) -> dict[str, str]:
+        """The headers of a message this service publishes to `topic`: CloudEvents' binary
+        mode and orderflow's `message-type` (servicekit/cloudevents.py)."""
+        return cloudevents.for_message(self.name, topic, message)
 
     async def publish_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]

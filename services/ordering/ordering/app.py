@@ -17,6 +17,7 @@ from ordering import handlers
 from ordering.config import OrderingSettings
 from ordering.store import AccountsStore, create_indexes, orders_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
@@ -55,7 +56,11 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
 
-    @runtime.subscriber(topics.ORDERS_COMMANDS, title="ordering:orders.commands")
+    @runtime.subscriber(
+        topics.ORDERS_COMMANDS,
+        title="ordering:orders.commands",
+        invalid=InvalidCommands(topics.ORDERS_EVENTS, ORDER_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 

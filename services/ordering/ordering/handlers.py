@@ -44,6 +44,7 @@ from servicekit.aggregates import (
     outbox_entry,
 )
 from servicekit.deadlines import timer_command
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 #: M-04: ops watch this; the order itself does not change status.
@@ -211,3 +212,9 @@ async def _apply(
 
 def _own(deadlines: list[DeadlineRequest], order_id: uuid.UUID) -> list[DeadlineRequest]:
     return [d for d in deadlines if d.order_id == order_id]
+
+
+def invalid_command(command: InvalidCommand) -> OrderCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its order id must read)."""
+    fields = command.answer_fields(ORDERING) | {"order_id": command.body.get("order_id")}
+    return OrderCommandRejected.model_validate(fields)
