@@ -14,17 +14,39 @@ from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d|w)\s*$")
+_SECONDS_PER = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: ISO 8601 with years or months before the `T` (`P1M`, `P1Y2D`), or a short form of them.
+_CALENDAR = re.compile(
+    r"^\s*[+-]?P[^T]*[YM]|^\s*\d+(?:\.\d+)?\s*(mo|mon|months?|y|yrs?|years?|M)\s*$"
+)
 
 
-def _seconds_or_iso(value: Any) -> Any:
-    """'5' or '2.5' from the environment means seconds; 'PT24H' and 'P5D' are ISO 8601."""
-    if isinstance(value, str) and _NUMBER.match(value):
+def parse_duration(value: Any) -> Any:
+    """A duration setting's text as a `timedelta`; anything else is left to pydantic.
+
+    `5` or `2.5` are seconds; a number and a unit (`500ms`, `2s`, `15min`, `24h`, `3d`,
+    `2w`, the forms the README's configuration table prints); or ISO 8601 (`PT72H`,
+    `P5D`). Months and years are refused: they have no fixed length, and reading `P1M` as
+    30 days would silently move a deadline by up to three days.
+    """
+    if not isinstance(value, str):
+        return value
+    if _NUMBER.match(value):
         return timedelta(seconds=float(value))
+    if short := _SHORT.match(value):
+        return timedelta(seconds=float(short[1]) * _SECONDS_PER[short[2]])
+    if _CALENDAR.match(value):
+        raise ValueError(
+            f"{value.strip()!r}: months and years have no fixed length; "
+            "give days or weeks instead (P30D, P4W, 30d)"
+        )
     return value
 
 
-#: A duration setting: seconds (``ORDERFLOW_PAYMENT_WINDOW=5``) or ISO 8601 (``PT72H``).
-Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
+#: A duration setting: seconds (`5`), a number and a unit (`3d`), or ISO 8601 (`PT72H`);
+#: months and years refused. See `parse_duration`.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 def service_database(database: str, service: str) -> str:
