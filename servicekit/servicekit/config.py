@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
@@ -47,6 +47,14 @@ def parse_duration(value: Any) -> Any:
 #: A duration setting: seconds (`5`), a number and a unit (`3d`), or ISO 8601 (`PT72H`);
 #: months and years refused. See `parse_duration`.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+#: `max.message.bytes` of every topic the services create, and of the local broker
+#: (devstack, docker-compose): Kafka's own default, stated rather than assumed.
+TOPIC_MAX_MESSAGE_BYTES = 1024 * 1024
+#: What a dead-letter topic takes beyond its source topic: the `x-dlq-*` headers (the
+#: error is cut at 2000 characters) with room to spare.
+DLQ_HEADROOM_BYTES = 64 * 1024
 
 
 def service_database(database: str, service: str) -> str:
@@ -88,7 +96,10 @@ class ServiceSettings(BaseSettings):
         default=6, description="Partitions of topics the service creates."
     )
     max_message_bytes: int = Field(
-        default=256 * 1024, description="Larger messages go to the dead-letter topic."
+        default=256 * 1024,
+        description="Larger messages are not handled: they go to the dead-letter topic "
+        "(reason `oversized`). Up to `ORDERFLOW_TOPIC_MAX_MESSAGE_BYTES`; Kafka refuses "
+        "larger ones at publish time.",
     )
     handler_retries: int = Field(
         default=3, description="Retries of a failing handler before the message is dead-lettered."
@@ -111,3 +122,23 @@ class ServiceSettings(BaseSettings):
         default=15.0, description="How long SIGTERM waits for in-flight messages."
     )
     log_level: str = Field(default="INFO", description="Log level of the service's JSON logs.")
+    topic_max_message_bytes: int = Field(
+        default=TOPIC_MAX_MESSAGE_BYTES,
+        description="`max.message.bytes` of the topics the service creates (their dead-letter "
+        "twins take 64 KiB more, for the error headers); the producers' `max_request_size`.",
+    )
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> Self:
+        if self.max_message_bytes > self.topic_max_message_bytes:
+            raise ValueError(
+                f"ORDERFLOW_MAX_MESSAGE_BYTES ({self.max_message_bytes}) exceeds "
+                f"ORDERFLOW_TOPIC_MAX_MESSAGE_BYTES ({self.topic_max_message_bytes}): a message "
+                "between the two could never reach the service to be dead-lettered"
+            )
+        return self
+
+    @property
+    def dlq_max_message_bytes(self) -> int:
+        """A dead letter is the original plus error headers: its topic takes that much more."""
+        return self.topic_max_message_bytes + DLQ_HEADROOM_BYTES

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 from faststream import BaseMiddleware
 from pydantic import ValidationError
@@ -47,6 +48,7 @@ DLQ_ERROR = "x-dlq-error"
 DLQ_REASON = "x-dlq-reason"
 DLQ_SERVICE = "x-dlq-service"
 DLQ_SOURCE = "x-dlq-source"  # topic/partition/offset of the original
+DLQ_VALUE_DROPPED = "x-dlq-value-dropped"  # bytes of an original its DLQ topic could not take
 
 
 class RawPublisher(Protocol):
@@ -245,12 +247,20 @@ class ConsumerGuard:
             DLQ_SOURCE: f"{record.topic}/{record.partition}/{record.offset}",
         }
         delay = self.policy.retry_backoff_seconds
+        value = record.value or b""
         while True:
             try:
-                await self.publish_raw(
-                    record.topic + ".dlq", record.value or b"", record.key, headers
-                )
+                await self.publish_raw(record.topic + ".dlq", value, record.key, headers)
                 break
+            except MessageSizeTooLargeError:
+                if not value:
+                    raise
+                # The dead-letter topic takes less than the original and its headers (it
+                # was made outside orderflow, see the README's sizes): keep the headers,
+                # which say where the original is, rather than retry for ever.
+                value = b""
+                headers[DLQ_VALUE_DROPPED] = str(len(record.value or b""))
+                log.error("dead letter too large for its topic; its value is dropped")
             except Exception as e:
                 if self.stopping():
                     raise

@@ -28,7 +28,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Message
-from contracts.topics import dlq
+from contracts.topics import DLQ_SUFFIX, dlq
 from servicekit import cloudevents, metrics
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
@@ -100,8 +100,9 @@ class ServiceRuntime:
             graceful_timeout=settings.shutdown_timeout_seconds,
             logger=logging.getLogger(f"{name}.faststream"),
             log_level=logging.DEBUG,
-            # Leave room for an oversized message to reach its dead-letter topic intact.
-            max_request_size=max(1024 * 1024, settings.max_message_bytes * 8),
+            # Room for the largest message a topic takes to reach its dead-letter topic
+            # intact, with the error headers (servicekit/config.py: the size limits).
+            max_request_size=settings.dlq_max_message_bytes,
         )
         self.mongo: AsyncMongoClient[Document] = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False
@@ -237,9 +238,20 @@ class ServiceRuntime:
         return self._stopping
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create missing topics (and their dead-letter twins) with the configured partitions."""
+        """Create missing topics (and their dead-letter twins) with the configured partitions
+        and their size limit (`max.message.bytes`); existing topics are left as they are."""
         wanted = {self.topic(t) for t in topics}
         wanted |= {dlq(t) for t in list(wanted)}
+        settings = self.settings
+
+        def new_topic(name: str) -> NewTopic:
+            limit = (
+                settings.dlq_max_message_bytes
+                if name.endswith(DLQ_SUFFIX)
+                else settings.topic_max_message_bytes
+            )
+            configs = {"max.message.bytes": str(limit)}
+            return NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)
 
         async def create() -> None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
@@ -247,7 +259,7 @@ class ServiceRuntime:
             try:
                 missing = wanted - set(await admin.list_topics())
                 if missing:
-                    new = [NewTopic(t, self.settings.topic_partitions, 1) for t in sorted(missing)]
+                    new = [new_topic(t) for t in sorted(missing)]
                     with contextlib.suppress(Exception):  # a racing replica created them
                         await admin.create_topics(new)
             finally:
