@@ -160,7 +160,8 @@ def topics_table() -> str:
         )
     lines.append(
         "| `<topic>.dlq` | the consumer of `<topic>` | ops (`orderflow dlq`) | as the original "
-        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers |"
+        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers "
+        "(`x-dlq-value-dropped` and no value when the dead-letter topic cannot take it) |"
     )
     return "\n".join(lines)
 

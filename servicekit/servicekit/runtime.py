@@ -234,6 +234,11 @@ class ServiceRuntime:
         self._background.append(task)
 
     @property
+    def consumed_topics(self) -> tuple[str, ...]:
+        """The contracts names of the topics this service reads."""
+        return tuple(self._consumed_topics)
+
+    @property
     def stopping(self) -> bool:
         return self._stopping
 

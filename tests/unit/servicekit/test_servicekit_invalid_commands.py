@@ -89,6 +89,17 @@ def test_X13_every_service_that_takes_commands_answers_an_invalid_one_with_its_o
     assert all(set(e) == {"field", "code", "message"} for e in data["errors"])
 
 
+@pytest.mark.parametrize("service", ["ordering", "invoicing", "payments", "notifier", "timers"])
+def test_X13_every_command_topic_a_service_reads_has_an_answer_for_invalid_commands(
+    service: str,
+) -> None:
+    runtime = importlib.import_module(f"{service}.app").build(ServiceSettings())
+    commands = {t for t in runtime.consumed_topics if t.endswith(".commands")}
+    assert commands == set(runtime.guard.invalid_commands)
+    if service in COMMAND_TOPICS:
+        assert commands == {COMMAND_TOPICS[service][0]}
+
+
 def test_X13_the_answer_names_each_wrong_field_with_a_stable_code() -> None:
     body = envelope(type="SubmitOrder", order_id=str(uuid.uuid4()), admin=True)
     answer = answer_invalid(policy_of("ordering"), body, NOW, max_bytes=64 * 1024)
