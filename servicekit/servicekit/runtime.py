@@ -152,6 +152,8 @@ class ServiceRuntime:
         real = self.topic(topic)
         self._consumed_topics.append(topic)
         if invalid is not None:
+            if invalid.answer_topic not in self._outputs:  # else answering would never succeed
+                raise KeyError(f"{self.name}: declare {invalid.answer_topic!r} as an output first")
             self.guard.invalid_commands[topic] = invalid
         decorator = self.broker.subscriber(
             real,
