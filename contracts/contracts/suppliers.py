@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import CancellationPolicy, Name
 
 
@@ -71,6 +71,8 @@ class SupplierCommandRejected(SupplierEvent):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: what is wrong with an invalid command, field by field.
+    errors: list[FieldError] = []
 
 
 SUPPLIER_COMMANDS: MessageUnion[SupplierCommand] = MessageUnion(SetSupplierSettings)
