@@ -171,10 +171,18 @@ class ResendReceipt(OrderCommand):
     type: Literal["ResendReceipt"] = "ResendReceipt"
 
 
+class MarkOrderUnpaid(OrderCommand):
+    """From payments: the money is finally not collected (P-21)."""
+
+    type: Literal["MarkOrderUnpaid"] = "MarkOrderUnpaid"
+    claim_id: Name
+    cause: Literal["claim_written_off", "claim_withdrawn"]
+
+
 ORDER_COMMANDS: MessageUnion[OrderCommand] = MessageUnion(
     CreateOrder, EditDraft, CancelOrder, ConfirmOrder, SubmitOrder, RejectOrder,
     ConfirmAsClient, DeclineAsClient, RequestCancellation, ApproveCancellation,
     RefuseCancellation, MarkInvoicingComplete, DuplicateOrder, EditOrder, AcceptProposal,
     RejectProposal, MarkServiceDone, ConfirmExecution, MarkOrderPaid, LeaveReview, EditNotes,
-    ConfigureItem, PlaceOrder, ApproveOrder, CompleteOrder, ResendReceipt,
+    ConfigureItem, PlaceOrder, ApproveOrder, CompleteOrder, ResendReceipt, MarkOrderUnpaid,
 )  # fmt: skip
