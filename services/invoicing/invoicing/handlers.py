@@ -29,6 +29,8 @@ from contracts.accounts import AccountOpened
 from contracts.envelope import Command, Event, Message, derived_id
 from contracts.invoicing import InvoiceCommand, RunBillCycle
 from contracts.orders import (
+    CancellationRefused,
+    CancellationRequested,
     DraftEdited,
     Flow,
     OrderActivated,
@@ -89,6 +91,8 @@ ORDER_FACTS = (
     OrderRejected,
     OrderCancelled,
     OrderCompleted,
+    CancellationRequested,
+    CancellationRefused,
 )
 #: More numbers than one ledger ever waits for at once: a bound, not a rule.
 MAX_NUMBERING_ROUNDS = 1000
