@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Self
 
 import holidays
 from pydantic import Field, model_validator
@@ -56,7 +56,7 @@ class CalendarSettings(ServiceSettings):
     )
 
     @model_validator(mode="after")
-    def _known_country(self) -> Any:
+    def _known_country(self) -> Self:
         if self.holiday_subdivision and not self.holiday_country:
             raise ValueError("ORDERFLOW_HOLIDAY_SUBDIVISION needs ORDERFLOW_HOLIDAY_COUNTRY")
         if self.holiday_country:
