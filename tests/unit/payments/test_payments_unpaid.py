@@ -4,8 +4,10 @@ opened again within the reopen window, ends the order unpaid: payments sends ord
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
+from contracts.orders import ORDER_COMMANDS
 from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import (
     ClaimLapsed,
@@ -17,13 +19,23 @@ from contracts.payments import (
     WithdrawClaim,
     WriteOffClaim,
 )
-from payments.domain import PAYMENTS, CancelDeadline, DecisionContext, ScheduleDeadline
+from contracts.topics import ORDERS_COMMANDS, PAYMENTS_EVENTS, TIMERS_COMMANDS
+from payments.domain import (
+    PAYMENTS,
+    CancelDeadline,
+    DeadlineFired,
+    DecisionContext,
+    ScheduleDeadline,
+    on_deadline,
+)
 from payments.domain.model import DeadlineKind
+from payments.handlers import change
 from tests.unit.payments.payments_kit import (
     OPERATOR,
     SUPPLIER,
     Scenario,
     awaiting_payment,
+    command,
     eur,
     overdue,
 )
@@ -132,3 +144,29 @@ def test_P21_the_reopen_window_is_configuration() -> None:
     sc, _ = withdrawn(timedelta(seconds=3))
     deadline = sc.current.open_deadline(K.CLAIM_REOPEN)
     assert deadline is not None and deadline.due_at == sc.now + timedelta(seconds=3)
+
+
+def test_P21_the_lapse_is_stored_with_the_command_for_ordering_and_the_timer_closed() -> None:
+    sc, claim_id = withdrawn()
+    deadline = sc.current.open_deadline(K.CLAIM_REOPEN)
+    assert deadline is not None
+    fired = DeadlineFired(
+        deadline.id(sc.current.order_id),
+        K.CLAIM_REOPEN.value,
+        sc.current.order_id,
+        deadline.due_at,
+        uuid.uuid4(),
+    )
+    decision = on_deadline(sc.current, fired, deadline.due_at, sc.ctx)
+    cause = command(WithdrawClaim, SUPPLIER.party, claim_id=claim_id)  # any message will do
+    stored = change(decision, cause, deadline.due_at)
+    assert stored is not None
+    by_topic = [(e["topic"], e["type"]) for e in stored.outbox]
+    assert by_topic == [
+        (PAYMENTS_EVENTS, "ClaimLapsed"),
+        (ORDERS_COMMANDS, "MarkOrderUnpaid"),
+        (TIMERS_COMMANDS, "CancelDeadline"),
+    ]
+    parsed = ORDER_COMMANDS.parse(stored.outbox[1]["value"])
+    assert isinstance(parsed, MarkOrderUnpaid) and parsed.cause == "claim_withdrawn"
+    assert stored.index["request_status"] == "written_off"
