@@ -271,6 +271,10 @@ class FactsStore:
         doc = await self.collection.find_one({"_id": str(order_id)})
         return None if doc is None else facts_from(doc)
 
+    async def client_asked(self, order_id: uuid.UUID) -> None:
+        """M-09: the order was put to its client (OrderSentToClient)."""
+        await self.collection.update_one({"_id": str(order_id)}, {"$set": {"client_asked": True}})
+
 
 def facts_document(facts: OrderFacts) -> Document:
     return {
@@ -279,6 +283,7 @@ def facts_document(facts: OrderFacts) -> Document:
         "parties": [p.model_dump(mode="json") for p in facts.parties],
         "title": facts.title,
         "total": facts.total.model_dump(mode="json") if facts.total else None,
+        "client_asked": facts.client_asked,
     }
 
 
@@ -290,6 +295,7 @@ def facts_from(doc: Mapping[str, Any]) -> OrderFacts:
         parties=tuple(OrderParty.model_validate(p) for p in doc.get("parties", [])),
         title=doc.get("title", ""),
         total=Money.model_validate(total) if total else None,
+        client_asked=bool(doc.get("client_asked", False)),
     )
 
 

@@ -13,6 +13,7 @@ from contracts.orders import OrderStatus
 from notifier.domain import CATALOGUE, Cause, Email, OrderFacts, Recipient, plan
 from notifier.rendering import Renderer, RenderError
 from tests.unit.notifier import notifier_kit as k
+from tests.unit.notifier import x11_kit as x
 
 assert k.ACCOUNT.contact is not None
 
@@ -39,6 +40,23 @@ SAMPLES: dict[str, Callable[[], tuple[Event, OrderFacts | None]]] = {
     "PaymentOverdue": lambda: (k.payment_overdue(), k.POSTPAID_FACTS),
     "ClaimOpened": lambda: (k.claim_opened(), k.POSTPAID_FACTS),
     "PayoutPaid": lambda: (k.payout_paid(), k.POSTPAID_FACTS),
+    #
+    "OrderActivated": lambda: (x.activated(Role.OPERATOR), k.MANAGED_FACTS),
+    "OrderConfirmed": lambda: (x.confirmed(), k.POSTPAID_FACTS),
+    "OrderCancelled:postpaid": lambda: (x.postpaid_cancelled(), k.POSTPAID_FACTS),
+    "ProposalAccepted": lambda: (x.proposal_accepted(), k.POSTPAID_FACTS),
+    "ProposalRejected": lambda: (x.proposal_rejected(), k.POSTPAID_FACTS),
+    "ProposalLapsed": lambda: (x.proposal_lapsed(), k.POSTPAID_FACTS),
+    "ChargeRequested": lambda: (x.charge_requested(), k.POSTPAID_FACTS),
+    "ChargeFailed": lambda: (x.charge_failed(), k.POSTPAID_FACTS),
+    "CancellationFeeAssessed": lambda: (x.fee_assessed(), k.POSTPAID_FACTS),
+    "PaymentSettled": lambda: (x.settled(), k.POSTPAID_FACTS),
+    "PaymentReceived": lambda: (x.received(), k.POSTPAID_FACTS),
+    "RefundRequested": lambda: (x.refund(), k.POSTPAID_FACTS),
+    "ClaimPaid": lambda: (x.claim_paid(), k.POSTPAID_FACTS),
+    "ClaimWithdrawn": lambda: (x.claim_withdrawn(), k.POSTPAID_FACTS),
+    "ClaimWrittenOff": lambda: (x.claim_written_off(), k.POSTPAID_FACTS),
+    "PayoutScheduled": lambda: (x.payout_scheduled(), k.POSTPAID_FACTS),
 }
 
 RENDERER = Renderer()

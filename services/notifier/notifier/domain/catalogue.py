@@ -78,10 +78,11 @@ def plan(
         if not row.when(event):
             continue
         recipient = row.to.resolve(event, facts)
+        theirs = policy.for_recipient(recipient)  # deadlines in the party's zone
         context = {
-            **_common(cause, recipient, facts, policy),
+            **_common(cause, recipient, facts, theirs),
             "rules": list(row.rules),
-            **row.context(event, facts, policy),
+            **row.context(event, facts, theirs),
         }
         emails.append(Email(cause, row.template, recipient, row.rules, context))
     return emails
