@@ -11,6 +11,7 @@ import pytest
 from contracts.envelope import Event, Role
 from contracts.orders import OrderStatus
 from notifier.domain import CATALOGUE, Cause, Email, OrderFacts, Recipient, plan
+from notifier.domain.reminders import REMINDERS
 from notifier.rendering import Renderer, RenderError
 from tests.unit.notifier import notifier_kit as k
 from tests.unit.notifier import x11_kit as x
@@ -170,5 +171,6 @@ def test_X06_a_template_missing_a_value_fails_loudly_instead_of_rendering_a_blan
         RENDERER.render(Email(cause, "review_invitation", recipient, ("P-17",), {"order_id": "x"}))
 
 
-def test_X06_every_template_in_the_folder_is_used_by_the_table() -> None:
-    assert RENDERER.templates() == CATALOGUE.templates
+def test_X06_X12_every_template_in_the_folder_is_used_by_the_table_or_a_reminder() -> None:
+    reminding = {r.template for r in REMINDERS}
+    assert RENDERER.templates() == sorted(set(CATALOGUE.templates) | reminding)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from contracts.envelope import SYSTEM, Contact, Role
 from contracts.orders import (
@@ -76,9 +77,7 @@ def activated(confirmed_by: Role = Role.CLIENT, guarantee: bool = True) -> Order
             **order(Flow.MANAGED, S.ACTIVE),
             confirmed_by=confirmed_by,
             no_payment_guarantee=not guarantee,
-            planned_invoices=[
-                PlannedInvoice(invoice_date=date(2025, 4, 1), amount=money("100"))
-            ],
+            planned_invoices=[PlannedInvoice(invoice_date=date(2025, 4, 1), amount=money("100"))],
             service_start=date(2025, 3, 10),
             service_end=date(2025, 5, 31),
             service_ends_at=T0 + timedelta(days=90),
@@ -248,7 +247,7 @@ def refund() -> RefundRequested:
     )
 
 
-def _claim(status: ClaimStatus) -> dict[str, object]:
+def _claim(status: ClaimStatus) -> dict[str, Any]:
     return {"order_id": ORDER_ID, "claim_id": "claim-1", "status": status, "supplier": SUPPLIER}
 
 

@@ -80,7 +80,7 @@ def plan(
         recipient = row.to.resolve(event, facts)
         theirs = policy.for_recipient(recipient)  # deadlines in the party's zone
         context = {
-            **_common(cause, recipient, facts, theirs),
+            **common_context(cause, recipient, facts, theirs),
             "rules": list(row.rules),
             **row.context(event, facts, theirs),
         }
@@ -88,7 +88,7 @@ def plan(
     return emails
 
 
-def _common(
+def common_context(
     cause: Cause, recipient: Recipient, facts: OrderFacts | None, policy: EmailPolicy
 ) -> dict[str, Any]:
     return {

@@ -12,8 +12,10 @@ from contracts.orders import (
     ChangeProposed,
     ExecutionConfirmed,
     Flow,
+    OrderActivated,
     OrderCancelled,
     OrderCompleted,
+    OrderConfirmed,
     OrderCreated,
     OrderEdited,
     OrderPaid,
@@ -21,16 +23,12 @@ from contracts.orders import (
     OrderSentToClient,
     OrderStatus,
     PostpaidTerms,
-    ReceiptResent,
-    ServiceMarkedDone,
-    TermsChange,
-)
-from contracts.orders import (
-    OrderActivated,
-    OrderConfirmed,
     ProposalAccepted,
     ProposalLapsed,
     ProposalRejected,
+    ReceiptResent,
+    ServiceMarkedDone,
+    TermsChange,
 )
 from contracts.topics import ORDERS_EVENTS
 from notifier.domain.formatting import day, moment, money, one_line
@@ -113,8 +111,7 @@ def activated(event: OrderActivated, facts: Facts, policy: EmailPolicy) -> Mappi
         "service_start": day(event.service_start),
         "service_end": day(event.service_end),
         "planned_invoices": [
-            {"date": day(p.invoice_date), "amount": money(p.amount)}
-            for p in event.planned_invoices
+            {"date": day(p.invoice_date), "amount": money(p.amount)} for p in event.planned_invoices
         ],
     }
 

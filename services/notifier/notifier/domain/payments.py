@@ -101,8 +101,7 @@ def fee(event: CancellationFeeAssessed, facts: Facts, policy: EmailPolicy) -> Ma
         "cancelled_at": moment(c.cancelled_at, policy.timezone),
         "policy_source": c.policy_source,
         "tiers": [
-            {"within_hours": t.within_hours, "percent": f"{t.percent.normalize():f}"}
-            for t in tiers
+            {"within_hours": t.within_hours, "percent": f"{t.percent.normalize():f}"} for t in tiers
         ],
         "applied_within_hours": c.applied_tier.within_hours if c.applied_tier else None,
         "rounding": c.rounding,
