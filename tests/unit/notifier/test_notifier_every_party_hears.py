@@ -8,9 +8,9 @@ import dataclasses
 
 import pytest
 
-from contracts.envelope import Event, Role
+from contracts.envelope import Contact, Event, Role
 from contracts.invoicing import INVOICING_EVENTS
-from contracts.orders import ORDER_EVENTS, OrderStatus
+from contracts.orders import ORDER_EVENTS, OrderParty, OrderStatus
 from contracts.payments import PAYMENT_EVENTS, Purpose
 from notifier import handlers
 from notifier.domain import CATALOGUE, Email, OrderFacts, plan
@@ -270,7 +270,9 @@ async def test_X11_M09_the_handler_remembers_the_client_was_asked() -> None:
     rejected = [
         m for m, _, _ in harness.smtp.accepted if m["X-Orderflow-Template"] == "order_rejected"
     ]
-    assert "without the client's answer" in str(rejected[0].get_body(("plain",)).get_content())
+    body = rejected[0].get_body(("plain",))
+    assert body is not None
+    assert "without the client's answer" in str(body.get_content())
 
 
 # -- once ----------------------------------------------------------------------------------
@@ -308,10 +310,10 @@ def test_X11_the_charge_for_a_cancellation_fee_says_so() -> None:
 
 
 def test_X11_P02_the_supplier_reads_its_24_hours_in_its_own_zone() -> None:
-    tokyo = k.OrderParty(
+    tokyo = OrderParty(
         id="supplier-t",
         role=Role.SUPPLIER,
-        contact=k.Contact(email="tokyo@example.com", timezone="Asia/Tokyo"),
+        contact=Contact(email="tokyo@example.com", timezone="Asia/Tokyo"),
     )
     [email] = emails(k.postpaid_created(supplier=tokyo), None)
     assert email.context["respond_by"] == "Tue 4 Mar 2025, 18:00 JST"
@@ -319,10 +321,10 @@ def test_X11_P02_the_supplier_reads_its_24_hours_in_its_own_zone() -> None:
 
 
 def test_X11_an_unknown_zone_falls_back_to_the_business_zone() -> None:
-    nowhere = k.OrderParty(
+    nowhere = OrderParty(
         id="supplier-n",
         role=Role.SUPPLIER,
-        contact=k.Contact(email="n@example.com", timezone="Mars/Olympus_Mons"),
+        contact=Contact(email="n@example.com", timezone="Mars/Olympus_Mons"),
     )
     [email] = emails(k.postpaid_created(supplier=nowhere), None)
     assert email.context["respond_by"] == "Tue 4 Mar 2025, 09:00 UTC"

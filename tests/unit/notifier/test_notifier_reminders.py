@@ -138,7 +138,9 @@ class MemoryWindows:
             self.windows[window_id] = ("closed", opened_by, email)
 
     async def due(self, window_id: str, opened_by: str) -> Email | None:
-        status, by, email = self.windows.get(window_id, ("", "", None))  # type: ignore[arg-type]
+        if window_id not in self.windows:
+            return None
+        status, by, email = self.windows[window_id]
         return email if status == "open" and by == opened_by else None
 
 
