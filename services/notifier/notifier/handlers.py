@@ -22,8 +22,15 @@ from typing import Any, Protocol
 
 from contracts.envelope import Event, Message, Party, Role, derived_id
 from contracts.orders import DraftEdited, OrderCreated, OrderSentToClient
-from contracts.timers import CancelDeadline, DeadlineExpired, ScheduleDeadline, TimerCommand
+from contracts.timers import (
+    CancelDeadline,
+    DeadlineExpired,
+    ScheduleDeadline,
+    TimerCommand,
+    TimerCommandRejected,
+)
 from contracts.topics import TIMERS_COMMANDS
+from notifier import metrics
 from notifier.domain import (
     Email,
     EmailPolicy,
@@ -34,7 +41,7 @@ from notifier.domain import (
     plan,
     reminders,
 )
-from notifier.domain.reminders import Action, Close, Open
+from notifier.domain.reminders import Action, Close, Open, window_of
 
 log = logging.getLogger("notifier.handlers")
 
@@ -107,6 +114,8 @@ async def _keep_windows(event: Event, actions: list[Action], deps: Deps) -> None
         else:
             await deps.windows.close(action.window_id)
         commands.append(timer_command(action, event, index, deps.clock()))
+        step = "scheduled" if isinstance(action, Open) else "cancelled"
+        metrics.REMINDERS.labels(window_of(action.window_id), step).inc()
     if commands:
         await deps.publish(TIMERS_COMMANDS, *commands)
         log.info("reminders kept", extra={"commands": len(commands)})
@@ -138,14 +147,23 @@ def timer_command(action: Action, cause: Message, index: int, now: datetime) -> 
 async def handle_deadline(event: Event, deps: Deps) -> None:
     """Rule X-12: a reminder fell due; it is sent once, and only if its window is still
     the one it was scheduled for and still open (X-02: a stale deadline changes nothing)."""
+    if isinstance(event, TimerCommandRejected) and window_of(event.deadline_id):
+        log.warning(
+            "reminder refused by the timer service",
+            extra={"reason": event.reason, "deadline_id": event.deadline_id},
+        )
+        return
     if not isinstance(event, DeadlineExpired) or event.owner != reminders.OWNER:
         return
     if deps.windows is None:
         return
+    window = window_of(event.deadline_id)
     opened_by = event.payload.get("opened_by")
     email = await deps.windows.due(event.deadline_id, str(opened_by))
     if email is None:
+        metrics.REMINDERS.labels(window, "stale").inc()
         log.info("stale reminder: its window closed or moved on", extra={"kind": event.kind})
         return
     queued = await deps.dispatcher.submit([email])
+    metrics.REMINDERS.labels(window, "due").inc()
     log.info("reminder due", extra={"kind": event.kind, "queued": queued})

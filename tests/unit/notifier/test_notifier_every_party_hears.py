@@ -225,7 +225,7 @@ def test_X11_M05_M06_skipping_client_confirmation_tells_member_and_client_and_th
     sent = emails(x.activated(Role.OPERATOR, guarantee=False), k.MANAGED_FACTS)
     assert [e.recipient.role for e in sent] == [Role.MEMBER, Role.CLIENT]
     assert "No payment guarantee" in text(sent[0])
-    assert "the member confirmed it on your behalf" in text(sent[1])
+    assert "the member chose to skip client confirmation" in text(sent[1])
 
 
 def test_X11_M13_the_client_hears_the_order_was_cancelled_and_its_invoices_voided() -> None:
@@ -236,12 +236,23 @@ def test_X11_M13_the_client_hears_the_order_was_cancelled_and_its_invoices_voide
 
 
 def test_X11_M09_an_offer_that_expired_awaiting_the_client_says_the_client_did_not_answer() -> None:
-    [email] = emails(x.expired(S.CLIENT_CONFIRMATION), k.MANAGED_FACTS)
-    assert "without the client's answer" in text(email)
+    member, client = emails(x.expired(S.CLIENT_CONFIRMATION), k.MANAGED_FACTS)
+    assert member.recipient.role is Role.MEMBER
+    assert "without the client's answer" in text(member)
+    assert (client.template, client.recipient.address) == ("offer_expired", "client@example.com")
+    assert "confirmation link no longer works" in text(client)
+
+
+def test_X11_M09_a_client_never_asked_is_not_told_of_an_offer_it_never_saw() -> None:
+    for previous in (S.OPERATOR_REVIEW, None):
+        assert [e.recipient.role for e in emails(x.expired(previous), k.MANAGED_FACTS)] == [
+            Role.MEMBER
+        ]
 
 
 def test_X11_M09_an_offer_that_expired_in_review_does_not_blame_the_client() -> None:
     [email] = emails(x.expired(S.OPERATOR_REVIEW), k.MANAGED_FACTS)
+    assert email.recipient.role is Role.MEMBER
     body = text(email)
     assert "client's answer" not in body
     assert "before the member support team finished reviewing it" in body

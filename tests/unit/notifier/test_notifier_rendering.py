@@ -58,6 +58,10 @@ SAMPLES: dict[str, Callable[[], tuple[Event, OrderFacts | None]]] = {
     "ClaimWithdrawn": lambda: (x.claim_withdrawn(), k.POSTPAID_FACTS),
     "ClaimWrittenOff": lambda: (x.claim_written_off(), k.POSTPAID_FACTS),
     "PayoutScheduled": lambda: (x.payout_scheduled(), k.POSTPAID_FACTS),
+    "OrderRejected:expired": lambda: (
+        x.expired(OrderStatus.CLIENT_CONFIRMATION),
+        k.MANAGED_FACTS,
+    ),
 }
 
 RENDERER = Renderer()

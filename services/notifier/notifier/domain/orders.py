@@ -283,6 +283,12 @@ def _client_not_asked(event: OrderActivated) -> bool:
     return event.confirmed_by is not Role.CLIENT
 
 
+def _expired_awaiting_client(event: OrderRejected) -> bool:
+    """M-09: the offer expired while the client had it (known from `previous_status`
+    only: a client never asked is not told of an offer it never saw)."""
+    return event.cause == "offer_expired" and event.previous_status is S.CLIENT_CONFIRMATION
+
+
 T = ORDERS_EVENTS
 R = Role
 
@@ -345,5 +351,8 @@ NOTICES: tuple[Notice[Any], ...] = (
            rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
     notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.CUSTOMER),
            rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+    notice(OrderRejected, T, "offer_expired", to=StoredParty(R.CLIENT),
+           rules="M-09 X-11", context=rejected, when=_expired_awaiting_client,
+           guard="the offer expired while awaiting the client", uses_facts=True),
 )
 # fmt: on

@@ -28,6 +28,7 @@ from typing import Any
 from contracts.envelope import Event, Role, derived_id
 from contracts.orders import (
     ExecutionConfirmed,
+    Flow,
     OrderActivated,
     OrderCancelled,
     OrderConfirmed,
@@ -78,6 +79,8 @@ class Reminder:
     guard: str = ""
     #: A part of the window's key beyond the order (P-15: the payment request).
     subkey: str = ""
+    #: The flow whose orders have the window: an event of another flow leaves it alone.
+    flow: Flow | None = None
 
     @property
     def event_type(self) -> str:
@@ -91,7 +94,7 @@ class Reminder:
 
 
 def _postpaid(event: OrderCreated) -> bool:
-    return event.respond_by is not None and event.flow.value == "postpaid"
+    return event.respond_by is not None and event.flow is Flow.POSTPAID
 
 
 P02_CLOSED_BY = (OrderEdited, OrderConfirmed, OrderCancelled)
@@ -102,15 +105,16 @@ P15_CLOSED_BY = (PaymentSettled, PaymentOverdue)
 REMINDERS: tuple[Reminder, ...] = (
     Reminder("P-02", OrderCreated, ORDERS_EVENTS, OtherParty(Role.SUPPLIER), "reminder_respond",
              lambda e: e.respond_by, orders.new_postpaid, P02_CLOSED_BY, ("P-02", "X-12"),
-             when=_postpaid, guard="post-paid orders"),
+             when=_postpaid, guard="post-paid orders", flow=Flow.POSTPAID),
     Reminder("P-02", OrderEdited, ORDERS_EVENTS, AwaitingParty(), "reminder_respond",
-             lambda e: e.respond_by, orders.edited, P02_CLOSED_BY, ("P-02", "P-05", "X-12")),
+             lambda e: e.respond_by, orders.edited, P02_CLOSED_BY, ("P-02", "P-05", "X-12"),
+             flow=Flow.POSTPAID),
     Reminder("M-09", OrderSentToClient, ORDERS_EVENTS, PartyOf("client", Role.CLIENT),
              "reminder_offer", lambda e: e.offer_valid_until, orders.confirmation_request,
-             M09_CLOSED_BY, ("M-08", "M-09", "X-12")),
+             M09_CLOSED_BY, ("M-08", "M-09", "X-12"), flow=Flow.MANAGED),
     Reminder("P-13", ServiceMarkedDone, ORDERS_EVENTS, StoredParty(Role.CUSTOMER),
              "reminder_confirm_service", lambda e: e.confirm_by, orders.execution_done,
-             P13_CLOSED_BY, ("P-13", "X-12")),
+             P13_CLOSED_BY, ("P-13", "X-12"), flow=Flow.POSTPAID),
     Reminder("P-15", PaymentRequested, PAYMENTS_EVENTS, PartyOf("customer", Role.CUSTOMER),
              "reminder_payment", lambda e: e.due_at, payments.payment_due, P15_CLOSED_BY,
              ("P-15", "X-12"), subkey="request_id"),
@@ -141,6 +145,12 @@ class Close:
 
 
 Action = Open | Close
+
+
+def window_of(window_id: str) -> str:
+    """The window's name in a window id (`P-02`), for metrics and logs."""
+    parts = window_id.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == OWNER else ""
 
 
 def window_id(window: str, order_id: uuid.UUID, sub: str = "") -> str:
@@ -176,7 +186,10 @@ def remind(
         return []
     opened: dict[str, Action] = {}
     closed: dict[str, Action] = {}
+    flow = getattr(event, "flow", None)
     for row in reminders:
+        if row.flow is not None and flow is not None and flow is not row.flow:
+            continue
         wid = window_id(row.window, order_id, _sub(event, row.subkey))
         if isinstance(event, row.closed_by):
             closed[wid] = Close(wid, order_id)
