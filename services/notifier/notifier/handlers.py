@@ -41,7 +41,7 @@ from notifier.domain import (
     plan,
     reminders,
 )
-from notifier.domain.reminders import Action, Close, Open, window_of
+from notifier.domain.reminders import Action, Close, Open, Window, reminder_due, window_of
 
 log = logging.getLogger("notifier.handlers")
 
@@ -59,7 +59,7 @@ class Windows(Protocol):
 
     async def close(self, window_id: str) -> None: ...
 
-    async def due(self, window_id: str, opened_by: str) -> Email | None: ...
+    async def get(self, window_id: str) -> Window | None: ...
 
 
 class Submit(Protocol):
@@ -157,13 +157,15 @@ async def handle_deadline(event: Event, deps: Deps) -> None:
         return
     if deps.windows is None:
         return
-    window = window_of(event.deadline_id)
+    name = window_of(event.deadline_id)
     opened_by = event.payload.get("opened_by")
-    email = await deps.windows.due(event.deadline_id, str(opened_by))
+    assert deps.clock is not None
+    window = await deps.windows.get(event.deadline_id)
+    email = reminder_due(window, str(opened_by), deps.clock())
     if email is None:
-        metrics.REMINDERS.labels(window, "stale").inc()
+        metrics.REMINDERS.labels(name, "stale").inc()
         log.info("stale reminder: its window closed or moved on", extra={"kind": event.kind})
         return
     queued = await deps.dispatcher.submit([email])
-    metrics.REMINDERS.labels(window, "due").inc()
+    metrics.REMINDERS.labels(name, "due").inc()
     log.info("reminder due", extra={"kind": event.kind, "queued": queued})

@@ -15,7 +15,7 @@ the only atomic write FerretDB has (docs/ferretdb.md); every hot read is by `_id
                         from OrderCreated / DraftEdited; a projection, replaced as they come
                         (client_asked: set by OrderSentToClient, M-09)
     reminder_windows    {_id: "notifier:<window>:<order id>[:<sub>]", status, opened_by,
-                        due_at, email}: X-12's open windows and the reminder each would send
+                        due_at, closes_at, email}: X-12's open windows and the reminder each would send
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DeleteOne
@@ -34,7 +34,7 @@ from pymongo.errors import BulkWriteError
 from contracts.envelope import Role
 from contracts.orders import Flow, Money, OrderParty
 from notifier.domain import Cause, Email, OrderFacts, Recipient
-from notifier.domain.reminders import Open
+from notifier.domain.reminders import Open, Window
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -317,9 +317,7 @@ class Windows(Protocol):
 
     async def close(self, window_id: str) -> None: ...
 
-    async def due(self, window_id: str, opened_by: str) -> Email | None:
-        """The reminder of `window_id` if it is still open and was opened by `opened_by`."""
-        ...
+    async def get(self, window_id: str) -> Window | None: ...
 
 
 class MongoWindows:
@@ -338,6 +336,7 @@ class MongoWindows:
             "status": "open",
             "opened_by": str(window.opened_by),
             "due_at": window.due_at,
+            "closes_at": window.closes_at,
             "email": email_document(window.email),
         }
         await self.collection.replace_one({"_id": window.window_id}, doc, upsert=True)
@@ -345,11 +344,19 @@ class MongoWindows:
     async def close(self, window_id: str) -> None:
         await self.collection.update_one({"_id": window_id}, {"$set": {"status": "closed"}})
 
-    async def due(self, window_id: str, opened_by: str) -> Email | None:
+    async def get(self, window_id: str) -> Window | None:
         doc = await self.collection.find_one({"_id": window_id})
-        if doc is None or doc["status"] != "open" or doc["opened_by"] != opened_by:
+        if doc is None:
             return None
-        return email_from(doc["email"])
+        closes_at = doc["closes_at"]
+        return Window(
+            window_id=window_id,
+            open=doc["status"] == "open",
+            opened_by=doc["opened_by"],
+            # MongoDB gives datetimes back naive, in UTC.
+            closes_at=closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=UTC),
+            email=email_from(doc["email"]),
+        )
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:

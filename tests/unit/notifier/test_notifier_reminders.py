@@ -14,7 +14,7 @@ from contracts.orders import OrderStatus
 from contracts.timers import CancelDeadline, DeadlineExpired, ScheduleDeadline
 from notifier import handlers
 from notifier.domain import Email, EmailPolicy, OrderFacts
-from notifier.domain.reminders import Close, Open, remind, window_id
+from notifier.domain.reminders import Close, Open, Window, remind, reminder_due, window_id
 from notifier.rendering import Renderer
 from tests.unit.notifier import notifier_kit as k
 from tests.unit.notifier import x11_kit as x
@@ -127,21 +127,19 @@ def test_X12_the_reminder_email_has_one_id_per_opening_so_it_is_sent_once() -> N
 
 class MemoryWindows:
     def __init__(self) -> None:
-        self.windows: dict[str, tuple[str, str, Email]] = {}
+        self.windows: dict[str, Window] = {}
 
     async def open(self, window: Open) -> None:
-        self.windows[window.window_id] = ("open", str(window.opened_by), window.email)
+        self.windows[window.window_id] = Window(
+            window.window_id, True, str(window.opened_by), window.closes_at, window.email
+        )
 
     async def close(self, window_id: str) -> None:
         if window_id in self.windows:
-            _, opened_by, email = self.windows[window_id]
-            self.windows[window_id] = ("closed", opened_by, email)
+            self.windows[window_id] = dataclasses.replace(self.windows[window_id], open=False)
 
-    async def due(self, window_id: str, opened_by: str) -> Email | None:
-        if window_id not in self.windows:
-            return None
-        status, by, email = self.windows[window_id]
-        return email if status == "open" and by == opened_by else None
+    async def get(self, window_id: str) -> Window | None:
+        return self.windows.get(window_id)
 
 
 class Rig:
@@ -150,13 +148,14 @@ class Rig:
         self.windows = MemoryWindows()
         self.submitted: list[Email] = []
         self.commands: list[Any] = []
+        self.now = datetime(2025, 3, 3, 9, tzinfo=UTC)
         self.deps = handlers.Deps(
             facts=self.facts,
             dispatcher=self,
             policy=POLICY,
             windows=self.windows,
             publish=self.publish,
-            clock=lambda: datetime(2025, 3, 3, 9, tzinfo=UTC),
+            clock=lambda: self.now,
         )
 
     @property
@@ -255,3 +254,23 @@ async def test_X12_other_owners_deadlines_are_not_the_notifiers() -> None:
     [command] = rig.commands
     await rig.fire(command.model_copy(update={"owner": "ordering"}))
     assert rig.reminded == []
+
+
+async def test_X12_a_reminder_firing_after_its_window_closed_by_time_is_stale() -> None:
+    rig = Rig()
+    await handlers.handle_event(k.postpaid_created(), rig.deps)
+    [command] = rig.commands
+    rig.now = k.T0 + timedelta(hours=25)  # the notifier was behind: the window is over
+    await rig.fire(command)
+    assert rig.reminded == []
+
+
+def test_X12_reminder_due_only_for_the_open_window_its_deadline_was_set_for() -> None:
+    opened = one_open(k.postpaid_created())
+    by = str(opened.opened_by)
+    window = Window(opened.window_id, True, by, opened.closes_at, opened.email)
+    assert reminder_due(window, by, opened.due_at) == opened.email
+    assert reminder_due(window, "another opening", opened.due_at) is None
+    assert reminder_due(dataclasses.replace(window, open=False), by, opened.due_at) is None
+    assert reminder_due(window, by, opened.closes_at) is None
+    assert reminder_due(None, by, opened.due_at) is None

@@ -3,6 +3,7 @@
     REMINDERS                      the windows, as data: which event opens one, for whom,
                                    when it closes, which email reminds, which events close it
     remind(event, facts, policy)   [Open | Close]: what one event does to the windows
+    reminder_due(window, by, now)  the reminder to send when its deadline fires, or None
 
     OrderCreated / OrderEdited ──▶ Open P-02 ─┐                       ┌─▶ fires: still open and
     OrderSentToClient          ──▶ Open M-09 ─┼─▶ the window's record │   opened by the same
@@ -134,6 +135,28 @@ class Open:
     due_at: datetime
     opened_by: uuid.UUID
     email: Email
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window as stored: open or not, the event that opened it, when it closes, and the
+    reminder it would send."""
+
+    window_id: str
+    open: bool
+    opened_by: str
+    closes_at: datetime
+    email: Email
+
+
+def reminder_due(window: Window | None, opened_by: str, now: datetime) -> Email | None:
+    """Rule X-12: the reminder to send when a deadline fires: only if its window is still
+    open, still the one it was scheduled for (`opened_by`), and not yet closed by time
+    (the closing event may still be on its way). Otherwise None: it is stale (X-02)."""
+    if window is None or not window.open or window.opened_by != opened_by:
+        return None
+    return window.email if now < window.closes_at else None
 
 
 @dataclass(frozen=True)
@@ -232,4 +255,4 @@ def _open(
         **row.context(event, facts, theirs),
     }
     email = Email(cause, row.template, recipient, row.rules, context)
-    return Open(wid, order_id, f"{KIND}.{row.window}", due_at, event.message_id, email)
+    return Open(wid, order_id, f"{KIND}.{row.window}", due_at, event.message_id, email, closes_at)
