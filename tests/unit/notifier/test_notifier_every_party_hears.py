@@ -5,6 +5,7 @@ told apart from the client's silence. On real event payloads, rendered."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -339,3 +340,25 @@ def test_X11_an_unknown_zone_falls_back_to_the_business_zone() -> None:
     )
     [email] = emails(k.postpaid_created(supplier=nowhere), None)
     assert email.context["respond_by"] == "Tue 4 Mar 2025, 09:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("make", "facts", "role", "subject"),
+    [
+        (lambda: x.activated(Role.CLIENT), k.MANAGED_FACTS, Role.MEMBER,
+         "Order active: Quarterly maintenance"),
+        (lambda: x.expired(S.CLIENT_CONFIRMATION), k.MANAGED_FACTS, Role.CLIENT,
+         "Offer expired: Quarterly maintenance"),
+        (k.cancelled, k.MANAGED_FACTS, Role.CLIENT, "Order cancelled: Quarterly maintenance"),
+        (x.received, k.POSTPAID_FACTS, Role.CUSTOMER,
+         "Part payment received: 15.00 EUR still due"),
+        (x.refund, k.POSTPAID_FACTS, Role.CUSTOMER, "Refund of 40.00 EUR"),
+        (x.claim_written_off, k.POSTPAID_FACTS, Role.SUPPLIER, "Claim written off: Piano lesson"),
+        (x.claim_paid, k.POSTPAID_FACTS, Role.CUSTOMER, "Claim paid: Piano lesson"),
+        (x.payout_scheduled, k.POSTPAID_FACTS, Role.SUPPLIER, "Payout scheduled: 36.40 EUR"),
+    ],
+)  # fmt: skip
+def test_X11_each_new_email_names_what_happened_in_its_subject(
+    make: Any, facts: OrderFacts, role: Role, subject: str
+) -> None:
+    assert rendered(to(make(), role, facts)).subject == subject
