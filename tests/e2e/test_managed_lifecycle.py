@@ -273,6 +273,7 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
             "invoice_draft_ready",
             "invoice_draft_ready",
             "invoice_draft_revised",
+            "order_activated",  # the client confirmed (M-08)
         ],
     )
     await expect_templates(
