@@ -5,7 +5,8 @@
     accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
-message id with the order's new events; a redelivery changes nothing.
+message id with the order's new events; a redelivery changes nothing. A refusal is stored
+the same way (X-09), so a command delivered or sent again gets its first answer again.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from servicekit.aggregates import (
     AggregateStore,
     Change,
     Document,
+    Refusal,
     Stored,
     handle_once,
     outbox_entry,
@@ -80,11 +82,11 @@ def rebuild(stored: Stored | None) -> Order | None:
 
 
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
-    """Rule X-07: every command gets its resulting events or a rejection."""
+    """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
     refused: list[OrderCommandRejected] = []
 
-    async def decide_change(stored: Stored | None) -> Change | None:
+    async def decide_change(stored: Stored | None) -> Change | Refusal:
         order = rebuild(stored)
         ctx = DecisionContext(
             policy=deps.policy,
@@ -96,7 +98,7 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
         decision = decide(order, command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
         if not decision.accepted:
-            return None
+            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in refused])
         by_order = decision.by_order()
         for other_id, events in by_order.items():
             if other_id != command.order_id:  # M-15: a duplicate is a new order
@@ -116,10 +118,10 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             str(command.message_id),
             decide_change,
             deps.publish_outbox,
+            answers_on=ORDERS_EVENTS,
         )
         if refused:
             log.info("command rejected", extra={"reason": refused[0].reason})
-            await deps.publish(ORDERS_EVENTS, *refused)
 
 
 async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
