@@ -32,7 +32,7 @@ like a change (`Refusal`: the same state, no events, the rejection in the outbox
 the id of the refused message is in the same `processed` list the snapshot read already
 brings, and a redelivery finds it, even after the aggregate moved on. An acceptance and
 a refusal of one message race for the same revision: the first insert wins, the loser
-reloads, finds the message handled and publishes nothing of its own. A refusal of an
+reloads, finds the message handled, and publishes the winner's answer, never its own. A refusal of an
 aggregate that does not exist yet is its first commit, with an empty state (`exists` is
 False, so `decide` still sees None), and the creation comes after it.
 
@@ -98,7 +98,8 @@ class Stored:
 
     @property
     def exists(self) -> bool:
-        """Whether a change made it (commits that only record refusals leave it empty)."""
+        """Whether a change made it: a change's state is never empty, and commits that
+        only record refusals keep the empty state they started from."""
         return bool(self.state)
 
     def revision_of(self, message_id: str) -> int | None:
