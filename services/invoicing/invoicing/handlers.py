@@ -105,7 +105,6 @@ class Deps:
     ledgers: AggregateStore
     numbers: NumberStore
     policy: Policy
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
 

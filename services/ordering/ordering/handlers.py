@@ -68,7 +68,6 @@ class Deps:
     policy: Policy
     catalogue: Catalogue
     token_secret: bytes
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
 

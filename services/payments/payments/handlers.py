@@ -57,7 +57,6 @@ class Deps:
 
     payments: AggregateStore
     policy: Policy
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
 
