@@ -57,7 +57,6 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         ledgers=ledgers_store(runtime.db),
         numbers=MongoNumberStore(runtime.db),
         policy=config.policy(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
     )

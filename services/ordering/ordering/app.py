@@ -53,7 +53,6 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         policy=config.policy(),
         catalogue=config.catalogue(),
         token_secret=config.token_secret.get_secret_value().encode(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
         suppliers=SupplierSettingsStore(runtime.db),

@@ -6,7 +6,8 @@
     suppliers.commands ─▶ handle_supplier_command ─▶ suppliers.events (P-11, P-14)
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
-message id with the order's new events; a redelivery changes nothing.
+message id with the order's new events; a redelivery changes nothing. A refusal is stored
+the same way (X-09), so a command delivered or sent again gets its first answer again.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from servicekit.aggregates import (
     AggregateStore,
     Change,
     Document,
+    Refusal,
     Stored,
     handle_once,
     outbox_entry,
@@ -75,7 +77,6 @@ class Deps:
     policy: Policy
     catalogue: Catalogue
     token_secret: bytes
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
     suppliers: SupplierSettingsStore
@@ -90,11 +91,11 @@ def rebuild(stored: Stored | None) -> Order | None:
 
 
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
-    """Rule X-07: every command gets its resulting events or a rejection."""
+    """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
     refused: list[OrderCommandRejected] = []
 
-    async def decide_change(stored: Stored | None) -> Change | None:
+    async def decide_change(stored: Stored | None) -> Change | Refusal:
         order = rebuild(stored)
         ctx = DecisionContext(
             policy=deps.policy,
@@ -107,7 +108,7 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
         decision = decide(order, command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
         if not decision.accepted:
-            return None
+            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in refused])
         by_order = decision.by_order()
         for other_id, events in by_order.items():
             if other_id != command.order_id:  # M-15: a duplicate is a new order
@@ -127,10 +128,10 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             str(command.message_id),
             decide_change,
             deps.publish_outbox,
+            answers_on=ORDERS_EVENTS,
         )
         if refused:
             log.info("command rejected", extra={"reason": refused[0].reason})
-            await deps.publish(ORDERS_EVENTS, *refused)
 
 
 async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:

@@ -66,7 +66,6 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     deps = handlers.Deps(
         payments=payments_store(runtime.db),
         policy=config.policy(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
         context=config.context(),

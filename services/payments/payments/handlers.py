@@ -6,7 +6,8 @@
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
 message id with the ledger's new state and its outbox; a redelivery changes nothing. A
-fired timer is keyed by its deadline id, since the timer service may fire it twice.
+fired timer is keyed by its deadline id, since the timer service may fire it twice. A
+refused command is stored the same way (X-09): sent again, it gets its first answer.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from servicekit.aggregates import (
     AggregateStore,
     Change,
     Document,
+    Refusal,
     Stored,
     handle_once,
     outbox_entry,
@@ -56,7 +58,6 @@ class Deps:
 
     payments: AggregateStore
     policy: Policy
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
     #: The policy with the days off and the claim reopen window (P-18, P-21).
@@ -67,14 +68,16 @@ class Deps:
 
 
 async def handle_command(command: PaymentCommand, deps: Deps) -> None:
-    """Rule X-07: every command gets its resulting events or a rejection."""
+    """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
     ctx = deps.decision_context()
     refused: list[PaymentCommandRejected] = []
 
-    async def decide_change(stored: Stored | None) -> Change | None:
+    async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         decision = decide(rebuild(stored), command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
+        if refused:
+            return Refusal([outbox_entry(PAYMENTS_EVENTS, e) for e in refused])
         return change(decision, command, now)
 
     with log_context(order_id=str(command.order_id), message_type=command.type):
@@ -84,10 +87,10 @@ async def handle_command(command: PaymentCommand, deps: Deps) -> None:
             str(command.message_id),
             decide_change,
             deps.publish_outbox,
+            answers_on=PAYMENTS_EVENTS,
         )
         if refused:
             log.info("command rejected", extra={"reason": refused[0].reason})
-            await deps.publish(PAYMENTS_EVENTS, *refused)
 
 
 async def handle_order_event(event: Event, deps: Deps) -> None:

@@ -249,7 +249,9 @@ async def test_M11_a_change_request_holds_the_issue_until_the_operator_settles_i
         lambda _: datetime.now(UTC) >= hold_until,
         timeout=(hold_until - datetime.now(UTC)).total_seconds() + 5,
     )
-    assert len(of_type(events, "InvoiceChangesRequested")) == 1, "the duplicate changed nothing"
+    # the copy is answered again with the same event: count it by message id.
+    requested = {e["message_id"] for e in of_type(events, "InvoiceChangesRequested")}
+    assert len(requested) == 1, "the duplicate changed nothing"
     assert of_type(events, "InvoiceIssued") == []
 
     decline = c.command(
