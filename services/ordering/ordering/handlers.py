@@ -196,7 +196,7 @@ async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> N
             log.info("supplier command rejected", extra={"reason": answer.reason})
         else:
             answer = await deps.suppliers.record(answer)
-        await deps.publish(SUPPLIERS_EVENTS, answer)
+        await deps.publish_outbox([outbox_entry(SUPPLIERS_EVENTS, answer)])
 
 
 def change(

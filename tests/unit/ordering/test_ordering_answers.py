@@ -12,7 +12,7 @@ from contracts.orders import ConfirmOrder, CreateOrder, OrderCommand, SubmitOrde
 from contracts.topics import ORDERS_EVENTS
 from ordering.domain import Policy
 from ordering.handlers import Deps, handle_command
-from ordering.store import AccountsStore, orders_store
+from ordering.store import AccountsStore, SupplierSettingsStore, orders_store
 from servicekit.aggregates import Document
 from tests.support.memory_db import MemoryDatabase
 from tests.unit.ordering.ordering_kit import (
@@ -42,6 +42,7 @@ class Rig:
             token_secret=SECRET,
             publish_outbox=self.publish_outbox,
             clock=lambda: T0,
+            suppliers=SupplierSettingsStore(cast(Any, self.db)),
         )
 
     async def publish_outbox(self, entries: Sequence[Document]) -> None:
