@@ -21,6 +21,7 @@ from contracts.orders.values import (
     OrderStatus,
     PlannedInvoice,
     PostpaidTerms,
+    ReasonCode,
     Terms,
     TermsChange,
 )
@@ -229,7 +230,7 @@ class OrderCommandRejected(Event):
     order_id: uuid.UUID
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: ReasonCode
     message: str
 
 
