@@ -97,7 +97,7 @@ class InvoicingRejectionReason(StrEnum):
 
 
 #: What each `InvoicingRejectionReason` means (published with the code in docs/asyncapi).
-INVOICING_REJECTION_REASON_MEANINGS: dict[InvoicingRejectionReason, str] = {
+INVOICING_REJECTION_REASON_MEANINGS: dict[str, str] = {
     InvoicingRejectionReason.UNKNOWN_INVOICE: "invoicing has no invoice of this `invoice_id`.",
     InvoicingRejectionReason.UNKNOWN_ACCOUNT: (
         "invoicing knows no account of this id (none opened on accounts.events)."

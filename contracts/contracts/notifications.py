@@ -39,7 +39,7 @@ class EmailFailureReason(StrEnum):
 
 
 #: What each `EmailFailureReason` means (published with the code in docs/asyncapi).
-EMAIL_FAILURE_REASON_MEANINGS: dict[EmailFailureReason, str] = {
+EMAIL_FAILURE_REASON_MEANINGS: dict[str, str] = {
     EmailFailureReason.NO_RECIPIENT_ADDRESS: (
         "The event named no address for the recipient, and none was learned for the order."
     ),

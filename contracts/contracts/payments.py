@@ -91,7 +91,7 @@ class PaymentRejectionReason(StrEnum):
 
 
 #: What each `PaymentRejectionReason` means (published with the code in docs/asyncapi).
-PAYMENT_REJECTION_REASON_MEANINGS: dict[PaymentRejectionReason, str] = {
+PAYMENT_REJECTION_REASON_MEANINGS: dict[str, str] = {
     PaymentRejectionReason.UNKNOWN_ORDER: "payments knows no order of this id (no event of it yet).",
     PaymentRejectionReason.NOT_AUTHORIZED: (
         "The actor's role may not send this command, or the actor is not the order's party."
@@ -119,6 +119,8 @@ PAYMENT_REJECTION_REASON_MEANINGS: dict[PaymentRejectionReason, str] = {
     PaymentRejectionReason.NOT_A_CHARGE: (
         "The customer pays this request themselves: no automatic charge was made to fail."
     ),
+    # the content of a command whose envelope reads is invalid; `errors` lists why.
+    "invalid": "X-13: the command's content does not match its schema; `errors` says where.",
 }
 PaymentReasonCode = Annotated[
     str, published_codes(PaymentRejectionReason, PAYMENT_REJECTION_REASON_MEANINGS)

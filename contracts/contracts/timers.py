@@ -56,7 +56,7 @@ class TimerRejectionReason(StrEnum):
 
 
 #: What each `TimerRejectionReason` means (published with the code in docs/asyncapi).
-TIMER_REJECTION_REASON_MEANINGS: dict[TimerRejectionReason, str] = {
+TIMER_REJECTION_REASON_MEANINGS: dict[str, str] = {
     TimerRejectionReason.UNKNOWN_DEADLINE: "No deadline of this `deadline_id` was scheduled.",
     TimerRejectionReason.DEADLINE_NOT_PENDING: (
         "The deadline has fired or was cancelled already: schedule it again instead."
@@ -70,6 +70,8 @@ TIMER_REJECTION_REASON_MEANINGS: dict[TimerRejectionReason, str] = {
     TimerRejectionReason.PAYLOAD_TOO_LARGE: (
         "The payload is larger than ORDERFLOW_MAX_PAYLOAD_BYTES."
     ),
+    # the content of a command whose envelope reads is invalid; `errors` lists why.
+    "invalid": "X-13: the command's content does not match its schema; `errors` says where.",
 }
 TimerReasonCode = Annotated[
     str, published_codes(TimerRejectionReason, TIMER_REJECTION_REASON_MEANINGS)

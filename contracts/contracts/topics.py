@@ -20,6 +20,8 @@ INVOICING_EVENTS: Final = "invoicing.events"
 PAYMENTS_COMMANDS: Final = "payments.commands"
 PAYMENTS_EVENTS: Final = "payments.events"
 NOTIFICATIONS_EVENTS: Final = "notifications.events"
+#: ordering's answers to the account events of `accounts.events` (X-07).
+ACCOUNTS_ANSWERS: Final = "accounts.answers"
 
 ALL: Final = (
     ORDERS_COMMANDS,
@@ -32,6 +34,7 @@ ALL: Final = (
     PAYMENTS_COMMANDS,
     PAYMENTS_EVENTS,
     NOTIFICATIONS_EVENTS,
+    ACCOUNTS_ANSWERS,
 )
 
 DLQ_SUFFIX: Final = ".dlq"

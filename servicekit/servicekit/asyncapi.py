@@ -5,6 +5,11 @@
 
 The documents are generated with fixed settings (no topic prefix, a placeholder broker
 address) so that they do not depend on the machine that writes them.
+
+FastStream says which topics a service reads and writes (channels, operations); the
+messages are then restated from `contracts.channels`, one per type, each with its Kafka key
+binding, its headers, where its correlation id is, its schema (as `servicekit.schemas`
+publishes it) and, for what upstream writes, an example.
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from faststream.specification import AsyncAPI
 
+from contracts.channels import BY_TOPIC, Channel, key_of
+from contracts.envelope import Message
+from servicekit import schemas
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime
 
@@ -35,7 +44,106 @@ def document(service: str) -> str:
         version="0.1.0",
         description=(app.__doc__ or "").strip().splitlines()[0] if app.__doc__ else None,
     )
-    return json.dumps(spec.to_specification().to_jsonable(), indent=2, sort_keys=True) + "\n"
+    restated = with_contract_messages(spec.to_specification().to_jsonable())
+    return json.dumps(restated, indent=2, sort_keys=True) + "\n"
+
+
+#: The headers on every message a service publishes (servicekit.runtime), besides the
+#: CloudEvents binary-mode attributes.
+PUBLISHED_HEADERS: dict[str, Any] = {
+    "content-type": {"const": "application/json", "description": "Always JSON."},
+    "message-type": {"type": "string", "description": "The payload's `type`."},
+    "correlation_id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "A copy of the payload's `correlation_id` (set by FastStream).",
+    },
+    "ce_specversion": {"const": "1.0", "description": "CloudEvents binary mode: the version."},
+    "ce_id": {"type": "string", "description": "CloudEvents: the payload's `message_id`."},
+    "ce_source": {
+        "type": "string",
+        "description": "CloudEvents: `/orderflow/<service>`, the service that published it.",
+    },
+    "ce_type": {"type": "string", "description": "CloudEvents: the payload's `type`."},
+    "ce_time": {
+        "type": "string",
+        "format": "date-time",
+        "description": "CloudEvents: the payload's `occurred_at`.",
+    },
+}
+
+
+def _headers(channel: Channel) -> dict[str, Any]:
+    if channel.upstream:
+        return {
+            "type": "object",
+            "description": (
+                "No header is required: the services read everything from the payload. "
+                "`content-type: application/json` is welcome."
+            ),
+        }
+    return {
+        "type": "object",
+        "description": "Set on every message the services publish; all strings.",
+        "properties": PUBLISHED_HEADERS,
+    }
+
+
+def _message(channel: Channel, cls: type[Message], payload: Any) -> dict[str, Any]:
+    name = cls.model_fields["type"].default
+    key = key_of(cls)
+    message: dict[str, Any] = {
+        "name": name,
+        "title": name,
+        "contentType": "application/json",
+        "payload": payload,
+        "headers": _headers(channel),
+        "correlationId": {
+            "location": "$message.payload#/correlation_id",
+            "description": "Copied from the command or event that caused this message.",
+        },
+        "bindings": {
+            "kafka": {
+                "bindingVersion": "0.4.0",
+                "key": {"type": "string", "description": key.description},
+            }
+        },
+    }
+    if cls.__doc__ and cls.__doc__.strip():
+        message["summary"] = cls.__doc__.strip().splitlines()[0]
+    if (found := schemas.example_of(cls)) is not None:
+        message["examples"] = [{"name": name, "payload": found}]
+    return message
+
+
+def with_contract_messages(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with one message per type on each channel, restated from the contracts."""
+    wanted: list[tuple[type[Message], schemas.Mode]] = []
+    for channel_doc in spec.get("channels", {}).values():
+        channel = BY_TOPIC[channel_doc["address"]]
+        wanted += [(cls, schemas.mode_of(channel)) for cls in channel.messages.classes.values()]
+    refs, defs = schemas.message_schemas(wanted, "#/components/schemas/{model}")
+    messages: dict[str, Any] = {}
+    for channel_id, channel_doc in spec.get("channels", {}).items():
+        channel = BY_TOPIC[channel_doc["address"]]
+        channel_doc["description"] = channel.summary
+        channel_doc["messages"] = {}
+        for name in channel.messages.names():
+            cls = channel.messages.classes[name]
+            message_id = f"{channel.topic}:{name}"
+            messages[message_id] = _message(channel, cls, refs[(cls, schemas.mode_of(channel))])
+            channel_doc["messages"][name] = {"$ref": f"#/components/messages/{message_id}"}
+        for operation in spec.get("operations", {}).values():
+            if operation["channel"]["$ref"] == f"#/channels/{channel_id}":
+                operation["messages"] = [
+                    {"$ref": f"#/channels/{channel_id}/messages/{n}"}
+                    for n in channel.messages.names()
+                ]
+    spec["components"] = {"messages": messages, "schemas": defs}
+    info = spec.setdefault("info", {})
+    conventions = "\n".join(f"- **{k}**: {v}" for k, v in schemas.CONVENTIONS.items())
+    info["description"] = f"{info.get('description') or ''}\n\n{conventions}".strip()
+    return spec
 
 
 def available() -> list[str]:

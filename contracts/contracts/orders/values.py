@@ -66,7 +66,7 @@ class RejectionReason(StrEnum):
 
 
 #: What each `RejectionReason` means (published with the code in docs/asyncapi and docs/schemas).
-REJECTION_REASON_MEANINGS: dict[RejectionReason, str] = {
+REJECTION_REASON_MEANINGS: dict[str, str] = {
     RejectionReason.UNKNOWN_ORDER: "No order has this `order_id` (it was never created).",
     RejectionReason.ALREADY_EXISTS: (
         "The order exists already (a second CreateOrder for one id), or it was reviewed already."

@@ -3,6 +3,7 @@
     orders.commands  ─▶ handle_command   ─▶ orders.events (+ timers.commands)
     timers.events    ─▶ handle_deadline  ─▶ orders.events (+ timers.commands)
     accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
+                                            (+ accounts.answers: registered or rejected)
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
 message id with the order's new events; a redelivery changes nothing.
@@ -18,11 +19,11 @@ from datetime import datetime
 
 from prometheus_client import Counter
 
-from contracts.accounts import AccountOpened
+from contracts.accounts import AccountOpened, AccountRegistered
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
 from contracts.timers import DeadlineExpired, TimerCommandRejected
-from contracts.topics import ORDERS_EVENTS, TIMERS_COMMANDS
+from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
     Catalogue,
     DeadlineFired,
@@ -34,6 +35,7 @@ from ordering.domain import (
     fold,
     on_deadline,
 )
+from ordering.domain.registration import register
 from ordering.store import AccountsStore, index_fields
 from servicekit.aggregates import (
     AggregateStore,
@@ -169,8 +171,14 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
 
 
 async def handle_account(event: AccountOpened, deps: Deps) -> None:
-    """Rules A-01, A-02, A-05: keep what ordering needs to know of an account."""
-    await deps.accounts.upsert(event)
+    """Rules A-01, A-02, A-05: keep what ordering needs to know of an account, and answer
+    (X-07) so that upstream knows when it may order against it."""
+    answer = register(event, deps.clock(), ORDERING)
+    if isinstance(answer, AccountRegistered):
+        await deps.accounts.upsert(event)
+    else:
+        log.info("account event rejected", extra={"reason": answer.reason})
+    await deps.publish(ACCOUNTS_ANSWERS, answer)
 
 
 def change(
