@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -44,7 +45,13 @@ def document(service: str) -> str:
         version="0.1.0",
         description=(app.__doc__ or "").strip().splitlines()[0] if app.__doc__ else None,
     )
-    restated = with_contract_messages(spec.to_specification().to_jsonable())
+    notes_module = f"{service}.notes"
+    notes = (
+        importlib.import_module(notes_module).message_notes()
+        if importlib.util.find_spec(notes_module) is not None
+        else {}
+    )
+    restated = with_contract_messages(spec.to_specification().to_jsonable(), notes)
     return json.dumps(restated, indent=2, sort_keys=True) + "\n"
 
 
@@ -89,7 +96,7 @@ def _headers(channel: Channel) -> dict[str, Any]:
     }
 
 
-def _message(channel: Channel, cls: type[Message], payload: Any) -> dict[str, Any]:
+def _message(channel: Channel, cls: type[Message], payload: Any, notes: str) -> dict[str, Any]:
     name = cls.model_fields["type"].default
     key = key_of(cls)
     message: dict[str, Any] = {
@@ -111,13 +118,19 @@ def _message(channel: Channel, cls: type[Message], payload: Any) -> dict[str, An
     }
     if cls.__doc__ and cls.__doc__.strip():
         message["summary"] = cls.__doc__.strip().splitlines()[0]
+    if notes:
+        message["description"] = notes
     if (found := schemas.example_of(cls)) is not None:
         message["examples"] = [{"name": name, "payload": found}]
     return message
 
 
-def with_contract_messages(spec: dict[str, Any]) -> dict[str, Any]:
-    """`spec` with one message per type on each channel, restated from the contracts."""
+def with_contract_messages(
+    spec: dict[str, Any], notes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`spec` with one message per type on each channel, restated from the contracts;
+    `notes` (the service's `notes.message_notes()`) describe the messages it reads."""
+    notes = notes or {}
     wanted: list[tuple[type[Message], schemas.Mode]] = []
     for channel_doc in spec.get("channels", {}).values():
         channel = BY_TOPIC[channel_doc["address"]]
@@ -131,7 +144,8 @@ def with_contract_messages(spec: dict[str, Any]) -> dict[str, Any]:
         for name in channel.messages.names():
             cls = channel.messages.classes[name]
             message_id = f"{channel.topic}:{name}"
-            messages[message_id] = _message(channel, cls, refs[(cls, schemas.mode_of(channel))])
+            payload = refs[(cls, schemas.mode_of(channel))]
+            messages[message_id] = _message(channel, cls, payload, notes.get(name, ""))
             channel_doc["messages"][name] = {"$ref": f"#/components/messages/{message_id}"}
         for operation in spec.get("operations", {}).values():
             if operation["channel"]["$ref"] == f"#/channels/{channel_id}":

@@ -17,6 +17,7 @@ from contracts import accounts, invoicing, notifications, payments, timers
 from contracts.channels import CHANNELS, key_of
 from contracts.envelope import Message
 from contracts.examples import example
+from contracts.orders import ORDER_COMMANDS
 from contracts.orders import values as order_values
 from contracts.orders.events import OrderCommandRejected
 from servicekit import asyncapi, schemas
@@ -186,3 +187,10 @@ def test_every_command_in_an_asyncapi_document_carries_an_example() -> None:
         for message_id, message in spec["components"]["messages"].items():
             if ".commands:" in message_id:
                 assert message["examples"][0]["payload"]["type"] == message["name"]
+
+
+def test_every_order_command_says_in_which_flow_and_status_and_from_whom_it_is_taken() -> None:
+    spec = json.loads((asyncapi.DOCS / "ordering.json").read_text())
+    for name in ORDER_COMMANDS.names():
+        description = spec["components"]["messages"][f"orders.commands:{name}"]["description"]
+        assert "sent by `" in description, name
