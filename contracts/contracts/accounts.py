@@ -26,7 +26,11 @@ from contracts.reasons import published_codes
 
 
 class AccountOpened(Event):
-    """An account exists from `created_on`; its contact gets receipts (A-10)."""
+    """An account exists from `created_on`; its contact gets receipts (A-10).
+
+    Published by the billing system as a `system` actor; ordering answers it on
+    `accounts.answers` (`AccountRegistered`, or `AccountRejected` with a reason).
+    """
 
     type: Literal["AccountOpened"] = "AccountOpened"
     key_field: ClassVar[str] = "account_id"
