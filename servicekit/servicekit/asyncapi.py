@@ -55,8 +55,9 @@ def document(service: str) -> str:
     return json.dumps(restated, indent=2, sort_keys=True) + "\n"
 
 
-#: The headers on every message a service publishes (servicekit.runtime), besides the
-#: CloudEvents binary-mode attributes.
+#: The headers on every message a service publishes (servicekit.runtime): CloudEvents'
+#: binary mode (servicekit/cloudevents.py), orderflow's `message-type`, and the
+#: `correlation_id` FastStream copies from the payload.
 PUBLISHED_HEADERS: dict[str, Any] = {
     "content-type": {"const": "application/json", "description": "Always JSON."},
     "message-type": {"type": "string", "description": "The payload's `type`."},
@@ -69,13 +70,19 @@ PUBLISHED_HEADERS: dict[str, Any] = {
     "ce_id": {"type": "string", "description": "CloudEvents: the payload's `message_id`."},
     "ce_source": {
         "type": "string",
-        "description": "CloudEvents: `/orderflow/<service>`, the service that published it.",
+        "description": "CloudEvents: `/orderflow/<service>`, e.g. `/orderflow/ordering`.",
     },
-    "ce_type": {"type": "string", "description": "CloudEvents: the payload's `type`."},
+    "ce_type": {
+        "type": "string",
+        "description": (
+            "CloudEvents: `orderflow.<topic>.<type>`, the topic without a deployment's "
+            "prefix, e.g. `orderflow.orders.events.OrderCreated`."
+        ),
+    },
     "ce_time": {
         "type": "string",
         "format": "date-time",
-        "description": "CloudEvents: the payload's `occurred_at`.",
+        "description": "CloudEvents: the payload's `occurred_at`, RFC 3339 in UTC (`Z`).",
     },
 }
 
