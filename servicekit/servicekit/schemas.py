@@ -54,7 +54,9 @@ CONVENTIONS = {
     "answers": (
         "Every command gets an answer on its service's event topic: the resulting events, or "
         "a `...Rejected` event with `command_id` = the command's `message_id` and a `reason` "
-        "code listed, with its meaning, in the schema (X-07)."
+        "code listed, with its meaning, in the schema (X-07). An account event of "
+        "`accounts.events` is answered on `accounts.answers` (`AccountRegistered` or "
+        "`AccountRejected`, `event_id` = the account event's `message_id`)."
     ),
 }
 
