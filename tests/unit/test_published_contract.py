@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from contracts import accounts, invoicing, notifications, payments, timers
+from contracts import accounts, invoicing, notifications, payments, timers, topics
 from contracts.channels import CHANNELS, key_of
 from contracts.envelope import Message
 from contracts.examples import example
@@ -194,3 +194,8 @@ def test_every_order_command_says_in_which_flow_and_status_and_from_whom_it_is_t
     for name in ORDER_COMMANDS.names():
         description = spec["components"]["messages"][f"orders.commands:{name}"]["description"]
         assert "sent by `" in description, name
+
+
+def test_every_topic_is_published_with_its_messages_and_key() -> None:
+    missing = set(topics.ALL) - {channel.topic for channel in CHANNELS}
+    assert not missing, f"add a Channel for {sorted(missing)} to contracts/channels.py"
