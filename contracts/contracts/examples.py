@@ -35,6 +35,7 @@ from contracts.orders import (
     ConfirmOrder,
     CreateOrder,
     DeclineAsClient,
+    DiscardDraft,
     DuplicateOrder,
     EditDraft,
     EditNotes,
@@ -49,13 +50,16 @@ from contracts.orders import (
     OrderParty,
     PlaceOrder,
     PlannedInvoice,
+    RefuseApproval,
     RefuseCancellation,
     RejectOrder,
     RejectProposal,
     RequestCancellation,
     ResendReceipt,
+    ReturnOrder,
     SubmitOrder,
     TermsChange,
+    WithdrawOrder,
 )
 from contracts.payments import (
     ConfirmPayoutSent,
@@ -158,6 +162,10 @@ _EXAMPLES: dict[type[Message], tuple[Role, dict[str, Any]]] = {
     ApproveOrder: (P, ORDER),
     CompleteOrder: (A, ORDER),
     ResendReceipt: (A, ORDER),
+    ReturnOrder: (OP, ORDER | {"comment": "Which sites does the maintenance cover?"}),
+    WithdrawOrder: (M, ORDER),
+    DiscardDraft: (M, ORDER),
+    RefuseApproval: (P, ORDER | {"reason": "The dedicated server needs a region."}),
     AccountOpened: (
         Y,
         {

@@ -171,10 +171,37 @@ class ResendReceipt(OrderCommand):
     type: Literal["ResendReceipt"] = "ResendReceipt"
 
 
+class ReturnOrder(OrderCommand):
+    """M-18: the operator sends a submitted order back to its member with a question."""
+
+    type: Literal["ReturnOrder"] = "ReturnOrder"
+    comment: Reason
+
+
+class WithdrawOrder(OrderCommand):
+    """M-19: the member takes a submitted order back before the operator decides."""
+
+    type: Literal["WithdrawOrder"] = "WithdrawOrder"
+
+
+class DiscardDraft(OrderCommand):
+    """M-19: the member discards a draft; it is kept but never changes again."""
+
+    type: Literal["DiscardDraft"] = "DiscardDraft"
+
+
+class RefuseApproval(OrderCommand):
+    """A-13: the approver refuses an order that needs approval; it goes back to draft."""
+
+    type: Literal["RefuseApproval"] = "RefuseApproval"
+    reason: Reason
+
+
 ORDER_COMMANDS: MessageUnion[OrderCommand] = MessageUnion(
     CreateOrder, EditDraft, CancelOrder, ConfirmOrder, SubmitOrder, RejectOrder,
     ConfirmAsClient, DeclineAsClient, RequestCancellation, ApproveCancellation,
     RefuseCancellation, MarkInvoicingComplete, DuplicateOrder, EditOrder, AcceptProposal,
     RejectProposal, MarkServiceDone, ConfirmExecution, MarkOrderPaid, LeaveReview, EditNotes,
-    ConfigureItem, PlaceOrder, ApproveOrder, CompleteOrder, ResendReceipt,
+    ConfigureItem, PlaceOrder, ApproveOrder, CompleteOrder, ResendReceipt, ReturnOrder,
+    WithdrawOrder, DiscardDraft, RefuseApproval,
 )  # fmt: skip

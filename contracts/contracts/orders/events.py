@@ -119,11 +119,13 @@ class ServicePeriodEnded(OrderEvent):
 
 
 class OrderCompleted(OrderEvent):
-    """M-16 or A-07; an account order's receipt goes to `receipt_to` (A-10)."""
+    """M-16 or A-07; an account order's receipt goes to `receipt_to` (A-10), the order's
+    contact, and its bill-cycle invoice to `bill_to` (A-11, A-15)."""
 
     type: Literal["OrderCompleted"] = "OrderCompleted"
     receipt_to: Contact | None = None
     total: Money | None = None
+    bill_to: Contact | None = None
 
 
 class OrderDuplicated(OrderEvent):
@@ -212,6 +214,8 @@ class ItemConfigured(OrderEvent):
 class OrderPlaced(OrderEvent):
     type: Literal["OrderPlaced"] = "OrderPlaced"
     needs_approval: bool
+    #: A-13: when a pending approval becomes overdue (only when approval is needed).
+    approval_due_at: AwareDatetime | None = None
 
 
 class OrderApproved(OrderEvent):
@@ -221,6 +225,39 @@ class OrderApproved(OrderEvent):
 class ReceiptResent(OrderEvent):
     type: Literal["ReceiptResent"] = "ReceiptResent"
     receipt_to: Contact
+
+
+class OrderReturned(OrderEvent):
+    """M-18: the operator sent the order back to draft with a question or comment."""
+
+    type: Literal["OrderReturned"] = "OrderReturned"
+    comment: str
+
+
+class OrderWithdrawn(OrderEvent):
+    """M-19: the member took the submitted order back to draft before the review."""
+
+    type: Literal["OrderWithdrawn"] = "OrderWithdrawn"
+
+
+class DraftDiscarded(OrderEvent):
+    """M-19: the member discarded the draft; `status` is `discarded`, for good."""
+
+    type: Literal["DraftDiscarded"] = "DraftDiscarded"
+
+
+class ApprovalRefused(OrderEvent):
+    """A-13: the approver refused; the order is a draft again for the agent to change."""
+
+    type: Literal["ApprovalRefused"] = "ApprovalRefused"
+    reason: str
+
+
+class ApprovalOverdue(OrderEvent):
+    """A-13: a signal for ops, as M-04's; the status does not change."""
+
+    type: Literal["ApprovalOverdue"] = "ApprovalOverdue"
+    approval_due_at: AwareDatetime
 
 
 class OrderCommandRejected(Event):
@@ -240,5 +277,6 @@ ORDER_EVENTS: MessageUnion[Event] = MessageUnion(
     InvoicingCompleted, ServicePeriodEnded, OrderCompleted, OrderDuplicated, OrderEdited,
     OrderConfirmed, ChangeProposed, ProposalAccepted, ProposalRejected, ProposalLapsed,
     ServiceMarkedDone, ExecutionConfirmed, OrderPaid, ReviewLeft, NotesEdited, ItemConfigured,
-    OrderPlaced, OrderApproved, ReceiptResent, OrderCommandRejected,
+    OrderPlaced, OrderApproved, ReceiptResent, OrderCommandRejected, OrderReturned,
+    OrderWithdrawn, DraftDiscarded, ApprovalRefused, ApprovalOverdue,
 )  # fmt: skip

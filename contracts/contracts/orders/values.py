@@ -42,6 +42,8 @@ class OrderStatus(StrEnum):
     APPROVED = "approved"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    #: M-19: a draft its member discarded; kept, seen by the member only, never changed.
+    DISCARDED = "discarded"
 
 
 class RejectionReason(StrEnum):
@@ -188,6 +190,11 @@ class AccountTerms(Value):
     payment_method: Name
     items: Annotated[list[OrderItem], Field(max_length=500)] = []
     notes: Text = ""
+    #: A-15: whom to invoice (A-11); absent, the account's own contact.
+    bill_to: Contact | None = None
+    #: A-15: whom to contact with other customer communication, the receipt (A-10)
+    #: among it; absent, the account's own contact.
+    contact: Contact | None = None
 
 
 Terms = Annotated[ManagedTerms | PostpaidTerms | AccountTerms, Field(discriminator="flow")]

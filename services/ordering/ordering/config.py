@@ -44,6 +44,10 @@ class OrderingSettings(ServiceSettings):
     auto_confirm_after: Duration = Field(
         default=_DEFAULT.auto_confirm_after, description="P-13: customer's confirmation window."
     )
+    approval_target: Duration = Field(
+        default=_DEFAULT.approval_target,
+        description="A-13: an approval pending this long is overdue (a signal for ops).",
+    )
     business_timezone: str = Field(
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
@@ -64,6 +68,7 @@ class OrderingSettings(ServiceSettings):
             proposal_lapse=self.proposal_lapse,
             auto_done_after=self.auto_done_after,
             auto_confirm_after=self.auto_confirm_after,
+            approval_target=self.approval_target,
             business_tz=ZoneInfo(self.business_timezone),
         )
 

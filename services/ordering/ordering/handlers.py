@@ -53,6 +53,11 @@ REVIEW_OVERDUE = Counter(
     "orderflow_operator_review_overdue", "Submitted orders still unreviewed after the target."
 )
 
+#: A-13: likewise for approvals still pending after the approval target.
+APPROVAL_OVERDUE = Counter(
+    "orderflow_approval_overdue", "Account orders still awaiting approval after the target."
+)
+
 log = logging.getLogger("ordering.handlers")
 
 OWNER = "ordering"
@@ -157,6 +162,8 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
             return None  # stale: the order moved on
         if any(e.type == "OperatorReviewOverdue" for e in decision.events):
             REVIEW_OVERDUE.inc()
+        if any(e.type == "ApprovalOverdue" for e in decision.events):
+            APPROVAL_OVERDUE.inc()
         return change(order, decision.events, _own(decision.deadlines, order_id), event, now)
 
     with log_context(order_id=event.order_id, deadline_kind=event.kind):

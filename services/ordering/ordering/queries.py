@@ -5,7 +5,7 @@
     search_accounts(db, text)              accounts by name or email, before creating one
 
 Every query takes the viewer (a party): an order a party does not belong to, and a draft
-asked for by an operator, are not found (M-02).
+(or a discarded one, M-19) asked for by an operator, are not found (M-02).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ async def order_view(
 async def list_orders(
     db: AsyncDatabase[Document], viewer: Party, status: str | None = None, limit: int = 100
 ) -> list[OrderView]:
-    """M-17: the orders `viewer` takes part in (operators: every non-draft), by status."""
+    """M-17: the orders `viewer` takes part in (operators: every one but drafts and
+    discarded drafts), by status."""
     query: dict[str, Any] = {} if viewer.role == "operator" else {"parties": viewer.id}
     if status is not None:
         query["status"] = status

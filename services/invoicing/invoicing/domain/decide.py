@@ -272,7 +272,7 @@ def _checked(ledger: Ledger, invoice: Invoice, edge: Edge, decision: Decision) -
 
 def _client(ledger: Ledger, invoice: Invoice) -> OrderParty:
     if invoice.account_id is not None:
-        contact = ledger.account.contact if ledger.account else None
+        contact = invoice.bill_to or (ledger.account.contact if ledger.account else None)
         return OrderParty(id=invoice.account_id, role=Role.CUSTOMER, contact=contact)
     assert ledger.order is not None
     client = ledger.order.party(Role.CLIENT)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from contracts.envelope import Role
 from contracts.orders import (
     AccountTerms,
+    ApprovalOverdue,
     CancellationRequested,
     ChangeProposed,
     DraftEdited,
@@ -32,6 +33,7 @@ from contracts.orders import (
     OrderEvent,
     OrderPlaced,
     OrderRejected,
+    OrderReturned,
     OrderSubmitted,
     PostpaidTerms,
     ProposalAccepted,
@@ -292,7 +294,12 @@ def _configured(order: Order, event: ItemConfigured) -> Order:
 
 @_on(OrderPlaced)
 def _placed(order: Order, event: OrderPlaced) -> Order:
-    details = replace(account_details(order), needs_approval=event.needs_approval)
+    details = replace(
+        account_details(order),
+        needs_approval=event.needs_approval,
+        approval_due_at=event.approval_due_at,
+        approval_overdue=False,
+    )
     return replace(order, details=details)
 
 
@@ -300,3 +307,16 @@ def _placed(order: Order, event: OrderPlaced) -> Order:
 def _receipt(order: Order, event: ReceiptResent) -> Order:
     details = account_details(order)
     return replace(order, details=replace(details, receipts_sent=details.receipts_sent + 1))
+
+
+@_on(ApprovalOverdue)
+def _approval_overdue(order: Order, event: ApprovalOverdue) -> Order:
+    return replace(order, details=replace(account_details(order), approval_overdue=True))
+
+
+# --- managed, M-18 and M-19 -----------------------------------------------------------
+
+
+@_on(OrderReturned)
+def _returned(order: Order, event: OrderReturned) -> Order:
+    return replace(order, details=replace(managed_details(order), returned_comment=event.comment))

@@ -53,6 +53,7 @@ class DeadlineKind(StrEnum):
     PROPOSAL_LAPSE = "proposal_lapse"  # P-09
     AUTO_DONE = "auto_done"  # P-12
     AUTO_CONFIRM = "auto_confirm"  # P-13
+    APPROVAL_OVERDUE = "approval_overdue"
 
 
 def deadline_id(order_id: uuid.UUID, kind: DeadlineKind, n: int) -> str:
@@ -96,6 +97,8 @@ class ManagedDetails:
     invoicing_complete: bool = False
     cancellation_reason: str = ""
     rejection_cause: str | None = None
+    #: M-18: the operator's question when the order was last returned to its member.
+    returned_comment: str | None = None
 
     @property
     def no_payment_guarantee(self) -> bool:
@@ -131,6 +134,9 @@ class AccountDetails:
     terms: AccountTerms
     needs_approval: bool = False
     receipts_sent: int = 0
+    #: A-13: when the pending approval becomes overdue, and whether it has.
+    approval_due_at: datetime | None = None
+    approval_overdue: bool = False
 
 
 Details = ManagedDetails | PostpaidDetails | AccountDetails

@@ -27,5 +27,7 @@ class Policy:
     auto_done_after: timedelta = timedelta(hours=72)
     #: P-13: the customer's window to confirm the execution.
     auto_confirm_after: timedelta = timedelta(days=5)
+    #: A-13: an approval still pending this long after the order was placed is overdue.
+    approval_target: timedelta = timedelta(days=1)
     #: Where weekends (M-04) and service-period ends (M-16) are reckoned.
     business_tz: tzinfo = UTC
