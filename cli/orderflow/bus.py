@@ -22,6 +22,7 @@ TIMELINE_TOPICS = (
     topics.INVOICING_EVENTS,
     topics.PAYMENTS_EVENTS,
     topics.NOTIFICATIONS_EVENTS,
+    topics.SUPPLIERS_EVENTS,  # keyed by supplier id: a supplier's settings (P-11, P-14)
 )
 
 

@@ -26,6 +26,7 @@ from contracts.invoicing import (
 from contracts.notifications import NOTIFICATION_EVENTS, NotificationEvent
 from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS
 from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS
+from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS
 
 
@@ -52,6 +53,10 @@ CHANNELS: tuple[Channel, ...] = (
     Channel(topics.PAYMENTS_EVENTS, PAYMENT_EVENTS, False, "Every payment event."),
     Channel(topics.NOTIFICATIONS_EVENTS, NOTIFICATION_EVENTS, False, "Every email sent or failed."),
     Channel(topics.ACCOUNTS_ANSWERS, ACCOUNT_ANSWERS, False, "ordering's answer to each account."),
+    Channel(
+        topics.SUPPLIERS_COMMANDS, SUPPLIER_COMMANDS, True, "Suppliers' settings (P-11, P-14)."
+    ),
+    Channel(topics.SUPPLIERS_EVENTS, SUPPLIER_EVENTS, False, "Suppliers' settings recorded."),
 )
 
 BY_TOPIC: dict[str, Channel] = {c.topic: c for c in CHANNELS}

@@ -27,6 +27,7 @@ from contracts.orders import (
     AccountTerms,
     ApproveCancellation,
     ApproveOrder,
+    CancellationPolicy,
     CancelOrder,
     CompleteOrder,
     ConfigureItem,
@@ -40,10 +41,12 @@ from contracts.orders import (
     EditDraft,
     EditNotes,
     EditOrder,
+    FeeTier,
     LeaveReview,
     ManagedTerms,
     MarkInvoicingComplete,
     MarkOrderPaid,
+    MarkOrderUnpaid,
     MarkServiceDone,
     Money,
     OrderItem,
@@ -69,6 +72,7 @@ from contracts.payments import (
     WithdrawClaim,
     WriteOffClaim,
 )
+from contracts.suppliers import SetSupplierSettings
 from contracts.timers import CancelDeadline, RescheduleDeadline, ScheduleDeadline
 
 ORDER_ID = uuid.UUID("5f0c6a52-2d7e-4c1b-9a57-0b6f3c1d2e4a")
@@ -155,6 +159,10 @@ _EXAMPLES: dict[type[Message], tuple[Role, dict[str, Any]]] = {
     MarkServiceDone: (S, ORDER),
     ConfirmExecution: (U, ORDER),
     MarkOrderPaid: (Y, ORDER | {"payment_id": "pay-77"}),
+    MarkOrderUnpaid: (
+        Y,
+        ORDER | {"claim_id": f"{ORDER_ID}:claim-1", "cause": "claim_written_off"},
+    ),
     LeaveReview: (U, ORDER | {"service_rating": 5, "supplier_rating": 4, "text": "On time."}),
     EditNotes: (A, ORDER | {"notes": "Call before delivery."}),
     ConfigureItem: (A, ORDER | {"line": 0, "values": {"domain": "acme.example"}}),
@@ -253,6 +261,17 @@ _EXAMPLES: dict[type[Message], tuple[Role, dict[str, Any]]] = {
     WriteOffClaim: (
         OP,
         ORDER | {"claim_id": f"{ORDER_ID}:claim-1", "reason": "The customer is insolvent."},
+    ),
+    SetSupplierSettings: (
+        Y,
+        {
+            "supplier_id": "supplier-1",
+            "effective_from": datetime(2026, 3, 1, tzinfo=UTC),
+            "payment_stage": True,
+            "cancellation_policy": CancellationPolicy(
+                tiers=[FeeTier(within_hours=24, percent=Decimal("50"))]
+            ),
+        },
     ),
     ConfirmPayoutSent: (
         Y,

@@ -29,10 +29,22 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime
 
 from contracts.envelope import Command, Event, MessageUnion
-from contracts.orders.values import Money, Name, OrderParty, Reason, Text, Value
+
+# Re-exported: the policy travels on the order's terms too, so it is defined there.
+from contracts.orders.values import CancellationPolicy as CancellationPolicy
+from contracts.orders.values import FeeTier as FeeTier
+from contracts.orders.values import (
+    Money,
+    Name,
+    OrderParty,
+    Percent,
+    Reason,
+    Text,
+    Value,
+)
 from contracts.reasons import published_codes
 
 
@@ -125,34 +137,6 @@ PAYMENT_REJECTION_REASON_MEANINGS: dict[str, str] = {
 PaymentReasonCode = Annotated[
     str, published_codes(PaymentRejectionReason, PAYMENT_REJECTION_REASON_MEANINGS)
 ]
-
-
-Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
-
-
-class FeeTier(Value):
-    """P-11: cancelling less than `within_hours` before the appointment costs `percent`."""
-
-    within_hours: Annotated[int, Field(ge=1, le=24 * 366)]
-    percent: Percent
-
-
-class CancellationPolicy(Value):
-    """A supplier's cancellation policy: free outside every tier; inside, the tier with
-    the fewest hours (the one closest to the appointment) applies."""
-
-    tiers: Annotated[list[FeeTier], Field(max_length=20)] = []
-
-    @model_validator(mode="after")
-    def _one_tier_per_window(self) -> CancellationPolicy:
-        hours = [t.within_hours for t in self.tiers]
-        if len(hours) != len(set(hours)):
-            raise ValueError("two tiers with the same within_hours")
-        return self
-
-    def __str__(self) -> str:
-        """The JSON form, as the setting ``ORDERFLOW_CANCELLATION_POLICY`` takes it."""
-        return self.model_dump_json()
 
 
 class FeeComputation(Value):

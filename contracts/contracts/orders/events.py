@@ -139,12 +139,19 @@ class OrderEdited(OrderEvent):
     comment: str = ""
     awaiting: Role
     respond_by: AwareDatetime
+    #: P-19: the supplier's price the customer has not accepted yet, after this edit
+    #: (None: the price on the order is agreed). The order cannot start while it is set.
+    pending_price: Money | None = None
+    #: P-19: the supplier's price the customer accepted with this edit, if any.
+    accepted_price: Money | None = None
 
 
 class OrderConfirmed(OrderEvent):
     type: Literal["OrderConfirmed"] = "OrderConfirmed"
     terms: PostpaidTerms
     auto_done_at: AwareDatetime
+    #: P-19: the supplier's new price the customer accepted by confirming, if any.
+    accepted_price: Money | None = None
 
 
 class ChangeProposed(OrderEvent):
@@ -260,6 +267,16 @@ class ApprovalOverdue(OrderEvent):
     approval_due_at: AwareDatetime
 
 
+class OrderClosedUnpaid(OrderEvent):
+    """P-21: the money was finally not collected; the order is closed, marked unpaid, and
+    may be reviewed (P-17). `claim_id` is payments' claim that ended so."""
+
+    type: Literal["OrderClosedUnpaid"] = "OrderClosedUnpaid"
+    cause: Literal["claim_written_off", "claim_withdrawn"]
+    claim_id: str
+    unpaid: Literal[True] = True
+
+
 class OrderCommandRejected(Event):
     """X-07: a command was refused; `reason` is a `RejectionReason` value."""
 
@@ -278,5 +295,5 @@ ORDER_EVENTS: MessageUnion[Event] = MessageUnion(
     OrderConfirmed, ChangeProposed, ProposalAccepted, ProposalRejected, ProposalLapsed,
     ServiceMarkedDone, ExecutionConfirmed, OrderPaid, ReviewLeft, NotesEdited, ItemConfigured,
     OrderPlaced, OrderApproved, ReceiptResent, OrderCommandRejected, OrderReturned,
-    OrderWithdrawn, DraftDiscarded, ApprovalRefused, ApprovalOverdue,
+    OrderWithdrawn, DraftDiscarded, ApprovalRefused, ApprovalOverdue, OrderClosedUnpaid,
 )  # fmt: skip

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, TypeAlias
 from contracts import topics
 from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS, AccountOpened
 from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
+from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SetSupplierSettings
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from ordering import handlers
 from ordering.config import OrderingSettings
-from ordering.store import AccountsStore, create_indexes, orders_store
+from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime, run_service
 
@@ -23,10 +24,12 @@ if TYPE_CHECKING:
     CommandBody: TypeAlias = OrderCommand
     TimerBody: TypeAlias = TimerEvent
     AccountBody: TypeAlias = AccountOpened
+    SupplierBody: TypeAlias = SetSupplierSettings
 else:  # the discriminated unions, so FastStream documents every message type
     CommandBody = ORDER_COMMANDS.annotation
     TimerBody = TIMER_EVENTS.annotation
     AccountBody = ACCOUNT_EVENTS.annotation
+    SupplierBody = SUPPLIER_COMMANDS.annotation
 
 NAME = "ordering"
 
@@ -53,6 +56,10 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
+        suppliers=SupplierSettingsStore(runtime.db),
+    )
+    runtime.output(
+        topics.SUPPLIERS_EVENTS, SUPPLIER_EVENTS.annotation, "Suppliers' settings (P-11, P-14)"
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
 
@@ -67,6 +74,10 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     @runtime.subscriber(topics.ACCOUNTS_EVENTS, title="ordering:accounts.events")
     async def on_account(event: AccountBody) -> None:
         await handlers.handle_account(event, deps)
+
+    @runtime.subscriber(topics.SUPPLIERS_COMMANDS, title="ordering:suppliers.commands")
+    async def on_supplier_command(command: SupplierBody) -> None:
+        await handlers.handle_supplier_command(command, deps)
 
     return runtime
 

@@ -4,6 +4,7 @@
     timers.events    ─▶ handle_deadline  ─▶ orders.events (+ timers.commands)
     accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
                                             (+ accounts.answers: registered or rejected)
+    suppliers.commands ─▶ handle_supplier_command ─▶ suppliers.events (P-11, P-14)
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
 message id with the order's new events; a redelivery changes nothing.
@@ -22,8 +23,9 @@ from prometheus_client import Counter
 from contracts.accounts import AccountOpened, AccountRegistered
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
-from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, TIMERS_COMMANDS
+from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
     Catalogue,
     DeadlineFired,
@@ -36,7 +38,8 @@ from ordering.domain import (
     on_deadline,
 )
 from ordering.domain.registration import register
-from ordering.store import AccountsStore, index_fields
+from ordering.domain.suppliers import settings_set
+from ordering.store import AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
     AggregateStore,
     Change,
@@ -76,6 +79,7 @@ class Deps:
     publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
+    suppliers: SupplierSettingsStore
 
 
 def rebuild(stored: Stored | None) -> Order | None:
@@ -99,6 +103,7 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             accounts=await deps.accounts.directory_for(command, order),
             catalogue=deps.catalogue,
             new_order_id=lambda: derived_id(command.message_id, 0, "order"),
+            supplier_settings=await deps.suppliers.history_for(command),
         )
         decision = decide(order, command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
@@ -186,6 +191,18 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
     else:
         log.info("account event rejected", extra={"reason": answer.reason})
     await deps.publish(ACCOUNTS_ANSWERS, answer)
+
+
+async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> None:
+    """Rules P-11, P-14: record a version of a supplier's settings, never overwriting one;
+    a redelivered command gets the answer first recorded for it (X-09)."""
+    with log_context(message_type=command.type):
+        answer = settings_set(command, deps.clock())
+        if isinstance(answer, SupplierCommandRejected):
+            log.info("supplier command rejected", extra={"reason": answer.reason})
+        else:
+            answer = await deps.suppliers.record(answer)
+        await deps.publish(SUPPLIERS_EVENTS, answer)
 
 
 def change(

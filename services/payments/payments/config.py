@@ -53,7 +53,8 @@ class PaymentsSettings(ServiceSettings):
     )
     supplier_policies_file: Path | None = Field(
         default=None,
-        description="P-11: JSON file of suppliers' own policies, {supplier id: policy}.",
+        description="P-11: JSON file of suppliers' own policies, {supplier id: policy}, for "
+        "orders that carry none (SetSupplierSettings stamps one on the order).",
     )
     business_timezone: str = Field(
         default="UTC",

@@ -71,7 +71,7 @@ def charge_cancellation_fee(ledger: Ledger, event: OrderCancelled, step: Step) -
     if not event.fee_may_apply:
         return []
     facts = ledger.facts
-    policy, source = policy_for(facts.supplier.id, step.policy)
+    policy, source = policy_for(facts.supplier.id, step.policy, facts.terms.cancellation_policy)
     computation = cancellation_fee(
         facts.terms.price, facts.terms.appointment_start, event.occurred_at, policy, source
     )
