@@ -43,7 +43,7 @@ from urllib.parse import unquote
 
 from pydantic import AwareDatetime, Field
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import Money, Name, OrderParty, Reason, Text, Value
 from contracts.reasons import published_codes
 
@@ -330,6 +330,8 @@ class InvoicingCommandRejected(Event):
     command_id: uuid.UUID
     reason: InvoicingReasonCode
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
     def kafka_key(self) -> bytes:
         if self.invoice_id is not None:

@@ -31,7 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 
 # Re-exported: the policy travels on the order's terms too, so it is defined there.
 from contracts.orders.values import CancellationPolicy as CancellationPolicy
@@ -100,6 +100,7 @@ class PaymentRejectionReason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     INVALID_AMOUNT = "invalid_amount"
     NOT_A_CHARGE = "not_a_charge"
+    INVALID = "invalid"
 
 
 #: What each `PaymentRejectionReason` means (published with the code in docs/asyncapi).
@@ -388,6 +389,8 @@ class PaymentCommandRejected(Event):
     command_id: uuid.UUID
     reason: PaymentReasonCode
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 PAYMENT_COMMANDS: MessageUnion[PaymentCommand] = MessageUnion(

@@ -20,7 +20,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import CancellationPolicy, Name
 from contracts.reasons import published_codes
 
@@ -87,6 +87,8 @@ class SupplierCommandRejected(SupplierEvent):
     command_id: uuid.UUID
     reason: SupplierReasonCode
     message: str
+    #: X-13: what is wrong with an invalid command, field by field.
+    errors: list[FieldError] = []
 
 
 SUPPLIER_COMMANDS: MessageUnion[SupplierCommand] = MessageUnion(SetSupplierSettings)

@@ -92,14 +92,17 @@ def _headers(channel: Channel) -> dict[str, Any]:
         return {
             "type": "object",
             "description": (
-                "No header is required: the services read everything from the payload. "
-                "`content-type: application/json` is welcome."
+                "None is required of upstream: the services read everything from the payload "
+                "(`content-type: application/json` is welcome). The services' own messages "
+                "on this topic (e.g. payments' `MarkOrderPaid`) carry these headers."
             ),
+            "properties": PUBLISHED_HEADERS,
         }
     return {
         "type": "object",
         "description": "Set on every message the services publish; all strings.",
         "properties": PUBLISHED_HEADERS,
+        "required": sorted(PUBLISHED_HEADERS),
     }
 
 

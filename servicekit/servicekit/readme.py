@@ -91,7 +91,15 @@ def configuration_table() -> str:
         rows[env][1] = ", ".join(services)
     lines = ["| variable | services | default | meaning |", "|---|---|---|---|"]
     lines += [f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]} |" for r in rows.values()]
-    return "\n".join(lines) + "\n\nDurations take seconds (`5`) or ISO 8601 (`PT72H`, `P5D`)."
+    return "\n".join(lines) + "\n\n" + DURATIONS
+
+
+#: How duration settings are written (servicekit.config.parse_duration).
+DURATIONS = (
+    "Durations take seconds (`5`), a number and a unit (`500ms`, `2s`, `15min`, `24h`, `3d`,"
+    " `2w`), or ISO 8601 (`PT72H`, `P5D`). Months and years are refused: they have no fixed"
+    " length (write `P30D`)."
+)
 
 
 def topics_table() -> str:
@@ -124,7 +132,8 @@ def topics_table() -> str:
         )
     lines.append(
         "| `<topic>.dlq` | the consumer of `<topic>` | ops (`orderflow dlq`) | as the original "
-        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers |"
+        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers "
+        "(`x-dlq-value-dropped` and no value when the dead-letter topic cannot take it) |"
     )
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Contact, Event, MessageUnion, Role
+from contracts.envelope import Contact, Event, FieldError, MessageUnion, Role
 from contracts.orders.values import (
     DraftTerms,
     Flow,
@@ -286,6 +286,8 @@ class OrderCommandRejected(Event):
     command_id: uuid.UUID
     reason: ReasonCode
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 ORDER_EVENTS: MessageUnion[Event] = MessageUnion(

@@ -23,11 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter
 
 from contracts.accounts import AccountOpened
 from contracts.envelope import Command, Event, Message, derived_id
-from contracts.invoicing import InvoiceCommand, RunBillCycle
+from contracts.invoicing import (
+    InvoiceCommand,
+    InvoiceId,
+    InvoicingCommandRejected,
+    RunBillCycle,
+)
 from contracts.orders import (
     DraftEdited,
     Flow,
@@ -39,6 +44,7 @@ from contracts.orders import (
     OrderEvent,
     OrderRejected,
 )
+from contracts.orders.values import Name
 from contracts.timers import CancelDeadline as CancelTimer
 from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
 from contracts.timers import ScheduleDeadline as ScheduleTimer
@@ -76,6 +82,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 log = logging.getLogger("invoicing.handlers")
@@ -327,3 +334,14 @@ def _timer_command(
     return ScheduleTimer(
         **envelope, owner=OWNER, kind=request.kind, due_at=request.due_at, payload=payload
     )
+
+
+def invalid_command(command: InvalidCommand) -> InvoicingCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its invoice or account id,
+    the Kafka key, must read)."""
+    body = command.body
+    if "invoice_id" in body:
+        keys = {"invoice_id": TypeAdapter(InvoiceId).validate_python(body["invoice_id"])}
+    else:
+        keys = {"account_id": TypeAdapter(Name).validate_python(body.get("account_id"))}
+    return InvoicingCommandRejected.model_validate(command.answer_fields(INVOICING) | keys)

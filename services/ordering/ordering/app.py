@@ -18,6 +18,7 @@ from ordering import handlers
 from ordering.config import OrderingSettings
 from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
@@ -63,7 +64,11 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
 
-    @runtime.subscriber(topics.ORDERS_COMMANDS, title="ordering:orders.commands")
+    @runtime.subscriber(
+        topics.ORDERS_COMMANDS,
+        title="ordering:orders.commands",
+        invalid=InvalidCommands(topics.ORDERS_EVENTS, ORDER_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 
@@ -75,7 +80,13 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     async def on_account(event: AccountBody) -> None:
         await handlers.handle_account(event, deps)
 
-    @runtime.subscriber(topics.SUPPLIERS_COMMANDS, title="ordering:suppliers.commands")
+    @runtime.subscriber(
+        topics.SUPPLIERS_COMMANDS,
+        title="ordering:suppliers.commands",
+        invalid=InvalidCommands(
+            topics.SUPPLIERS_EVENTS, SUPPLIER_COMMANDS, handlers.invalid_supplier_command
+        ),
+    )
     async def on_supplier_command(command: SupplierBody) -> None:
         await handlers.handle_supplier_command(command, deps)
 

@@ -49,6 +49,7 @@ from servicekit.aggregates import (
     outbox_entry,
 )
 from servicekit.deadlines import timer_command
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 #: M-04: ops watch this; the order itself does not change status.
@@ -243,3 +244,15 @@ async def _apply(
 
 def _own(deadlines: list[DeadlineRequest], order_id: uuid.UUID) -> list[DeadlineRequest]:
     return [d for d in deadlines if d.order_id == order_id]
+
+
+def invalid_command(command: InvalidCommand) -> OrderCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its order id must read)."""
+    fields = command.answer_fields(ORDERING) | {"order_id": command.body.get("order_id")}
+    return OrderCommandRejected.model_validate(fields)
+
+
+def invalid_supplier_command(command: InvalidCommand) -> SupplierCommandRejected:
+    """X-13: the answer to an invalid supplier command (its supplier id must read)."""
+    fields = command.answer_fields(ORDERING) | {"supplier_id": command.body.get("supplier_id")}
+    return SupplierCommandRejected.model_validate(fields)

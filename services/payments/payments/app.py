@@ -22,6 +22,7 @@ from payments import handlers
 from payments.config import PaymentsSettings
 from payments.store import create_indexes, payments_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
@@ -62,7 +63,11 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
 
-    @runtime.subscriber(topics.PAYMENTS_COMMANDS, title="payments:payments.commands")
+    @runtime.subscriber(
+        topics.PAYMENTS_COMMANDS,
+        title="payments:payments.commands",
+        invalid=InvalidCommands(topics.PAYMENTS_EVENTS, PAYMENT_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 

@@ -42,6 +42,7 @@ from servicekit.aggregates import (
     outbox_entry,
 )
 from servicekit.deadlines import timer_command
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 log = logging.getLogger("payments.handlers")
@@ -158,3 +159,9 @@ def change(decision: Decision, cause: Message, now: datetime) -> Change | None:
         + [outbox_entry(TIMERS_COMMANDS, t) for t in timers],
         index=index_fields(after, now),
     )
+
+
+def invalid_command(command: InvalidCommand) -> PaymentCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its order id must read)."""
+    fields = command.answer_fields(PAYMENTS) | {"order_id": command.body.get("order_id")}
+    return PaymentCommandRejected.model_validate(fields)

@@ -7,14 +7,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import TypeAdapter
+
 from contracts.envelope import SYSTEM, derived_id
 from contracts.timers import (
+    AggregateKey,
     CancelDeadline,
+    DeadlineId,
     RescheduleDeadline,
     ScheduleDeadline,
     TimerCommand,
     TimerCommandRejected,
 )
+from servicekit.invalid import InvalidCommand
 from timers import metrics
 from timers.domain import (
     Decision,
@@ -106,4 +111,15 @@ def rejected(command: TimerCommand, decision: Decision, now: datetime) -> TimerC
         command_id=command.message_id,
         reason=decision.rejection.reason.value,
         message=decision.rejection.message,
+    )
+
+
+def invalid_command(command: InvalidCommand) -> TimerCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its deadline id and key
+    must read)."""
+    body = command.body
+    return TimerCommandRejected(
+        **command.answer_fields(SYSTEM),
+        deadline_id=TypeAdapter(DeadlineId).validate_python(body.get("deadline_id")),
+        order_id=TypeAdapter(AggregateKey).validate_python(body.get("order_id")),
     )
