@@ -88,6 +88,29 @@ function envelope(type, actor, correlationId) {
   };
 }
 
+// The CloudEvents binary-mode headers docs/asyncapi promises on every published message.
+function checkHeaders(topic, event, raw) {
+  const header = (name) => (raw[name] === undefined ? undefined : raw[name].toString("utf8"));
+  const expected = {
+    ce_specversion: "1.0",
+    ce_id: event.message_id,
+    ce_type: `orderflow.${topic}.${event.type}`,
+    "content-type": "application/json",
+    correlation_id: event.correlation_id,
+  };
+  for (const [name, value] of Object.entries(expected)) {
+    if (header(name) !== value) {
+      throw new Error(`${event.type} on ${topic}: header ${name} is ${header(name)}, not ${value}`);
+    }
+  }
+  if (!/^\/orderflow\/[a-z]+$/.test(header("ce_source") || "")) {
+    throw new Error(`${event.type} on ${topic}: ce_source is ${header("ce_source")}`);
+  }
+  if (Date.parse(header("ce_time")) !== Date.parse(event.occurred_at)) {
+    throw new Error(`${event.type} on ${topic}: ce_time ${header("ce_time")} is not occurred_at`);
+  }
+}
+
 class Upstream {
   constructor(opts, contract) {
     this.opts = opts;
@@ -101,6 +124,7 @@ class Upstream {
     this.consumer = this.kafka.consumer({ groupId: `upstream-example-${crypto.randomUUID()}` });
     this.seen = [];
     this.waiters = [];
+    this.failure = null;
   }
 
   topic(name) {
@@ -115,10 +139,15 @@ class Upstream {
     }
     await this.consumer.run({
       eachMessage: async ({ topic, message }) => {
-        const event = JSON.parse(message.value.toString("utf8"));
         const base = topic.slice(this.opts.prefix.length);
-        this.contract.validate(base, event); // the events match the published schemas too
-        this.seen.push({ topic: base, key: message.key && message.key.toString(), event });
+        try {
+          const event = JSON.parse(message.value.toString("utf8"));
+          this.contract.validate(base, event); // the events match the published schemas too
+          checkHeaders(base, event, message.headers || {});
+          this.seen.push({ topic: base, key: message.key && message.key.toString(), event });
+        } catch (error) {
+          this.failure = this.failure || error; // reported by the next wait, not retried
+        }
         this.waiters = this.waiters.filter((w) => !w.check());
       },
     });
@@ -147,6 +176,11 @@ class Upstream {
       );
       const waiter = {
         check: () => {
+          if (this.failure) {
+            clearTimeout(timer);
+            reject(this.failure);
+            return true;
+          }
           const found = this.seen.find((s) => s.topic === topicName && match(s.event));
           if (found) {
             clearTimeout(timer);
