@@ -49,6 +49,11 @@ class Contact(BaseModel):
 
     email: Email
     name: Annotated[str, Field(max_length=200)] = ""
+    #: X-11: the party's IANA time zone (e.g. "Europe/Paris"); emails show its deadlines
+    #: there. None: the business's zone (ORDERFLOW_BUSINESS_TIMEZONE).
+    timezone: Annotated[
+        str | None, Field(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+    ] = None
 
 
 class Party(BaseModel):

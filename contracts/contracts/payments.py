@@ -10,7 +10,8 @@
     │                            ChargeRequested (capture it, P-11/P-14), ChargeFailed,
     │                            CancellationFeeAssessed, PaymentReceived, PaymentSettled,
     │                            PaymentOverdue, RefundRequested
-    ├── claim                    ClaimOpened, ClaimWithdrawn, ClaimPaid, ClaimWrittenOff
+    ├── claim                    ClaimOpened, ClaimWithdrawn, ClaimPaid, ClaimWrittenOff,
+    │                            ClaimLapsed (P-21)
     └── payout                   PayoutScheduled, PayoutRequested, PayoutOverdue, PayoutPaid
     PaymentCommandRejected       the answer to a refused command, with a reason code
 
@@ -62,6 +63,8 @@ class ClaimStatus(StrEnum):
     PAID = "paid"
     WITHDRAWN = "withdrawn"
     WRITTEN_OFF = "written_off"
+    #: P-21: withdrawn and not opened again within the reopen window; the debt is given up.
+    LAPSED = "lapsed"
 
 
 class PayoutStatus(StrEnum):
@@ -320,8 +323,12 @@ class ClaimOpened(ClaimEvent):
 
 
 class ClaimWithdrawn(ClaimEvent):
+    """The supplier may open a claim again until `reopen_until`; after it the debt is
+    given up (`ClaimLapsed`, P-21). None on events older than the window."""
+
     type: Literal["ClaimWithdrawn"] = "ClaimWithdrawn"
     reason: str = ""
+    reopen_until: AwareDatetime | None = None
 
 
 class ClaimPaid(ClaimEvent):
@@ -337,6 +344,17 @@ class ClaimWrittenOff(ClaimEvent):
     request_id: str
     amount: Money
     reason: str
+
+
+class ClaimLapsed(ClaimEvent):
+    """P-21: the withdrawn claim was not opened again by `reopen_until`: the debt is
+    given up, the payment request is `written_off` and the order ends unpaid."""
+
+    type: Literal["ClaimLapsed"] = "ClaimLapsed"
+    request_id: str
+    amount: Money
+    reopen_until: AwareDatetime
+    customer: OrderParty
 
 
 class PayoutEvent(PaymentEvent):
@@ -401,5 +419,5 @@ PAYMENT_EVENTS: MessageUnion[Event] = MessageUnion(
     PaymentRequested, ChargeRequested, ChargeFailed, CancellationFeeAssessed, PaymentReceived,
     PaymentSettled, PaymentOverdue, RefundRequested, ClaimOpened, ClaimWithdrawn, ClaimPaid,
     ClaimWrittenOff, PayoutScheduled, PayoutRequested, PayoutOverdue, PayoutPaid,
-    PaymentCommandRejected,
+    PaymentCommandRejected, ClaimLapsed,
 )  # fmt: skip

@@ -89,6 +89,9 @@ class OrderRejected(OrderEvent):
     type: Literal["OrderRejected"] = "OrderRejected"
     cause: Literal["operator", "client", "offer_expired"]
     reason: str = ""
+    #: The status the order was rejected from: an offer that expired in `operator_review`
+    #: was never put to the client (M-09). None from producers that predate the field.
+    previous_status: OrderStatus | None = None
 
 
 class CancellationRequested(OrderEvent):

@@ -34,6 +34,8 @@ from contracts.invoicing import (
     RunBillCycle,
 )
 from contracts.orders import (
+    CancellationRefused,
+    CancellationRequested,
     DraftEdited,
     Flow,
     OrderActivated,
@@ -96,6 +98,8 @@ ORDER_FACTS = (
     OrderRejected,
     OrderCancelled,
     OrderCompleted,
+    CancellationRequested,
+    CancellationRefused,
 )
 #: More numbers than one ledger ever waits for at once: a bound, not a rule.
 MAX_NUMBERING_ROUNDS = 1000

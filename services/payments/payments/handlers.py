@@ -59,12 +59,17 @@ class Deps:
     publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
+    #: The policy with the days off and the claim reopen window (P-18, P-21).
+    context: DecisionContext | None = None
+
+    def decision_context(self) -> DecisionContext:
+        return self.context or DecisionContext(policy=self.policy)
 
 
 async def handle_command(command: PaymentCommand, deps: Deps) -> None:
     """Rule X-07: every command gets its resulting events or a rejection."""
     now = deps.clock()
-    ctx = DecisionContext(policy=deps.policy)
+    ctx = deps.decision_context()
     refused: list[PaymentCommandRejected] = []
 
     async def decide_change(stored: Stored | None) -> Change | None:
@@ -88,16 +93,17 @@ async def handle_command(command: PaymentCommand, deps: Deps) -> None:
 async def handle_order_event(event: Event, deps: Deps) -> None:
     """Rules P-11, P-14, P-15: follow post-paid orders; open requests, charge fees."""
     if isinstance(event, OrderCommandRejected):
-        if event.command_type == "MarkOrderPaid":
+        if event.command_type in ("MarkOrderPaid", "MarkOrderUnpaid"):
             log.warning(
-                "ordering refused MarkOrderPaid",
+                "ordering refused %s",
+                event.command_type,
                 extra={"order_id": str(event.order_id), "reason": event.reason},
             )
         return
     if not isinstance(event, OrderEvent) or event.flow is not Flow.POSTPAID:
         return
     now = deps.clock()
-    ctx = DecisionContext(policy=deps.policy)
+    ctx = deps.decision_context()
 
     async def decide_change(stored: Stored | None) -> Change | None:
         return change(on_order_event(rebuild(stored), event, now, ctx), event, now)
@@ -129,7 +135,7 @@ async def handle_deadline(event: TimerEvent, deps: Deps) -> None:
         message_id=event.message_id,
         correlation_id=event.correlation_id,
     )
-    ctx = DecisionContext(policy=deps.policy)
+    ctx = deps.decision_context()
 
     async def decide_change(stored: Stored | None) -> Change | None:
         return change(on_deadline(rebuild(stored), fired, now, ctx), event, now)
