@@ -192,7 +192,7 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
         await deps.accounts.upsert(event)
     else:
         log.info("account event rejected", extra={"reason": answer.reason})
-    await deps.publish(ACCOUNTS_ANSWERS, answer)
+    await deps.publish_outbox([outbox_entry(ACCOUNTS_ANSWERS, answer)])
 
 
 async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> None:
