@@ -13,6 +13,7 @@ from contracts.envelope import Contact, Event, Role
 from contracts.invoicing import INVOICING_EVENTS
 from contracts.orders import ORDER_EVENTS, OrderParty, OrderStatus
 from contracts.payments import PAYMENT_EVENTS, Purpose
+from contracts.suppliers import SUPPLIER_EVENTS
 from notifier import handlers
 from notifier.domain import CATALOGUE, Email, OrderFacts, plan
 from notifier.domain.catalogue import SILENT
@@ -47,7 +48,12 @@ def text(email: Email) -> str:
 
 
 def test_X11_every_event_of_the_contracts_is_emailed_or_silent_for_a_stated_reason() -> None:
-    names = {*ORDER_EVENTS.names(), *INVOICING_EVENTS.names(), *PAYMENT_EVENTS.names()}
+    names = {
+        *ORDER_EVENTS.names(),
+        *INVOICING_EVENTS.names(),
+        *PAYMENT_EVENTS.names(),
+        *SUPPLIER_EVENTS.names(),
+    }
     emailed = {r.event_type for r in CATALOGUE.notices}
     missing = names - emailed - set(SILENT)
     assert not missing, f"add a row to the notifier's NOTICES or a reason to SILENT: {missing}"
