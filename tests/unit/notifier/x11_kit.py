@@ -10,7 +10,9 @@ from typing import Any
 
 from contracts.envelope import SYSTEM, Contact, Party, Role
 from contracts.orders import (
+    ApprovalOverdue,
     ApprovalRefused,
+    DraftDiscarded,
     Flow,
     OrderActivated,
     OrderCancelled,
@@ -20,6 +22,7 @@ from contracts.orders import (
     OrderRejected,
     OrderReturned,
     OrderStatus,
+    OrderWithdrawn,
     PlannedInvoice,
     ProposalAccepted,
     ProposalLapsed,
@@ -353,6 +356,24 @@ def claim_lapsed(supplier: OrderParty = SUPPLIER) -> ClaimLapsed:
             amount=money("40"),
             reopen_until=T0 + timedelta(days=14),
             customer=CUSTOMER,
+        )
+    )
+
+
+def withdrawn() -> OrderWithdrawn:
+    return wire(OrderWithdrawn(**envelope(MEMBER.party), **order(Flow.MANAGED, S.DRAFT)))
+
+
+def discarded() -> DraftDiscarded:
+    return wire(DraftDiscarded(**envelope(MEMBER.party), **order(Flow.MANAGED, S.DISCARDED)))
+
+
+def approval_overdue() -> ApprovalOverdue:
+    return wire(
+        ApprovalOverdue(
+            **envelope(),
+            **order(Flow.ACCOUNT, S.IN_PROGRESS),
+            approval_due_at=T0 + timedelta(days=2),
         )
     )
 
