@@ -96,12 +96,14 @@ def rejection_cause(event: OrderRejected, facts: Facts) -> str:
 
 
 def rejected(event: OrderRejected, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
-    """M-05, M-08, M-09; M-15: a rejected order can be duplicated and submitted again."""
+    """M-05, M-08, M-09; M-15: a rejected order can be duplicated and submitted again.
+    An expired offer's reason is the system's; the cause text says it, knowing where the
+    order stood (an older producer's "without an answer" would blame a client never asked)."""
     cause = rejection_cause(event, facts)
     return {
         "cause": cause,
         "cause_text": REJECTION_CAUSES.get(cause, cause),
-        "reason": event.reason,
+        "reason": "" if event.cause == "offer_expired" else event.reason,
     }
 
 

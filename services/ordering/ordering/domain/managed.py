@@ -223,7 +223,7 @@ def offer_expired(order: Order, fired: DeadlineFired, step: Step) -> list[OrderE
         OrderRejected(
             **step.stamp(S.REJECTED),
             cause="offer_expired",
-            reason="the offer's validity passed without an answer",
+            reason="the offer's validity passed before the order was confirmed",
             # The notifier tells "expired in review" from "the client did not answer" (M-09).
             previous_status=order.status,
         )
