@@ -10,7 +10,8 @@
     │                            ChargeRequested (capture it, P-11/P-14), ChargeFailed,
     │                            CancellationFeeAssessed, PaymentReceived, PaymentSettled,
     │                            PaymentOverdue, RefundRequested
-    ├── claim                    ClaimOpened, ClaimWithdrawn, ClaimPaid, ClaimWrittenOff
+    ├── claim                    ClaimOpened, ClaimWithdrawn, ClaimPaid, ClaimWrittenOff,
+    │                            ClaimLapsed (P-21)
     └── payout                   PayoutScheduled, PayoutRequested, PayoutOverdue, PayoutPaid
     PaymentCommandRejected       the answer to a refused command, with a reason code
 
@@ -27,11 +28,11 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 
 # Re-exported: the policy travels on the order's terms too, so it is defined there.
 from contracts.orders.values import CancellationPolicy as CancellationPolicy
@@ -45,6 +46,7 @@ from contracts.orders.values import (
     Text,
     Value,
 )
+from contracts.reasons import published_codes
 
 
 class RequestStatus(StrEnum):
@@ -61,6 +63,8 @@ class ClaimStatus(StrEnum):
     PAID = "paid"
     WITHDRAWN = "withdrawn"
     WRITTEN_OFF = "written_off"
+    #: P-21: withdrawn and not opened again within the reopen window; the debt is given up.
+    LAPSED = "lapsed"
 
 
 class PayoutStatus(StrEnum):
@@ -99,6 +103,44 @@ class PaymentRejectionReason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     INVALID_AMOUNT = "invalid_amount"
     NOT_A_CHARGE = "not_a_charge"
+    INVALID = "invalid"
+
+
+#: What each `PaymentRejectionReason` means (published with the code in docs/asyncapi).
+PAYMENT_REJECTION_REASON_MEANINGS: dict[str, str] = {
+    PaymentRejectionReason.UNKNOWN_ORDER: "payments knows no order of this id (no event of it yet).",
+    PaymentRejectionReason.NOT_AUTHORIZED: (
+        "The actor's role may not send this command, or the actor is not the order's party."
+    ),
+    PaymentRejectionReason.NOT_ALLOWED_IN_STATUS: (
+        "The payment request, claim or payout is not in a status that takes this command."
+    ),
+    PaymentRejectionReason.NO_PAYMENT_REQUEST: "Nothing is owed for this order (no payment request).",
+    PaymentRejectionReason.UNKNOWN_REQUEST: "The payment request named is not the order's.",
+    PaymentRejectionReason.UNKNOWN_CLAIM: "The claim named is not the order's current claim.",
+    PaymentRejectionReason.UNKNOWN_PAYOUT: "The payout named is not the order's.",
+    PaymentRejectionReason.TOO_EARLY: (
+        "P-16: a claim may be opened only once the customer's time to pay has passed."
+    ),
+    PaymentRejectionReason.DUPLICATE_PAYMENT: (
+        "This `payment_id` is recorded already with this amount: it counts once."
+    ),
+    PaymentRejectionReason.PAYMENT_ID_CONFLICT: (
+        "This `payment_id` was recorded already with another amount."
+    ),
+    PaymentRejectionReason.CURRENCY_MISMATCH: "The amount is not in the request's currency.",
+    PaymentRejectionReason.INVALID_AMOUNT: (
+        "A payment must be above zero and exact to the currency's minor unit."
+    ),
+    PaymentRejectionReason.NOT_A_CHARGE: (
+        "The customer pays this request themselves: no automatic charge was made to fail."
+    ),
+    # X-13: the content of a command whose envelope reads is invalid; `errors` lists why.
+    "invalid": "X-13: the command's content does not match its schema; `errors` says where.",
+}
+PaymentReasonCode = Annotated[
+    str, published_codes(PaymentRejectionReason, PAYMENT_REJECTION_REASON_MEANINGS)
+]
 
 
 class FeeComputation(Value):
@@ -281,8 +323,12 @@ class ClaimOpened(ClaimEvent):
 
 
 class ClaimWithdrawn(ClaimEvent):
+    """The supplier may open a claim again until `reopen_until`; after it the debt is
+    given up (`ClaimLapsed`, P-21). None on events older than the window."""
+
     type: Literal["ClaimWithdrawn"] = "ClaimWithdrawn"
     reason: str = ""
+    reopen_until: AwareDatetime | None = None
 
 
 class ClaimPaid(ClaimEvent):
@@ -298,6 +344,17 @@ class ClaimWrittenOff(ClaimEvent):
     request_id: str
     amount: Money
     reason: str
+
+
+class ClaimLapsed(ClaimEvent):
+    """P-21: the withdrawn claim was not opened again by `reopen_until`: the debt is
+    given up, the payment request is `written_off` and the order ends unpaid."""
+
+    type: Literal["ClaimLapsed"] = "ClaimLapsed"
+    request_id: str
+    amount: Money
+    reopen_until: AwareDatetime
+    customer: OrderParty
 
 
 class PayoutEvent(PaymentEvent):
@@ -348,8 +405,10 @@ class PaymentCommandRejected(Event):
     order_id: uuid.UUID
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: PaymentReasonCode
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 PAYMENT_COMMANDS: MessageUnion[PaymentCommand] = MessageUnion(
@@ -360,5 +419,5 @@ PAYMENT_EVENTS: MessageUnion[Event] = MessageUnion(
     PaymentRequested, ChargeRequested, ChargeFailed, CancellationFeeAssessed, PaymentReceived,
     PaymentSettled, PaymentOverdue, RefundRequested, ClaimOpened, ClaimWithdrawn, ClaimPaid,
     ClaimWrittenOff, PayoutScheduled, PayoutRequested, PayoutOverdue, PayoutPaid,
-    PaymentCommandRejected,
+    PaymentCommandRejected, ClaimLapsed,
 )  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Contact, Event, MessageUnion, Role
+from contracts.envelope import Contact, Event, FieldError, MessageUnion, Role
 from contracts.orders.values import (
     DraftTerms,
     Flow,
@@ -21,6 +21,7 @@ from contracts.orders.values import (
     OrderStatus,
     PlannedInvoice,
     PostpaidTerms,
+    ReasonCode,
     Terms,
     TermsChange,
 )
@@ -88,6 +89,9 @@ class OrderRejected(OrderEvent):
     type: Literal["OrderRejected"] = "OrderRejected"
     cause: Literal["operator", "client", "offer_expired"]
     reason: str = ""
+    #: The status the order was rejected from: an offer that expired in `operator_review`
+    #: was never put to the client (M-09). None from producers that predate the field.
+    previous_status: OrderStatus | None = None
 
 
 class CancellationRequested(OrderEvent):
@@ -283,8 +287,10 @@ class OrderCommandRejected(Event):
     order_id: uuid.UUID
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: ReasonCode
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 ORDER_EVENTS: MessageUnion[Event] = MessageUnion(

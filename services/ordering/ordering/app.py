@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 from contracts import topics
-from contracts.accounts import ACCOUNT_EVENTS, AccountOpened
+from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS, AccountOpened
 from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
 from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SetSupplierSettings
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
@@ -18,6 +18,7 @@ from ordering import handlers
 from ordering.config import OrderingSettings
 from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
@@ -46,13 +47,13 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     runtime.output(
         topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "Deadlines of the order flows"
     )
+    runtime.output(topics.ACCOUNTS_ANSWERS, ACCOUNT_ANSWERS.annotation, "Accounts answered")
     deps = handlers.Deps(
         orders=orders_store(runtime.db),
         accounts=AccountsStore(runtime.db),
         policy=config.policy(),
         catalogue=config.catalogue(),
         token_secret=config.token_secret.get_secret_value().encode(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
         suppliers=SupplierSettingsStore(runtime.db),
@@ -62,7 +63,11 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
 
-    @runtime.subscriber(topics.ORDERS_COMMANDS, title="ordering:orders.commands")
+    @runtime.subscriber(
+        topics.ORDERS_COMMANDS,
+        title="ordering:orders.commands",
+        invalid=InvalidCommands(topics.ORDERS_EVENTS, ORDER_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 
@@ -74,7 +79,13 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     async def on_account(event: AccountBody) -> None:
         await handlers.handle_account(event, deps)
 
-    @runtime.subscriber(topics.SUPPLIERS_COMMANDS, title="ordering:suppliers.commands")
+    @runtime.subscriber(
+        topics.SUPPLIERS_COMMANDS,
+        title="ordering:suppliers.commands",
+        invalid=InvalidCommands(
+            topics.SUPPLIERS_EVENTS, SUPPLIER_COMMANDS, handlers.invalid_supplier_command
+        ),
+    )
     async def on_supplier_command(command: SupplierBody) -> None:
         await handlers.handle_supplier_command(command, deps)
 
