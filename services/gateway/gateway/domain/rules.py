@@ -87,10 +87,11 @@ RULES: dict[str, Rule] = {
     "ChargeFailed": Rule(sets={"payment_due": "due_at"}, flag="charge_failed"),
     "PaymentSettled": Rule(clears=("payment_due",), unflag=("charge_failed",)),
     "PaymentOverdue": Rule(clears=("payment_due",), flag="payment_overdue"),
-    "ClaimOpened": Rule(flag="claim_open"),
-    "ClaimWithdrawn": Rule(unflag=("claim_open",)),
+    "ClaimWithdrawn": Rule(sets={"claim_reopen": "reopen_until"}, unflag=("claim_open",)),
+    "ClaimOpened": Rule(flag="claim_open", clears=("claim_reopen",)),
     "ClaimPaid": Rule(unflag=("claim_open", "payment_overdue")),
     "ClaimWrittenOff": Rule(unflag=("claim_open",)),
+    "ClaimLapsed": Rule(clears=("claim_reopen",)),  # P-21: the debt is given up
     "PayoutScheduled": Rule(sets={"payout_expected": "expected_by"}),
     "PayoutOverdue": Rule(flag="payout_overdue"),
     "PayoutPaid": Rule(clears=("payout_expected",), unflag=("payout_overdue",)),
