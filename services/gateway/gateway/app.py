@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaMessage
 
 from contracts import topics
-from contracts.accounts import ACCOUNT_EVENTS
+from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS
 from contracts.envelope import Message
 from contracts.invoicing import INVOICING_COMMANDS, INVOICING_EVENTS
 from contracts.notifications import NOTIFICATION_EVENTS
@@ -49,6 +49,7 @@ PROJECTED: dict[str, Any] = {
     topics.TIMERS_EVENTS: TIMER_EVENTS,
     topics.ACCOUNTS_EVENTS: ACCOUNT_EVENTS,
     topics.SUPPLIERS_EVENTS: SUPPLIER_EVENTS,
+    topics.ACCOUNTS_ANSWERS: ACCOUNT_ANSWERS,
 }
 #: The command topics the API publishes to.
 SENDS: dict[str, Any] = {

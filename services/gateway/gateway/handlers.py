@@ -3,7 +3,8 @@
     any event ─▶ project ─┬▶ order view: load, apply (domain), replace        (per order)
                           ├▶ answer: the command it answers, if the gateway sent it
                           │          ─▶ record (domain), replace, wake the waiting request
-                          └▶ accounts / suppliers: the record as the topic restates it
+                          └▶ accounts (and ordering's answer to each) / suppliers: the
+                             record as the topic restates it
 
 Idempotent: a view holds the position of each topic it applied, so a redelivered event
 changes nothing; an answer lists its events once. A handler for one order holds that
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from contracts.accounts import AccountOpened
+from contracts.accounts import AccountAnswer, AccountOpened, AccountRegistered
 from contracts.envelope import Event
 from contracts.suppliers import SupplierSettingsSet
 from gateway import metrics
@@ -79,6 +80,11 @@ async def project(event: Event, at: Position, deps: Deps) -> None:
                 "created_on": event.created_on.isoformat(),
                 "message_id": str(event.message_id),
             }
+        )
+    elif isinstance(event, AccountAnswer):  # ordering's answer: may orders name it?
+        status = "registered" if isinstance(event, AccountRegistered) else "rejected"
+        await deps.directory.put_status(
+            {"_id": event.account_id, "status": status, "event_id": str(event.event_id)}
         )
     elif isinstance(event, SupplierSettingsSet):
         await _supplier(event, deps)

@@ -6,7 +6,9 @@
     commands      {_id: command id, Answer JSON}   inserted when a command is sent (a
                                              unique insert: a retry finds it), replaced
                                              as its answer arrives
-    accounts      {_id: account id, name, email, created_on, offset}   A-02's search
+    accounts      {_id: account id, name, email, created_on, message_id}   A-02's search
+    account_status {_id: account id, status: registered | rejected, event_id}  ordering's
+                                             answer (accounts.answers) to the newest event
     suppliers     {_id: supplier id, versions}                      P-11/P-14 settings
 
 A view is a cache of the topics: written only by `_id` (the one write FerretDB makes
@@ -133,20 +135,28 @@ class Directory:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.accounts = db["accounts"]
+        self.statuses = db["account_status"]
         self.suppliers = db["suppliers"]
 
     async def put_account(self, account: Document) -> None:
         await self.accounts.replace_one({"_id": account["_id"]}, account, upsert=True)
 
+    async def put_status(self, status: Document) -> None:
+        await self.statuses.replace_one({"_id": status["_id"]}, status, upsert=True)
+
     async def search(self, text: str, limit: int) -> list[Document]:
-        """A-02: accounts whose name or email contains `text` (any case)."""
+        """A-02: accounts whose name or email contains `text` (any case), each with
+        ordering's answer to it: `registered`, `rejected`, or `pending` (none yet)."""
         needle = text.casefold()
         found = [
             d
             async for d in self.accounts.find({}).sort("_id", ASCENDING)
             if needle in d["name"].casefold() or needle in d["email"].casefold()
-        ]
-        return found[:limit]
+        ][:limit]
+        for account in found:
+            status = await self.statuses.find_one({"_id": account["_id"]})
+            account["status"] = "pending" if status is None else status["status"]
+        return found
 
     async def get_supplier(self, supplier_id: str) -> Document | None:
         return await self.suppliers.find_one({"_id": supplier_id})

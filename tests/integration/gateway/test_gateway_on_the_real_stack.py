@@ -307,6 +307,11 @@ async def test_A02_A14_A12_accounts_are_found_agents_see_their_accounts_orders_r
         return accounts
 
     assert [a["account_id"] for a in await eventually(found, timeout=30)] == [account_id]
+
+    async def registered() -> bool:  # ordering's answer on accounts.answers
+        return [a["status"] for a in await found()] == ["registered"]
+
+    assert await eventually(registered, timeout=60)
     body = {
         "type": "CreateOrder",
         "parties": [c.agent().model_dump(mode="json")],

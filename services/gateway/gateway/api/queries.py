@@ -126,7 +126,7 @@ async def accounts(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     found = await deps.directory.search(q, limit)
-    keys = ("name", "email", "created_on")
+    keys = ("name", "email", "created_on", "status")
     return {"accounts": [{"account_id": d["_id"], **{k: d[k] for k in keys}} for d in found]}
 
 
