@@ -60,7 +60,7 @@ def run(
             print("orderflow: starting the local stack and the services (first run: ~2 min)...")
             stack = await launcher.start()
             for p in launcher.processes:
-                print(f"  {p.module:<10} up   http://127.0.0.1:{p.port}/health   log {p.log_path}")
+                print(f"  {p.module:<10} up   http://127.0.0.1:{p.port}/readyz   log {p.log_path}")
             async with Bus(stack.kafka_bootstrap) as bus:
                 bus.listeners.append(lambda seen: print("  " + seen.line()))
                 if demo:

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import topics
 from contracts.envelope import Message
+from servicekit.kafka import client_kwargs
 
 #: The event topics an order's timeline is made of.
 TIMELINE_TOPICS = (
@@ -57,10 +58,10 @@ class Bus:
 
     def __init__(self, bootstrap: str, prefix: str = "", from_beginning: bool = False) -> None:
         self.bootstrap, self.prefix = bootstrap, prefix
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+        self.producer = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
         self.consumer = AIOKafkaConsumer(
             *(prefix + t for t in TIMELINE_TOPICS),
-            bootstrap_servers=bootstrap,
+            **client_kwargs(bootstrap),
             group_id=None,
             auto_offset_reset="earliest" if from_beginning else "latest",
             enable_auto_commit=False,

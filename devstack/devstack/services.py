@@ -1,5 +1,5 @@
 """orderflow's services as real OS processes: what `orderflow run`, the end-to-end tests
-and the fault tests start, stop, kill and watch through /health and /metrics."""
+and the fault tests start, stop, kill and watch through /readyz and /metrics."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class ServiceProcess:
         return self.proc is not None and self.proc.poll() is None
 
     async def wait_healthy(self, timeout: float = 60.0) -> None:
-        url = f"http://127.0.0.1:{self.port}/health"
+        url = f"http://127.0.0.1:{self.port}/readyz"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
@@ -65,7 +65,7 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.module} exited: see {self.log_path}")
             try:
                 body = await asyncio.to_thread(_get, url)
-                if '"healthy": true' in body:
+                if '"ready": true' in body:
                     return
             except OSError:
                 pass

@@ -195,7 +195,7 @@ class Dispatcher:
             await asyncio.wait(running, timeout=timeout)
         await self.commit(only=revoked)
 
-    def rebalance_listener(self, timeout: float) -> ConsumerRebalanceListener:
+    def rebalance_listener(self, timeout: float) -> _SettleOnRevoke:
         """A listener for one subscriber: settle revoked partitions before giving them up."""
         return _SettleOnRevoke(self, timeout)
 
@@ -216,9 +216,12 @@ class _SettleOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, dispatcher: Dispatcher, timeout: float) -> None:
         self.dispatcher = dispatcher
         self.timeout = timeout
+        # Readiness (/readyz): the consumer has joined its group and had its partitions
+        # assigned at least once (none is a valid answer when replicas outnumber them).
+        self.assigned = False
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.dispatcher.settle(revoked, self.timeout)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        self.assigned = True

@@ -6,9 +6,12 @@ with `subscriber(...)`, and calls `run()`. The runtime owns:
     ServiceRuntime
     ├── broker       FastStream KafkaBroker: idempotent producer, guarded consumers
     ├── db           the service's own database, `<database>_<service>` (PyMongo async)
-    ├── ops          /metrics and /health on the service's own port
+    ├── ops          /metrics, /livez and /readyz (and /health, its old name) on its own port
     ├── background   long-running tasks (schedulers, relays), stopped before the broker
     └── run()        start with retries and backoff; on SIGTERM finish in-flight, exit
+
+Every Kafka client (the broker, the admin client) is built from the settings'
+`servicekit.kafka.KafkaSettings` part, so TLS and SASL apply to all of them alike.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from servicekit import metrics
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher
+from servicekit.kafka import KafkaLoginError
 from servicekit.logs import configure_logging
 
 log = logging.getLogger("servicekit.runtime")
@@ -48,13 +52,19 @@ class StartupError(RuntimeError):
 async def retry_until(
     what: str, attempt: Callable[[], Awaitable[Any]], within: float, first_delay: float = 0.5
 ) -> Any:
-    """Call `attempt` until it succeeds, backing off exponentially for up to `within` seconds."""
+    """Call `attempt` until it succeeds, backing off exponentially for up to `within` seconds.
+
+    A refused login (KafkaLoginError) is not retried: a wrong password stays wrong, and a
+    service that kept retrying would look alive while it can never work.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     delay = first_delay
     while True:
         try:
             return await attempt()
+        except KafkaLoginError as e:
+            raise StartupError(f"{what}: {e}") from e
         except Exception as e:
             if loop.time() + delay > deadline:
                 raise StartupError(f"{what} unreachable after {within:.0f}s: {e}") from e
@@ -89,8 +99,10 @@ class ServiceRuntime:
             base_topic=self.base_topic,
             dispatcher=self.dispatcher,
         )
+        self._listeners: list[Any] = []
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            security=settings.broker_security(),
             client_id=name,
             # Idempotent producer: a retried send never duplicates a record (acks=all).
             enable_idempotence=True,
@@ -108,7 +120,7 @@ class ServiceRuntime:
         self.ops = metrics.OpsServer(
             settings.http_host,
             settings.http_port,
-            {"kafka": self._kafka_ok, "store": self._store_ok},
+            {"kafka": self._kafka_ok, "store": self._store_ok, "partitions": self._assigned},
         )
 
     # -- topics ----------------------------------------------------------------------------
@@ -139,12 +151,14 @@ class ServiceRuntime:
         """
         real = self.topic(topic)
         self._consumed_topics.append(topic)
+        listener = self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds)
+        self._listeners.append(listener)
         decorator = self.broker.subscriber(
             real,
             group_id=self.topic(group or self.name),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
-            listener=self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds),
+            listener=listener,
             title=title or f"{self.name}:{topic}",
         )
 
@@ -224,7 +238,7 @@ class ServiceRuntime:
         wanted |= {dlq(t) for t in list(wanted)}
 
         async def create() -> None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+            admin = AIOKafkaAdminClient(**self.settings.client_kwargs())
             await admin.start()
             try:
                 missing = wanted - set(await admin.list_topics())
@@ -243,6 +257,7 @@ class ServiceRuntime:
         port = await self.ops.start()
         log.info("ops endpoints up", extra={"http_port": port})
         await retry_until("store", lambda: self.mongo.admin.command("ping"), timeout)
+        await retry_until("kafka", self.settings.check_login, timeout)
         await self.ensure_topics([*self._consumed_topics, *self._outputs, *extra_topics])
         for hook in self._on_start:
             await hook()
@@ -297,6 +312,10 @@ class ServiceRuntime:
     async def _store_ok(self) -> bool:
         await self.mongo.admin.command("ping")
         return True
+
+    async def _assigned(self) -> bool:
+        """Every consumer has joined its group and been given its partitions."""
+        return self.broker.running and all(listener.assigned for listener in self._listeners)
 
 
 def run_service(build: Callable[[], ServiceRuntime]) -> None:

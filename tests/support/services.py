@@ -23,7 +23,7 @@ def service_env(stack: Any, topic_prefix: str, database: str, **extra: str) -> d
 async def start(
     module: str, env: dict[str, str], logs: Path, name: str | None = None
 ) -> ServiceProcess:
-    """Start `python -m module` and wait until its /health says Kafka and store are up."""
+    """Start `python -m module` and wait until its /readyz says Kafka and store are up."""
     logs.mkdir(parents=True, exist_ok=True)
     process = ServiceProcess(module, env, logs / f"{name or module}.log")
     process.start()
