@@ -100,6 +100,7 @@ class ServiceRuntime:
             dispatcher=self.dispatcher,
         )
         self._listeners: list[Any] = []
+        self._groups: list[str] = []
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             security=settings.broker_security(),
@@ -153,9 +154,10 @@ class ServiceRuntime:
         self._consumed_topics.append(topic)
         listener = self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds)
         self._listeners.append(listener)
+        self._groups.append(self.topic(group or self.name))
         decorator = self.broker.subscriber(
             real,
-            group_id=self.topic(group or self.name),
+            group_id=self._groups[-1],
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             listener=listener,
@@ -231,6 +233,22 @@ class ServiceRuntime:
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+    def kafka_acls(self) -> list[tuple[str, str, str]]:
+        """The ALLOW ACLs this service needs on a secured cluster, as (resource, name,
+        operation): read and commit what it consumes, write what it publishes and its
+        dead letters, create those topics; nothing else (docs/operations.md)."""
+        consumed = [self.topic(t) for t in self._consumed_topics]
+        written = [self.topic(t) for t in self._outputs]
+        acls: list[tuple[str, str, str]] = []
+        for real in dict.fromkeys([*consumed, *written]):
+            for topic in (real, dlq(real)):
+                acls.append(("TOPIC", topic, "CREATE"))
+        acls += [("TOPIC", t, "READ") for t in dict.fromkeys(consumed)]
+        acls += [("TOPIC", dlq(t), "WRITE") for t in dict.fromkeys(consumed)]
+        acls += [("TOPIC", t, "WRITE") for t in dict.fromkeys(written)]
+        acls += [("GROUP", g, "READ") for g in dict.fromkeys(self._groups)]
+        return list(dict.fromkeys(acls))
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create missing topics (and their dead-letter twins) with the configured partitions."""
