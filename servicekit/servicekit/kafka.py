@@ -171,9 +171,10 @@ class KafkaSettings(BaseSettings):
             except ssl.SSLError as e:
                 raise KafkaLoginError(f"TLS handshake with {server} failed: {e}") from e
             except _REFUSED as e:
+                # The broker's own words (which never repeat the password) say why.
                 raise KafkaLoginError(
                     f"{server} refused the login of {self.kafka_sasl_username!r} "
-                    f"({self.kafka_sasl_mechanism}): {type(e).__name__}"
+                    f"({self.kafka_sasl_mechanism}): {e}"
                 ) from e
             except (TimeoutError, OSError, KafkaError) as e:
                 last = e
