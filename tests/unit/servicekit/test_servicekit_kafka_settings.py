@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,20 @@ def test_a_stack_without_the_secured_listener_writes_the_plain_broker_properties
         "--add-scram",
         "SCRAM-SHA-256=[name=devstack,password=devstack-secret]",
     ]
+
+
+def test_incomplete_security_settings_stop_a_service_with_one_line_and_no_password() -> None:
+    env = {
+        **os.environ,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_PASSWORD": "hunter2-secret",
+        "ORDERFLOW_HTTP_PORT": "0",
+    }
+    env.pop("KAFKA_SASL_USERNAME", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "ordering"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1 and "KAFKA_SASL_USERNAME" in lines[0]
+    assert "hunter2-secret" not in done.stdout + done.stderr
