@@ -195,9 +195,9 @@ class Dispatcher:
             await asyncio.wait(running, timeout=timeout)
         await self.commit(only=revoked)
 
-    def rebalance_listener(self, timeout: float) -> _SettleOnRevoke:
+    def rebalance_listener(self, timeout: float) -> SettleOnRevoke:
         """A listener for one subscriber: settle revoked partitions before giving them up."""
-        return _SettleOnRevoke(self, timeout)
+        return SettleOnRevoke(self, timeout)
 
     async def close(self, timeout: float) -> None:
         """Start nothing new, let running handlers finish (up to `timeout`), commit."""
@@ -212,7 +212,9 @@ class Dispatcher:
         await self.commit()
 
 
-class _SettleOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class SettleOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One subscriber's rebalance listener: settles revoked partitions, notes assignment."""
+
     def __init__(self, dispatcher: Dispatcher, timeout: float) -> None:
         self.dispatcher = dispatcher
         self.timeout = timeout

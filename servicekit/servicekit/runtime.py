@@ -35,7 +35,7 @@ from contracts.topics import dlq
 from servicekit import metrics
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
-from servicekit.dispatch import Dispatcher
+from servicekit.dispatch import Dispatcher, SettleOnRevoke
 from servicekit.kafka import KafkaLoginError
 from servicekit.logs import configure_logging
 
@@ -99,7 +99,7 @@ class ServiceRuntime:
             base_topic=self.base_topic,
             dispatcher=self.dispatcher,
         )
-        self._listeners: list[Any] = []
+        self._listeners: list[SettleOnRevoke] = []
         self._groups: list[str] = []
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
