@@ -44,6 +44,8 @@ def ports(config: StackConfig) -> dict[str, int]:
     found = {"port": config.kafka_port, "controller": config.kafka_controller_port}
     if config.kafka_sasl_port is not None:
         found["sasl"] = config.kafka_sasl_port
+    if config.kafka_mtls_port is not None:
+        found["mtls"] = config.kafka_mtls_port
     return found
 
 
@@ -138,6 +140,8 @@ def _server_properties(config: StackConfig) -> str:
     # The secured listener (opt-in, devstack/devstack/secured.py) comes after the others,
     # so a stack without it writes exactly the properties it always did.
     sasl = f"SASL_SSL://{host}:{config.kafka_sasl_port}" if config.kafka_sasl_port else ""
+    if sasl and config.kafka_mtls_port:
+        sasl += f",SSL://{host}:{config.kafka_mtls_port}"
     extra = secured.server_properties(config) if sasl else []
     return "\n".join(
         [
@@ -151,7 +155,8 @@ def _server_properties(config: StackConfig) -> str:
             + (f",{sasl}" if sasl else ""),
             "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-            + (",SASL_SSL:SASL_SSL" if sasl else ""),
+            + (",SASL_SSL:SASL_SSL" if sasl else "")
+            + (",SSL:SSL" if sasl and config.kafka_mtls_port else ""),
             "inter.broker.listener.name=PLAINTEXT",
             f"log.dirs={_data(config)}",
             # One broker: internal topics can't have more than one replica.

@@ -7,8 +7,11 @@ plain listener (which stays as it is):
     ├── TLS       a CA and broker certificate made here with keytool (kafka/tls/), no downloads
     ├── SCRAM     users created when the storage is formatted: `devstack` (super user) and
     │             one per service, password `<name>-secret` (SCRAM-SHA-256 and -512)
-    └── ACLs      KRaft's StandardAuthorizer; `grant()` adds a principal's ACLs (the services'
-                  come from `servicekit` ServiceRuntime.kafka_acls(): own topics and groups)
+    ├── ACLs      KRaft's StandardAuthorizer; `grant()` adds a principal's ACLs (the services'
+    │             come from `servicekit` ServiceRuntime.kafka_acls(): own topics and groups)
+    └── mTLS      with ``ORDERFLOW_DEVSTACK_KAFKA_MTLS_PORT`` too: an SSL listener that requires
+                  a client certificate signed by the CA; `client_certificate(config, name)`
+                  makes one, and the principal is ``User:CN=<name>``
 
 The plain and controller listeners' principal (User:ANONYMOUS) is a super user, so every
 client of the plain listener works as before and devstack's own admin calls use it.
@@ -25,6 +28,7 @@ from pathlib import Path
 from devstack.config import KAFKA_SOURCE_DIR, DevstackError, StackConfig
 
 ACL_TOOL = KAFKA_SOURCE_DIR / "Acls.java"
+PEM_KEY_TOOL = KAFKA_SOURCE_DIR / "PemKey.java"
 SUPER_USER = "devstack"
 SERVICE_USERS = ("ordering", "invoicing", "payments", "notifier", "timers")
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -135,6 +139,39 @@ def ensure_tls(config: StackConfig) -> Path:
     return keystore
 
 
+def mtls_bootstrap(config: StackConfig) -> str:
+    if config.kafka_mtls_port is None:
+        raise DevstackError("no mutual-TLS listener: set ORDERFLOW_DEVSTACK_KAFKA_MTLS_PORT")
+    return f"{config.host}:{config.kafka_mtls_port}"
+
+
+def client_certificate(config: StackConfig, java: str, name: str) -> tuple[Path, Path]:
+    """A client certificate for ``CN=<name>`` signed by the CA, and its key (PEM files)."""
+    ensure_tls(config)
+    folder = tls_dir(config) / "clients"
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    if cert.is_file() and key.is_file():
+        return cert, key
+    folder.mkdir(exist_ok=True)
+    store, csr = folder / f"{name}.p12", folder / f"{name}.csr"
+    store.unlink(missing_ok=True)
+    keytool, pw = _keytool(), ["-storepass", _STORE_PASSWORD]
+    key_args = ["-storetype", "PKCS12", "-keyalg", "EC", "-groupname", "secp256r1"]
+    steps = {
+        "make the client key": [*key_args, "-genkeypair", "-alias", "client",
+                                "-dname", f"CN={name}", "-validity", "3650",
+                                "-keystore", str(store), *pw, "-keypass", _STORE_PASSWORD],
+        "request its certificate": ["-certreq", "-alias", "client", "-keystore", str(store),
+                                    "-file", str(csr), *pw],
+        "sign it": ["-gencert", "-alias", "ca", "-keystore", str(tls_dir(config) / "ca.p12"),
+                    "-infile", str(csr), "-outfile", str(cert), "-rfc", "-validity", "3650", *pw],
+    }  # fmt: skip
+    for what, step in steps.items():
+        _run([keytool, *step], f"keytool ({what})")
+    _run([java, str(PEM_KEY_TOOL), str(store), _STORE_PASSWORD, "client", str(key)], "PemKey")
+    return cert, key
+
+
 def server_properties(config: StackConfig) -> list[str]:
     """The broker settings of the secured listener (added to the plain ones)."""
     keystore = ensure_tls(config)
@@ -148,6 +185,15 @@ def server_properties(config: StackConfig) -> list[str]:
         f"ssl.key.password={_STORE_PASSWORD}",
         # Clients may present a certificate (mutual TLS); SCRAM is what identifies them.
         "ssl.client.auth=none",
+        *(
+            [
+                "listener.name.ssl.ssl.client.auth=required",
+                "listener.name.ssl.ssl.truststore.type=PEM",
+                f"listener.name.ssl.ssl.truststore.location={ca_file(config)}",
+            ]
+            if config.kafka_mtls_port
+            else []
+        ),
         "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         f"super.users=User:ANONYMOUS;User:{SUPER_USER}",
     ]

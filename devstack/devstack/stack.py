@@ -14,6 +14,7 @@ from devstack import ferretdb, kafka, smtp
 from devstack.config import (
     FERRETDB_PORT_ENV,
     KAFKA_CONTROLLER_PORT_ENV,
+    KAFKA_MTLS_PORT_ENV,
     KAFKA_PORT_ENV,
     KAFKA_SASL_PORT_ENV,
     SMTP_PORT_ENV,
@@ -68,6 +69,7 @@ SERVERS: dict[str, Server] = {
                 "port": "kafka_port",
                 "controller": "kafka_controller_port",
                 "sasl": "kafka_sasl_port",
+                "mtls": "kafka_mtls_port",
             },
             prepare=kafka.prepare,
             argv=kafka.argv,
@@ -104,6 +106,7 @@ _PORT_ENV = {
     "ferretdb_port": FERRETDB_PORT_ENV,
     "smtp_port": SMTP_PORT_ENV,
     "kafka_sasl_port": KAFKA_SASL_PORT_ENV,
+    "kafka_mtls_port": KAFKA_MTLS_PORT_ENV,
 }
 
 

@@ -1,9 +1,11 @@
-"""Every service on a secured broker: SASL_SSL (SCRAM-SHA-512 over TLS) with ACLs.
+"""Every service on a secured broker: SASL_SSL (SCRAM-SHA-512 over TLS) with ACLs, and mTLS.
 
 The module starts a Kafka of its own (devstack's opt-in secured listener, on free ports in
 .cache/devstack-secured) beside the run's shared stack, whose store and SMTP catcher it
 uses. Each service logs in as its own principal and may touch only its own topics and
 group (ServiceRuntime.kafka_acls); the test clients log in as devstack's super user.
+The broker's second secured listener takes TLS client certificates instead (mutual TLS):
+there the notifier is `User:CN=notifier`, with the same ACLs.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class SecuredKafka:
     config: StackConfig
     prefix: str
     admin: KafkaSettings  # devstack's super user: what the test clients log in as
+    notifier_certificate: tuple[Path, Path]  # for the mutual-TLS listener
 
     def env(self, service: str) -> dict[str, str]:
         return secured.client_env(self.config, service)
@@ -71,7 +74,7 @@ def _reuse_jars(config: StackConfig) -> None:
 @pytest.fixture(scope="module")
 def secured_kafka(topic_prefix: str) -> Iterator[SecuredKafka]:
     """A broker with a SASL_SSL listener and every service's ACLs for this run's topics."""
-    ports = [free_port() for _ in range(5)]
+    ports = [free_port() for _ in range(6)]
     config = StackConfig(
         root=SOURCE_DIR.parent / ".cache" / "devstack-secured",
         kafka_port=ports[0],
@@ -79,23 +82,27 @@ def secured_kafka(topic_prefix: str) -> Iterator[SecuredKafka]:
         ferretdb_port=ports[2],
         smtp_port=ports[3],
         kafka_sasl_port=ports[4],
+        kafka_mtls_port=ports[5],
     )
     devstack.stop("kafka", config)  # one left over by an interrupted run
     _reuse_jars(config)
     devstack.start("kafka", config)
     prefix = f"{topic_prefix}secured."
-    acls = [
-        secured.Acl(f"User:{service}", resource, name, operation)
-        for service in SERVICES
-        for resource, name, operation in _build(
-            service, {"ORDERFLOW_TOPIC_PREFIX": prefix}
-        ).kafka_acls()
-    ]
-    devstack_kafka.grant(config, acls)
+    needs = {s: _build(s, {"ORDERFLOW_TOPIC_PREFIX": prefix}).kafka_acls() for s in SERVICES}
+    principals = {f"User:{s}": needs[s] for s in SERVICES} | {"User:CN=notifier": needs["notifier"]}
+    devstack_kafka.grant(
+        config,
+        [
+            secured.Acl(principal, resource, name, operation)
+            for principal, acls in principals.items()
+            for resource, name, operation in acls
+        ],
+    )
+    certificate = secured.client_certificate(config, devstack_kafka.find_java(), "notifier")
     admin_env = secured.client_env(config, secured.SUPER_USER)
     admin = KafkaSettings.model_validate({k.lower(): v for k, v in admin_env.items()})
     try:
-        yield SecuredKafka(config, prefix, admin)
+        yield SecuredKafka(config, prefix, admin, certificate)
     finally:
         devstack.stop("kafka", config)
 
@@ -216,6 +223,31 @@ async def test_a_service_writing_a_topic_it_does_not_own_is_refused_by_the_broke
     runtime = _build("notifier", _env(stack, secured_kafka, database_name, "notifier"))
     await runtime.broker.connect()
     try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await runtime.publish_raw(
+                secured_kafka.prefix + topics.ORDERS_COMMANDS, b"{}", b"k", {}
+            )
+    finally:
+        await runtime.broker.stop()
+        await runtime.mongo.close()
+
+
+async def test_over_mutual_tls_the_notifier_is_known_by_its_certificate_and_only_writes_its_own_topics(
+    stack: Any, secured_kafka: SecuredKafka, database_name: str
+) -> None:
+    cert, key = secured_kafka.notifier_certificate
+    env = _env(stack, secured_kafka, database_name, "notifier") | {
+        "KAFKA_BOOTSTRAP_SERVERS": secured.mtls_bootstrap(secured_kafka.config),
+        "KAFKA_SECURITY_PROTOCOL": "SSL",
+        "KAFKA_SSL_CERT_FILE": str(cert),
+        "KAFKA_SSL_KEY_FILE": str(key),
+    }
+    runtime = _build("notifier", env)
+    await runtime.settings.check_login()
+    await runtime.broker.connect()
+    try:
+        own = secured_kafka.prefix + topics.NOTIFICATIONS_EVENTS
+        await runtime.publish_raw(own, b"{}", b"k", {})
         with pytest.raises(TopicAuthorizationFailedError):
             await runtime.publish_raw(
                 secured_kafka.prefix + topics.ORDERS_COMMANDS, b"{}", b"k", {}
