@@ -11,6 +11,7 @@ there the notifier is `User:CN=notifier`, with the same ACLs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 import shutil
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -37,7 +39,7 @@ from devstack.services import SERVICES, ServiceProcess, free_port
 from orderflow import commands as c
 from servicekit.kafka import KafkaSettings
 from servicekit.runtime import ServiceRuntime
-from tests.support.kafka import Record, Upstream, read_topic
+from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env
 
 pytestmark = pytest.mark.timeout(240)
@@ -142,6 +144,14 @@ def _get(url: str) -> str:
         return str(response.read().decode())
 
 
+async def _ready(url: str) -> str | None:
+    """/readyz's body once every check passes (consumers get their partitions last)."""
+    with contextlib.suppress(OSError):
+        body = await asyncio.to_thread(_get, url)
+        return body if '"ready": true' in body else None
+    return None
+
+
 def _of(order_id: uuid.UUID, *types: str) -> Any:
     def until(records: Sequence[Record]) -> bool:
         seen = {r.json().get("type") for r in records if r.json().get("order_id") == str(order_id)}
@@ -191,8 +201,7 @@ async def test_no_password_reaches_a_log_line_or_the_probes(
     secured_kafka: SecuredKafka, services: dict[str, ServiceProcess]
 ) -> None:
     for name, process in services.items():
-        body = await asyncio.to_thread(_get, f"http://127.0.0.1:{process.port}/readyz")
-        assert '"ready": true' in body
+        body = await eventually(partial(_ready, f"http://127.0.0.1:{process.port}/readyz"), 60)
         assert secured.password(name) not in body
         assert secured.password(name) not in process.log_path.read_text()
 
