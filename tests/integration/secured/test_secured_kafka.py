@@ -63,22 +63,34 @@ def _build(service: str, env: dict[str, str]) -> ServiceRuntime:
     return runtime
 
 
+def _link_or_copy(source: str, target: str) -> object:
+    try:
+        os.link(source, target)
+        return target
+    except OSError:
+        return shutil.copy2(source, target)
+
+
 def _reuse_jars(config: StackConfig) -> None:
-    """Copy the shared stack's Kafka jars, if it has them, instead of fetching them again."""
+    """Link the shared stack's Kafka jars, if it has them, instead of fetching them again."""
     shared = StackConfig.from_env().kafka_dir
-    if (config.kafka_dir / "libs").is_dir() or not (shared / "libs.sha256").is_file():
-        return
+    if not (shared / "libs.sha256").is_file():
+        return  # devstack fetches them (mvn)
     config.kafka_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(shared / "libs", config.kafka_dir / "libs")
+    shutil.copytree(shared / "libs", config.kafka_dir / "libs", copy_function=_link_or_copy)
     shutil.copyfile(shared / "libs.sha256", config.kafka_dir / "libs.sha256")
 
 
 @pytest.fixture(scope="module")
-def secured_kafka(topic_prefix: str) -> Iterator[SecuredKafka]:
-    """A broker with a SASL_SSL listener and every service's ACLs for this run's topics."""
+def secured_kafka(run_id: str, topic_prefix: str) -> Iterator[SecuredKafka]:
+    """A broker with a SASL_SSL listener and every service's ACLs for this run's topics.
+
+    Its folder is the run's own (as the chaos run's stack is), so two test runs never share
+    a broker, and it is removed at the end.
+    """
     ports = [free_port() for _ in range(6)]
     config = StackConfig(
-        root=SOURCE_DIR.parent / ".cache" / "devstack-secured",
+        root=SOURCE_DIR.parent / ".cache" / "devstack-secured" / run_id,
         kafka_port=ports[0],
         kafka_controller_port=ports[1],
         ferretdb_port=ports[2],
@@ -86,7 +98,6 @@ def secured_kafka(topic_prefix: str) -> Iterator[SecuredKafka]:
         kafka_sasl_port=ports[4],
         kafka_mtls_port=ports[5],
     )
-    devstack.stop("kafka", config)  # one left over by an interrupted run
     _reuse_jars(config)
     devstack.start("kafka", config)
     prefix = f"{topic_prefix}secured."
@@ -107,6 +118,7 @@ def secured_kafka(topic_prefix: str) -> Iterator[SecuredKafka]:
         yield SecuredKafka(config, prefix, admin, certificate)
     finally:
         devstack.stop("kafka", config)
+        shutil.rmtree(config.root, ignore_errors=True)
 
 
 def _env(stack: Any, kafka: SecuredKafka, database: str, service: str) -> dict[str, str]:
