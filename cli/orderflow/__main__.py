@@ -20,6 +20,7 @@ from contracts import topics
 from contracts.envelope import Party, Role
 from contracts.orders import ORDER_COMMANDS
 from orderflow.bus import Bus, Seen
+from servicekit.deadletters import describe
 
 app = typer.Typer(
     add_completion=False,
@@ -270,6 +271,9 @@ def main() -> None:
         app()
     except CliError as e:
         print(f"orderflow: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
+    except ValidationError as e:  # the KAFKA_* settings: say what is wrong, never their values
+        print(f"orderflow: invalid settings: {describe(e)}", file=sys.stderr)
         raise SystemExit(2) from e
     except (OSError, TimeoutError, RuntimeError, LookupError) as e:
         print(f"orderflow: {type(e).__name__}: {e}", file=sys.stderr)
