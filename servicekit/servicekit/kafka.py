@@ -168,7 +168,10 @@ class KafkaSettings(BaseSettings):
                     create_conn(host, int(port), request_timeout_ms=int(timeout * 1000), **kwargs),
                     timeout,
                 )
-            except ssl.SSLError as e:
+            except ssl.SSLEOFError as e:  # the broker hung up mid-handshake: maybe starting
+                last = e
+                continue
+            except ssl.SSLError as e:  # certificate, host name, protocol: a setting is wrong
                 raise KafkaLoginError(f"TLS handshake with {server} failed: {e}") from e
             except _REFUSED as e:
                 # The broker's own words (which never repeat the password) say why.

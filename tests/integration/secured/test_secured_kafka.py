@@ -37,7 +37,7 @@ from devstack import secured
 from devstack.config import SOURCE_DIR, StackConfig
 from devstack.services import SERVICES, ServiceProcess, free_port
 from orderflow import commands as c
-from servicekit.kafka import KafkaSettings
+from servicekit.kafka import KafkaLoginError, KafkaSettings
 from servicekit.runtime import ServiceRuntime
 from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env
@@ -276,3 +276,12 @@ async def test_over_mutual_tls_the_notifier_is_known_by_its_certificate_and_only
     finally:
         await runtime.broker.stop()
         await runtime.mongo.close()
+
+
+async def test_a_broker_certificate_from_an_unknown_ca_fails_the_login_at_once(
+    secured_kafka: SecuredKafka,
+) -> None:
+    # Without KAFKA_SSL_CA_FILE the system's CAs are trusted, and devstack's CA is not one.
+    untrusted = secured_kafka.admin.model_copy(update={"kafka_ssl_ca_file": ""})
+    with pytest.raises(KafkaLoginError, match="certificate verify failed"):
+        await untrusted.check_login()
