@@ -19,6 +19,7 @@ client of the plain listener works as before and devstack's own admin calls use 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -87,6 +88,15 @@ def client_env(config: StackConfig, user: str) -> dict[str, str]:
 
 
 def _keytool() -> str:
+    """keytool of the JDK that runs Kafka (JAVA_HOME, then beside `java`), else PATH's."""
+    java_home = os.environ.get("JAVA_HOME", "")
+    java = shutil.which("java")
+    candidates = [Path(java_home, "bin", "keytool")] if java_home else []
+    if java is not None:
+        candidates.append(Path(java).resolve().parent / "keytool")
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
     found = shutil.which("keytool")
     if found is None:
         raise DevstackError("keytool not found: it comes with the JDK that runs Kafka")
