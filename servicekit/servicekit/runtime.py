@@ -31,11 +31,12 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Message
-from contracts.topics import dlq
-from servicekit import metrics
+from contracts.topics import DLQ_SUFFIX, dlq
+from servicekit import cloudevents, metrics
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher, SettleOnRevoke
+from servicekit.invalid import InvalidCommands
 from servicekit.kafka import KafkaLoginError
 from servicekit.logs import configure_logging
 
@@ -98,6 +99,7 @@ class ServiceRuntime:
             stopping=lambda: self._stopping,
             base_topic=self.base_topic,
             dispatcher=self.dispatcher,
+            publish=self.publish,
         )
         self._listeners: list[SettleOnRevoke] = []
         self._groups: list[str] = []
@@ -111,8 +113,9 @@ class ServiceRuntime:
             graceful_timeout=settings.shutdown_timeout_seconds,
             logger=logging.getLogger(f"{name}.faststream"),
             log_level=logging.DEBUG,
-            # Leave room for an oversized message to reach its dead-letter topic intact.
-            max_request_size=max(1024 * 1024, settings.max_message_bytes * 8),
+            # Room for the largest message a topic takes to reach its dead-letter topic
+            # intact, with the error headers (servicekit/config.py: the size limits).
+            max_request_size=settings.dlq_max_message_bytes,
         )
         self.mongo: AsyncMongoClient[Document] = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False
@@ -137,7 +140,12 @@ class ServiceRuntime:
     # -- consuming -------------------------------------------------------------------------
 
     def subscriber(
-        self, topic: str, *, group: str | None = None, title: str | None = None
+        self,
+        topic: str,
+        *,
+        group: str | None = None,
+        title: str | None = None,
+        invalid: InvalidCommands | None = None,
     ) -> Callable[[F], F]:
         """Register a handler for one contracts topic; its first parameter's type is the schema.
 
@@ -149,9 +157,17 @@ class ServiceRuntime:
         `commit_interval_seconds`. FastStream's own policies commit once per message (a
         broker round trip each) and only with one handler running at a time; ACK_FIRST
         would commit before the effects exist.
+
+        `invalid` (command topics): X-13, how the service answers a command whose envelope
+        reads but whose content does not (servicekit/invalid.py); without it such a
+        message is dead-lettered like any unreadable one.
         """
         real = self.topic(topic)
         self._consumed_topics.append(topic)
+        if invalid is not None:
+            if invalid.answer_topic not in self._outputs:  # else answering would never succeed
+                raise KeyError(f"{self.name}: declare {invalid.answer_topic!r} as an output first")
+            self.guard.invalid_commands[topic] = invalid
         listener = self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds)
         self._listeners.append(listener)
         self._groups.append(self.topic(group or self.name))
@@ -194,7 +210,7 @@ class ServiceRuntime:
             await publisher.publish(
                 message.model_dump_json().encode(),
                 key=message.kafka_key(),
-                headers={"content-type": "application/json", "message-type": message.type},
+                headers=self.headers(topic, message),
                 correlation_id=str(message.correlation_id),
             )
             metrics.PUBLISHED.labels(self.name, topic).inc()
@@ -208,10 +224,15 @@ class ServiceRuntime:
             await publisher.publish(
                 entry["value"].encode(),
                 key=entry["key"].encode(),
-                headers={"content-type": "application/json", "message-type": entry["type"]},
+                headers=cloudevents.for_outbox(self.name, entry),
                 correlation_id=entry["correlation_id"],
             )
             metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
+
+    def headers(self, topic: str, message: Message) -> dict[str, str]:
+        """The headers of a message this service publishes to `topic`: CloudEvents' binary
+        mode and orderflow's `message-type` (servicekit/cloudevents.py)."""
+        return cloudevents.for_message(self.name, topic, message)
 
     async def publish_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
@@ -229,6 +250,11 @@ class ServiceRuntime:
     def background(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run `task` for the life of the service; it is cancelled first on shutdown."""
         self._background.append(task)
+
+    @property
+    def consumed_topics(self) -> tuple[str, ...]:
+        """The contracts names of the topics this service reads."""
+        return tuple(self._consumed_topics)
 
     @property
     def stopping(self) -> bool:
@@ -251,9 +277,20 @@ class ServiceRuntime:
         return list(dict.fromkeys(acls))
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create missing topics (and their dead-letter twins) with the configured partitions."""
+        """Create missing topics (and their dead-letter twins) with the configured partitions
+        and their size limit (`max.message.bytes`); existing topics are left as they are."""
         wanted = {self.topic(t) for t in topics}
         wanted |= {dlq(t) for t in list(wanted)}
+        settings = self.settings
+
+        def new_topic(name: str) -> NewTopic:
+            limit = (
+                settings.dlq_max_message_bytes
+                if name.endswith(DLQ_SUFFIX)
+                else settings.topic_max_message_bytes
+            )
+            configs = {"max.message.bytes": str(limit)}
+            return NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)
 
         async def create() -> None:
             admin = AIOKafkaAdminClient(**self.settings.client_kwargs())
@@ -261,7 +298,7 @@ class ServiceRuntime:
             try:
                 missing = wanted - set(await admin.list_topics())
                 if missing:
-                    new = [NewTopic(t, self.settings.topic_partitions, 1) for t in sorted(missing)]
+                    new = [new_topic(t) for t in sorted(missing)]
                     with contextlib.suppress(Exception):  # a racing replica created them
                         await admin.create_topics(new)
             finally:

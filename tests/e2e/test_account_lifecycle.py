@@ -31,6 +31,7 @@ from contracts.orders import (
     OrderItem,
     OrderParty,
     PlaceOrder,
+    RefuseApproval,
     ResendReceipt,
 )
 from invoicing.queries import account_invoices
@@ -49,12 +50,19 @@ from tests.e2e.timeline import (
     until,
     wait_for,
 )
+from timers.queries import deadlines_of
 
 pytestmark = pytest.mark.timeout(180)
 
 CYCLE = 6.0  # seconds between two bill-cycle runs of an account
+APPROVAL_TARGET = 8.0  # seconds an approval may stay pending before it is overdue
 
-EXTRA_ENV = {"ORDERFLOW_BILL_CYCLE_EVERY": str(CYCLE)}
+EXTRA_ENV = {
+    "ORDERFLOW_BILL_CYCLE_EVERY": str(CYCLE),
+    "ORDERFLOW_APPROVAL_TARGET": str(APPROVAL_TARGET),
+}
+#: Signals that come or not depending on how fast the machine is (A-13).
+NOISE = {"OrderCommandRejected", "ApprovalOverdue"}
 
 ORDERS = topics.ORDERS_COMMANDS
 
@@ -200,9 +208,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
     [invoice_mail] = await wait_for_mail(system.maildir, address, "invoice_issued")
     assert invoice_mail["Subject"] == f"Invoice {invoice['number']}"
     assert "Total: 360.00 EUR" in text_of(invoice_mail)
-    assert [
-        t for t in types_of(system, order_id, topics.ORDERS_EVENTS) if t != "OrderCommandRejected"
-    ] == [
+    assert [t for t in types_of(system, order_id, topics.ORDERS_EVENTS) if t not in NOISE] == [
         "OrderCreated",
         "DraftEdited",
         "ItemConfigured",
@@ -253,3 +259,88 @@ async def test_A07_A09_A11_without_approval_placing_completes_and_a_cancelled_dr
     assert [inv.status for inv in await account_invoices(system.db("invoicing"), account_id)] == [
         "issued"
     ]
+
+
+async def test_A13_A15_refused_edited_placed_again_overdue_approved_completed_receipt_and_invoice_to_the_order_s_addressees(
+    system: System,
+) -> None:
+    agent = person(Role.AGENT, system)
+    account_id, address = await opened_account(system)
+    buyer, finance = person(Role.CUSTOMER, system), person(Role.CUSTOMER, system)
+    order_id = uuid.uuid4()
+    plan = item("support-plan", "300.00", option="yearly").model_copy(
+        update={"configurations": {"tier": "gold"}}
+    )
+    # the order names whom to contact and whom to invoice, not the account's email.
+    addressees: dict[str, Any] = {"contact": buyer.contact, "bill_to": finance.contact}
+    create_it = create(agent, order_id, account_id, items=[plan], **addressees)
+    await accepted(system, ORDERS, create_it, "OrderCreated")
+    first = await accepted(
+        system, ORDERS, c.command(PlaceOrder, agent.party, order_id=order_id), "OrderPlaced"
+    )
+    assert (first["status"], first["needs_approval"]) == ("in_progress", True)
+
+    # the approver refuses with a reason: a draft again for the agent to change.
+    reason = "A yearly plan needs the hosting it supports on the same order"
+    no = c.command(RefuseApproval, c.APPROVER, order_id=order_id, reason=reason)
+    refusal = await accepted(system, ORDERS, no, "ApprovalRefused")
+    assert (refusal["status"], refusal["reason"]) == ("draft", reason)
+    terms = c.account_terms(account_id, items=[plan, item("hosting", "20.00", 2)], **addressees)
+    edit = c.command(EditDraft, agent.party, order_id=order_id, terms=terms)
+    await accepted(system, ORDERS, edit, "DraftEdited")
+    again = await accepted(
+        system, ORDERS, c.command(PlaceOrder, agent.party, order_id=order_id), "OrderPlaced"
+    )
+
+    # left pending past the target, the approval is overdue: a signal, the order
+    # stays in progress; the first placing's deadline was cancelled and never fires.
+    [overdue] = await wait_for(system, order_id, "ApprovalOverdue", timeout=30)
+    assert overdue["status"] == "in_progress"
+    assert overdue["approval_due_at"] == again["approval_due_at"]
+    found = await deadlines_of(system.db("timers"), str(order_id))  # type: ignore[arg-type]
+    statuses = {d.deadline_id: d.status.value for d in found}
+    assert statuses.keys() == {f"{order_id}:approval_overdue:{n}" for n in (0, 1)}
+    assert statuses[f"{order_id}:approval_overdue:0"] == "cancelled"
+    approve = c.command(ApproveOrder, c.APPROVER, order_id=order_id)
+    assert (await accepted(system, ORDERS, approve, "OrderApproved"))["status"] == "approved"
+    complete = c.command(CompleteOrder, agent.party, order_id=order_id)
+    completed = await accepted(system, ORDERS, complete, "OrderCompleted")
+    assert completed["total"] == {"amount": "340.00", "currency": "EUR"}
+
+    # the receipt goes to the order's contact, the invoice to its bill-to.
+    assert completed["receipt_to"]["email"] == email(buyer)
+    assert completed["bill_to"]["email"] == email(finance)
+    [receipt] = await wait_for_mail(system.maildir, email(buyer), "receipt")
+    assert "Total: 340.00 EUR" in text_of(receipt)
+    [run] = await billed(system, account_id, order_id)
+    [invoice_id] = run["invoice_ids"]
+    issued = await until(
+        system,
+        account_id,
+        lambda found: any(
+            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
+        ),
+        30,
+    )
+    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    assert (invoice["client"]["id"], invoice["client"]["contact"]["email"]) == (
+        account_id,
+        email(finance),
+    )
+    [invoice_mail] = await wait_for_mail(system.maildir, email(finance), "invoice_issued")
+    assert "Total: 340.00 EUR" in text_of(invoice_mail)
+    assert [
+        t for t in types_of(system, order_id, topics.ORDERS_EVENTS) if t != "OrderCommandRejected"
+    ] == [
+        "OrderCreated",
+        "OrderPlaced",
+        "ApprovalRefused",
+        "DraftEdited",
+        "OrderPlaced",
+        "ApprovalOverdue",
+        "OrderApproved",
+        "OrderCompleted",
+    ]
+    await expect_templates(system.maildir, email(buyer), ["receipt"])
+    await expect_templates(system.maildir, email(finance), ["invoice_issued"])
+    await expect_templates(system.maildir, address, [])

@@ -8,6 +8,7 @@ completes as soon as its last invoice is issued (M-16).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,7 @@ from contracts.orders import (
     ConfirmOrder,
     CreateOrder,
     DeclineAsClient,
+    DiscardDraft,
     DuplicateOrder,
     EditDraft,
     ManagedTerms,
@@ -40,7 +42,9 @@ from contracts.orders import (
     RefuseCancellation,
     RejectOrder,
     RequestCancellation,
+    ReturnOrder,
     SubmitOrder,
+    WithdrawOrder,
 )
 from invoicing.queries import order_invoices
 from orderflow import commands as c
@@ -61,6 +65,8 @@ from tests.e2e.timeline import (
     types_of,
     wait_for,
 )
+from tests.support.kafka import read_topic
+from timers.queries import deadlines_of
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -267,6 +273,7 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
             "invoice_draft_ready",
             "invoice_draft_ready",
             "invoice_draft_revised",
+            "order_activated",  # X-11: the client confirmed (M-08)
         ],
     )
     await expect_templates(
@@ -575,7 +582,18 @@ async def test_M13_M14_an_approved_cancellation_cancels_planned_and_voids_issued
     ]
 
 
-async def test_M13_M16_a_refused_cancellation_completes_the_order_if_everything_ended_meanwhile(
+async def issue_deadline_fired(system: System, invoice: str) -> None:
+    """The timer service fired `invoice`'s issue deadline (its date came)."""
+    wanted = f"{invoice}:issue"
+    await read_topic(
+        system.bus.bootstrap,
+        system.prefix + topics.TIMERS_EVENTS,
+        lambda records: any(r.json().get("deadline_id") == wanted for r in records),
+        timeout=60,
+    )
+
+
+async def test_M13_M16_M20_a_refused_cancellation_releases_the_held_invoice_and_completes_the_order(
     system: System,
 ) -> None:
     member, client = person(Role.MEMBER, system), person(Role.CLIENT, system)
@@ -583,37 +601,130 @@ async def test_M13_M16_a_refused_cancellation_completes_the_order_if_everything_
     terms = ended_terms(
         skip_client_confirmation=True,
         proof_document="uploads/po-77.pdf",
-        planned_invoices=[planned(CALENDAR.first_day(4), "35.00")],
+        planned_invoices=[planned(CALENDAR.first_day(8), "35.00")],
     )
     await submitted_and_reviewed(system, member, client, order_id, terms)
     await wait_for(system, order_id, "ServicePeriodEnded")  # it ended yesterday
     reason = "The client asks to stop before the first invoice."
     ask = c.command(RequestCancellation, member.party, order_id=order_id, reason=reason)
-    await accepted(system, ORDERS, ask, "CancellationRequested")
+    requested = await accepted(system, ORDERS, ask, "CancellationRequested")
 
-    # Invoicing carries on while the request is open: the last M-16 fact is recorded...
-    await wait_for(
-        system, order_id, "InvoicingCompleted", "ServicePeriodEnded", count=2, timeout=60
-    )
-    assert "OrderCompleted" not in types_of(system, order_id, topics.ORDERS_EVENTS)
-    # ...and a refusal completes the order at once.
+    # M-20: the invoice date passes while the request is open; the invoice is held...
+    [plan] = await wait_for(system, order_id, "InvoicePlanned")
+    issue_at = datetime.fromisoformat(plan["issue_at"])
+    assert datetime.fromisoformat(requested["occurred_at"]) < issue_at
+    await issue_deadline_fired(system, invoice_id(order_id, 1))
+    # ...and a refusal issues it at once; the last M-16 fact then completes the order.
     no = c.command(RefuseCancellation, c.OPERATOR, order_id=order_id, reason="Already delivered")
     refusal = await accepted(system, ORDERS, no, "CancellationRefused")
     assert refusal["status"] == "active"
-    [completed] = await wait_for(system, order_id, "OrderCompleted")
-    assert completed["causation_id"] == refusal["causation_id"]
+    await wait_for(system, order_id, "OrderCompleted")
     assert milestones(system, order_id) == [
         "OrderCreated",
         "OrderSubmitted",
         "OrderActivated",
         "ServicePeriodEnded",
         "CancellationRequested",
-        "InvoicingCompleted",
         "CancellationRefused",
+        "InvoicingCompleted",
         "OrderCompleted",
     ]
     [issued] = events(system, order_id, topics.INVOICING_EVENTS, "InvoiceIssued")
+    assert datetime.fromisoformat(issued["issued_at"]) >= datetime.fromisoformat(
+        refusal["occurred_at"]
+    )
+    assert issued["invoice_date"] == plan["invoice_date"]
     assert issued["total"] == {"amount": "35.00", "currency": "EUR"}
     await wait_for_mail(system.maildir, email(member), "cancellation_refused")
     await wait_for_mail(system.maildir, email(client), "invoice_issued")
     await expect_templates(system.maildir, email(client), ["invoice_issued"])
+
+
+async def review_deadlines(system: System, order_id: uuid.UUID, want: dict[str, str]) -> None:
+    """Wait until the timer service holds the order's review deadlines in the `want`ed
+    statuses, by deadline id (M-04, X-02)."""
+    have: dict[str, str] = {}
+    async with asyncio.timeout(30):
+        while any(have.get(i) != s for i, s in want.items()):
+            found = await deadlines_of(system.db("timers"), str(order_id))  # type: ignore[arg-type]
+            have = {d.deadline_id: d.status.value for d in found if d.kind == "review_overdue"}
+            await asyncio.sleep(0.25)
+
+
+async def test_M18_M19_returned_with_a_question_resubmitted_confirmed_to_active_and_a_withdrawn_draft_discarded(
+    system: System,
+) -> None:
+    member, client = person(Role.MEMBER, system), person(Role.CLIENT, system)
+    order_id, dropped = uuid.uuid4(), uuid.uuid4()
+    terms = c.managed_terms(planned_invoices=[planned(CALENDAR.first_day(3600), "90.00")])
+    await submitted_and_reviewed(system, member, client, order_id, terms, confirm=False)
+
+    # M-18: the operator returns the order with a question: a draft again, hidden from
+    # operators, the question on its timeline; the review's deadline is cancelled.
+    question = "Does the client want the mobile site in this phase too?"
+    back = c.command(ReturnOrder, c.OPERATOR, order_id=order_id, comment=question)
+    returned = await accepted(system, ORDERS, back, "OrderReturned")
+    assert (returned["status"], returned["comment"]) == ("draft", question)
+    assert returned["actor"] == c.OPERATOR.model_dump(mode="json")
+    assert await order_view(system.db("ordering"), order_id, c.OPERATOR) is None, "M-02"
+    view = await order_view(system.db("ordering"), order_id, member.party)
+    assert view is not None and isinstance(view.order.details, ManagedDetails)
+    assert view.order.timeline[-1].type == "OrderReturned"
+    assert view.order.details.returned_comment == question
+    too_soon = c.command(ConfirmOrder, c.OPERATOR, order_id=order_id)
+    await refused(system, ORDERS, too_soon, "not_allowed_in_status")
+
+    # M-03, M-04: edited and submitted again, it is reviewed anew: a new review deadline,
+    # the first one cancelled in the timer service.
+    answered = c.managed_terms(
+        description="Website and mobile site",
+        planned_invoices=[planned(CALENDAR.first_day(3600), "140.00")],
+    )
+    edit = c.command(EditDraft, member.party, order_id=order_id, terms=answered)
+    await accepted(system, ORDERS, edit, "DraftEdited")
+    resubmit = c.command(SubmitOrder, member.party, order_id=order_id)
+    again = await accepted(system, ORDERS, resubmit, "OrderSubmitted")
+    assert again["status"] == "operator_review"
+    await review_deadlines(
+        system,
+        order_id,
+        {f"{order_id}:review_overdue:0": "cancelled", f"{order_id}:review_overdue:1": "scheduled"},
+    )
+
+    # M-05, M-08: confirmed by the operator, then by the client: active.
+    confirm = c.command(ConfirmOrder, c.OPERATOR, order_id=order_id)
+    sent = await accepted(system, ORDERS, confirm, "OrderSentToClient")
+    [mail] = await wait_for_mail(system.maildir, email(client), "client_confirmation_request")
+    token = token_in(text_of(mail), order_id)
+    assert token == sent["confirmation_token"]
+    yes = c.command(ConfirmAsClient, client.party, order_id=order_id, token=token)
+    activated = await accepted(system, ORDERS, yes, "OrderActivated")
+    assert activated["status"] == "active"
+    assert [p["amount"]["amount"] for p in activated["planned_invoices"]] == ["140.00"]
+    assert milestones(system, order_id) == [
+        "OrderCreated",
+        "OrderSubmitted",
+        "OrderReturned",
+        "DraftEdited",
+        "OrderSubmitted",
+        "OrderSentToClient",
+        "OrderActivated",
+    ]
+
+    # M-19: another order is withdrawn before the review, then discarded for good: kept,
+    # the member's alone to see, every later command refused.
+    await submitted_and_reviewed(system, member, client, dropped, terms, confirm=False)
+    withdraw = c.command(WithdrawOrder, member.party, order_id=dropped)
+    assert (await accepted(system, ORDERS, withdraw, "OrderWithdrawn"))["status"] == "draft"
+    await review_deadlines(system, dropped, {f"{dropped}:review_overdue:0": "cancelled"})
+    discard = c.command(DiscardDraft, member.party, order_id=dropped)
+    assert (await accepted(system, ORDERS, discard, "DraftDiscarded"))["status"] == "discarded"
+    submit = c.command(SubmitOrder, member.party, order_id=dropped)
+    await refused(system, ORDERS, submit, "not_allowed_in_status")
+    kept = await order_view(system.db("ordering"), dropped, member.party)
+    assert kept is not None and kept.order.status == "discarded"
+    assert await order_view(system.db("ordering"), dropped, c.OPERATOR) is None
+    seen = await list_orders(system.db("ordering"), c.OPERATOR)
+    assert dropped not in {v.order.order_id for v in seen}
+    assert order_id in {v.order.order_id for v in seen}
+    await expect_templates(system.maildir, email(client), ["client_confirmation_request"])

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Contact, Event, MessageUnion, Role
+from contracts.envelope import Contact, Event, FieldError, MessageUnion, Role
 from contracts.orders.values import (
     DraftTerms,
     Flow,
@@ -88,6 +88,9 @@ class OrderRejected(OrderEvent):
     type: Literal["OrderRejected"] = "OrderRejected"
     cause: Literal["operator", "client", "offer_expired"]
     reason: str = ""
+    #: The status the order was rejected from: an offer that expired in `operator_review`
+    #: was never put to the client (M-09). None from producers that predate the field.
+    previous_status: OrderStatus | None = None
 
 
 class CancellationRequested(OrderEvent):
@@ -118,11 +121,13 @@ class ServicePeriodEnded(OrderEvent):
 
 
 class OrderCompleted(OrderEvent):
-    """M-16 or A-07; an account order's receipt goes to `receipt_to` (A-10)."""
+    """M-16 or A-07; an account order's receipt goes to `receipt_to` (A-10), the order's
+    contact, and its bill-cycle invoice to `bill_to` (A-11, A-15)."""
 
     type: Literal["OrderCompleted"] = "OrderCompleted"
     receipt_to: Contact | None = None
     total: Money | None = None
+    bill_to: Contact | None = None
 
 
 class OrderDuplicated(OrderEvent):
@@ -136,12 +141,19 @@ class OrderEdited(OrderEvent):
     comment: str = ""
     awaiting: Role
     respond_by: AwareDatetime
+    #: P-19: the supplier's price the customer has not accepted yet, after this edit
+    #: (None: the price on the order is agreed). The order cannot start while it is set.
+    pending_price: Money | None = None
+    #: P-19: the supplier's price the customer accepted with this edit, if any.
+    accepted_price: Money | None = None
 
 
 class OrderConfirmed(OrderEvent):
     type: Literal["OrderConfirmed"] = "OrderConfirmed"
     terms: PostpaidTerms
     auto_done_at: AwareDatetime
+    #: P-19: the supplier's new price the customer accepted by confirming, if any.
+    accepted_price: Money | None = None
 
 
 class ChangeProposed(OrderEvent):
@@ -211,6 +223,8 @@ class ItemConfigured(OrderEvent):
 class OrderPlaced(OrderEvent):
     type: Literal["OrderPlaced"] = "OrderPlaced"
     needs_approval: bool
+    #: A-13: when a pending approval becomes overdue (only when approval is needed).
+    approval_due_at: AwareDatetime | None = None
 
 
 class OrderApproved(OrderEvent):
@@ -222,6 +236,49 @@ class ReceiptResent(OrderEvent):
     receipt_to: Contact
 
 
+class OrderReturned(OrderEvent):
+    """M-18: the operator sent the order back to draft with a question or comment."""
+
+    type: Literal["OrderReturned"] = "OrderReturned"
+    comment: str
+
+
+class OrderWithdrawn(OrderEvent):
+    """M-19: the member took the submitted order back to draft before the review."""
+
+    type: Literal["OrderWithdrawn"] = "OrderWithdrawn"
+
+
+class DraftDiscarded(OrderEvent):
+    """M-19: the member discarded the draft; `status` is `discarded`, for good."""
+
+    type: Literal["DraftDiscarded"] = "DraftDiscarded"
+
+
+class ApprovalRefused(OrderEvent):
+    """A-13: the approver refused; the order is a draft again for the agent to change."""
+
+    type: Literal["ApprovalRefused"] = "ApprovalRefused"
+    reason: str
+
+
+class ApprovalOverdue(OrderEvent):
+    """A-13: a signal for ops, as M-04's; the status does not change."""
+
+    type: Literal["ApprovalOverdue"] = "ApprovalOverdue"
+    approval_due_at: AwareDatetime
+
+
+class OrderClosedUnpaid(OrderEvent):
+    """P-21: the money was finally not collected; the order is closed, marked unpaid, and
+    may be reviewed (P-17). `claim_id` is payments' claim that ended so."""
+
+    type: Literal["OrderClosedUnpaid"] = "OrderClosedUnpaid"
+    cause: Literal["claim_written_off", "claim_withdrawn"]
+    claim_id: str
+    unpaid: Literal[True] = True
+
+
 class OrderCommandRejected(Event):
     """X-07: a command was refused; `reason` is a `RejectionReason` value."""
 
@@ -231,6 +288,8 @@ class OrderCommandRejected(Event):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 ORDER_EVENTS: MessageUnion[Event] = MessageUnion(
@@ -239,5 +298,6 @@ ORDER_EVENTS: MessageUnion[Event] = MessageUnion(
     InvoicingCompleted, ServicePeriodEnded, OrderCompleted, OrderDuplicated, OrderEdited,
     OrderConfirmed, ChangeProposed, ProposalAccepted, ProposalRejected, ProposalLapsed,
     ServiceMarkedDone, ExecutionConfirmed, OrderPaid, ReviewLeft, NotesEdited, ItemConfigured,
-    OrderPlaced, OrderApproved, ReceiptResent, OrderCommandRejected,
+    OrderPlaced, OrderApproved, ReceiptResent, OrderCommandRejected, OrderReturned,
+    OrderWithdrawn, DraftDiscarded, ApprovalRefused, ApprovalOverdue, OrderClosedUnpaid,
 )  # fmt: skip

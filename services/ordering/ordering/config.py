@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr
 
 from ordering.domain import Catalogue, Policy, Product
-from servicekit.config import Duration, ServiceSettings
+from servicekit.calendars import CalendarSettings
+from servicekit.config import Duration
 
 _DEFAULT = Policy()
 
 
-class OrderingSettings(ServiceSettings):
+class OrderingSettings(CalendarSettings):
     http_port: int = Field(default=8101, description="Port of /metrics, /livez and /readyz.")
     review_target: Duration = Field(
         default=_DEFAULT.review_target, description="M-04: operator review target (weekday time)."
@@ -44,6 +45,10 @@ class OrderingSettings(ServiceSettings):
     auto_confirm_after: Duration = Field(
         default=_DEFAULT.auto_confirm_after, description="P-13: customer's confirmation window."
     )
+    approval_target: Duration = Field(
+        default=_DEFAULT.approval_target,
+        description="A-13: an approval pending this long is overdue (a signal for ops).",
+    )
     business_timezone: str = Field(
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
@@ -64,7 +69,9 @@ class OrderingSettings(ServiceSettings):
             proposal_lapse=self.proposal_lapse,
             auto_done_after=self.auto_done_after,
             auto_confirm_after=self.auto_confirm_after,
+            approval_target=self.approval_target,
             business_tz=ZoneInfo(self.business_timezone),
+            days_off=self.days_off(),
         )
 
     def catalogue(self) -> Catalogue:

@@ -5,7 +5,7 @@
     search_accounts(db, text)              accounts by name or email, before creating one
 
 Every query takes the viewer (a party): an order a party does not belong to, and a draft
-asked for by an operator, are not found (M-02).
+(or a discarded one, M-19) asked for by an operator, are not found (M-02).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Party
 from ordering.domain import AccountRecord, Order, visible_to
+from ordering.domain.model import PostpaidDetails
 from ordering.handlers import rebuild
 from ordering.store import AccountsStore, orders_store
 from servicekit.aggregates import Document
@@ -29,6 +30,11 @@ class OrderView:
 
     order: Order
     version: int
+
+    @property
+    def unpaid(self) -> bool:
+        """P-21: closed without the money being collected."""
+        return isinstance(self.order.details, PostpaidDetails) and self.order.details.unpaid
 
 
 async def order_view(
@@ -45,7 +51,8 @@ async def order_view(
 async def list_orders(
     db: AsyncDatabase[Document], viewer: Party, status: str | None = None, limit: int = 100
 ) -> list[OrderView]:
-    """M-17: the orders `viewer` takes part in (operators: every non-draft), by status."""
+    """M-17: the orders `viewer` takes part in (operators: every one but drafts and
+    discarded drafts), by status."""
     query: dict[str, Any] = {} if viewer.role == "operator" else {"parties": viewer.id}
     if status is not None:
         query["status"] = status

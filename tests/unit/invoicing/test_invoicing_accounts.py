@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from contracts.envelope import Role
+from contracts.envelope import Contact, Role
 from contracts.invoicing import BillCycleRun, InvoiceIssued, RunBillCycle
 from invoicing.domain import Policy, account_ledger_id
 from tests.unit.invoicing.invoicing_kit import (
@@ -168,3 +168,24 @@ def test_A11_orders_of_an_account_invoicing_never_heard_of_wait_for_a_run_bill_c
     sc.do(command(RunBillCycle, OPERATOR, account_id="acc-1"))
     [issued] = [e for e in sc.published if isinstance(e, InvoiceIssued)]
     assert issued.client.contact == ACCOUNT_CONTACT, "the receipt address stands in"
+
+
+def test_A15_a_bill_cycle_invoice_goes_to_the_bill_to_its_orders_name() -> None:
+    sc = account_scenario()
+    sc.account(account_opened())
+    finance = Contact(email="finance@acme.example", name="Acme finance")
+    own, elsewhere, also_own = new_order_id(), new_order_id(), new_order_id()
+    for order_id, bill_to in ((own, None), (elsewhere, finance), (also_own, ACCOUNT_CONTACT)):
+        completed = order_completed(order_id).model_copy(update={"bill_to": bill_to})
+        sc.queue(order_created(account_terms(), order_id=order_id), completed)
+    sc.fire(_cycle(1))
+    issued = {e.invoice_id: e for e in sc.published if isinstance(e, InvoiceIssued)}
+    assert set(issued) == {f"{LEDGER}/1-EUR", f"{LEDGER}/1-EUR-2"}
+    account_invoice, finance_invoice = issued[f"{LEDGER}/1-EUR"], issued[f"{LEDGER}/1-EUR-2"]
+    assert account_invoice.client.contact == ACCOUNT_CONTACT
+    assert {line.order_id for line in account_invoice.lines} == {own, also_own}
+    assert finance_invoice.client.contact == finance
+    assert finance_invoice.client.id == "acc-1"
+    assert {line.order_id for line in finance_invoice.lines} == {elsewhere}
+    [run] = _runs(sc)
+    assert run.invoice_ids == [f"{LEDGER}/1-EUR", f"{LEDGER}/1-EUR-2"]

@@ -58,6 +58,7 @@ def managed_in(status: OrderStatus, **terms: Any) -> Scenario:
             lambda s: s.do(_c("ApproveCancellation"), OPERATOR),
         ),
         S.COMPLETED: (S.ACTIVE, _complete_managed),
+        S.DISCARDED: (S.DRAFT, lambda s: s.do(_c("DiscardDraft"), MEMBER.party)),
     }
     return _walk(sc, status, path, steps, ends)
 
@@ -162,8 +163,10 @@ def sample(name: str, sc: Scenario) -> tuple[dict[str, Any], datetime | None]:
     if name == "EditDraft":
         managed = order.flow is Flow.MANAGED
         fields["terms"] = managed_terms() if managed else account_terms(notes="Call first")
-    elif name in ("CancelOrder", "RejectOrder", "RequestCancellation"):
+    elif name in ("CancelOrder", "RejectOrder", "RequestCancellation", "RefuseApproval"):
         fields["reason"] = REASON
+    elif name == "ReturnOrder":
+        fields["comment"] = "Which hosting plan does the client want?"
     elif name in ("ConfirmAsClient", "DeclineAsClient"):
         fields["token"] = client_token(order) if order.flow is Flow.MANAGED else "not-a-token"
     elif name == "EditOrder":
@@ -182,4 +185,6 @@ def sample(name: str, sc: Scenario) -> tuple[dict[str, Any], datetime | None]:
         fields["notes"] = "Deliver after 5 pm"
     elif name == "ConfigureItem":
         fields.update(line=0, values={"serial": "SN-2"})
+    elif name == "MarkOrderUnpaid":
+        fields.update(claim_id="claim-1", cause="claim_written_off")
     return fields, at

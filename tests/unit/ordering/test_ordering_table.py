@@ -31,6 +31,9 @@ EXPECTED: dict[Flow, dict[tuple[str, str], tuple[set[str], set[str]]]] = {
             {"system"},
         ),
         ("rejected", "DuplicateOrder"): ({"rejected"}, {"member"}),
+        ("operator_review", "ReturnOrder"): ({"draft"}, {"operator"}),
+        ("operator_review", "WithdrawOrder"): ({"draft"}, {"member"}),
+        ("draft", "DiscardDraft"): ({"discarded"}, {"member"}),
     },
     Flow.POSTPAID: {
         ("confirmation", "EditOrder"): ({"confirmation"}, {"supplier", "customer"}),
@@ -44,6 +47,7 @@ EXPECTED: dict[Flow, dict[tuple[str, str], tuple[set[str], set[str]]]] = {
         ("execution_confirmation", "ConfirmExecution"): ({"payment", "closed"}, {"customer"}),
         ("payment", "MarkOrderPaid"): ({"closed"}, {"system"}),
         ("closed", "LeaveReview"): ({"closed"}, {"customer"}),
+        ("payment", "MarkOrderUnpaid"): ({"closed"}, {"system"}),
     },
     Flow.ACCOUNT: {
         ("draft", "EditDraft"): ({"draft"}, {"agent"}),
@@ -57,6 +61,7 @@ EXPECTED: dict[Flow, dict[tuple[str, str], tuple[set[str], set[str]]]] = {
         ("approved", "ConfigureItem"): ({"approved"}, {"agent"}),
         ("approved", "CompleteOrder"): ({"completed"}, {"agent"}),
         ("completed", "ResendReceipt"): ({"completed"}, {"agent"}),
+        ("in_progress", "RefuseApproval"): ({"draft"}, {"approver"}),
     },
 }
 
@@ -74,11 +79,13 @@ EXPECTED_TIMEOUTS: dict[Flow, dict[tuple[str, str], set[str]]] = {
         ("in_progress", "auto_done"): {"execution_confirmation"},
         ("execution_confirmation", "auto_confirm"): {"payment", "closed"},
     },
-    Flow.ACCOUNT: {},
+    Flow.ACCOUNT: {
+        ("in_progress", "approval_overdue"): {"in_progress"},
+    },
 }
 
 EXPECTED_TERMINAL = {
-    Flow.MANAGED: {"rejected", "cancelled", "completed"},
+    Flow.MANAGED: {"rejected", "cancelled", "completed", "discarded"},
     Flow.POSTPAID: {"closed", "cancelled"},
     Flow.ACCOUNT: {"completed", "cancelled"},
 }

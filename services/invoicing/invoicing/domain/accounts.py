@@ -1,6 +1,7 @@
 """Bill cycles of accounts (seed 003, rule A-11): completed account orders wait in the
 account's ledger; each run of the account's bill cycle invoices them, one invoice per
-account, cycle and currency, and schedules the next run.
+account, cycle, currency and addressee (the orders' bill-to, A-15), and schedules the
+next run.
 
     AccountOpened / AccountUpdated ─▶ record_account  (contact, cycle day; first run)
     OrderCompleted (account flow)  ─▶ queue_order     (its lines, once per order)
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.accounts import AccountOpened
-from contracts.envelope import Role
+from contracts.envelope import Contact, Role
 from contracts.invoicing import BillCycleRun, InvoiceLine, InvoicingRejectionReason, RunBillCycle
 from contracts.orders import AccountTerms, OrderCompleted
 from invoicing.domain.context import (
@@ -94,6 +95,7 @@ def queue_order(ledger: Ledger, facts: OrderFacts, event: OrderCompleted, step: 
         currency=terms.currency,
         lines=lines,
         receipt_to=event.receipt_to,
+        bill_to=event.bill_to,
     )
     decision = Decision(events=[queued])
     decision.extend(_schedule_if_needed(fold([queued], ledger), step))
@@ -119,29 +121,36 @@ def run_now(ledger: Ledger, command: RunBillCycle, step: Step) -> Decision | Rej
 
 
 def run_cycle(ledger: Ledger, account: AccountFacts, step: Step, *, scheduled: bool) -> Decision:
-    """Bill every order completed since the last run: one invoice per currency, issued at
-    once by the billing system; `InvoiceIssued` follows with each number (A-11)."""
+    """Bill every order completed since the last run: one invoice per currency and
+    addressee, issued at once by the billing system; `InvoiceIssued` follows with each
+    number (A-11, A-15)."""
     policy, cycle = step.policy, account.cycle
-    by_currency: dict[str, list[QueuedOrder]] = {}
+    groups: dict[tuple[str, Contact | None], list[QueuedOrder]] = {}
     for queued in account.queued:
-        by_currency.setdefault(queued.currency, []).append(queued)
+        bill_to = None if queued.bill_to == account.contact else queued.bill_to
+        groups.setdefault((queued.currency, bill_to), []).append(queued)
     decision = Decision()
     invoice_ids = []
-    for currency in sorted(by_currency):
-        invoice_id = f"{ledger.ledger_id}/{cycle}-{currency}"
-        invoice_ids.append(invoice_id)
-        decision.events.append(
-            AccountInvoiceIssuing(
-                **step.record(),
-                invoice_id=invoice_id,
-                account_id=account.account_id,
-                issuer_id=policy.billing_issuer,
-                currency=currency,
-                lines=[line for q in by_currency[currency] for line in q.lines],
-                invoice_date=policy.day_of(step.now),
-                issued_at=step.now,
+    for currency in sorted({c for c, _ in groups}):
+        # The account's own invoice first keeps the id `<cycle>-<currency>`; others are
+        # numbered after it in the order their first order completed.
+        addressees = sorted((b for c, b in groups if c == currency), key=lambda b: b is not None)
+        for n, bill_to in enumerate(addressees, start=1):
+            invoice_id = f"{ledger.ledger_id}/{cycle}-{currency}" + (f"-{n}" if n > 1 else "")
+            invoice_ids.append(invoice_id)
+            decision.events.append(
+                AccountInvoiceIssuing(
+                    **step.record(),
+                    invoice_id=invoice_id,
+                    account_id=account.account_id,
+                    issuer_id=policy.billing_issuer,
+                    currency=currency,
+                    lines=[line for q in groups[currency, bill_to] for line in q.lines],
+                    invoice_date=policy.day_of(step.now),
+                    issued_at=step.now,
+                    bill_to=bill_to,
+                )
             )
-        )
     next_run = policy.next_cycle_run(step.now, account.bill_cycle_day)
     decision.events.append(
         BillCycleRun(

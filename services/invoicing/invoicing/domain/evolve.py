@@ -176,6 +176,7 @@ def _account_issuing(ledger: Ledger, e: AccountInvoiceIssuing) -> Ledger:
         correlation_id=e.correlation_id,
         account_id=e.account_id,
         issued_at=e.issued_at,
+        bill_to=e.bill_to,
     )
     return _add(ledger, invoice)
 
@@ -231,7 +232,7 @@ def _account_recorded(ledger: Ledger, e: AccountRecorded) -> Ledger:
 @_on(AccountOrderQueued)
 def _queued(ledger: Ledger, e: AccountOrderQueued) -> Ledger:
     account = _account(ledger, e.account_id)
-    queued = QueuedOrder(e.order_id, e.currency, tuple(e.lines), e.occurred_at)
+    queued = QueuedOrder(e.order_id, e.currency, tuple(e.lines), e.occurred_at, e.bill_to)
     changed = replace(
         account,
         queued=(*account.queued, queued),

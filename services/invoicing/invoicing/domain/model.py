@@ -107,6 +107,8 @@ class Invoice:
     credit_note: CreditNoteState | None = None
     cancel_reason: str = ""
     payments: tuple[Payment, ...] = ()
+    #: A-15: a bill-cycle invoice's addressee, when it is not the account's contact.
+    bill_to: Contact | None = None
 
     @property
     def total(self) -> Money:
@@ -164,6 +166,8 @@ class QueuedOrder:
     currency: str
     lines: tuple[InvoiceLine, ...]
     completed_at: datetime
+    #: A-15: whom its invoice goes to; None: the account's contact.
+    bill_to: Contact | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ class AccountInvoiceIssuing(LedgerRecord):
     lines: list[InvoiceLine]
     invoice_date: date
     issued_at: AwareDatetime
+    #: A-15: whom the invoice is addressed to; absent, the account's contact.
+    bill_to: Contact | None = None
 
 
 class InvoiceVoiding(LedgerRecord):
@@ -94,6 +96,8 @@ class AccountOrderQueued(LedgerRecord):
     currency: str
     lines: list[InvoiceLine]
     receipt_to: Contact | None = None
+    #: A-15: the order's bill-to as ordering resolved it.
+    bill_to: Contact | None = None
 
 
 class BillCycleScheduled(LedgerRecord):

@@ -1,14 +1,16 @@
-"""Account orders in a billing system (seed 003, rules A-01 to A-10): an agent enters an
-order for an existing account; an approver approves where the catalogue says so. The
-TABLE at the bottom is the flow."""
+"""Account orders in a billing system (seed 003, rules A-01 to A-10, A-13, A-15): an agent
+enters an order for an existing account; an approver approves or refuses where the
+catalogue says so. The TABLE at the bottom is the flow."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from contracts.envelope import Role
+from contracts.envelope import Contact, Role
 from contracts.orders import (
     AccountTerms,
+    ApprovalOverdue,
+    ApprovalRefused,
     ApproveOrder,
     CancelOrder,
     CompleteOrder,
@@ -31,14 +33,22 @@ from contracts.orders import (
     OrderStatus,
     PlaceOrder,
     ReceiptResent,
+    RefuseApproval,
     RejectionReason,
     ResendReceipt,
 )
 from ordering.domain.catalogue import Catalogue
 from ordering.domain.common import parties_problem
-from ordering.domain.context import DecisionContext, Outcome, Rejection, Step, refuse
-from ordering.domain.model import Order, account_details
-from ordering.domain.table import Creation, Table, on
+from ordering.domain.context import (
+    DeadlineFired,
+    DecisionContext,
+    Outcome,
+    Rejection,
+    Step,
+    refuse,
+)
+from ordering.domain.model import DeadlineKind, Order, account_details
+from ordering.domain.table import Creation, Table, after, on
 
 S = OrderStatus
 R = RejectionReason
@@ -143,8 +153,9 @@ def place(order: Order, cmd: PlaceOrder, step: Step) -> Outcome:
             R.CONFIGURATION_MISSING, "required configuration missing: " + "; ".join(missing)
         )
     approval = needs_approval(terms, step.ctx.catalogue)
-    events: list[OrderEvent] = [OrderPlaced(**step.stamp(S.IN_PROGRESS), needs_approval=approval)]
-    return events if approval else [*events, _completed(order, step)]
+    due = step.now + step.policy.approval_target if approval else None
+    placed = OrderPlaced(**step.stamp(S.IN_PROGRESS), needs_approval=approval, approval_due_at=due)
+    return [placed] if approval else [placed, _completed(order, step)]
 
 
 def approve(order: Order, cmd: ApproveOrder, step: Step) -> Outcome:
@@ -152,9 +163,21 @@ def approve(order: Order, cmd: ApproveOrder, step: Step) -> Outcome:
     return [OrderApproved(**step.stamp(S.APPROVED))]
 
 
+def refuse_approval(order: Order, cmd: RefuseApproval, step: Step) -> Outcome:
+    """The approver refuses, with a reason: a draft again for the agent to change and
+    place again (Rule A-13)."""
+    return [ApprovalRefused(**step.stamp(S.DRAFT), reason=cmd.reason)]
+
+
+def approval_overdue(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
+    """Still unapproved after the approval target: a signal, the status stays (Rule A-13)."""
+    due = account_details(order).approval_due_at or fired.due_at
+    return [ApprovalOverdue(**step.stamp(order.status), approval_due_at=due)]
+
+
 def complete(order: Order, cmd: CompleteOrder, step: Step) -> Outcome:
     """Complete an approved order whose required configurations are all set; the receipt
-    goes to the account's email (Rules A-06, A-07, A-10)."""
+    goes to the order's contact (Rules A-06, A-07, A-10, A-15)."""
     terms = account_details(order).terms
     if missing := missing_configurations(terms, step.ctx.catalogue):
         return refuse(
@@ -164,10 +187,10 @@ def complete(order: Order, cmd: CompleteOrder, step: Step) -> Outcome:
 
 
 def resend_receipt(order: Order, cmd: ResendReceipt, step: Step) -> Outcome:
-    """Send the receipt again to the account's email (Rule A-10)."""
-    customer = order.party(Role.CUSTOMER)
-    assert customer is not None and customer.contact is not None
-    return [ReceiptResent(**step.stamp(S.COMPLETED), receipt_to=customer.contact)]
+    """Send the receipt again to the order's contact (Rules A-10, A-15)."""
+    contact, _ = addressees(order, step.ctx)
+    assert contact is not None, "an account order has its account's contact"
+    return [ReceiptResent(**step.stamp(S.COMPLETED), receipt_to=contact)]
 
 
 def cancel(order: Order, cmd: CancelOrder, step: Step) -> Outcome:
@@ -182,12 +205,23 @@ def total(terms: AccountTerms) -> Money:
     return Money(amount=amount, currency=terms.currency)
 
 
-def _completed(order: Order, step: Step) -> OrderCompleted:
+def addressees(order: Order, ctx: DecisionContext) -> tuple[Contact | None, Contact | None]:
+    """A-15: whom to contact (the receipt among it) and whom to invoice: the order's own,
+    else the account's contact as ordering knows it now, else as it was at creation."""
+    terms = account_details(order).terms
+    account = ctx.accounts.get(terms.account_id)
     customer = order.party(Role.CUSTOMER)
+    default = account.contact if account else customer.contact if customer else None
+    return terms.contact or default, terms.bill_to or default
+
+
+def _completed(order: Order, step: Step) -> OrderCompleted:
+    contact, bill_to = addressees(order, step.ctx)
     return OrderCompleted(
         **step.stamp(S.COMPLETED),
-        receipt_to=customer.contact if customer else None,
+        receipt_to=contact,
         total=total(account_details(order).terms),
+        bill_to=bill_to,
     )
 
 
@@ -209,9 +243,13 @@ TABLE = Table(
         *on(S.IN_PROGRESS, ApproveOrder, approve, to=S.APPROVED, by=Role.APPROVER,
             rules="A-07"),
         *on(S.APPROVED, CompleteOrder, complete, to=S.COMPLETED, by=Role.AGENT,
-            rules="A-06 A-07 A-10", guard="required configurations set"),
-        *on(S.COMPLETED, ResendReceipt, resend_receipt, by=Role.AGENT, rules="A-10"),
+            rules="A-06 A-07 A-10 A-15", guard="required configurations set"),
+        *on(S.COMPLETED, ResendReceipt, resend_receipt, by=Role.AGENT, rules="A-10 A-15"),
+        *on(S.IN_PROGRESS, RefuseApproval, refuse_approval, to=S.DRAFT, by=Role.APPROVER,
+            rules="A-13", guard="with a reason"),
     ),
-    timeouts=(),
+    timeouts=(
+        *after(S.IN_PROGRESS, DeadlineKind.APPROVAL_OVERDUE, approval_overdue, rules="A-13"),
+    ),
 )
 # fmt: on

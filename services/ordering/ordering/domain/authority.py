@@ -27,13 +27,13 @@ def may_act_on(order: Order, party: Party) -> bool:
 def visible_to(order: Order, party: Party) -> bool:
     """Whether `party` may see `order` in a list or by id (Rules M-02, M-17, A-09).
 
-    A draft is its creator's alone: no operator (M-02), client or approver sees it.
-    Otherwise parties see their own orders, staff every order of their flow, and the
+    A draft is its creator's alone: no operator (M-02), client or approver sees it; so
+    is a discarded draft (M-19). Otherwise parties see their own orders, staff every order of their flow, and the
     system everything. Cancelled orders stay visible (A-09).
     """
     if party.role is Role.SYSTEM:
         return True
-    if order.status is OrderStatus.DRAFT:
+    if order.status in (OrderStatus.DRAFT, OrderStatus.DISCARDED):
         creators = TABLES[order.flow].creation.roles
         return party.role in creators and order.has_party(party)
     return may_act_on(order, party)

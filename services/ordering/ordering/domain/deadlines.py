@@ -8,6 +8,7 @@
     in_progress with a pending proposal proposal_lapse  min(+24 h, appointment)   P-09
     in_progress                         auto_done       appointment end + 72 h    P-12
     execution_confirmation              auto_confirm    service done + 5 days     P-13
+    in_progress awaiting approval       approval_overdue  placed + approval target  A-13
 
 The 72-hour payment window (P-15) and claims (P-16) belong to payments (X-05): ordering
 only reacts to its results (`MarkOrderPaid`). Adding a row to `required` is all it takes
@@ -60,7 +61,9 @@ def required(order: Order) -> dict[DeadlineKind, datetime]:
         if status is S.EXECUTION_CONFIRMATION:
             wanted[Kind.AUTO_CONFIRM] = details.confirm_by
     else:
-        assert isinstance(details, AccountDetails)  # A-xx orders wait for no deadline
+        assert isinstance(details, AccountDetails)
+        if status is S.IN_PROGRESS and details.needs_approval and not details.approval_overdue:
+            wanted[Kind.APPROVAL_OVERDUE] = details.approval_due_at
     return {kind: due for kind, due in wanted.items() if due is not None}
 
 

@@ -23,12 +23,13 @@ TITLES = {
 }
 
 NOTES = {
-    Flow.MANAGED: "Drafts are invisible to operators (M-02). `OperatorReviewOverdue` (M-04) "
-    "is a signal only: the status stays.",
+    Flow.MANAGED: "Drafts are invisible to operators (M-02), discarded ones too (M-19). "
+    "`OperatorReviewOverdue` (M-04) is a signal only: the status stays.",
     Flow.POSTPAID: "`payment` exists only for orders with a payment stage (P-14, seed 001); "
     "without one (seed 004) the execution's confirmation closes the order. The payment "
     "window, claims and payouts belong to payments (P-15, P-16, P-18).",
-    Flow.ACCOUNT: "A cancelled order can be viewed but never changed (A-09). Bill-cycle "
+    Flow.ACCOUNT: "A cancelled order can be viewed but never changed (A-09). "
+    "`ApprovalOverdue` (A-13) is a signal only: the status stays. Bill-cycle "
     "invoicing (A-11) and reports (A-12) read the events.",
 }
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from contracts.envelope import Role
 from contracts.orders import (
     AccountTerms,
+    ApprovalOverdue,
     CancellationRequested,
     ChangeProposed,
     DraftEdited,
@@ -24,6 +25,7 @@ from contracts.orders import (
     NotesEdited,
     OperatorReviewOverdue,
     OrderActivated,
+    OrderClosedUnpaid,
     OrderCompleted,
     OrderConfirmed,
     OrderCreated,
@@ -32,6 +34,7 @@ from contracts.orders import (
     OrderEvent,
     OrderPlaced,
     OrderRejected,
+    OrderReturned,
     OrderSubmitted,
     PostpaidTerms,
     ProposalAccepted,
@@ -206,11 +209,15 @@ def _completed(order: Order, event: OrderCompleted) -> Order:
 @_on(OrderEdited)
 def _edited(order: Order, event: OrderEdited) -> Order:
     details = postpaid_details(order)
+    terms = apply_change(details.terms, event.changes)
+    # P-19: the agreed price moves only when the event says no price is pending.
+    agreed = details.agreed_price or details.terms.price
     details = replace(
         details,
-        terms=apply_change(details.terms, event.changes),
+        terms=terms,
         awaiting=event.awaiting,
         respond_by=event.respond_by,
+        agreed_price=agreed if event.pending_price is not None else terms.price,
     )
     return replace(order, details=details)
 
@@ -223,6 +230,7 @@ def _confirmed(order: Order, event: OrderConfirmed) -> Order:
         awaiting=None,
         respond_by=None,
         auto_done_at=event.auto_done_at,
+        agreed_price=event.terms.price,
     )
     return replace(order, details=details)
 
@@ -262,6 +270,11 @@ def _done(order: Order, event: ServiceMarkedDone) -> Order:
     return replace(order, details=details)
 
 
+@_on(OrderClosedUnpaid)
+def _closed_unpaid(order: Order, event: OrderClosedUnpaid) -> Order:
+    return replace(order, details=replace(postpaid_details(order), unpaid=True))
+
+
 @_on(ReviewLeft)
 def _reviewed(order: Order, event: ReviewLeft) -> Order:
     return replace(order, details=replace(postpaid_details(order), reviewed=True))
@@ -292,7 +305,12 @@ def _configured(order: Order, event: ItemConfigured) -> Order:
 
 @_on(OrderPlaced)
 def _placed(order: Order, event: OrderPlaced) -> Order:
-    details = replace(account_details(order), needs_approval=event.needs_approval)
+    details = replace(
+        account_details(order),
+        needs_approval=event.needs_approval,
+        approval_due_at=event.approval_due_at,
+        approval_overdue=False,
+    )
     return replace(order, details=details)
 
 
@@ -300,3 +318,16 @@ def _placed(order: Order, event: OrderPlaced) -> Order:
 def _receipt(order: Order, event: ReceiptResent) -> Order:
     details = account_details(order)
     return replace(order, details=replace(details, receipts_sent=details.receipts_sent + 1))
+
+
+@_on(ApprovalOverdue)
+def _approval_overdue(order: Order, event: ApprovalOverdue) -> Order:
+    return replace(order, details=replace(account_details(order), approval_overdue=True))
+
+
+# --- managed, M-18 and M-19 -----------------------------------------------------------
+
+
+@_on(OrderReturned)
+def _returned(order: Order, event: OrderReturned) -> Order:
+    return replace(order, details=replace(managed_details(order), returned_comment=event.comment))

@@ -1,4 +1,4 @@
-"""Managed orders (seed 000, rules M-01 to M-17): member sells, operator reviews, client
+"""Managed orders (seed 000, rules M-01 to M-19): member sells, operator reviews, client
 confirms. The TABLE at the bottom is the flow; the functions above it are its handlers."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from contracts.orders import (
     ConfirmOrder,
     CreateOrder,
     DeclineAsClient,
+    DiscardDraft,
+    DraftDiscarded,
     DraftEdited,
     DuplicateOrder,
     EditDraft,
@@ -30,15 +32,19 @@ from contracts.orders import (
     OrderDuplicated,
     OrderEvent,
     OrderRejected,
+    OrderReturned,
     OrderSentToClient,
     OrderStatus,
     OrderSubmitted,
+    OrderWithdrawn,
     RefuseCancellation,
     RejectionReason,
     RejectOrder,
     RequestCancellation,
+    ReturnOrder,
     ServicePeriodEnded,
     SubmitOrder,
+    WithdrawOrder,
 )
 from ordering.domain.common import parties_problem, replace_party
 from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, refuse
@@ -98,7 +104,9 @@ def submit(order: Order, cmd: SubmitOrder, step: Step) -> Outcome:
         )
     if not terms.planned_invoices:
         return refuse(R.INVALID, "an order needs at least one planned invoice (M-10)")
-    review_due = add_weekday_time(now.astimezone(policy.business_tz), policy.review_target)
+    review_due = add_weekday_time(
+        now.astimezone(policy.business_tz), policy.review_target, policy.days_off
+    )
     return [
         OrderSubmitted(
             **step.stamp(S.OPERATOR_REVIEW),
@@ -213,6 +221,22 @@ def service_period_ended(order: Order, fired: DeadlineFired, step: Step) -> list
     return events + _complete_if_done(details, step, active=order.status is S.ACTIVE)
 
 
+def return_to_member(order: Order, cmd: ReturnOrder, step: Step) -> Outcome:
+    """The operator sends the order back to draft with a question or comment; the old
+    review's deadlines close, and submitting again starts a new review (Rule M-18)."""
+    return [OrderReturned(**step.stamp(S.DRAFT), comment=cmd.comment)]
+
+
+def withdraw(order: Order, cmd: WithdrawOrder, step: Step) -> Outcome:
+    """The member takes the order back to draft before the operator decides (Rule M-19)."""
+    return [OrderWithdrawn(**step.stamp(S.DRAFT))]
+
+
+def discard(order: Order, cmd: DiscardDraft, step: Step) -> Outcome:
+    """The member discards a draft: kept, theirs alone to see, never changed (Rule M-19)."""
+    return [DraftDiscarded(**step.stamp(S.DISCARDED))]
+
+
 def _complete_if_done(details: ManagedDetails, step: Step, *, active: bool) -> list[OrderEvent]:
     # M-16 needs both facts; whichever arrives last completes the order, if it is active.
     if active and details.invoicing_complete and details.service_ended:
@@ -257,7 +281,7 @@ def _days(span: timedelta) -> str:
 TABLE = Table(
     flow=Flow.MANAGED,
     statuses=(S.DRAFT, S.OPERATOR_REVIEW, S.CLIENT_CONFIRMATION, S.ACTIVE,
-              S.CANCELLATION_REQUESTED, S.REJECTED, S.CANCELLED, S.COMPLETED),
+              S.CANCELLATION_REQUESTED, S.REJECTED, S.CANCELLED, S.COMPLETED, S.DISCARDED),
     creation=Creation(S.DRAFT, frozenset({Role.MEMBER}), ("M-01",), create),
     staff=frozenset({Role.OPERATOR, Role.SYSTEM}),
     transitions=(
@@ -286,6 +310,11 @@ TABLE = Table(
             by=Role.SYSTEM, rules="M-16"),
         *on(S.REJECTED, DuplicateOrder, duplicate, by=Role.MEMBER, rules="M-15",
             guard="the copy is a new draft"),
+        *on(S.OPERATOR_REVIEW, ReturnOrder, return_to_member, to=S.DRAFT, by=Role.OPERATOR,
+            rules="M-18", guard="with a question or comment"),
+        *on(S.OPERATOR_REVIEW, WithdrawOrder, withdraw, to=S.DRAFT, by=Role.MEMBER,
+            rules="M-19"),
+        *on(S.DRAFT, DiscardDraft, discard, to=S.DISCARDED, by=Role.MEMBER, rules="M-19"),
     ),
     timeouts=(
         *after(S.OPERATOR_REVIEW, DeadlineKind.REVIEW_OVERDUE, review_overdue, rules="M-04"),

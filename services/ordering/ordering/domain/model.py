@@ -20,6 +20,7 @@ from contracts.orders import (
     AccountTerms,
     Flow,
     ManagedTerms,
+    Money,
     OrderParty,
     OrderStatus,
     PostpaidTerms,
@@ -53,6 +54,7 @@ class DeadlineKind(StrEnum):
     PROPOSAL_LAPSE = "proposal_lapse"  # P-09
     AUTO_DONE = "auto_done"  # P-12
     AUTO_CONFIRM = "auto_confirm"  # P-13
+    APPROVAL_OVERDUE = "approval_overdue"  # A-13
 
 
 def deadline_id(order_id: uuid.UUID, kind: DeadlineKind, n: int) -> str:
@@ -96,6 +98,8 @@ class ManagedDetails:
     invoicing_complete: bool = False
     cancellation_reason: str = ""
     rejection_cause: str | None = None
+    #: M-18: the operator's question when the order was last returned to its member.
+    returned_comment: str | None = None
 
     @property
     def no_payment_guarantee(self) -> bool:
@@ -124,6 +128,17 @@ class PostpaidDetails:
     proposals_made: int = 0
     confirm_by: datetime | None = None
     reviewed: bool = False
+    #: P-19: the price the customer has agreed to; None until the first edit (the
+    #: booked price). A price on the terms other than this one waits for the customer.
+    agreed_price: Money | None = None
+    #: P-21: closed without the money being collected (a claim written off or withdrawn).
+    unpaid: bool = False
+
+    @property
+    def pending_price(self) -> Money | None:
+        """P-19: the supplier's new price the customer has not accepted, if any."""
+        agreed = self.agreed_price
+        return None if agreed is None or agreed == self.terms.price else self.terms.price
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,9 @@ class AccountDetails:
     terms: AccountTerms
     needs_approval: bool = False
     receipts_sent: int = 0
+    #: A-13: when the pending approval becomes overdue, and whether it has.
+    approval_due_at: datetime | None = None
+    approval_overdue: bool = False
 
 
 Details = ManagedDetails | PostpaidDetails | AccountDetails

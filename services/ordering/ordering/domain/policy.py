@@ -7,8 +7,11 @@ builds a `Policy` from its environment.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, date, timedelta, tzinfo
+
+from servicekit.businessdays import NO_DAYS_OFF
 
 
 @dataclass(frozen=True)
@@ -27,5 +30,9 @@ class Policy:
     auto_done_after: timedelta = timedelta(hours=72)
     #: P-13: the customer's window to confirm the execution.
     auto_confirm_after: timedelta = timedelta(days=5)
+    #: A-13: an approval still pending this long after the order was placed is overdue.
+    approval_target: timedelta = timedelta(days=1)
     #: Where weekends (M-04) and service-period ends (M-16) are reckoned.
     business_tz: tzinfo = UTC
+    #: M-04: days besides weekends that do not count (public holidays, built in config).
+    days_off: Container[date] = NO_DAYS_OFF

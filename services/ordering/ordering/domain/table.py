@@ -24,6 +24,20 @@ from ordering.domain.model import DeadlineKind, Order
 C = TypeVar("C", bound=OrderCommand)
 
 
+#: Rule X-10: the statuses in which an order has ended, whatever its flow. Only these may
+#: have no way out; any other status of a table needs a party's command or a deadline
+#: that leaves it (tests/unit/ordering/test_ordering_no_dead_ends.py checks every table).
+ENDS = frozenset(
+    {
+        OrderStatus.REJECTED,
+        OrderStatus.CANCELLED,
+        OrderStatus.COMPLETED,
+        OrderStatus.CLOSED,
+        OrderStatus.DISCARDED,
+    }
+)
+
+
 class TableError(Exception):
     """A table that contradicts itself, or a handler that strays from its table."""
 
