@@ -58,12 +58,12 @@ class ServiceProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    async def wait_healthy(self, timeout: float = 60.0) -> None:
+    async def wait_healthy(self, timeout: float = 60.0, *, assigned: bool = False) -> None:
         """Wait until the service reaches Kafka and its store (its /readyz checks say so).
 
-        Not until /readyz is wholly true: that also waits for the consumer groups' partition
-        assignment, which after a kill -9 waits for the dead member's session to time out,
-        and nothing here needs it (messages wait in their topics).
+        With `assigned`, also until its consumers have their partitions (all of /readyz).
+        Not by default: after a kill -9 the assignment waits for the dead member's session
+        to time out, and most callers don't need it (messages wait in their topics).
         """
         url = f"http://127.0.0.1:{self.port}/readyz"
         loop = asyncio.get_running_loop()
@@ -74,7 +74,8 @@ class ServiceProcess:
             try:
                 body = await asyncio.to_thread(_probe, url)
                 checks = json.loads(body).get("checks", {})
-                if checks.get("kafka") and checks.get("store"):
+                connected = checks.get("kafka") and checks.get("store")
+                if connected and (not assigned or checks.get("partitions", True)):
                     return
             except (OSError, ValueError):
                 pass
