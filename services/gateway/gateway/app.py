@@ -2,7 +2,7 @@
 
 The composition root: builds the runtime, the stores, the projection's subscribers (one
 per event topic), the command topics it publishes to, and the HTTP API, which uvicorn
-serves beside the runtime's /metrics and /health. Nothing else in the service wires
+serves beside the runtime's /metrics and /readyz. Nothing else in the service wires
 anything.
 """
 
@@ -144,7 +144,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
             raise
 
     async def api_up() -> bool:
-        return server.started  # /health says healthy once the API listens too
+        return server.started  # /readyz says ready once the API listens too
 
     runtime.ops.checks["api"] = api_up
     runtime.background(serve)

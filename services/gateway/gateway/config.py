@@ -12,7 +12,7 @@ from servicekit.config import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
-    http_port: int = Field(default=8106, description="Port of /metrics and /health.")
+    http_port: int = Field(default=8106, description="Port of /metrics, /livez and /readyz.")
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: int = Field(default=8080, description="Port of the HTTP API (0: any free).")
     public_url: str = Field(
