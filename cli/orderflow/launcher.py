@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -70,6 +71,20 @@ def stack_env(stack: devstack.StackEndpoints) -> dict[str, str]:
     }
 
 
+async def wait_for_api(url: str, timeout: float) -> None:
+    """Until the gateway's API answers (it listens once its consumers are up)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await asyncio.to_thread(urllib.request.urlopen, f"{url}/openapi.json", timeout=3)
+            return
+        except OSError:
+            if loop.time() > deadline:
+                raise TimeoutError(f"the gateway's API at {url} did not answer") from None
+            await asyncio.sleep(0.25)
+
+
 class Launcher:
     """Starts, watches and stops a set of service processes (several of one is fine)."""
 
@@ -94,6 +109,8 @@ class Launcher:
         env = {**stack_env(endpoints), **self.env}
         started = [self.spawn(service, env) for service in services or everything()]
         await asyncio.gather(*(p.wait_healthy(timeout=90) for p in started))
+        if self.gateway_url and any(p.module == GATEWAY for p in started):
+            await wait_for_api(self.gateway_url, timeout=90)
         return endpoints
 
     def spawn(self, service: str, env: dict[str, str]) -> ServiceProcess:
