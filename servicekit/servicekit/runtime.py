@@ -29,7 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Message
 from contracts.topics import dlq
-from servicekit import metrics
+from servicekit import metrics, tracing
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher
@@ -101,8 +101,14 @@ class ServiceRuntime:
             # Leave room for an oversized message to reach its dead-letter topic intact.
             max_request_size=max(1024 * 1024, settings.max_message_bytes * 8),
         )
+        # Before the clients: the store's command listener exists only with tracing on.
+        tracing.setup(name)
         self.mongo: AsyncMongoClient[Document] = AsyncMongoClient(
-            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False
+            settings.mongodb_uri,
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            connect=False,
+            event_listeners=tracing.store_listeners(),
         )
         self.db: AsyncDatabase[Document] = self.mongo[service_database(settings.database, name)]
         self.ops = metrics.OpsServer(
@@ -175,12 +181,14 @@ class ServiceRuntime:
         if publisher is None:
             raise KeyError(f"{self.name} has not declared {topic!r} as an output")
         for message in messages:
-            await publisher.publish(
-                message.model_dump_json().encode(),
-                key=message.kafka_key(),
-                headers={"content-type": "application/json", "message-type": message.type},
-                correlation_id=str(message.correlation_id),
-            )
+            headers = {"content-type": "application/json", "message-type": message.type}
+            with tracing.publishing(self.topic(topic), message.type, headers):
+                await publisher.publish(
+                    message.model_dump_json().encode(),
+                    key=message.kafka_key(),
+                    headers=headers,
+                    correlation_id=str(message.correlation_id),
+                )
             metrics.PUBLISHED.labels(self.name, topic).inc()
 
     async def publish_outbox(self, entries: Sequence[Document]) -> None:
@@ -189,12 +197,16 @@ class ServiceRuntime:
             publisher = self._outputs.get(entry["topic"])
             if publisher is None:
                 raise KeyError(f"{self.name} has not declared {entry['topic']!r} as an output")
-            await publisher.publish(
-                entry["value"].encode(),
-                key=entry["key"].encode(),
-                headers={"content-type": "application/json", "message-type": entry["type"]},
-                correlation_id=entry["correlation_id"],
-            )
+            headers = {"content-type": "application/json", "message-type": entry["type"]}
+            # The span's parent is the handling that wrote the entry, however late this is.
+            parent = entry.get("trace")
+            with tracing.publishing(self.topic(entry["topic"]), entry["type"], headers, parent):
+                await publisher.publish(
+                    entry["value"].encode(),
+                    key=entry["key"].encode(),
+                    headers=headers,
+                    correlation_id=entry["correlation_id"],
+                )
             metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
 
     async def publish_raw(
@@ -303,7 +315,7 @@ def run_service(build: Callable[[], ServiceRuntime]) -> None:
     """The `main()` of every service: JSON logs, build the runtime, run until signalled."""
     try:
         runtime = build()
-    except ValidationError as e:  # bad settings: one clear line, not a traceback
+    except (ValidationError, tracing.TracingSettingsError) as e:  # bad settings: one line
         configure_logging("orderflow")
         log.error("invalid settings", extra={"error": describe(e)})
         raise SystemExit(2) from e
@@ -313,3 +325,5 @@ def run_service(build: Callable[[], ServiceRuntime]) -> None:
     except StartupError as e:
         log.error("could not start", extra={"error": str(e)})
         raise SystemExit(1) from e
+    finally:
+        tracing.shutdown()  # the last spans are exported before the process ends

@@ -37,6 +37,7 @@ from notifier.domain.delivery import ACCEPTED, GAVE_UP, RETRIED, TAKEN_OVER
 from notifier.rendering import Renderer
 from notifier.smtp import SendError, classify, scrub
 from notifier.store import DeliveryStore, Outcome
+from servicekit import tracing
 from servicekit.logs import log_context
 
 log = logging.getLogger("notifier.dispatch")
@@ -79,6 +80,8 @@ class Job:
     attempts: int = 0
     first_attempt_at: datetime | None = None
     message: EmailMessage | None = None
+    #: The handling span's context (W3C headers) when tracing is on: the send's parent.
+    trace: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,8 @@ class Dispatcher:
             log.info("already claimed: nothing sent again", extra={"emails": duplicates})
         for email, new in zip(emails, claimed, strict=True):
             if new:
-                await self._take(Job(email, generation=1, lease_until=lease_until))
+                job = Job(email, generation=1, lease_until=lease_until, trace=tracing.carrier())
+                await self._take(job)
         return len(emails) - duplicates
 
     async def _take(self, job: Job) -> None:
@@ -273,7 +277,12 @@ class Dispatcher:
         job.attempts += 1
         started = time.perf_counter()
         try:
-            await self.sender.send(message, self.origin.address, email.recipient.address)
+            with tracing.client_call(
+                "smtp send",
+                job.trace,
+                **{"orderflow.template": email.template, "orderflow.attempt": job.attempts},
+            ):
+                await self.sender.send(message, self.origin.address, email.recipient.address)
         except Exception as error:
             metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             failure = error.failure if isinstance(error, SendError) else classify(error)
