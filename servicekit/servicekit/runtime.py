@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -190,6 +191,7 @@ class ServiceRuntime:
                     correlation_id=str(message.correlation_id),
                 )
             metrics.PUBLISHED.labels(self.name, topic).inc()
+            metrics.count_rejection(self.name, message.type, getattr(message, "reason", None))
 
     async def publish_outbox(self, entries: Sequence[Document]) -> None:
         """Publish stored outbox entries (see `servicekit.aggregates.outbox_entry`) in order."""
@@ -208,6 +210,9 @@ class ServiceRuntime:
                     correlation_id=entry["correlation_id"],
                 )
             metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
+            if entry["type"].endswith("CommandRejected"):
+                reason = json.loads(entry["value"]).get("reason")
+                metrics.count_rejection(self.name, entry["type"], reason)
 
     async def publish_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]

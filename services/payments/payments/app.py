@@ -19,6 +19,7 @@ from contracts.orders import ORDER_EVENTS, MarkOrderPaid
 from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS, PaymentCommand
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from payments import handlers
+from payments import metrics as payments_metrics
 from payments.config import PaymentsSettings
 from payments.store import create_indexes, payments_store
 from servicekit.config import ServiceSettings
@@ -61,6 +62,9 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         clock=lambda: datetime.now(UTC),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
+    runtime.background(
+        lambda: payments_metrics.refresh_forever(runtime.db, config.overdue_refresh_seconds)
+    )
 
     @runtime.subscriber(topics.PAYMENTS_COMMANDS, title="payments:payments.commands")
     async def on_command(command: CommandBody) -> None:

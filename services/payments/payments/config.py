@@ -63,6 +63,9 @@ class PaymentsSettings(ServiceSettings):
     payout_holidays: list[date] = Field(
         default_factory=list, description="P-18: days off besides weekends, as JSON dates."
     )
+    overdue_refresh_seconds: float = Field(
+        default=30.0, gt=0, description="How often the overdue requests and payouts are counted."
+    )
 
     @field_validator("business_timezone")
     @classmethod

@@ -253,3 +253,33 @@ async def test_X08_no_personal_data_in_the_spans_attributes(
             text = f"{key}={value}"
             leaked = [p for p in traced.personal if p in text]
             assert not leaked, f"{span.service}:{span.name}: {text}"
+
+
+def samples(text: str, name: str) -> dict[str, float]:
+    """The samples of one metric on a /metrics page, by their label text."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) :].rsplit(" ", 1)
+            found[labels] = float(value)
+    return found
+
+
+async def test_X07_X08_ops_read_rejections_lag_and_emails_on_metrics(
+    traced: Traced, services: dict[str, ServiceProcess], stack: Any, prefix: str
+) -> None:
+    """A refused command counts by reason; lag is per topic and partition; emails count."""
+    async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
+        await upstream.send(
+            topics.ORDERS_COMMANDS, c.command(SubmitOrder, c.OPERATOR, order_id=uuid.uuid4())
+        )
+    rejected = 'orderflow_commands_rejected_total{reason="unknown_order",service="ordering"}'
+    deadline = time.monotonic() + 30
+    while rejected not in (page := services["ordering"].metrics()):
+        assert time.monotonic() < deadline, "no rejection counted"
+        await asyncio.sleep(0.2)
+    lag = samples(page, "orderflow_consumer_lag")
+    assert any(f'topic="{topics.ORDERS_COMMANDS}"' in k and "partition=" in k for k in lag)
+    emails = services["notifier"].metrics()
+    assert samples(emails, "orderflow_emails_sent_total")
+    assert "orderflow_emails_failed_total" in emails  # declared, for the alert
