@@ -8,6 +8,7 @@
                  │  `traceparent` / `tracestate` headers on the record
                  ▼
              notifier: "<topic> process" └─ "handle <Type>" ─▶ "smtp send" (CLIENT)
+                                                             └▶ EmailSent "publish"
 
 Off by default: with no OTLP endpoint in the environment nothing is installed, every
 helper here returns at its first `if`, and no header is written. On when the standard
@@ -230,6 +231,19 @@ def client_call(
         return contextlib.nullcontext()
     context = _propagator.extract(dict(parent)) if parent else None
     return _span(name, SpanKind.CLIENT, context, attributes)
+
+
+@contextlib.contextmanager
+def under(parent: Mapping[str, str]) -> Iterator[None]:
+    """Make a stored context (`carrier()`'s) the active one: what starts inside is its child."""
+    if _tracer is None or not parent:
+        yield
+        return
+    token = otel_context.attach(_propagator.extract(dict(parent)))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 class StoreSpans(monitoring.CommandListener):

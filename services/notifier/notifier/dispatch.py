@@ -384,10 +384,13 @@ class Dispatcher:
         now = self.clock()
         outcomes = [_outcome(r, now) for r in batch]
         first = await self._persist(lambda: self.store.record(outcomes))
-        fresh = [r.event for r, new in zip(batch, first, strict=True) if new]
-        await self._persist(
-            lambda: asyncio.gather(*(self.publish(NOTIFICATIONS_EVENTS, e) for e in fresh))
-        )
+        fresh = [r for r, new in zip(batch, first, strict=True) if new]
+
+        async def announce(result: Result) -> None:
+            with tracing.under(result.job.trace):  # EmailSent in the trace that asked for it
+                await self.publish(NOTIFICATIONS_EVENTS, result.event)
+
+        await self._persist(lambda: asyncio.gather(*(announce(r) for r in fresh)))
         await self._persist(lambda: self.store.finish([o.key for o in outcomes]))
         for result, new in zip(batch, first, strict=True):
             _report(result, new)

@@ -209,8 +209,9 @@ async def traced(
         await producer.stop()
     assert owner.contact is not None and buyer.contact is not None  # made so by `person`
     await wait_for_mails(stack.maildir, str(owner.contact.email), timeout=60)
+    announced = f"{prefix + topics.NOTIFICATIONS_EVENTS} publish"
     spans = await wait_for_spans(
-        collector, trace_id, lambda ss: any(s.name == "smtp send" for s in ss)
+        collector, trace_id, lambda ss: {"smtp send", announced} <= {s.name for s in ss}
     )
     personal = (
         *(str(p.contact.email) for p in (owner, buyer) if p.contact),
@@ -238,6 +239,8 @@ async def test_X08_one_command_s_trace_reaches_the_email_it_causes_parent_to_chi
     assert delivered.parent_id == published.span_id  # through the Kafka headers
     assert notified.parent_id == delivered.span_id
     assert sent.parent_id == notified.span_id  # through the delivery queue
+    announced = only(spans, "notifier", f"{prefix + topics.NOTIFICATIONS_EVENTS} publish")
+    assert announced.parent_id == notified.span_id
     stored = [s for s in spans if s.service == "ordering" and s.name.startswith("mongodb ")]
     assert stored and all(s.parent_id == handled.span_id for s in stored)
     assert sent.attributes["orderflow.template"] == "order_rejected"
