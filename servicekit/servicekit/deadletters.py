@@ -144,11 +144,7 @@ class ConsumerGuard:
         ids = _peek(body)
         with (
             tracing.consuming(
-                record.topic,
-                record.partition,
-                record.offset,
-                record.headers or (),
-                **{k: v for k, v in ids.items() if k in ("message_id", "type")},
+                record.topic, record.partition, record.offset, record.headers or (), ids
             ),
             log_context(
                 topic=record.topic, partition=record.partition, offset=record.offset, **ids

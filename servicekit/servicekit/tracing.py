@@ -174,10 +174,19 @@ def _span(
             raise
 
 
+#: The ids of a consumed message worth a span attribute (ids only: no personal data).
+SPAN_IDS = ("message_id", "type")
+
+
 def consuming(
-    topic: str, partition: int, offset: int, headers: Iterable[tuple[str, bytes]], **ids: str
+    topic: str,
+    partition: int,
+    offset: int,
+    headers: Iterable[tuple[str, bytes]],
+    ids: Mapping[str, Any] | None = None,
 ) -> contextlib.AbstractContextManager[Span | None]:
-    """The span of one record taken off `topic`, a child of the span that published it."""
+    """The span of one record taken off `topic`, a child of the span that published it.
+    `ids`: the message's ids as read from its body; only `SPAN_IDS` become attributes."""
     if _tracer is None:
         return contextlib.nullcontext()
     attributes: dict[str, Any] = {
@@ -186,8 +195,10 @@ def consuming(
         "messaging.destination.name": topic,
         "messaging.destination.partition.id": str(partition),
         "messaging.kafka.offset": offset,
-        **{f"orderflow.{k}": v for k, v in ids.items()},
     }
+    for key in SPAN_IDS:
+        if ids and isinstance(ids.get(key), str):
+            attributes[f"orderflow.{key}"] = ids[key]
     return _span(f"{topic} process", SpanKind.CONSUMER, _from_headers(headers), attributes)
 
 

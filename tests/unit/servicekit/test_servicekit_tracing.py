@@ -75,7 +75,13 @@ def test_a_consumed_record_continues_the_trace_of_its_traceparent_header(
     spans: InMemorySpanExporter,
 ) -> None:
     with (
-        tracing.consuming("orders.commands", 3, 42, [("traceparent", TRACEPARENT)]),
+        tracing.consuming(
+            "orders.commands",
+            3,
+            42,
+            [("traceparent", TRACEPARENT)],
+            {"message_id": "m-1", "type": "SubmitOrder", "contact": "ada@example.com"},
+        ),
         tracing.handling("SubmitOrder", 1),
     ):
         pass
@@ -86,6 +92,8 @@ def test_a_consumed_record_continues_the_trace_of_its_traceparent_header(
     assert handled.parent is not None and handled.parent.span_id == consumed.context.span_id
     assert consumed.attributes is not None
     assert consumed.attributes["messaging.destination.partition.id"] == "3"
+    assert consumed.attributes["orderflow.type"] == "SubmitOrder"
+    assert "ada@example.com" not in str(dict(consumed.attributes))  # ids only
 
 
 def test_an_outbox_entry_published_later_is_a_child_of_the_handling_that_wrote_it(
