@@ -9,11 +9,14 @@ import logging
 import signal
 import sys
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 import orderflow
 from contracts import topics
@@ -24,7 +27,10 @@ from orderflow.bus import Bus, Seen
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help=orderflow.__doc__,
+    help=escape(orderflow.__doc__ or ""),
+    # Said outright: typer's default leaves it unset and joins the command list into
+    # one paragraph. Rich markup keeps the docstring's lines (escaped: no markup in it).
+    rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
 
@@ -111,19 +117,26 @@ def send(
 
 @app.command()
 def follow(
-    order_id: Annotated[str, typer.Argument(help="The order to follow.")],
+    order_id: Annotated[
+        str, typer.Argument(help="The order to follow: its id, or its first characters.")
+    ],
     bootstrap: Bootstrap = "127.0.0.1:9092",
     prefix: Prefix = "",
 ) -> None:
     """Print an order's timeline from its first event, then live, until Ctrl-C."""
-
-    def show(seen: Seen) -> None:
-        if seen.order_id == order_id:
-            print(seen.line())
+    wanted = order_id.strip().lower()
 
     async def main() -> None:
-        async with Bus(bootstrap, prefix, from_beginning=True) as bus:
-            bus.listeners.append(show)
+        async with Bus(
+            bootstrap, prefix, from_beginning=True, keep=lambda o: o.startswith(wanted)
+        ) as bus:
+            await bus.caught_up()
+            full = one_order(wanted, bus.history)
+            for seen in sorted(bus.history[full], key=_when):
+                print(seen.line(), flush=True)
+            if not bus.history[full]:
+                print(f"no events of {full} yet; waiting for them", flush=True)
+            bus.listeners.append(lambda seen: _show(seen, full))
             await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -209,6 +222,36 @@ def dead_letters(
     else:
         target = asyncio.run(replay_letter(bootstrap, prefix + topic + topics.DLQ_SUFFIX, replay))
         print(f"replayed offset {replay} to {target}")
+
+
+def one_order(wanted: str, history: Mapping[str, Sequence[Seen]]) -> str:
+    """The one order whose id starts with `wanted` (the demo prints the first 8 characters).
+
+    A full id with no events yet is taken as it is (follow waits for them); a short one
+    must name exactly one order that has events.
+    """
+    found = sorted(o for o, events in history.items() if o.startswith(wanted) and events)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        with contextlib.suppress(ValueError):
+            return str(uuid.UUID(wanted))
+        raise CliError(f"no order whose id starts with {wanted!r} has events on the topics")
+    listed = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+    raise CliError(f"{len(found)} orders' ids start with {wanted!r} ({listed}): give more of it")
+
+
+def _when(seen: Seen) -> datetime:
+    """When an event happened, to print an order's past in order across topics."""
+    try:
+        return datetime.fromisoformat(str(seen.body.get("occurred_at")))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _show(seen: Seen, order_id: str) -> None:
+    if seen.order_id == order_id:
+        print(seen.line(), flush=True)
 
 
 def _commands_from(

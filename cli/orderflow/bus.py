@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from contracts import topics
 from contracts.envelope import Message
@@ -22,6 +22,7 @@ TIMELINE_TOPICS = (
     topics.INVOICING_EVENTS,
     topics.PAYMENTS_EVENTS,
     topics.NOTIFICATIONS_EVENTS,
+    topics.SUPPLIERS_EVENTS,  # keyed by supplier id: a supplier's settings (P-11, P-14)
 )
 
 
@@ -55,8 +56,16 @@ class Seen:
 class Bus:
     """Publishes commands and fans events out to printers and waiters."""
 
-    def __init__(self, bootstrap: str, prefix: str = "", from_beginning: bool = False) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str = "",
+        from_beginning: bool = False,
+        keep: Callable[[str], bool] | None = None,
+    ) -> None:
         self.bootstrap, self.prefix = bootstrap, prefix
+        #: Which orders' events to keep (by order id); None: every order's.
+        self.keep = keep
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
         self.consumer = AIOKafkaConsumer(
             *(prefix + t for t in TIMELINE_TOPICS),
@@ -69,12 +78,19 @@ class Bus:
         self.listeners: list[Callable[[Seen], None]] = []
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._from_beginning = from_beginning
+        self._next: dict[TopicPartition, int] = {}
+        self._ends: dict[TopicPartition, int] = {}
 
     async def __aenter__(self) -> Bus:
         await self.producer.start()
         await self.consumer.start()
-        # Make sure the consumer has its position before anything is sent.
-        await self.consumer.getmany(timeout_ms=100)
+        # Settle where each partition starts before anything is sent, without taking a
+        # batch: a batch fetched here used to be dropped, and with it an order's past.
+        assigned = list(self.consumer.assignment())
+        self._next = {tp: await self.consumer.position(tp) for tp in assigned}
+        if self._from_beginning and assigned:
+            self._ends = await self.consumer.end_offsets(assigned)
         self._task = asyncio.create_task(self._pump())
         return self
 
@@ -105,16 +121,35 @@ class Bus:
                         return seen
                 await self._changed.wait()
 
+    async def caught_up(self, timeout: float = 60.0) -> None:
+        """Wait until every event that was on the topics when the bus started has been read
+        (`from_beginning` only; otherwise there is no past to wait for)."""
+
+        def done() -> bool:
+            return all(self._next.get(tp, 0) >= end for tp, end in self._ends.items())
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(done)
+
     async def _pump(self) -> None:
         async for record in self.consumer:
-            try:
-                body = json.loads(record.value or b"{}")
-            except ValueError:
-                continue
-            order_id = str(body.get("order_id") or (record.key or b"").decode())
-            seen = Seen(record.topic[len(self.prefix) :], order_id, body)
-            self.history[order_id].append(seen)
-            for listener in self.listeners:
-                listener(seen)
+            self._next[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            seen = self._seen(record)
+            if seen is not None:
+                self.history[seen.order_id].append(seen)
+                for listener in self.listeners:
+                    listener(seen)
             async with self._changed:
                 self._changed.notify_all()
+
+    def _seen(self, record: ConsumerRecord[bytes, bytes]) -> Seen | None:
+        try:
+            body = json.loads(record.value or b"{}")
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        order_id = str(body.get("order_id") or (record.key or b"").decode())
+        if self.keep is not None and not self.keep(order_id):
+            return None
+        return Seen(record.topic[len(self.prefix) :], order_id, body)

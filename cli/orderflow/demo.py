@@ -18,9 +18,11 @@ from contracts.orders import (
     ConfirmAsClient,
     ConfirmOrder,
     CreateOrder,
+    EditOrder,
     LeaveReview,
     Money,
     SubmitOrder,
+    TermsChange,
 )
 from contracts.payments import RecordPayment
 from orderflow import commands as c
@@ -77,7 +79,8 @@ async def postpaid_nobody_confirms(bus: Bus) -> str:
 
 
 async def postpaid_without_payment_stage_runs_by_itself(bus: Bus) -> str:
-    """P-06, P-12, P-13, P-14 (seed 004): confirmed, then done and confirmed automatically."""
+    """P-06, P-12, P-13, P-14 (seed 004): confirmed, then done and confirmed automatically;
+    closed at once, and the price captured as the payment gateway does it."""
     order_id = uuid.uuid4()
     customer, supplier = c.customer("2"), c.supplier("2")
     now = datetime.now(UTC)
@@ -100,19 +103,37 @@ async def postpaid_without_payment_stage_runs_by_itself(bus: Bus) -> str:
         c.command(ConfirmOrder, supplier.party, order_id=order_id),
     )
     closed = await bus.wait_for(order_id, ["ExecutionConfirmed"], timeout=90)
-    if closed.body.get("status") == "closed":
-        await bus.send(
-            topics.ORDERS_COMMANDS,
-            c.command(
-                LeaveReview,
-                customer.party,
-                order_id=order_id,
-                service_rating=5,
-                supplier_rating=5,
-                text="Great",
-            ),
+    if closed.body.get("status") != "closed":
+        return (
+            f"post-paid order {str(order_id)[:8]}: {closed.body.get('status')} (no payment stage)"
         )
-    return f"post-paid order {str(order_id)[:8]}: {closed.body.get('status')} (no payment stage)"
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            LeaveReview,
+            customer.party,
+            order_id=order_id,
+            service_rating=5,
+            supplier_rating=5,
+            text="Great",
+        ),
+    )
+    # Seed 004 takes the payment automatically: payments asks the gateway to capture the
+    # price (ChargeRequested) and the gateway reports the money (RecordPayment).
+    charge = await bus.wait_for(order_id, ["ChargeRequested"], timeout=60)
+    amount = charge.body["amount"]
+    await bus.send(
+        topics.PAYMENTS_COMMANDS,
+        c.command(
+            RecordPayment, c.GATEWAY, order_id=order_id, payment_id=f"capture-{order_id}",
+            amount=Money(amount=Decimal(amount["amount"]), currency=amount["currency"]),
+        ),
+    )  # fmt: skip
+    await bus.wait_for(order_id, ["PayoutScheduled"], timeout=60)
+    return (
+        f"post-paid order {str(order_id)[:8]}: closed (no payment stage), "
+        f"{amount['amount']} {amount['currency']} captured, payout scheduled"
+    )
 
 
 async def postpaid_paid_closed_and_paid_out(bus: Bus) -> str:
@@ -145,11 +166,76 @@ async def postpaid_paid_closed_and_paid_out(bus: Bus) -> str:
     return f"post-paid order {str(order_id)[:8]}: paid {amount['amount']} {amount['currency']}, closed, payout scheduled"
 
 
+async def postpaid_price_rise_accepted_explicitly(bus: Bus) -> str:
+    """P-03, P-05, P-19 (seed 004): the supplier raises the price; the customer's counter-
+    edit of the time does not accept it, so the supplier cannot start the work; the
+    customer then accepts the price explicitly and the order is in progress."""
+    order_id, flow = uuid.uuid4(), uuid.uuid4()
+    customer, supplier = c.customer("4"), c.supplier("4")
+    terms = c.postpaid_terms()
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            CreateOrder,
+            customer.party,
+            flow,
+            order_id=order_id,
+            parties=[customer, supplier],
+            terms=terms,
+        ),
+        c.command(
+            EditOrder,
+            supplier.party,
+            flow,
+            order_id=order_id,
+            changes=TermsChange(price=Money(amount=Decimal("55.00"), currency="EUR")),
+            comment="Two pianos to tune",
+        ),
+    )
+    raised = await bus.wait_for(order_id, ["OrderEdited"])
+    price = Money.model_validate(raised.body["pending_price"])
+    later = terms.appointment_start + timedelta(hours=2)
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            EditOrder,
+            customer.party,
+            flow,
+            order_id=order_id,
+            changes=TermsChange(appointment_start=later),
+            comment="Can we make it later?",
+        ),
+        c.command(ConfirmOrder, supplier.party, flow, order_id=order_id),
+    )
+    refused = await bus.wait_for(order_id, ["OrderCommandRejected"])
+    await bus.send(
+        topics.ORDERS_COMMANDS,
+        c.command(
+            EditOrder,
+            customer.party,
+            flow,
+            order_id=order_id,
+            changes=TermsChange(appointment_start=later),
+            comment="Later, and the new price is fine",
+            accept_price=price,
+        ),
+        c.command(ConfirmOrder, supplier.party, flow, order_id=order_id),
+    )
+    confirmed = await bus.wait_for(order_id, ["OrderConfirmed"], timeout=60)
+    agreed = confirmed.body["terms"]["price"]
+    return (
+        f"post-paid order {str(order_id)[:8]}: {confirmed.body['status']} at "
+        f"{agreed['amount']} {agreed['currency']} (the supplier's confirmation was first "
+        f"refused: {refused.body['reason']}; then the customer accepted the price)"
+    )
+
+
 SCENARIOS: list[Scenario] = [
     managed_confirmed_by_operator_and_client,
     postpaid_nobody_confirms,
     postpaid_without_payment_stage_runs_by_itself,
     postpaid_paid_closed_and_paid_out,
+    postpaid_price_rise_accepted_explicitly,
 ]
 
 

@@ -43,7 +43,7 @@ from urllib.parse import unquote
 
 from pydantic import AwareDatetime, Field
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import Money, Name, OrderParty, Reason, Text, Value
 
 #: `order/<uuid>/<n>` or `account/<account id>/<cycle>-<currency>` (see the module docstring).
@@ -295,6 +295,8 @@ class InvoicingCommandRejected(Event):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
     def kafka_key(self) -> bytes:
         if self.invoice_id is not None:

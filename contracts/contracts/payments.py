@@ -10,7 +10,8 @@
     │                            ChargeRequested (capture it, P-11/P-14), ChargeFailed,
     │                            CancellationFeeAssessed, PaymentReceived, PaymentSettled,
     │                            PaymentOverdue, RefundRequested
-    ├── claim                    ClaimOpened, ClaimWithdrawn, ClaimPaid, ClaimWrittenOff
+    ├── claim                    ClaimOpened, ClaimWithdrawn, ClaimPaid, ClaimWrittenOff,
+    │                            ClaimLapsed (P-21)
     └── payout                   PayoutScheduled, PayoutRequested, PayoutOverdue, PayoutPaid
     PaymentCommandRejected       the answer to a refused command, with a reason code
 
@@ -27,12 +28,24 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime
 
-from contracts.envelope import Command, Event, MessageUnion
-from contracts.orders.values import Money, Name, OrderParty, Reason, Text, Value
+from contracts.envelope import Command, Event, FieldError, MessageUnion
+
+# Re-exported: the policy travels on the order's terms too, so it is defined there.
+from contracts.orders.values import CancellationPolicy as CancellationPolicy
+from contracts.orders.values import FeeTier as FeeTier
+from contracts.orders.values import (
+    Money,
+    Name,
+    OrderParty,
+    Percent,
+    Reason,
+    Text,
+    Value,
+)
 
 
 class RequestStatus(StrEnum):
@@ -49,6 +62,8 @@ class ClaimStatus(StrEnum):
     PAID = "paid"
     WITHDRAWN = "withdrawn"
     WRITTEN_OFF = "written_off"
+    #: P-21: withdrawn and not opened again within the reopen window; the debt is given up.
+    LAPSED = "lapsed"
 
 
 class PayoutStatus(StrEnum):
@@ -87,34 +102,7 @@ class PaymentRejectionReason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     INVALID_AMOUNT = "invalid_amount"
     NOT_A_CHARGE = "not_a_charge"
-
-
-Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
-
-
-class FeeTier(Value):
-    """P-11: cancelling less than `within_hours` before the appointment costs `percent`."""
-
-    within_hours: Annotated[int, Field(ge=1, le=24 * 366)]
-    percent: Percent
-
-
-class CancellationPolicy(Value):
-    """A supplier's cancellation policy: free outside every tier; inside, the tier with
-    the fewest hours (the one closest to the appointment) applies."""
-
-    tiers: Annotated[list[FeeTier], Field(max_length=20)] = []
-
-    @model_validator(mode="after")
-    def _one_tier_per_window(self) -> CancellationPolicy:
-        hours = [t.within_hours for t in self.tiers]
-        if len(hours) != len(set(hours)):
-            raise ValueError("two tiers with the same within_hours")
-        return self
-
-    def __str__(self) -> str:
-        """The JSON form, as the setting ``ORDERFLOW_CANCELLATION_POLICY`` takes it."""
-        return self.model_dump_json()
+    INVALID = "invalid"
 
 
 class FeeComputation(Value):
@@ -297,8 +285,12 @@ class ClaimOpened(ClaimEvent):
 
 
 class ClaimWithdrawn(ClaimEvent):
+    """The supplier may open a claim again until `reopen_until`; after it the debt is
+    given up (`ClaimLapsed`, P-21). None on events older than the window."""
+
     type: Literal["ClaimWithdrawn"] = "ClaimWithdrawn"
     reason: str = ""
+    reopen_until: AwareDatetime | None = None
 
 
 class ClaimPaid(ClaimEvent):
@@ -314,6 +306,17 @@ class ClaimWrittenOff(ClaimEvent):
     request_id: str
     amount: Money
     reason: str
+
+
+class ClaimLapsed(ClaimEvent):
+    """P-21: the withdrawn claim was not opened again by `reopen_until`: the debt is
+    given up, the payment request is `written_off` and the order ends unpaid."""
+
+    type: Literal["ClaimLapsed"] = "ClaimLapsed"
+    request_id: str
+    amount: Money
+    reopen_until: AwareDatetime
+    customer: OrderParty
 
 
 class PayoutEvent(PaymentEvent):
@@ -366,6 +369,8 @@ class PaymentCommandRejected(Event):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 PAYMENT_COMMANDS: MessageUnion[PaymentCommand] = MessageUnion(
@@ -376,5 +381,5 @@ PAYMENT_EVENTS: MessageUnion[Event] = MessageUnion(
     PaymentRequested, ChargeRequested, ChargeFailed, CancellationFeeAssessed, PaymentReceived,
     PaymentSettled, PaymentOverdue, RefundRequested, ClaimOpened, ClaimWithdrawn, ClaimPaid,
     ClaimWrittenOff, PayoutScheduled, PayoutRequested, PayoutOverdue, PayoutPaid,
-    PaymentCommandRejected,
+    PaymentCommandRejected, ClaimLapsed,
 )  # fmt: skip

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BeforeValidator, Field, JsonValue
 
-from contracts.envelope import Command, Event, MessageUnion
+from contracts.envelope import Command, Event, FieldError, MessageUnion
 
 
 def _key_as_text(value: Any) -> Any:
@@ -52,6 +52,7 @@ class TimerRejectionReason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     DUE_TOO_FAR = "due_too_far"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    INVALID = "invalid"
 
 
 class TimerCommand(Command):
@@ -113,6 +114,8 @@ class TimerCommandRejected(TimerEvent):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 TIMER_COMMANDS: MessageUnion[TimerCommand] = MessageUnion(

@@ -3,7 +3,7 @@
 Commands go to ``<service>.commands`` (upstream → owner); events to ``<service>.events``
 (owner → anyone). Each consumed topic has a dead-letter twin, ``<topic>.dlq``.
 The Kafka key is the order id on every order-related topic, so one order's messages
-stay in one partition and are handled in order.
+stay in one partition and are handled in order; on suppliers.* it is the supplier id.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ INVOICING_EVENTS: Final = "invoicing.events"
 PAYMENTS_COMMANDS: Final = "payments.commands"
 PAYMENTS_EVENTS: Final = "payments.events"
 NOTIFICATIONS_EVENTS: Final = "notifications.events"
+#: P-11/P-14: suppliers' settings, owned by ordering; keyed by the supplier id.
+SUPPLIERS_COMMANDS: Final = "suppliers.commands"
+SUPPLIERS_EVENTS: Final = "suppliers.events"
 
 ALL: Final = (
     ORDERS_COMMANDS,
@@ -32,6 +35,8 @@ ALL: Final = (
     PAYMENTS_COMMANDS,
     PAYMENTS_EVENTS,
     NOTIFICATIONS_EVENTS,
+    SUPPLIERS_COMMANDS,
+    SUPPLIERS_EVENTS,
 )
 
 DLQ_SUFFIX: Final = ".dlq"

@@ -152,6 +152,9 @@ def _server_properties(config: StackConfig) -> str:
             "group.initial.rebalance.delay.ms=0",
             "num.partitions=3",
             "auto.create.topics.enable=true",
+            # The services' size limits (servicekit/config.py, README "Message sizes"):
+            # a topic takes 1 MiB unless it says otherwise; dead-letter topics say more.
+            "message.max.bytes=1048576",
             "",
         ]
     )

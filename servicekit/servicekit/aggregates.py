@@ -24,8 +24,22 @@ commit found that way has an outbox not known to be published, so it is publishe
                  ─▶ write the snapshot (published) ─▶ (the caller commits the offset)
 
 The first load reads only the snapshot: a commit beyond it makes the insert of r+1
-fail, and the aggregate is then loaded commit by commit (a refusal, which inserts
-nothing, first checks that no newer commit exists). One read per message instead of two.
+fail, and the aggregate is then loaded commit by commit (a message that changes nothing
+and answers nothing first checks that no newer commit exists). One read per message.
+
+A refusal is an answer, and X-09 wants one answer per command, ever: it is committed
+like a change (`Refusal`: the same state, no events, the rejection in the outbox), so
+the id of the refused message is in the same `processed` list the snapshot read already
+brings, and a redelivery finds it, even after the aggregate moved on. An acceptance and
+a refusal of one message race for the same revision: the first insert wins, the loser
+reloads, finds the message handled, and publishes the winner's answer, never its own. A refusal of an
+aggregate that does not exist yet is its first commit, with an empty state (`exists` is
+False, so `decide` still sees None), and the creation comes after it.
+
+A command handled before (in `processed`) publishes its answer again (`answers_on`: its
+events or its rejection, not the other effects such as timer commands, which a copy
+could set back): its commit is found by `_id`, since every commit adds one message id,
+so the position in `processed` gives the revision. Only duplicates pay that read.
 
 Within one process, messages for the same aggregate are handled one at a time (a lock
 per aggregate id), so races happen only between processes, e.g. during a rebalance.
@@ -54,7 +68,7 @@ from servicekit.batching import Outcomes, WriteBatcher
 Document = dict[str, Any]
 
 #: How many handled-message ids an aggregate remembers. A redelivery older than that is
-#: decided again; by then the aggregate has moved on and the domain refuses it.
+#: decided again (X-09 holds within this window of the aggregate's last messages).
 PROCESSED_WINDOW = 200
 
 #: Lost races before the message goes back to the consumer guard's retries.
@@ -83,6 +97,19 @@ class Stored:
         """How many events the aggregate has had (events are numbered by it)."""
         return len(self.events)
 
+    @property
+    def exists(self) -> bool:
+        """Whether a change made it: a change's state is never empty, and commits that
+        only record refusals keep the empty state they started from."""
+        return bool(self.state)
+
+    def revision_of(self, message_id: str) -> int | None:
+        """The revision that handled `message_id`, if it is still in the window."""
+        if message_id not in self.processed:
+            return None
+        # Each commit adds exactly one id, so the window maps back onto the revisions.
+        return self.revision - (len(self.processed) - 1 - self.processed.index(message_id))
+
 
 @dataclass(frozen=True)
 class Change:
@@ -92,6 +119,14 @@ class Change:
     events: list[Document]
     outbox: list[Document]
     index: Document = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused message's answer (X-09): committed with the state unchanged, so that a
+    redelivery gets this answer again instead of a new decision."""
+
+    outbox: list[Document]
 
 
 def commit_id(aggregate_id: str, revision: int) -> str:
@@ -265,7 +300,7 @@ def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> St
 
 
 Publish = Callable[[Sequence[Document]], Awaitable[None]]
-Decide = Callable[[Stored | None], Awaitable[Change | None]]
+Decide = Callable[[Stored | None], Awaitable[Change | Refusal | None]]
 
 
 async def handle_once(
@@ -274,19 +309,25 @@ async def handle_once(
     message_id: str,
     decide: Decide,
     publish: Publish,
+    *,
+    answers_on: str | None = None,
 ) -> Stored | None:
     """Apply one message to one aggregate exactly once in effect, then publish its outbox.
 
-    `decide` sees the stored aggregate (or None) and returns the change, or None when the
-    message changes nothing (a rejection the caller publishes itself, a stale deadline).
-    It may be called again after a lost race, so it must not publish anything itself;
-    it may write *other* aggregates with `handle_once` (idempotent under the same id).
+    `decide` sees the stored aggregate (or None if it does not exist) and returns the
+    change, a `Refusal` (the rejection to publish, recorded for good: X-09), or None when
+    the message changes nothing and answers nothing (a stale deadline, another flow's
+    event). It may be called again after a lost race, so it must not publish anything
+    itself; it may write *other* aggregates with `handle_once` (idempotent under the same
+    id). A message handled before publishes again what its commit put on the topic
+    `answers_on` (a command's answer: the same events or rejection, the same ids).
     Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
     """
     async with _locks.hold((id(store), aggregate_id)):
         # The snapshot alone is usually the newest state. If a commit lies beyond it (a
         # crash or a race), inserting the next revision fails and the aggregate is then
-        # loaded commit by commit; a refusal is only trusted once nothing newer exists.
+        # loaded commit by commit; an empty decision is only trusted once nothing newer
+        # exists.
         probed = False
         for _ in range(CONFLICT_RETRIES):
             stored = await (
@@ -295,13 +336,16 @@ async def handle_once(
             if stored is not None and not stored.published:
                 stored = await _flush(store, stored, publish)
             if stored is not None and message_id in stored.processed:
+                if answers_on is not None:
+                    await _answer_again(store, stored, message_id, answers_on, publish)
                 return stored
-            change = await decide(stored)
-            if change is None:
+            decided = await decide(stored if stored is not None and stored.exists else None)
+            if decided is None:
                 if not probed and await store.has_newer(aggregate_id, stored):
                     probed = True
                     continue
                 return stored
+            change = decided if isinstance(decided, Change) else _unchanged(stored, decided)
             try:
                 saved = await store.save(aggregate_id, stored, message_id, change)
             except ConcurrentUpdateError:
@@ -309,6 +353,26 @@ async def handle_once(
                 continue
             return await _flush(store, saved, publish)
     raise ConcurrentUpdateError(aggregate_id)
+
+
+def _unchanged(stored: Stored | None, refusal: Refusal) -> Change:
+    """A refusal as a commit: the state, index and events as they were, an answer to send."""
+    if stored is None:
+        return Change(state={}, events=[], outbox=refusal.outbox)
+    return Change(state=stored.state, events=[], outbox=refusal.outbox, index=stored.index)
+
+
+async def _answer_again(
+    store: AggregateStore, stored: Stored, message_id: str, topic: str, publish: Publish
+) -> None:
+    """Publish what the commit that handled `message_id` put on `topic` (X-09)."""
+    revision = stored.revision_of(message_id)
+    if revision is None:
+        return
+    commit = await store.commits.find_one({"_id": commit_id(stored.id, revision)})
+    answer = [e for e in (commit or {}).get("outbox", []) if e["topic"] == topic]
+    if answer:
+        await publish(answer)
 
 
 async def _flush(store: AggregateStore, stored: Stored, publish: Publish) -> Stored:

@@ -3,19 +3,36 @@
     add_weekday_time / add_weekday_hours   M-04: "24 hours counted on weekdays only"
     weekday_time_between                   the inverse, for metrics and tests
     add_business_days                      P-18: "up to 5 business days more"
+    DaysOff                                public holidays and a hand-kept list of days
 
 Weekends are Saturday and Sunday in the timezone of the datetime given: convert to the
-business's zone first. Durations are real elapsed time, so a weekday that a DST change
+business's zone first. Days off (`days_off`, any container of dates: a `DaysOff`, built
+at a composition root from the `holidays` package, see `servicekit.calendars`) count
+like weekends. Durations are real elapsed time, so a weekday that a DST change
 makes 23 or 25 hours long counts as 23 or 25 hours. Pure: no clock, no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Container
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import overload
 
 WEEKEND = frozenset({5, 6})
+NO_DAYS_OFF: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class DaysOff:
+    """Days that are not business days besides weekends: a country's public holidays
+    (any container of dates) and a hand-kept list of extra days."""
+
+    public: Container[date] = NO_DAYS_OFF
+    extra: frozenset[date] = NO_DAYS_OFF
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and (day in self.extra or day in self.public)
 
 
 class NaiveDatetimeError(ValueError):
@@ -27,8 +44,16 @@ def is_weekday(day: date) -> bool:
     return day.weekday() not in WEEKEND
 
 
-def add_weekday_time(start: datetime, duration: timedelta) -> datetime:
-    """`start` plus `duration`, counting only time that falls on Monday to Friday.
+def is_business_day(day: date, days_off: Container[date] = NO_DAYS_OFF) -> bool:
+    """Monday to Friday, and not a day off."""
+    return is_weekday(day) and day not in days_off
+
+
+def add_weekday_time(
+    start: datetime, duration: timedelta, days_off: Container[date] = NO_DAYS_OFF
+) -> datetime:
+    """`start` plus `duration`, counting only time that falls on Monday to Friday and
+    not on a day off.
 
     Rule M-04. A start on a weekend counts from the following Monday, 00:00. The result
     is in `start`'s timezone; a result exactly at a weekday's end is that midnight.
@@ -41,7 +66,7 @@ def add_weekday_time(start: datetime, duration: timedelta) -> datetime:
     remaining, cursor = duration, start
     while True:
         midnight = _next_midnight(cursor, tz)
-        if is_weekday(cursor.date()):
+        if is_business_day(cursor.date(), days_off):
             available = _elapsed(cursor, midnight)
             if remaining <= available:
                 return _plus(cursor, remaining, tz)
@@ -54,8 +79,10 @@ def add_weekday_hours(start: datetime, hours: float) -> datetime:
     return add_weekday_time(start, timedelta(hours=hours))
 
 
-def weekday_time_between(start: datetime, end: datetime) -> timedelta:
-    """How much of [start, end) falls on Monday to Friday, in `start`'s timezone."""
+def weekday_time_between(
+    start: datetime, end: datetime, days_off: Container[date] = NO_DAYS_OFF
+) -> timedelta:
+    """How much of [start, end) falls on business days, in `start`'s timezone."""
     tz = _zone(start)
     _zone(end)
     total, cursor = timedelta(0), start
@@ -63,25 +90,26 @@ def weekday_time_between(start: datetime, end: datetime) -> timedelta:
     while cursor < end_here:
         midnight = _next_midnight(cursor, tz)
         stop = min(midnight, end_here)
-        if is_weekday(cursor.date()):
+        if is_business_day(cursor.date(), days_off):
             total += _elapsed(cursor, stop)
         cursor = midnight
     return total
 
 
 @overload
-def add_business_days(start: datetime, days: int, holidays: Collection[date] = ...) -> datetime: ...
+def add_business_days(start: datetime, days: int, holidays: Container[date] = ...) -> datetime: ...
 
 
 @overload
-def add_business_days(start: date, days: int, holidays: Collection[date] = ...) -> date: ...
+def add_business_days(start: date, days: int, holidays: Container[date] = ...) -> date: ...
 
 
-def add_business_days(start: date, days: int, holidays: Collection[date] = ()) -> date:
+def add_business_days(start: date, days: int, holidays: Container[date] = NO_DAYS_OFF) -> date:
     """The day `days` business days after `start` (before, when negative).
 
-    Rule P-18. Business days are Monday to Friday minus `holidays`. A datetime keeps its
-    wall-clock time of day. Zero days gives `start` back, even on a weekend.
+    Rule P-18. Business days are Monday to Friday minus `holidays` (the days off). A
+    datetime keeps its wall-clock time of day. Zero days gives `start` back, even on a
+    weekend.
     """
     if isinstance(start, datetime):
         _zone(start)
@@ -90,7 +118,7 @@ def add_business_days(start: date, days: int, holidays: Collection[date] = ()) -
     while left:
         cursor = cursor + step
         day = cursor.date() if isinstance(cursor, datetime) else cursor
-        if is_weekday(day) and day not in holidays:
+        if is_business_day(day, holidays):
             left -= 1
     return cursor
 

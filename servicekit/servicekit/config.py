@@ -8,23 +8,53 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d|w)\s*$")
+_SECONDS_PER = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: ISO 8601 with years or months before the `T` (`P1M`, `P1Y2D`), or a short form of them.
+_CALENDAR = re.compile(
+    r"^\s*[+-]?P[^T]*[YM]|^\s*\d+(?:\.\d+)?\s*(mo|mon|months?|y|yrs?|years?|M)\s*$"
+)
 
 
-def _seconds_or_iso(value: Any) -> Any:
-    """'5' or '2.5' from the environment means seconds; 'PT24H' and 'P5D' are ISO 8601."""
-    if isinstance(value, str) and _NUMBER.match(value):
+def parse_duration(value: Any) -> Any:
+    """A duration setting's text as a `timedelta`; anything else is left to pydantic.
+
+    `5` or `2.5` are seconds; a number and a unit (`500ms`, `2s`, `15min`, `24h`, `3d`,
+    `2w`, the forms the README's configuration table prints); or ISO 8601 (`PT72H`,
+    `P5D`). Months and years are refused: they have no fixed length, and reading `P1M` as
+    30 days would silently move a deadline by up to three days.
+    """
+    if not isinstance(value, str):
+        return value
+    if _NUMBER.match(value):
         return timedelta(seconds=float(value))
+    if short := _SHORT.match(value):
+        return timedelta(seconds=float(short[1]) * _SECONDS_PER[short[2]])
+    if _CALENDAR.match(value):
+        raise ValueError(
+            f"{value.strip()!r}: months and years have no fixed length; "
+            "give days or weeks instead (P30D, P4W, 30d)"
+        )
     return value
 
 
-#: A duration setting: seconds (``ORDERFLOW_PAYMENT_WINDOW=5``) or ISO 8601 (``PT72H``).
-Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
+#: A duration setting: seconds (`5`), a number and a unit (`3d`), or ISO 8601 (`PT72H`);
+#: months and years refused. See `parse_duration`.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+#: `max.message.bytes` of every topic the services create, and of the local broker
+#: (devstack, docker-compose): Kafka's own default, stated rather than assumed.
+TOPIC_MAX_MESSAGE_BYTES = 1024 * 1024
+#: What a dead-letter topic takes beyond its source topic: the `x-dlq-*` headers (the
+#: error is cut at 2000 characters) with room to spare.
+DLQ_HEADROOM_BYTES = 64 * 1024
 
 
 def service_database(database: str, service: str) -> str:
@@ -66,7 +96,10 @@ class ServiceSettings(BaseSettings):
         default=6, description="Partitions of topics the service creates."
     )
     max_message_bytes: int = Field(
-        default=256 * 1024, description="Larger messages go to the dead-letter topic."
+        default=256 * 1024,
+        description="Larger messages are not handled: they go to the dead-letter topic "
+        "(reason `oversized`). Up to `ORDERFLOW_TOPIC_MAX_MESSAGE_BYTES`; Kafka refuses "
+        "larger ones at publish time.",
     )
     handler_retries: int = Field(
         default=3, description="Retries of a failing handler before the message is dead-lettered."
@@ -89,3 +122,23 @@ class ServiceSettings(BaseSettings):
         default=15.0, description="How long SIGTERM waits for in-flight messages."
     )
     log_level: str = Field(default="INFO", description="Log level of the service's JSON logs.")
+    topic_max_message_bytes: int = Field(
+        default=TOPIC_MAX_MESSAGE_BYTES,
+        description="`max.message.bytes` of the topics the service creates (their dead-letter "
+        "twins take 64 KiB more, for the error headers); the producers' `max_request_size`.",
+    )
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> Self:
+        if self.max_message_bytes > self.topic_max_message_bytes:
+            raise ValueError(
+                f"ORDERFLOW_MAX_MESSAGE_BYTES ({self.max_message_bytes}) exceeds "
+                f"ORDERFLOW_TOPIC_MAX_MESSAGE_BYTES ({self.topic_max_message_bytes}): a message "
+                "between the two could never reach the service to be dead-lettered"
+            )
+        return self
+
+    @property
+    def dlq_max_message_bytes(self) -> int:
+        """A dead letter is the original plus error headers: its topic takes that much more."""
+        return self.topic_max_message_bytes + DLQ_HEADROOM_BYTES

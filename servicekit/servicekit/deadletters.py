@@ -3,6 +3,8 @@
     take message ─┬─ too large ────────────────────────────────┐
                   ├─ not JSON / not valid / unknown type ──────┤──▶ <topic>.dlq (original bytes,
                   ├─ handler raises ─ retry with backoff, N times ┘     headers, error, service)
+                  ├─ a command, invalid, its envelope readable ─▶ `…CommandRejected` (X-13,
+                  │                                               servicekit/invalid.py)
                   └─ handler returns ─▶ offset handled (committed by the dispatcher)
 
 Each message is handed to the `Dispatcher` (servicekit/dispatch.py), which runs the
@@ -21,14 +23,18 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 from faststream import BaseMiddleware
 from pydantic import ValidationError
 
+from contracts.envelope import Message
 from servicekit import metrics, tracing
 from servicekit.dispatch import Dispatcher
+from servicekit.invalid import InvalidCommands, answer_invalid
 from servicekit.logs import log_context
 
 if TYPE_CHECKING:
@@ -42,6 +48,7 @@ DLQ_ERROR = "x-dlq-error"
 DLQ_REASON = "x-dlq-reason"
 DLQ_SERVICE = "x-dlq-service"
 DLQ_SOURCE = "x-dlq-source"  # topic/partition/offset of the original
+DLQ_VALUE_DROPPED = "x-dlq-value-dropped"  # bytes of an original its DLQ topic could not take
 
 
 class RawPublisher(Protocol):
@@ -100,8 +107,12 @@ class ConsumerGuard:
         stopping: Callable[[], bool],
         base_topic: Callable[[str], str],
         dispatcher: Dispatcher,
+        publish: Callable[[str, Message], Awaitable[None]] | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.publish = publish
+        #: X-13: command topics (contracts names) whose invalid commands are answered.
+        self.invalid_commands: dict[str, InvalidCommands] = {}
         self.policy = policy
         self.publish_raw = publish_raw
         self.stopping = stopping
@@ -179,6 +190,8 @@ class ConsumerGuard:
                     return "ok", await call_next(msg)
             except ValidationError as e:
                 # Deterministic: no retry can make a malformed message valid.
+                if await self.answer_invalid(topic, body):
+                    return "rejected_invalid", None
                 await self.dead_letter(record, topic, classify(e, body), describe(e))
                 return "dead_lettered", None
             except Exception as e:
@@ -191,6 +204,36 @@ class ConsumerGuard:
                     return "dead_lettered", None
                 await asyncio.sleep(self._backoff(attempt))
         raise AssertionError("unreachable")
+
+    async def answer_invalid(self, topic: str, body: Any) -> bool:
+        """X-13: answer an invalid command whose envelope reads; False: dead-letter it."""
+        policy = self.invalid_commands.get(topic)
+        if policy is None or self.publish is None:
+            return False
+        answer = answer_invalid(
+            policy, body, datetime.now(UTC), max_bytes=self.policy.max_message_bytes
+        )
+        if answer is None:
+            return False
+        publish = self.publish
+        await self._until_published(lambda: publish(policy.answer_topic, answer))
+        fields = sorted({e.field for e in getattr(answer, "errors", [])})
+        log.info("command rejected", extra={"reason": "invalid", "fields": fields[:20]})
+        return True
+
+    async def _until_published(self, send: Callable[[], Awaitable[None]]) -> None:
+        """Keep trying until Kafka takes it: the offset is committed only afterwards."""
+        delay = self.policy.retry_backoff_seconds
+        while True:
+            try:
+                await send()
+                return
+            except Exception as e:
+                if self.stopping():
+                    raise
+                log.error("publish failed; retrying", extra={"error": describe(e)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _backoff(self, attempt: int) -> float:
         base: float = self.policy.retry_backoff_seconds * (2**attempt)
@@ -212,12 +255,20 @@ class ConsumerGuard:
             DLQ_SOURCE: f"{record.topic}/{record.partition}/{record.offset}",
         }
         delay = self.policy.retry_backoff_seconds
+        value = record.value or b""
         while True:
             try:
-                await self.publish_raw(
-                    record.topic + ".dlq", record.value or b"", record.key, headers
-                )
+                await self.publish_raw(record.topic + ".dlq", value, record.key, headers)
                 break
+            except MessageSizeTooLargeError:
+                if not value:
+                    raise
+                # The dead-letter topic takes less than the original and its headers (it
+                # was made outside orderflow, see the README's sizes): keep the headers,
+                # which say where the original is, rather than retry for ever.
+                value = b""
+                headers[DLQ_VALUE_DROPPED] = str(len(record.value or b""))
+                log.error("dead letter too large for its topic; its value is dropped")
             except Exception as e:
                 if self.stopping():
                     raise

@@ -91,7 +91,15 @@ def configuration_table() -> str:
         rows[env][1] = ", ".join(services)
     lines = ["| variable | services | default | meaning |", "|---|---|---|---|"]
     lines += [f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]} |" for r in rows.values()]
-    return "\n".join(lines) + "\n\nDurations take seconds (`5`) or ISO 8601 (`PT72H`, `P5D`)."
+    return "\n".join(lines) + "\n\n" + DURATIONS
+
+
+#: How duration settings are written (servicekit.config.parse_duration).
+DURATIONS = (
+    "Durations take seconds (`5`), a number and a unit (`500ms`, `2s`, `15min`, `24h`, `3d`,"
+    " `2w`), or ISO 8601 (`PT72H`, `P5D`). Months and years are refused: they have no fixed"
+    " length (write `P30D`)."
+)
 
 
 #: topic -> (its message union's module and name, who else publishes or reads it)
@@ -106,6 +114,8 @@ TOPIC_UNIONS: dict[str, tuple[str, str]] = {
     topics.PAYMENTS_COMMANDS: ("contracts.payments", "PAYMENT_COMMANDS"),
     topics.PAYMENTS_EVENTS: ("contracts.payments", "PAYMENT_EVENTS"),
     topics.NOTIFICATIONS_EVENTS: ("contracts.notifications", "NOTIFICATION_EVENTS"),
+    topics.SUPPLIERS_COMMANDS: ("contracts.suppliers", "SUPPLIER_COMMANDS"),
+    topics.SUPPLIERS_EVENTS: ("contracts.suppliers", "SUPPLIER_EVENTS"),
 }
 
 
@@ -116,6 +126,7 @@ UPSTREAM_TOPICS = frozenset(
         topics.INVOICING_COMMANDS,
         topics.PAYMENTS_COMMANDS,
         topics.ACCOUNTS_EVENTS,
+        topics.SUPPLIERS_COMMANDS,
     }
 )
 
@@ -152,7 +163,8 @@ def topics_table() -> str:
         )
     lines.append(
         "| `<topic>.dlq` | the consumer of `<topic>` | ops (`orderflow dlq`) | as the original "
-        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers |"
+        "| the original bytes, with `x-dlq-reason`, `x-dlq-error`, `x-dlq-service`, `x-dlq-source` headers "
+        "(`x-dlq-value-dropped` and no value when the dead-letter topic cannot take it) |"
     )
     return "\n".join(lines)
 

@@ -29,11 +29,12 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Message
-from contracts.topics import dlq
-from servicekit import metrics, tracing
+from contracts.topics import DLQ_SUFFIX, dlq
+from servicekit import cloudevents, metrics, tracing
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher
+from servicekit.invalid import InvalidCommands
 from servicekit.logs import configure_logging
 
 log = logging.getLogger("servicekit.runtime")
@@ -89,6 +90,7 @@ class ServiceRuntime:
             stopping=lambda: self._stopping,
             base_topic=self.base_topic,
             dispatcher=self.dispatcher,
+            publish=self.publish,
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -99,8 +101,9 @@ class ServiceRuntime:
             graceful_timeout=settings.shutdown_timeout_seconds,
             logger=logging.getLogger(f"{name}.faststream"),
             log_level=logging.DEBUG,
-            # Leave room for an oversized message to reach its dead-letter topic intact.
-            max_request_size=max(1024 * 1024, settings.max_message_bytes * 8),
+            # Room for the largest message a topic takes to reach its dead-letter topic
+            # intact, with the error headers (servicekit/config.py: the size limits).
+            max_request_size=settings.dlq_max_message_bytes,
         )
         # Before the clients: the store's command listener exists only with tracing on.
         tracing.setup(name)
@@ -131,7 +134,12 @@ class ServiceRuntime:
     # -- consuming -------------------------------------------------------------------------
 
     def subscriber(
-        self, topic: str, *, group: str | None = None, title: str | None = None
+        self,
+        topic: str,
+        *,
+        group: str | None = None,
+        title: str | None = None,
+        invalid: InvalidCommands | None = None,
     ) -> Callable[[F], F]:
         """Register a handler for one contracts topic; its first parameter's type is the schema.
 
@@ -143,9 +151,17 @@ class ServiceRuntime:
         `commit_interval_seconds`. FastStream's own policies commit once per message (a
         broker round trip each) and only with one handler running at a time; ACK_FIRST
         would commit before the effects exist.
+
+        `invalid` (command topics): X-13, how the service answers a command whose envelope
+        reads but whose content does not (servicekit/invalid.py); without it such a
+        message is dead-lettered like any unreadable one.
         """
         real = self.topic(topic)
         self._consumed_topics.append(topic)
+        if invalid is not None:
+            if invalid.answer_topic not in self._outputs:  # else answering would never succeed
+                raise KeyError(f"{self.name}: declare {invalid.answer_topic!r} as an output first")
+            self.guard.invalid_commands[topic] = invalid
         decorator = self.broker.subscriber(
             real,
             group_id=self.topic(group or self.name),
@@ -182,7 +198,7 @@ class ServiceRuntime:
         if publisher is None:
             raise KeyError(f"{self.name} has not declared {topic!r} as an output")
         for message in messages:
-            headers = {"content-type": "application/json", "message-type": message.type}
+            headers = self.headers(topic, message)
             with tracing.publishing(self.topic(topic), message.type, headers):
                 await publisher.publish(
                     message.model_dump_json().encode(),
@@ -199,7 +215,7 @@ class ServiceRuntime:
             publisher = self._outputs.get(entry["topic"])
             if publisher is None:
                 raise KeyError(f"{self.name} has not declared {entry['topic']!r} as an output")
-            headers = {"content-type": "application/json", "message-type": entry["type"]}
+            headers = cloudevents.for_outbox(self.name, entry)
             # The span's parent is the handling that wrote the entry, however late this is.
             parent = entry.get("trace")
             with tracing.publishing(self.topic(entry["topic"]), entry["type"], headers, parent):
@@ -213,6 +229,11 @@ class ServiceRuntime:
             if entry["type"].endswith("CommandRejected"):
                 reason = json.loads(entry["value"]).get("reason")
                 metrics.count_rejection(self.name, entry["type"], reason)
+
+    def headers(self, topic: str, message: Message) -> dict[str, str]:
+        """The headers of a message this service publishes to `topic`: CloudEvents' binary
+        mode and orderflow's `message-type` (servicekit/cloudevents.py)."""
+        return cloudevents.for_message(self.name, topic, message)
 
     async def publish_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
@@ -232,13 +253,29 @@ class ServiceRuntime:
         self._background.append(task)
 
     @property
+    def consumed_topics(self) -> tuple[str, ...]:
+        """The contracts names of the topics this service reads."""
+        return tuple(self._consumed_topics)
+
+    @property
     def stopping(self) -> bool:
         return self._stopping
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create missing topics (and their dead-letter twins) with the configured partitions."""
+        """Create missing topics (and their dead-letter twins) with the configured partitions
+        and their size limit (`max.message.bytes`); existing topics are left as they are."""
         wanted = {self.topic(t) for t in topics}
         wanted |= {dlq(t) for t in list(wanted)}
+        settings = self.settings
+
+        def new_topic(name: str) -> NewTopic:
+            limit = (
+                settings.dlq_max_message_bytes
+                if name.endswith(DLQ_SUFFIX)
+                else settings.topic_max_message_bytes
+            )
+            configs = {"max.message.bytes": str(limit)}
+            return NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)
 
         async def create() -> None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
@@ -246,7 +283,7 @@ class ServiceRuntime:
             try:
                 missing = wanted - set(await admin.list_topics())
                 if missing:
-                    new = [NewTopic(t, self.settings.topic_partitions, 1) for t in sorted(missing)]
+                    new = [new_topic(t) for t in sorted(missing)]
                     with contextlib.suppress(Exception):  # a racing replica created them
                         await admin.create_topics(new)
             finally:

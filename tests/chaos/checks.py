@@ -22,7 +22,7 @@ rules allow one:
                            at-least-once boundary): counted as *re-sent*, not as a duplicate
     the store              an event on orders.events or payments.events that the order's or
                            ledger's commits do not hold (published by a decision that was
-                           never stored); rejections are not stored by design
+                           never stored); rejections are stored as answers, not events
 
 Lost is anything expected and missing: a final status not reached, an expected event,
 email, invoice or payout absent, a stored event never published, an email announced but
@@ -177,7 +177,7 @@ async def check_orders(
         ):
             stored = await store.load(e.order_id)
             kept = {str(x["message_id"]) for x in (stored.events if stored else [])}
-            # A rejection changes nothing, so no commit holds it: the handler publishes it.
+            # A rejection changes nothing: its commit holds it as an answer, not an event.
             published = {
                 str(x["message_id"])
                 for x in events.of(topic, order_id=e.order_id)

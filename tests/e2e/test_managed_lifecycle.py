@@ -65,6 +65,7 @@ from tests.e2e.timeline import (
     types_of,
     wait_for,
 )
+from tests.support.kafka import read_topic
 from timers.queries import deadlines_of
 
 pytestmark = pytest.mark.timeout(180)
@@ -272,6 +273,7 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
             "invoice_draft_ready",
             "invoice_draft_ready",
             "invoice_draft_revised",
+            "order_activated",  # X-11: the client confirmed (M-08)
         ],
     )
     await expect_templates(
@@ -580,7 +582,18 @@ async def test_M13_M14_an_approved_cancellation_cancels_planned_and_voids_issued
     ]
 
 
-async def test_M13_M16_a_refused_cancellation_completes_the_order_if_everything_ended_meanwhile(
+async def issue_deadline_fired(system: System, invoice: str) -> None:
+    """The timer service fired `invoice`'s issue deadline (its date came)."""
+    wanted = f"{invoice}:issue"
+    await read_topic(
+        system.bus.bootstrap,
+        system.prefix + topics.TIMERS_EVENTS,
+        lambda records: any(r.json().get("deadline_id") == wanted for r in records),
+        timeout=60,
+    )
+
+
+async def test_M13_M16_M20_a_refused_cancellation_releases_the_held_invoice_and_completes_the_order(
     system: System,
 ) -> None:
     member, client = person(Role.MEMBER, system), person(Role.CLIENT, system)
@@ -588,36 +601,39 @@ async def test_M13_M16_a_refused_cancellation_completes_the_order_if_everything_
     terms = ended_terms(
         skip_client_confirmation=True,
         proof_document="uploads/po-77.pdf",
-        planned_invoices=[planned(CALENDAR.first_day(4), "35.00")],
+        planned_invoices=[planned(CALENDAR.first_day(8), "35.00")],
     )
     await submitted_and_reviewed(system, member, client, order_id, terms)
     await wait_for(system, order_id, "ServicePeriodEnded")  # it ended yesterday
     reason = "The client asks to stop before the first invoice."
     ask = c.command(RequestCancellation, member.party, order_id=order_id, reason=reason)
-    await accepted(system, ORDERS, ask, "CancellationRequested")
+    requested = await accepted(system, ORDERS, ask, "CancellationRequested")
 
-    # Invoicing carries on while the request is open: the last M-16 fact is recorded...
-    await wait_for(
-        system, order_id, "InvoicingCompleted", "ServicePeriodEnded", count=2, timeout=60
-    )
-    assert "OrderCompleted" not in types_of(system, order_id, topics.ORDERS_EVENTS)
-    # ...and a refusal completes the order at once.
+    # M-20: the invoice date passes while the request is open; the invoice is held...
+    [plan] = await wait_for(system, order_id, "InvoicePlanned")
+    issue_at = datetime.fromisoformat(plan["issue_at"])
+    assert datetime.fromisoformat(requested["occurred_at"]) < issue_at
+    await issue_deadline_fired(system, invoice_id(order_id, 1))
+    # ...and a refusal issues it at once; the last M-16 fact then completes the order.
     no = c.command(RefuseCancellation, c.OPERATOR, order_id=order_id, reason="Already delivered")
     refusal = await accepted(system, ORDERS, no, "CancellationRefused")
     assert refusal["status"] == "active"
-    [completed] = await wait_for(system, order_id, "OrderCompleted")
-    assert completed["causation_id"] == refusal["causation_id"]
+    await wait_for(system, order_id, "OrderCompleted")
     assert milestones(system, order_id) == [
         "OrderCreated",
         "OrderSubmitted",
         "OrderActivated",
         "ServicePeriodEnded",
         "CancellationRequested",
-        "InvoicingCompleted",
         "CancellationRefused",
+        "InvoicingCompleted",
         "OrderCompleted",
     ]
     [issued] = events(system, order_id, topics.INVOICING_EVENTS, "InvoiceIssued")
+    assert datetime.fromisoformat(issued["issued_at"]) >= datetime.fromisoformat(
+        refusal["occurred_at"]
+    )
+    assert issued["invoice_date"] == plan["invoice_date"]
     assert issued["total"] == {"amount": "35.00", "currency": "EUR"}
     await wait_for_mail(system.maildir, email(member), "cancellation_refused")
     await wait_for_mail(system.maildir, email(client), "invoice_issued")

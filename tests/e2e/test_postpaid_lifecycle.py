@@ -140,12 +140,13 @@ async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_revie
     )
     edited = await accepted(system, ORDERS, raise_price, "OrderEdited")
     assert (edited["awaiting"], edited["status"]) == ("customer", "confirmation")
-    # ...P-04/P-05: the customer moves the time (accepting the price, P-07)...
+    # ...P-04/P-05: the customer moves the time, accepting the price explicitly (P-19)...
     move = c.command(
         EditOrder,
         customer.party,
         order_id=order_id,
         changes=TermsChange(appointment_start=moved, appointment_end=moved + timedelta(seconds=5)),
+        accept_price=eur("55.00"),
     )
     assert (await accepted(system, ORDERS, move, "OrderEdited"))["awaiting"] == "supplier"
     # ...P-06: and the supplier confirms the counter-proposal: in progress.

@@ -121,7 +121,7 @@ async def managed(system: System) -> Scenario:
             "OrderCompleted",
         ],
         {
-            email(member): ["invoice_draft_ready", "invoice_draft_ready"],
+            email(member): ["invoice_draft_ready", "invoice_draft_ready", "order_activated"],
             email(client): ["client_confirmation_request", "invoice_issued", "invoice_issued"],
         },
     )
@@ -172,8 +172,19 @@ async def postpaid(system: System) -> Scenario:
             "OrderPaid",
         ],
         {
-            email(customer): ["execution_to_confirm", "payment_due", "review_invitation"],
-            email(supplier): ["order_awaiting_confirmation", "payout_sent"],
+            email(customer): [
+                "execution_to_confirm",
+                "order_confirmed",  # the supplier confirmed
+                "payment_due",
+                "payment_settled",
+                "review_invitation",
+            ],
+            email(supplier): [
+                "order_awaiting_confirmation",
+                "payment_settled",
+                "payout_scheduled",
+                "payout_sent",
+            ],
         },
     )
 
@@ -194,7 +205,10 @@ async def lapsed(system: System) -> Scenario:
     return Scenario(
         order_id,
         ["OrderCreated", "OrderCancelled"],
-        {email(customer): [], email(supplier): ["order_awaiting_confirmation"]},
+        {  # the automatic cancellation reaches both parties
+            email(customer): ["order_cancelled"],
+            email(supplier): ["order_awaiting_confirmation", "order_cancelled"],
+        },
     )
 
 

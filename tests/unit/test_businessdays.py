@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from servicekit.businessdays import (
+    DaysOff,
     NaiveDatetimeError,
     add_business_days,
     add_weekday_hours,
@@ -118,3 +119,19 @@ def test_P18_adding_business_days_lands_on_a_business_day(start: date, days: int
     assert days == 0 or is_weekday(end)
     weekdays = sum(is_weekday(start + timedelta(d)) for d in range(1, (end - start).days + 1))
     assert weekdays == days
+
+
+def test_M04_days_off_count_like_weekends_in_weekday_time() -> None:
+    christmas = DaysOff(extra=frozenset({date(2026, 12, 25)}))
+    thursday = datetime(2026, 12, 24, 15, tzinfo=UTC)
+    monday = datetime(2026, 12, 28, 15, tzinfo=UTC)
+    assert add_weekday_time(thursday, timedelta(hours=24), christmas) == monday
+    assert weekday_time_between(thursday, monday, christmas) == timedelta(hours=24)
+
+
+def test_P18_public_and_extra_days_off_are_both_skipped() -> None:
+    days_off = DaysOff(
+        public=frozenset({date(2026, 12, 25)}), extra=frozenset({date(2026, 12, 28)})
+    )
+    assert add_business_days(date(2026, 12, 24), 1, days_off) == date(2026, 12, 29)
+    assert "2026-12-25" not in days_off

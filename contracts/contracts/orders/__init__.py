@@ -7,7 +7,7 @@
     │                         MarkInvoicingComplete, DuplicateOrder, ReturnOrder,
 │                         WithdrawOrder, DiscardDraft
     ├── postpaid (P-xx)       EditOrder, AcceptProposal, RejectProposal, MarkServiceDone,
-    │                         ConfirmExecution, MarkOrderPaid, LeaveReview
+    │                         ConfirmExecution, MarkOrderPaid, LeaveReview, MarkOrderUnpaid
     └── account  (A-xx)       EditNotes, ConfigureItem, PlaceOrder, ApproveOrder,
                               CompleteOrder, ResendReceipt, RefuseApproval
     OrderEvent (Event)        past tense, on orders.events, tolerant; `status` is the
@@ -38,6 +38,7 @@ from contracts.orders.commands import (
     LeaveReview,
     MarkInvoicingComplete,
     MarkOrderPaid,
+    MarkOrderUnpaid,
     MarkServiceDone,
     OrderCommand,
     PlaceOrder,
@@ -69,6 +70,7 @@ from contracts.orders.events import (
     OrderActivated,
     OrderApproved,
     OrderCancelled,
+    OrderClosedUnpaid,
     OrderCommandRejected,
     OrderCompleted,
     OrderConfirmed,
@@ -93,8 +95,10 @@ from contracts.orders.events import (
 )
 from contracts.orders.values import (
     AccountTerms,
+    CancellationPolicy,
     Currency,
     DraftTerms,
+    FeeTier,
     Flow,
     ManagedTerms,
     Money,
@@ -123,6 +127,7 @@ __all__ = [
     "ApproveCancellation",
     "ApproveOrder",
     "CancelOrder",
+    "CancellationPolicy",
     "CancellationRefused",
     "CancellationRequested",
     "ChangeProposed",
@@ -143,6 +148,7 @@ __all__ = [
     "EditNotes",
     "EditOrder",
     "ExecutionConfirmed",
+    "FeeTier",
     "Flow",
     "InvoicingCompleted",
     "ItemConfigured",
@@ -150,6 +156,7 @@ __all__ = [
     "ManagedTerms",
     "MarkInvoicingComplete",
     "MarkOrderPaid",
+    "MarkOrderUnpaid",
     "MarkServiceDone",
     "Money",
     "Name",
@@ -158,6 +165,7 @@ __all__ = [
     "OrderActivated",
     "OrderApproved",
     "OrderCancelled",
+    "OrderClosedUnpaid",
     "OrderCommand",
     "OrderCommandRejected",
     "OrderCompleted",

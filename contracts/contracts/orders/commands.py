@@ -10,6 +10,7 @@ from pydantic import Field
 from contracts.envelope import Command, MessageUnion
 from contracts.orders.values import (
     DraftTerms,
+    Money,
     Name,
     OrderParty,
     Rating,
@@ -107,6 +108,9 @@ class EditOrder(OrderCommand):
     type: Literal["EditOrder"] = "EditOrder"
     changes: TermsChange
     comment: Text = ""
+    #: P-19: the customer accepts the supplier's new price with this counter-edit; it
+    #: must equal the price on the order. Left out, a new price stays unaccepted.
+    accept_price: Money | None = None
 
 
 class AcceptProposal(OrderCommand):
@@ -197,11 +201,19 @@ class RefuseApproval(OrderCommand):
     reason: Reason
 
 
+class MarkOrderUnpaid(OrderCommand):
+    """From payments: the money will not be collected; the order ends unpaid (P-21)."""
+
+    type: Literal["MarkOrderUnpaid"] = "MarkOrderUnpaid"
+    claim_id: Name
+    cause: Literal["claim_written_off", "claim_withdrawn"]
+
+
 ORDER_COMMANDS: MessageUnion[OrderCommand] = MessageUnion(
     CreateOrder, EditDraft, CancelOrder, ConfirmOrder, SubmitOrder, RejectOrder,
     ConfirmAsClient, DeclineAsClient, RequestCancellation, ApproveCancellation,
     RefuseCancellation, MarkInvoicingComplete, DuplicateOrder, EditOrder, AcceptProposal,
     RejectProposal, MarkServiceDone, ConfirmExecution, MarkOrderPaid, LeaveReview, EditNotes,
     ConfigureItem, PlaceOrder, ApproveOrder, CompleteOrder, ResendReceipt, ReturnOrder,
-    WithdrawOrder, DiscardDraft, RefuseApproval,
+    WithdrawOrder, DiscardDraft, RefuseApproval, MarkOrderUnpaid,
 )  # fmt: skip

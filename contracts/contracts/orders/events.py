@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from contracts.envelope import Contact, Event, MessageUnion, Role
+from contracts.envelope import Contact, Event, FieldError, MessageUnion, Role
 from contracts.orders.values import (
     DraftTerms,
     Flow,
@@ -88,6 +88,9 @@ class OrderRejected(OrderEvent):
     type: Literal["OrderRejected"] = "OrderRejected"
     cause: Literal["operator", "client", "offer_expired"]
     reason: str = ""
+    #: The status the order was rejected from: an offer that expired in `operator_review`
+    #: was never put to the client (M-09). None from producers that predate the field.
+    previous_status: OrderStatus | None = None
 
 
 class CancellationRequested(OrderEvent):
@@ -138,12 +141,19 @@ class OrderEdited(OrderEvent):
     comment: str = ""
     awaiting: Role
     respond_by: AwareDatetime
+    #: P-19: the supplier's price the customer has not accepted yet, after this edit
+    #: (None: the price on the order is agreed). The order cannot start while it is set.
+    pending_price: Money | None = None
+    #: P-19: the supplier's price the customer accepted with this edit, if any.
+    accepted_price: Money | None = None
 
 
 class OrderConfirmed(OrderEvent):
     type: Literal["OrderConfirmed"] = "OrderConfirmed"
     terms: PostpaidTerms
     auto_done_at: AwareDatetime
+    #: P-19: the supplier's new price the customer accepted by confirming, if any.
+    accepted_price: Money | None = None
 
 
 class ChangeProposed(OrderEvent):
@@ -259,6 +269,16 @@ class ApprovalOverdue(OrderEvent):
     approval_due_at: AwareDatetime
 
 
+class OrderClosedUnpaid(OrderEvent):
+    """P-21: the money was finally not collected; the order is closed, marked unpaid, and
+    may be reviewed (P-17). `claim_id` is payments' claim that ended so."""
+
+    type: Literal["OrderClosedUnpaid"] = "OrderClosedUnpaid"
+    cause: Literal["claim_written_off", "claim_withdrawn"]
+    claim_id: str
+    unpaid: Literal[True] = True
+
+
 class OrderCommandRejected(Event):
     """X-07: a command was refused; `reason` is a `RejectionReason` value."""
 
@@ -268,6 +288,8 @@ class OrderCommandRejected(Event):
     command_id: uuid.UUID
     reason: str
     message: str
+    #: X-13: reason `invalid`: what is wrong with the command, field by field.
+    errors: list[FieldError] = []
 
 
 ORDER_EVENTS: MessageUnion[Event] = MessageUnion(
@@ -277,5 +299,5 @@ ORDER_EVENTS: MessageUnion[Event] = MessageUnion(
     OrderConfirmed, ChangeProposed, ProposalAccepted, ProposalRejected, ProposalLapsed,
     ServiceMarkedDone, ExecutionConfirmed, OrderPaid, ReviewLeft, NotesEdited, ItemConfigured,
     OrderPlaced, OrderApproved, ReceiptResent, OrderCommandRejected, OrderReturned,
-    OrderWithdrawn, DraftDiscarded, ApprovalRefused, ApprovalOverdue,
+    OrderWithdrawn, DraftDiscarded, ApprovalRefused, ApprovalOverdue, OrderClosedUnpaid,
 )  # fmt: skip

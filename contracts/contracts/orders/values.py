@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import Contact, Party, Role
 
@@ -64,6 +64,12 @@ class RejectionReason(StrEnum):
     MISSING_PREREQUISITE = "missing_prerequisite"
     BACKDATED_TOO_FAR = "backdated_too_far"
     CONFIGURATION_MISSING = "configuration_missing"
+    #: P-19: the supplier's new price waits for the customer's explicit acceptance.
+    PRICE_NOT_ACCEPTED = "price_not_accepted"
+    #: P-19: the price the customer accepts is no longer the price on the order.
+    STALE_PRICE = "stale_price"
+    #: P-20: the service has been provided; the supplier can no longer cancel.
+    SERVICE_ALREADY_PROVIDED = "service_already_provided"
 
 
 class Value(BaseModel):
@@ -106,6 +112,35 @@ class ManagedTerms(Value):
     proof_document: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
+Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class FeeTier(Value):
+    """P-11: cancelling less than `within_hours` before the appointment costs `percent`."""
+
+    within_hours: Annotated[int, Field(ge=1, le=24 * 366)]
+    percent: Percent
+
+
+class CancellationPolicy(Value):
+    """A supplier's cancellation policy: free outside every tier; inside, the tier with
+    the fewest hours (the one closest to the appointment) applies. Defined here, beside
+    the terms that carry it (P-11); `contracts.payments` exports it too."""
+
+    tiers: Annotated[list[FeeTier], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _one_tier_per_window(self) -> CancellationPolicy:
+        hours = [t.within_hours for t in self.tiers]
+        if len(hours) != len(set(hours)):
+            raise ValueError("two tiers with the same within_hours")
+        return self
+
+    def __str__(self) -> str:
+        """The JSON form, as the setting ``ORDERFLOW_CANCELLATION_POLICY`` takes it."""
+        return self.model_dump_json()
+
+
 class PostpaidTerms(Value):
     flow: Literal["postpaid"] = "postpaid"
     service: Text = ""
@@ -114,7 +149,12 @@ class PostpaidTerms(Value):
     price: Money
     payment_method: Name
     #: P-14: seed 001 has a payment stage, seed 004 takes the payment automatically.
-    payment_stage: bool = True
+    #: Left out (None) on a CreateOrder, the supplier's settings decide, else true; on
+    #: every event ordering publishes it is set.
+    payment_stage: bool | None = None
+    #: P-11: the supplier's cancellation policy in force when the order was booked, stamped
+    #: by ordering from the supplier's settings; None: payments applies its default.
+    cancellation_policy: CancellationPolicy | None = None
 
 
 class OrderItem(Value):

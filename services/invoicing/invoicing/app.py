@@ -19,6 +19,7 @@ from invoicing import handlers
 from invoicing.config import InvoicingSettings
 from invoicing.store import MongoNumberStore, create_indexes, ledgers_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         ledgers=ledgers_store(runtime.db),
         numbers=MongoNumberStore(runtime.db),
         policy=config.policy(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
     )
@@ -67,7 +67,13 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     async def on_order_event(event: OrderBody) -> None:
         await handlers.handle_order_event(event, deps)
 
-    @runtime.subscriber(topics.INVOICING_COMMANDS, title="invoicing:invoicing.commands")
+    @runtime.subscriber(
+        topics.INVOICING_COMMANDS,
+        title="invoicing:invoicing.commands",
+        invalid=InvalidCommands(
+            topics.INVOICING_EVENTS, INVOICING_COMMANDS, handlers.invalid_command
+        ),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 

@@ -10,7 +10,8 @@ Every effect is exactly once per message: `servicekit.aggregates.handle_once` st
 message id with the ledger's new events and outbox. Issuing is then finished by
 `finish_numbering`: each invoice or credit note a commit issued for good gets the next
 number of its issuer's sequence, and the number's commit publishes `InvoiceIssued` or
-`InvoiceVoided`. A crash in between is finished by the redelivery, or by `repair`.
+`InvoiceVoided`. A crash in between is finished by the redelivery, or by `repair`. A
+refused command is stored too (X-09): sent again, it gets its first answer again.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter
 
 from contracts.accounts import AccountOpened
 from contracts.envelope import Command, Event, Message, derived_id
-from contracts.invoicing import InvoiceCommand, RunBillCycle
+from contracts.invoicing import (
+    InvoiceCommand,
+    InvoiceId,
+    InvoicingCommandRejected,
+    RunBillCycle,
+)
 from contracts.orders import (
+    CancellationRefused,
+    CancellationRequested,
     DraftEdited,
     Flow,
     OrderActivated,
@@ -39,6 +47,7 @@ from contracts.orders import (
     OrderEvent,
     OrderRejected,
 )
+from contracts.orders.values import Name
 from contracts.timers import CancelDeadline as CancelTimer
 from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
 from contracts.timers import ScheduleDeadline as ScheduleTimer
@@ -72,10 +81,12 @@ from servicekit.aggregates import (
     AggregateStore,
     Change,
     Document,
+    Refusal,
     Stored,
     handle_once,
     outbox_entry,
 )
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 log = logging.getLogger("invoicing.handlers")
@@ -89,6 +100,8 @@ ORDER_FACTS = (
     OrderRejected,
     OrderCancelled,
     OrderCompleted,
+    CancellationRequested,
+    CancellationRefused,
 )
 #: More numbers than one ledger ever waits for at once: a bound, not a rule.
 MAX_NUMBERING_ROUNDS = 1000
@@ -103,7 +116,6 @@ class Deps:
     ledgers: AggregateStore
     numbers: NumberStore
     policy: Policy
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
 
@@ -136,7 +148,7 @@ async def handle_order_event(event: Event, deps: Deps) -> None:
 
 
 async def handle_command(command: Command, deps: Deps) -> None:
-    """Rule X-07: every command gets its resulting events or a rejection."""
+    """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     if isinstance(command, InvoiceCommand):
         ledger_id = ledger_of(command.invoice_id)
     elif isinstance(command, RunBillCycle):
@@ -150,6 +162,7 @@ async def handle_command(command: Command, deps: Deps) -> None:
             str(command.message_id),
             command,
             lambda ledger, step: on_command(ledger, command, step),
+            answers_on=INVOICING_EVENTS,
         )
 
 
@@ -254,10 +267,17 @@ async def _queue_account_order(event: OrderCompleted, deps: Deps) -> None:
 
 
 async def _handle(
-    deps: Deps, ledger_id: str, message_id: str, cause: Message, decide: Decide
+    deps: Deps,
+    ledger_id: str,
+    message_id: str,
+    cause: Message,
+    decide: Decide,
+    answers_on: str | None = None,
 ) -> None:
     await finish_numbering(deps, ledger_id)
-    await _apply(deps, ledger_id, message_id, cause.message_id, cause.correlation_id, decide)
+    await _apply(
+        deps, ledger_id, message_id, cause.message_id, cause.correlation_id, decide, answers_on
+    )
     await finish_numbering(deps, ledger_id)
 
 
@@ -268,25 +288,34 @@ async def _apply(
     cause: uuid.UUID,
     correlation: uuid.UUID,
     decide: Decide,
+    answers_on: str | None = None,
 ) -> None:
     now = deps.clock()
     refused: list[Event] = []
 
-    async def decide_change(stored: Stored | None) -> Change | None:
+    async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         ledger = rebuild(stored, ledger_id)
         step = Step(
             ledger_id=ledger_id, now=now, policy=deps.policy, cause=cause, correlation=correlation
         )
         decision = decide(ledger, step)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
+        if refused:
+            return Refusal([outbox_entry(INVOICING_EVENTS, e) for e in refused])
         if not decision.changes:
             return None
         return change(ledger, decision, cause, correlation, now)
 
-    await handle_once(deps.ledgers, ledger_id, message_id, decide_change, deps.publish_outbox)
+    await handle_once(
+        deps.ledgers,
+        ledger_id,
+        message_id,
+        decide_change,
+        deps.publish_outbox,
+        answers_on=answers_on,
+    )
     if refused:
         log.info("command rejected", extra={"reason": getattr(refused[0], "reason", "")})
-        await deps.publish(INVOICING_EVENTS, *refused)
 
 
 def change(
@@ -327,3 +356,14 @@ def _timer_command(
     return ScheduleTimer(
         **envelope, owner=OWNER, kind=request.kind, due_at=request.due_at, payload=payload
     )
+
+
+def invalid_command(command: InvalidCommand) -> InvoicingCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its invoice or account id,
+    the Kafka key, must read)."""
+    body = command.body
+    if "invoice_id" in body:
+        keys = {"invoice_id": TypeAdapter(InvoiceId).validate_python(body["invoice_id"])}
+    else:
+        keys = {"account_id": TypeAdapter(Name).validate_python(body.get("account_id"))}
+    return InvoicingCommandRejected.model_validate(command.answer_fields(INVOICING) | keys)

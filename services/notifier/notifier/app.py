@@ -16,11 +16,12 @@ from contracts.invoicing import INVOICING_EVENTS
 from contracts.notifications import NOTIFICATION_EVENTS
 from contracts.orders import ORDER_EVENTS
 from contracts.payments import PAYMENT_EVENTS
+from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS
 from notifier import handlers
 from notifier.config import NotifierSettings
 from notifier.dispatch import Dispatcher
 from notifier.smtp import SmtpPool
-from notifier.store import FactsStore, MongoDeliveries, create_indexes
+from notifier.store import FactsStore, MongoDeliveries, MongoWindows, create_indexes
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime, run_service
 
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
     OrderBody: TypeAlias = Event
     InvoicingBody: TypeAlias = Event
     PaymentBody: TypeAlias = Event
+    TimerBody: TypeAlias = Event
 else:  # the discriminated unions, so FastStream documents every message type
     OrderBody = ORDER_EVENTS.annotation
     InvoicingBody = INVOICING_EVENTS.annotation
     PaymentBody = PAYMENT_EVENTS.annotation
+    TimerBody = TIMER_EVENTS.annotation
 
 NAME = "notifier"
 
@@ -49,6 +52,9 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         NOTIFICATION_EVENTS.annotation,
         "What became of each email: EmailSent or EmailFailed",
     )
+    runtime.output(
+        topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "X-12: the reminders' deadlines"
+    )
     pool = SmtpPool(config.smtp())
     dispatcher = Dispatcher(
         store=MongoDeliveries(runtime.db),
@@ -61,7 +67,12 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         rand=random.random,  # jitter, not crypto
     )
     deps = handlers.Deps(
-        facts=FactsStore(runtime.db), dispatcher=dispatcher, policy=config.policy()
+        facts=FactsStore(runtime.db),
+        dispatcher=dispatcher,
+        policy=config.policy(),
+        windows=MongoWindows(runtime.db),
+        publish=runtime.publish,
+        clock=lambda: datetime.now(UTC),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
     runtime.background(dispatcher.run)
@@ -77,6 +88,10 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     @runtime.subscriber(topics.PAYMENTS_EVENTS, title="notifier:payments.events")
     async def on_payment_event(event: PaymentBody) -> None:
         await handlers.handle_event(event, deps)
+
+    @runtime.subscriber(topics.TIMERS_EVENTS, title="notifier:timers.events")
+    async def on_timer_event(event: TimerBody) -> None:
+        await handlers.handle_deadline(event, deps)
 
     return runtime
 

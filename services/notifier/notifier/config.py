@@ -88,6 +88,22 @@ class NotifierSettings(ServiceSettings):
         default=_DISPATCH.recovery_interval,
         description="How often unfinished deliveries of dead senders are looked for.",
     )
+    reminder_lead_p02: Duration = Field(
+        default=timedelta(hours=4),
+        description="X-12: reminder before P-02's confirmation window closes (0: none).",
+    )
+    reminder_lead_m09: Duration = Field(
+        default=timedelta(days=1),
+        description="X-12: reminder to the client before the offer expires, M-09 (0: none).",
+    )
+    reminder_lead_p13: Duration = Field(
+        default=timedelta(days=1),
+        description="X-12: reminder before P-13's service confirmation window closes (0: none).",
+    )
+    reminder_lead_p15: Duration = Field(
+        default=timedelta(hours=12),
+        description="X-12: reminder before P-15's payment window closes (0: none).",
+    )
     replica_id: str = Field(
         default="", description="This replica's name in leases (default: host and pid)."
     )
@@ -124,6 +140,12 @@ class NotifierSettings(ServiceSettings):
             timezone=ZoneInfo(self.business_timezone),
             confirmation_url=self.confirmation_url,
             review_url=self.review_url,
+            reminder_leads={
+                "P-02": self.reminder_lead_p02,
+                "M-09": self.reminder_lead_m09,
+                "P-13": self.reminder_lead_p13,
+                "P-15": self.reminder_lead_p15,
+            },
         )
 
     def retry(self) -> RetryPolicy:

@@ -3,7 +3,9 @@
     orders.events     ─▶ handle_event ─▶ order facts (OrderCreated, DraftEdited)
     invoicing.events  ─▶ handle_event ─┐
     payments.events   ─▶ handle_event ─┴▶ plan (domain) ─▶ dispatcher.submit (claims)
-                                                          └▶ SMTP ─▶ notifications.events
+                                     │                    └▶ SMTP ─▶ notifications.events
+                                     └▶ remind (domain) ─▶ windows + timers.commands (X-12)
+    timers.events     ─▶ handle_deadline ─▶ the window still open? ─▶ dispatcher.submit
 
 A handler returns once its emails are claimed: a redelivered event finds its claims and
 sends nothing again. Sending, retrying and announcing are the dispatcher's.
@@ -13,13 +15,33 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
-from contracts.envelope import Event
-from contracts.orders import DraftEdited, OrderCreated
-from notifier.domain import Email, EmailPolicy, OrderFacts, cause_of, learn, needs_facts, plan
+from contracts.envelope import Event, Message, Party, Role, derived_id
+from contracts.orders import DraftEdited, OrderCreated, OrderSentToClient
+from contracts.timers import (
+    CancelDeadline,
+    DeadlineExpired,
+    ScheduleDeadline,
+    TimerCommand,
+    TimerCommandRejected,
+)
+from contracts.topics import TIMERS_COMMANDS
+from notifier import metrics
+from notifier.domain import (
+    Email,
+    EmailPolicy,
+    OrderFacts,
+    cause_of,
+    learn,
+    needs_facts,
+    plan,
+    reminders,
+)
+from notifier.domain.reminders import Action, Close, Open, Window, reminder_due, window_of
 
 log = logging.getLogger("notifier.handlers")
 
@@ -28,6 +50,16 @@ class Facts(Protocol):
     async def remember(self, facts: OrderFacts) -> None: ...
 
     async def get(self, order_id: uuid.UUID) -> OrderFacts | None: ...
+
+    async def client_asked(self, order_id: uuid.UUID) -> None: ...
+
+
+class Windows(Protocol):
+    async def open(self, window: Open) -> None: ...
+
+    async def close(self, window_id: str) -> None: ...
+
+    async def get(self, window_id: str) -> Window | None: ...
 
 
 class Submit(Protocol):
@@ -41,18 +73,99 @@ class Deps:
     facts: Facts
     dispatcher: Submit
     policy: EmailPolicy
+    #: X-12: the reminders' windows and the timer commands; None: no reminders (unit tests
+    #: of the emails alone).
+    windows: Windows | None = None
+    publish: Callable[..., Awaitable[None]] | None = None
+    clock: Callable[[], datetime] | None = None
+
+
+NOTIFIER = Party(id=reminders.OWNER, role=Role.SYSTEM)
 
 
 async def handle_event(event: Event, deps: Deps) -> None:
-    """Rule X-06: the emails the rules name for `event`, each claimed once."""
+    """Rule X-06: the emails the rules name for `event`, each claimed once; X-12: the
+    reminders it opens or closes."""
     facts: OrderFacts | None = None
     order_id = cause_of(event).order_id
     if isinstance(event, OrderCreated | DraftEdited):
         facts = learn(event)
         await deps.facts.remember(facts)
-    elif order_id is not None and needs_facts(event):
+    elif order_id is not None and (needs_facts(event) or reminders.touches(event)):
         facts = await deps.facts.get(order_id)
+    if isinstance(event, OrderSentToClient):
+        await deps.facts.client_asked(event.order_id)  # M-09: an expiry now is the client's
     emails = plan(event, facts, deps.policy)
     if emails:
         queued = await deps.dispatcher.submit(emails)
         log.info("emails planned", extra={"emails": len(emails), "queued": queued})
+    if deps.windows is not None:
+        await _keep_windows(event, reminders.remind(event, facts, deps.policy), deps)
+
+
+async def _keep_windows(event: Event, actions: list[Action], deps: Deps) -> None:
+    """Record each window, then ask the timer service; a redelivery does both again with
+    the same command ids (derived from the event's), which the timer service absorbs."""
+    assert deps.windows is not None and deps.publish is not None and deps.clock is not None
+    commands: list[TimerCommand] = []
+    for index, action in enumerate(actions):
+        if isinstance(action, Open):
+            await deps.windows.open(action)
+        else:
+            await deps.windows.close(action.window_id)
+        commands.append(timer_command(action, event, index, deps.clock()))
+        step = "scheduled" if isinstance(action, Open) else "cancelled"
+        metrics.REMINDERS.labels(window_of(action.window_id), step).inc()
+    if commands:
+        await deps.publish(TIMERS_COMMANDS, *commands)
+        log.info("reminders kept", extra={"commands": len(commands)})
+
+
+def timer_command(action: Action, cause: Message, index: int, now: datetime) -> TimerCommand:
+    """The timer service's command for a window. Its id is salted with the notifier's name:
+    ordering and payments derive theirs from the same events."""
+    envelope: dict[str, Any] = {
+        "message_id": derived_id(cause.message_id, index, "notifier-timer"),
+        "occurred_at": now,
+        "correlation_id": cause.correlation_id,
+        "causation_id": cause.message_id,
+        "actor": NOTIFIER,
+        "deadline_id": action.window_id,
+        "order_id": str(action.order_id),
+    }
+    if isinstance(action, Close):
+        return CancelDeadline(**envelope)
+    return ScheduleDeadline(
+        **envelope,
+        owner=reminders.OWNER,
+        kind=action.kind,
+        due_at=action.due_at,
+        payload={"opened_by": str(action.opened_by)},
+    )
+
+
+async def handle_deadline(event: Event, deps: Deps) -> None:
+    """Rule X-12: a reminder fell due; it is sent once, and only if its window is still
+    the one it was scheduled for and still open (X-02: a stale deadline changes nothing)."""
+    if isinstance(event, TimerCommandRejected) and window_of(event.deadline_id):
+        log.warning(
+            "reminder refused by the timer service",
+            extra={"reason": event.reason, "deadline_id": event.deadline_id},
+        )
+        return
+    if not isinstance(event, DeadlineExpired) or event.owner != reminders.OWNER:
+        return
+    if deps.windows is None:
+        return
+    name = window_of(event.deadline_id)
+    opened_by = event.payload.get("opened_by")
+    assert deps.clock is not None
+    window = await deps.windows.get(event.deadline_id)
+    email = reminder_due(window, str(opened_by), deps.clock())
+    if email is None:
+        metrics.REMINDERS.labels(name, "stale").inc()
+        log.info("stale reminder: its window closed or moved on", extra={"kind": event.kind})
+        return
+    queued = await deps.dispatcher.submit([email])
+    metrics.REMINDERS.labels(name, "due").inc()
+    log.info("reminder due", extra={"kind": event.kind, "queued": queued})

@@ -32,3 +32,8 @@ IN_FLIGHT = Gauge("orderflow_emails_in_flight", "Deliveries this replica holds r
 UNFINISHED = Gauge(
     "orderflow_emails_unfinished", "Unfinished deliveries in the store, at the last recovery."
 )
+REMINDERS = Counter(
+    "orderflow_reminders_total",
+    "X-12 reminders by window and step: scheduled, cancelled, due (sent once), stale.",
+    ["window", "step"],
+)

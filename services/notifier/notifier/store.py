@@ -11,8 +11,11 @@ the only atomic write FerretDB has (docs/ferretdb.md); every hot read is by `_id
     deliveries_pending  {_id: key, since}
                         unfinished deliveries: inserted before the claim, deleted after the
                         outcome is published; the recovery reads only this small set
-    order_facts         {_id: order id, flow, parties, title, total}
+    order_facts         {_id: order id, flow, parties, title, total, client_asked}
                         from OrderCreated / DraftEdited; a projection, replaced as they come
+                        (client_asked: set by OrderSentToClient, M-09)
+    reminder_windows    {_id: "notifier:<window>:<order id>[:<sub>]", status, opened_by,
+                        due_at, closes_at, email}: X-12's open windows and the reminder each would send
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DeleteOne
@@ -31,6 +34,7 @@ from pymongo.errors import BulkWriteError
 from contracts.envelope import Role
 from contracts.orders import Flow, Money, OrderParty
 from notifier.domain import Cause, Email, OrderFacts, Recipient
+from notifier.domain.reminders import Open, Window
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -174,11 +178,21 @@ async def _insert_all(collection: AsyncCollection[Document], docs: list[Document
 
 
 def claim_document(email: Email, lease_until: datetime, owner: str, now: datetime) -> Document:
-    cause, recipient = email.cause, email.recipient
     return {
         "_id": email.key,
         "delivery_id": str(email.delivery_id),
         "status": "sending",
+        **email_document(email),
+        "claimed_at": now,
+        "lease_until": lease_until,
+        "owner": owner,
+    }
+
+
+def email_document(email: Email) -> Document:
+    """An email as stored: what `email_from` reads back (no address leaves the store)."""
+    cause, recipient = email.cause, email.recipient
+    return {
         "cause": {
             "message_id": str(cause.message_id),
             "type": cause.type,
@@ -198,9 +212,6 @@ def claim_document(email: Email, lease_until: datetime, owner: str, now: datetim
             "token": recipient.token,
         },
         "context": dict(email.context),
-        "claimed_at": now,
-        "lease_until": lease_until,
-        "owner": owner,
     }
 
 
@@ -271,6 +282,10 @@ class FactsStore:
         doc = await self.collection.find_one({"_id": str(order_id)})
         return None if doc is None else facts_from(doc)
 
+    async def client_asked(self, order_id: uuid.UUID) -> None:
+        """M-09: the order was put to its client (OrderSentToClient)."""
+        await self.collection.update_one({"_id": str(order_id)}, {"$set": {"client_asked": True}})
+
 
 def facts_document(facts: OrderFacts) -> Document:
     return {
@@ -279,6 +294,7 @@ def facts_document(facts: OrderFacts) -> Document:
         "parties": [p.model_dump(mode="json") for p in facts.parties],
         "title": facts.title,
         "total": facts.total.model_dump(mode="json") if facts.total else None,
+        "client_asked": facts.client_asked,
     }
 
 
@@ -290,7 +306,57 @@ def facts_from(doc: Mapping[str, Any]) -> OrderFacts:
         parties=tuple(OrderParty.model_validate(p) for p in doc.get("parties", [])),
         title=doc.get("title", ""),
         total=Money.model_validate(total) if total else None,
+        client_asked=bool(doc.get("client_asked", False)),
     )
+
+
+class Windows(Protocol):
+    """X-12: the open windows a reminder is pending for (MongoDB below; a dict in tests)."""
+
+    async def open(self, window: Open) -> None: ...
+
+    async def close(self, window_id: str) -> None: ...
+
+    async def get(self, window_id: str) -> Window | None: ...
+
+
+class MongoWindows:
+    """`Windows` on MongoDB: one document per window, replaced when it opens again.
+
+    Keyed by window (order id and window name), and the events that open and close a
+    window come on one topic with the order as key: the last write is the truth.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection: AsyncCollection[Document] = db["reminder_windows"]
+
+    async def open(self, window: Open) -> None:
+        doc = {
+            "_id": window.window_id,
+            "status": "open",
+            "opened_by": str(window.opened_by),
+            "due_at": window.due_at,
+            "closes_at": window.closes_at,
+            "email": email_document(window.email),
+        }
+        await self.collection.replace_one({"_id": window.window_id}, doc, upsert=True)
+
+    async def close(self, window_id: str) -> None:
+        await self.collection.update_one({"_id": window_id}, {"$set": {"status": "closed"}})
+
+    async def get(self, window_id: str) -> Window | None:
+        doc = await self.collection.find_one({"_id": window_id})
+        if doc is None:
+            return None
+        closes_at = doc["closes_at"]
+        return Window(
+            window_id=window_id,
+            open=doc["status"] == "open",
+            opened_by=doc["opened_by"],
+            # MongoDB gives datetimes back naive, in UTC.
+            closes_at=closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=UTC),
+            email=email_from(doc["email"]),
+        )
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:

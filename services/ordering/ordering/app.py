@@ -12,21 +12,25 @@ from typing import TYPE_CHECKING, TypeAlias
 from contracts import topics
 from contracts.accounts import ACCOUNT_EVENTS, AccountOpened
 from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
+from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SetSupplierSettings
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from ordering import handlers
 from ordering.config import OrderingSettings
-from ordering.store import AccountsStore, create_indexes, orders_store
+from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
     CommandBody: TypeAlias = OrderCommand
     TimerBody: TypeAlias = TimerEvent
     AccountBody: TypeAlias = AccountOpened
+    SupplierBody: TypeAlias = SetSupplierSettings
 else:  # the discriminated unions, so FastStream documents every message type
     CommandBody = ORDER_COMMANDS.annotation
     TimerBody = TIMER_EVENTS.annotation
     AccountBody = ACCOUNT_EVENTS.annotation
+    SupplierBody = SUPPLIER_COMMANDS.annotation
 
 NAME = "ordering"
 
@@ -49,13 +53,20 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         policy=config.policy(),
         catalogue=config.catalogue(),
         token_secret=config.token_secret.get_secret_value().encode(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
+        suppliers=SupplierSettingsStore(runtime.db),
+    )
+    runtime.output(
+        topics.SUPPLIERS_EVENTS, SUPPLIER_EVENTS.annotation, "Suppliers' settings (P-11, P-14)"
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
 
-    @runtime.subscriber(topics.ORDERS_COMMANDS, title="ordering:orders.commands")
+    @runtime.subscriber(
+        topics.ORDERS_COMMANDS,
+        title="ordering:orders.commands",
+        invalid=InvalidCommands(topics.ORDERS_EVENTS, ORDER_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 
@@ -66,6 +77,16 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     @runtime.subscriber(topics.ACCOUNTS_EVENTS, title="ordering:accounts.events")
     async def on_account(event: AccountBody) -> None:
         await handlers.handle_account(event, deps)
+
+    @runtime.subscriber(
+        topics.SUPPLIERS_COMMANDS,
+        title="ordering:suppliers.commands",
+        invalid=InvalidCommands(
+            topics.SUPPLIERS_EVENTS, SUPPLIER_COMMANDS, handlers.invalid_supplier_command
+        ),
+    )
+    async def on_supplier_command(command: SupplierBody) -> None:
+        await handlers.handle_supplier_command(command, deps)
 
     return runtime
 

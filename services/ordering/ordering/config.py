@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr
 
 from ordering.domain import Catalogue, Policy, Product
-from servicekit.config import Duration, ServiceSettings
+from servicekit.calendars import CalendarSettings
+from servicekit.config import Duration
 
 _DEFAULT = Policy()
 
 
-class OrderingSettings(ServiceSettings):
+class OrderingSettings(CalendarSettings):
     http_port: int = Field(default=8101, description="Port of /metrics and /health.")
     review_target: Duration = Field(
         default=_DEFAULT.review_target, description="M-04: operator review target (weekday time)."
@@ -70,6 +71,7 @@ class OrderingSettings(ServiceSettings):
             auto_confirm_after=self.auto_confirm_after,
             approval_target=self.approval_target,
             business_tz=ZoneInfo(self.business_timezone),
+            days_off=self.days_off(),
         )
 
     def catalogue(self) -> Catalogue:

@@ -3,9 +3,11 @@
     orders.commands  ─▶ handle_command   ─▶ orders.events (+ timers.commands)
     timers.events    ─▶ handle_deadline  ─▶ orders.events (+ timers.commands)
     accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
+    suppliers.commands ─▶ handle_supplier_command ─▶ suppliers.events (P-11, P-14)
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
-message id with the order's new events; a redelivery changes nothing.
+message id with the order's new events; a redelivery changes nothing. A refusal is stored
+the same way (X-09), so a command delivered or sent again gets its first answer again.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from prometheus_client import Counter
 from contracts.accounts import AccountOpened
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
-from contracts.topics import ORDERS_EVENTS, TIMERS_COMMANDS
+from contracts.topics import ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
     Catalogue,
     DeadlineFired,
@@ -34,16 +37,19 @@ from ordering.domain import (
     fold,
     on_deadline,
 )
-from ordering.store import AccountsStore, index_fields
+from ordering.domain.suppliers import settings_set
+from ordering.store import AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
     AggregateStore,
     Change,
     Document,
+    Refusal,
     Stored,
     handle_once,
     outbox_entry,
 )
 from servicekit.deadlines import timer_command
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 #: M-04: ops watch this; the order itself does not change status.
@@ -71,9 +77,9 @@ class Deps:
     policy: Policy
     catalogue: Catalogue
     token_secret: bytes
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
+    suppliers: SupplierSettingsStore
 
 
 def rebuild(stored: Stored | None) -> Order | None:
@@ -85,11 +91,11 @@ def rebuild(stored: Stored | None) -> Order | None:
 
 
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
-    """Rule X-07: every command gets its resulting events or a rejection."""
+    """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
     refused: list[OrderCommandRejected] = []
 
-    async def decide_change(stored: Stored | None) -> Change | None:
+    async def decide_change(stored: Stored | None) -> Change | Refusal:
         order = rebuild(stored)
         ctx = DecisionContext(
             policy=deps.policy,
@@ -97,11 +103,12 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             accounts=await deps.accounts.directory_for(command, order),
             catalogue=deps.catalogue,
             new_order_id=lambda: derived_id(command.message_id, 0, "order"),
+            supplier_settings=await deps.suppliers.history_for(command),
         )
         decision = decide(order, command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
         if not decision.accepted:
-            return None
+            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in refused])
         by_order = decision.by_order()
         for other_id, events in by_order.items():
             if other_id != command.order_id:  # M-15: a duplicate is a new order
@@ -121,10 +128,10 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             str(command.message_id),
             decide_change,
             deps.publish_outbox,
+            answers_on=ORDERS_EVENTS,
         )
         if refused:
             log.info("command rejected", extra={"reason": refused[0].reason})
-            await deps.publish(ORDERS_EVENTS, *refused)
 
 
 async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
@@ -180,6 +187,18 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
     await deps.accounts.upsert(event)
 
 
+async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> None:
+    """Rules P-11, P-14: record a version of a supplier's settings, never overwriting one;
+    a redelivered command gets the answer first recorded for it (X-09)."""
+    with log_context(message_type=command.type):
+        answer = settings_set(command, deps.clock())
+        if isinstance(answer, SupplierCommandRejected):
+            log.info("supplier command rejected", extra={"reason": answer.reason})
+        else:
+            answer = await deps.suppliers.record(answer)
+        await deps.publish_outbox([outbox_entry(SUPPLIERS_EVENTS, answer)])
+
+
 def change(
     before: Order | None,
     events: list[OrderEvent],
@@ -218,3 +237,15 @@ async def _apply(
 
 def _own(deadlines: list[DeadlineRequest], order_id: uuid.UUID) -> list[DeadlineRequest]:
     return [d for d in deadlines if d.order_id == order_id]
+
+
+def invalid_command(command: InvalidCommand) -> OrderCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its order id must read)."""
+    fields = command.answer_fields(ORDERING) | {"order_id": command.body.get("order_id")}
+    return OrderCommandRejected.model_validate(fields)
+
+
+def invalid_supplier_command(command: InvalidCommand) -> SupplierCommandRejected:
+    """X-13: the answer to an invalid supplier command (its supplier id must read)."""
+    fields = command.answer_fields(ORDERING) | {"supplier_id": command.body.get("supplier_id")}
+    return SupplierCommandRejected.model_validate(fields)

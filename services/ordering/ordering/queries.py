@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Party
 from ordering.domain import AccountRecord, Order, visible_to
+from ordering.domain.model import PostpaidDetails
 from ordering.handlers import rebuild
 from ordering.store import AccountsStore, orders_store
 from servicekit.aggregates import Document
@@ -29,6 +30,11 @@ class OrderView:
 
     order: Order
     version: int
+
+    @property
+    def unpaid(self) -> bool:
+        """P-21: closed without the money being collected."""
+        return isinstance(self.order.details, PostpaidDetails) and self.order.details.unpaid
 
 
 async def order_view(

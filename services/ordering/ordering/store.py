@@ -3,6 +3,8 @@
 orders            snapshots: {_id: order id, status, flow, parties, updated_at, ...}
 orders_commits    one document per change (see servicekit.aggregates)
 accounts          {_id: account id, name, contact, created_on, ...} from accounts.events
+supplier_settings one document per version, never updated: {_id: settings id,
+                  supplier_id, answer: the SupplierSettingsSet} (P-11, P-14)
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from contracts.accounts import AccountOpened
-from contracts.envelope import Contact
+from contracts.envelope import Contact, Role
+from contracts.orders import CreateOrder
+from contracts.suppliers import SupplierSettingsSet
 from ordering.domain import AccountDirectory, AccountRecord, Order
+from ordering.domain.suppliers import SupplierSettings
 from servicekit.aggregates import AggregateStore, Document
 
 
@@ -28,6 +34,7 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
     await db["orders"].create_index([("parties", ASCENDING), ("status", ASCENDING)])
     await db["orders"].create_index([("status", ASCENDING), ("updated_at", DESCENDING)])
     await db["orders_commits"].create_index([("aggregate_id", ASCENDING), ("revision", ASCENDING)])
+    await db["supplier_settings"].create_index([("supplier_id", ASCENDING)])
 
 
 def index_fields(order: Order, now: datetime) -> Document:
@@ -70,6 +77,46 @@ class AccountsStore:
         """A-02: accounts whose name or email contains `text`."""
         records = [_record(d) async for d in self.collection.find({})]
         return AccountDirectory({r.account_id: r for r in records}).search(text)
+
+
+class SupplierSettingsStore:
+    """Every version of every supplier's settings (P-11, P-14): inserted once under a
+    unique id, never overwritten (FerretDB guarantees unique inserts, docs/ferretdb.md)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db["supplier_settings"]
+
+    async def record(self, answer: SupplierSettingsSet) -> SupplierSettingsSet:
+        """Insert the version; the answer first recorded for it, if it was already."""
+        doc = {
+            "_id": answer.settings_id,
+            "supplier_id": answer.supplier_id,
+            "answer": answer.model_dump(mode="json"),
+        }
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            first = await self.collection.find_one({"_id": answer.settings_id})
+            assert first is not None, "a duplicate key has a document"
+            return SupplierSettingsSet.model_validate(first["answer"])
+        return answer
+
+    async def history(self, supplier_id: str) -> tuple[SupplierSettings, ...]:
+        """Every recorded version of `supplier_id`'s settings."""
+        docs = self.collection.find({"supplier_id": supplier_id})
+        return tuple(
+            [
+                SupplierSettings.of(SupplierSettingsSet.model_validate(d["answer"]))
+                async for d in docs
+            ]
+        )
+
+    async def history_for(self, command: Any) -> tuple[SupplierSettings, ...]:
+        """The versions a CreateOrder of a post-paid order is booked by; none otherwise."""
+        if not isinstance(command, CreateOrder) or command.terms.flow != "postpaid":
+            return ()
+        supplier = next((p.id for p in command.parties if p.role is Role.SUPPLIER), None)
+        return () if supplier is None else await self.history(supplier)
 
 
 def _account_id_of(command: Any) -> str | None:

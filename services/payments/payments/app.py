@@ -4,18 +4,21 @@ The composition root: builds the runtime, the store and the handlers' dependenci
 registers each handler on its topic. Nothing else in the service wires anything.
 
     payments.commands ─┐                      ┌─▶ payments.events   (asks and facts)
-    orders.events ─────┼─▶ handlers ─▶ ledger ┼─▶ orders.commands   (MarkOrderPaid)
+    orders.events ─────┼─▶ handlers ─▶ ledger ┼─▶ orders.commands   (MarkOrderPaid, -Unpaid)
     timers.events ─────┘                      └─▶ timers.commands   (windows, payouts)
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Annotated, TypeAlias
+
+from pydantic import Field
 
 from contracts import topics
 from contracts.envelope import Event
 from contracts.orders import ORDER_EVENTS, MarkOrderPaid
+from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS, PaymentCommand
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from payments import handlers
@@ -23,6 +26,7 @@ from payments import metrics as payments_metrics
 from payments.config import PaymentsSettings
 from payments.store import create_indexes, payments_store
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
 if TYPE_CHECKING:
@@ -35,6 +39,8 @@ else:  # the discriminated unions, so FastStream documents every message type
     TimerBody = TIMER_EVENTS.annotation
 
 NAME = "payments"
+#: What payments tells ordering (P-15, P-21).
+ToOrdering = Annotated[MarkOrderPaid | MarkOrderUnpaid, Field(discriminator="type")]
 
 
 def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
@@ -50,23 +56,31 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         PAYMENT_EVENTS.annotation,
         "Payment requests, charges, receipts, refunds, claims, payouts and rejections",
     )
-    runtime.output(topics.ORDERS_COMMANDS, MarkOrderPaid, "MarkOrderPaid: the customer paid")
+    runtime.output(
+        topics.ORDERS_COMMANDS,
+        ToOrdering,
+        "MarkOrderPaid: the customer paid; MarkOrderUnpaid: the money is finally not collected",
+    )
     runtime.output(
         topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "Payment windows and payout dates"
     )
     deps = handlers.Deps(
         payments=payments_store(runtime.db),
         policy=config.policy(),
-        publish=runtime.publish,
         publish_outbox=runtime.publish_outbox,
         clock=lambda: datetime.now(UTC),
+        context=config.context(),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
     runtime.background(
         lambda: payments_metrics.refresh_forever(runtime.db, config.overdue_refresh_seconds)
     )
 
-    @runtime.subscriber(topics.PAYMENTS_COMMANDS, title="payments:payments.commands")
+    @runtime.subscriber(
+        topics.PAYMENTS_COMMANDS,
+        title="payments:payments.commands",
+        invalid=InvalidCommands(topics.PAYMENTS_EVENTS, PAYMENT_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, TypeAdapter, field_validator
 
 from contracts.payments import CancellationPolicy
-from payments.domain import DEFAULT_CANCELLATION_POLICY, Policy
-from servicekit.config import Duration, ServiceSettings
+from payments.domain import DEFAULT_CANCELLATION_POLICY, DecisionContext, Policy
+from payments.domain.context import DEFAULT_CLAIM_REOPEN_WINDOW
+from servicekit.calendars import CalendarSettings
+from servicekit.config import Duration
 
 _DEFAULT = Policy()
 _SUPPLIER_POLICIES: TypeAdapter[dict[str, CancellationPolicy]] = TypeAdapter(
@@ -23,7 +25,7 @@ _SUPPLIER_POLICIES: TypeAdapter[dict[str, CancellationPolicy]] = TypeAdapter(
 )
 
 
-class PaymentsSettings(ServiceSettings):
+class PaymentsSettings(CalendarSettings):
     http_port: int = Field(default=8103, description="Port of /metrics and /health.")
     payment_window: Duration = Field(
         default=_DEFAULT.payment_window,
@@ -53,7 +55,8 @@ class PaymentsSettings(ServiceSettings):
     )
     supplier_policies_file: Path | None = Field(
         default=None,
-        description="P-11: JSON file of suppliers' own policies, {supplier id: policy}.",
+        description="P-11: JSON file of suppliers' own policies, {supplier id: policy}, for "
+        "orders that carry none (SetSupplierSettings stamps one on the order).",
     )
     business_timezone: str = Field(
         default="UTC",
@@ -61,7 +64,14 @@ class PaymentsSettings(ServiceSettings):
         "ordering, P-18 in payments.",
     )
     payout_holidays: list[date] = Field(
-        default_factory=list, description="P-18: days off besides weekends, as JSON dates."
+        default_factory=list,
+        description="P-18: days off besides weekends and the country's public holidays, as "
+        "JSON dates.",
+    )
+    claim_reopen_window: Duration = Field(
+        default=DEFAULT_CLAIM_REOPEN_WINDOW,
+        description="P-21: a withdrawn claim may be opened again this long; then the debt "
+        "lapses and the order ends unpaid.",
     )
     overdue_refresh_seconds: float = Field(
         default=30.0, gt=0, description="How often the overdue requests and payouts are counted."
@@ -86,6 +96,14 @@ class PaymentsSettings(ServiceSettings):
             supplier_policies=self.supplier_policies(),
             business_tz=ZoneInfo(self.business_timezone),
             holidays=frozenset(self.payout_holidays),
+        )
+
+    def context(self) -> DecisionContext:
+        """What every decision needs besides the ledger, the message and the time."""
+        return DecisionContext(
+            policy=self.policy(),
+            days_off=self.days_off(),
+            claim_reopen_window=self.claim_reopen_window,
         )
 
     def supplier_policies(self) -> dict[str, CancellationPolicy]:

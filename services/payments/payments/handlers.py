@@ -6,7 +6,8 @@
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
 message id with the ledger's new state and its outbox; a redelivery changes nothing. A
-fired timer is keyed by its deadline id, since the timer service may fire it twice.
+fired timer is keyed by its deadline id, since the timer service may fire it twice. A
+refused command is stored the same way (X-09): sent again, it gets its first answer.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from servicekit.aggregates import (
     AggregateStore,
     Change,
     Document,
+    Refusal,
     Stored,
     handle_once,
     outbox_entry,
 )
 from servicekit.deadlines import timer_command
+from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
 log = logging.getLogger("payments.handlers")
@@ -55,20 +58,26 @@ class Deps:
 
     payments: AggregateStore
     policy: Policy
-    publish: Callable[..., Awaitable[None]]
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
+    #: The policy with the days off and the claim reopen window (P-18, P-21).
+    context: DecisionContext | None = None
+
+    def decision_context(self) -> DecisionContext:
+        return self.context or DecisionContext(policy=self.policy)
 
 
 async def handle_command(command: PaymentCommand, deps: Deps) -> None:
-    """Rule X-07: every command gets its resulting events or a rejection."""
+    """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
-    ctx = DecisionContext(policy=deps.policy)
+    ctx = deps.decision_context()
     refused: list[PaymentCommandRejected] = []
 
-    async def decide_change(stored: Stored | None) -> Change | None:
+    async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         decision = decide(rebuild(stored), command, now, ctx)
         refused[:] = [decision.rejection_event] if decision.rejection_event else []
+        if refused:
+            return Refusal([outbox_entry(PAYMENTS_EVENTS, e) for e in refused])
         return change(decision, command, now)
 
     with log_context(order_id=str(command.order_id), message_type=command.type):
@@ -78,25 +87,26 @@ async def handle_command(command: PaymentCommand, deps: Deps) -> None:
             str(command.message_id),
             decide_change,
             deps.publish_outbox,
+            answers_on=PAYMENTS_EVENTS,
         )
         if refused:
             log.info("command rejected", extra={"reason": refused[0].reason})
-            await deps.publish(PAYMENTS_EVENTS, *refused)
 
 
 async def handle_order_event(event: Event, deps: Deps) -> None:
     """Rules P-11, P-14, P-15: follow post-paid orders; open requests, charge fees."""
     if isinstance(event, OrderCommandRejected):
-        if event.command_type == "MarkOrderPaid":
+        if event.command_type in ("MarkOrderPaid", "MarkOrderUnpaid"):
             log.warning(
-                "ordering refused MarkOrderPaid",
+                "ordering refused %s",
+                event.command_type,
                 extra={"order_id": str(event.order_id), "reason": event.reason},
             )
         return
     if not isinstance(event, OrderEvent) or event.flow is not Flow.POSTPAID:
         return
     now = deps.clock()
-    ctx = DecisionContext(policy=deps.policy)
+    ctx = deps.decision_context()
 
     async def decide_change(stored: Stored | None) -> Change | None:
         return change(on_order_event(rebuild(stored), event, now, ctx), event, now)
@@ -128,7 +138,7 @@ async def handle_deadline(event: TimerEvent, deps: Deps) -> None:
         message_id=event.message_id,
         correlation_id=event.correlation_id,
     )
-    ctx = DecisionContext(policy=deps.policy)
+    ctx = deps.decision_context()
 
     async def decide_change(stored: Stored | None) -> Change | None:
         return change(on_deadline(rebuild(stored), fired, now, ctx), event, now)
@@ -158,3 +168,9 @@ def change(decision: Decision, cause: Message, now: datetime) -> Change | None:
         + [outbox_entry(TIMERS_COMMANDS, t) for t in timers],
         index=index_fields(after, now),
     )
+
+
+def invalid_command(command: InvalidCommand) -> PaymentCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its order id must read)."""
+    fields = command.answer_fields(PAYMENTS) | {"order_id": command.body.get("order_id")}
+    return PaymentCommandRejected.model_validate(fields)

@@ -39,8 +39,8 @@ def to_document(ledger: Ledger) -> Document:
 
 
 def rebuild(stored: Stored | None) -> Ledger | None:
-    """A ledger as of its newest commit."""
-    return None if stored is None else Ledger.model_validate(stored.state)
+    """A ledger as of its newest commit (None if only refusals were recorded for it)."""
+    return None if stored is None or not stored.exists else Ledger.model_validate(stored.state)
 
 
 def index_fields(ledger: Ledger, now: datetime) -> Document:

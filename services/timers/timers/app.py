@@ -22,6 +22,7 @@ from contracts.timers import (
     TimerEvent,
 )
 from servicekit.config import ServiceSettings
+from servicekit.invalid import InvalidCommands
 from servicekit.metrics import PUBLISHED
 from servicekit.runtime import ServiceRuntime, run_service
 from timers import handlers
@@ -56,7 +57,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
             event.model_dump_json().encode(),
             topic=events_topic,
             key=event.kafka_key(),
-            headers={"content-type": "application/json", "message-type": event.type},
+            headers=runtime.headers(topics.TIMERS_EVENTS, event),
             correlation_id=str(event.correlation_id),
             no_confirm=True,
         )
@@ -76,7 +77,11 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     )
     runtime.background(scheduler.run)
 
-    @runtime.subscriber(topics.TIMERS_COMMANDS, title="timers:timers.commands")
+    @runtime.subscriber(
+        topics.TIMERS_COMMANDS,
+        title="timers:timers.commands",
+        invalid=InvalidCommands(topics.TIMERS_EVENTS, TIMER_COMMANDS, handlers.invalid_command),
+    )
     async def on_command(command: CommandBody) -> None:
         await handlers.handle_command(command, deps)
 

@@ -1,20 +1,32 @@
-"""Command handlers: parse, load, decide, save, wake the scheduler. No rule lives here."""
+"""Command handlers: parse, load, decide, save, wake the scheduler. No rule lives here.
+
+X-09: a refused command's rejection is recorded by its message id, and a command found
+refused before is answered with that rejection again, never decided again (the deadline
+may have changed since, or time passed, so that it would now be accepted). The record is
+read at the same time as the deadline, so the common path waits for no extra round trip.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import TypeAdapter
+
 from contracts.envelope import SYSTEM, derived_id
 from contracts.timers import (
+    AggregateKey,
     CancelDeadline,
+    DeadlineId,
     RescheduleDeadline,
     ScheduleDeadline,
     TimerCommand,
     TimerCommandRejected,
 )
+from servicekit.invalid import InvalidCommand
 from timers import metrics
 from timers.domain import (
     Decision,
@@ -42,7 +54,13 @@ class Deps:
 async def handle_command(command: TimerCommand, deps: Deps) -> Outcome:
     """Apply one timer command; a refused one is answered with `TimerCommandRejected`."""
     now = deps.clock()
-    current = await deps.store.get(command.deadline_id, now)
+    current, refused = await asyncio.gather(
+        deps.store.get(command.deadline_id, now),
+        deps.store.refusal_of(command.message_id, command.occurred_at),
+    )
+    if refused is not None:
+        await deps.publish_rejection(TimerCommandRejected.model_validate_json(refused))
+        return Outcome.NOTHING
     match command:
         case ScheduleDeadline():
             request = ScheduleRequest(
@@ -74,7 +92,9 @@ async def _apply(command: TimerCommand, decision: Decision, now: datetime, deps:
             "timer command rejected",
             extra={"deadline_id": command.deadline_id, "reason": decision.rejection.reason.value},
         )
-        await deps.publish_rejection(rejected(command, decision, now))
+        answer = rejected(command, decision, now).model_dump_json()
+        first = await deps.store.record_refusal(command.message_id, command.occurred_at, answer)
+        await deps.publish_rejection(TimerCommandRejected.model_validate_json(first))
         return Outcome.NOTHING
     outcome = await deps.store.save(decision, now)
     deadline = decision.deadline
@@ -106,4 +126,15 @@ def rejected(command: TimerCommand, decision: Decision, now: datetime) -> TimerC
         command_id=command.message_id,
         reason=decision.rejection.reason.value,
         message=decision.rejection.message,
+    )
+
+
+def invalid_command(command: InvalidCommand) -> TimerCommandRejected:
+    """X-13: the answer to a command whose content is invalid (its deadline id and key
+    must read)."""
+    body = command.body
+    return TimerCommandRejected(
+        **command.answer_fields(SYSTEM),
+        deadline_id=TypeAdapter(DeadlineId).validate_python(body.get("deadline_id")),
+        order_id=TypeAdapter(AggregateKey).validate_python(body.get("order_id")),
     )

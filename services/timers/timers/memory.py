@@ -6,6 +6,7 @@ is checked against. One process only: nothing here is shared between replicas.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -30,6 +31,7 @@ class InMemoryScheduleStore:
         self.claims: dict[str, Claim] = {}
         self.fired: dict[str, Firing] = {}
         self.not_before: dict[str, datetime] = {}
+        self.refusals: dict[uuid.UUID, str] = {}
 
     async def prepare(self) -> None:
         return None
@@ -75,6 +77,12 @@ class InMemoryScheduleStore:
         if decision.withdraw is not None:
             self._withdraw(deadline.deadline_id, decision.withdraw)
         return Outcome.SAVED
+
+    async def refusal_of(self, command_id: uuid.UUID, sent_at: datetime) -> str | None:
+        return self.refusals.get(command_id)
+
+    async def record_refusal(self, command_id: uuid.UUID, sent_at: datetime, answer: str) -> str:
+        return self.refusals.setdefault(command_id, answer)
 
     def _claimable(self, entry: Entry, now: datetime) -> bool:
         claim = self.claims.get(entry.key)

@@ -2,6 +2,8 @@
 
     ScheduleStore (Protocol)
     ├── get / save            the directory: one record per deadline id (commands)
+    ├── refusal_of / record_refusal
+    │                         X-09: a refused command's answer, by its message id, for good
     ├── claim_due / mark_fired / release / next_due
     │                         firing: a claim is an insert with a unique `_id` and a lease
     ├── maintain / close      read slots ahead, cascade far slots, sweep ended slots
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,6 +78,12 @@ class ScheduleStore(Protocol):
     async def get(self, deadline_id: str, now: datetime) -> Deadline | None: ...
 
     async def save(self, decision: Decision, now: datetime) -> Outcome: ...
+
+    async def refusal_of(self, command_id: uuid.UUID, sent_at: datetime) -> str | None: ...
+
+    async def record_refusal(
+        self, command_id: uuid.UUID, sent_at: datetime, answer: str
+    ) -> str: ...
 
     async def claim_due(
         self, batch: int, now: datetime, lease_until: datetime, replica: str
@@ -202,6 +211,31 @@ class MongoScheduleStore:
             await self._withdraw(deadline.deadline_id, decision.withdraw, now_ms, deadline)
         self._offer_new(placement, entry, now_ms)
         return Outcome.SAVED
+
+    async def refusal_of(self, command_id: uuid.UUID, sent_at: datetime) -> str | None:
+        """The rejection (JSON) a command was answered with, if it was refused (X-09)."""
+        doc = await self._refusals(sent_at).find_one({"_id": str(command_id)})
+        return None if doc is None else str(doc["answer"])
+
+    async def record_refusal(self, command_id: uuid.UUID, sent_at: datetime, answer: str) -> str:
+        """Record `answer` as the command's for good; the first recorded one wins.
+
+        An insert with a unique `_id` (the command's message id) is the one write FerretDB
+        makes atomic, so of two replicas answering one command only one answer stays.
+        The records go a day at a time by the command's own `occurred_at` (the same in every
+        copy of it), so the cleanup drops whole collections, as with the summaries.
+        """
+        refusals = self._refusals(sent_at)
+        try:
+            await refusals.insert_one({"_id": str(command_id), "answer": answer})
+        except DuplicateKeyError:
+            first = await refusals.find_one({"_id": str(command_id)})
+            if first is not None:
+                return str(first["answer"])
+        return answer
+
+    def _refusals(self, sent_at: datetime) -> AsyncCollection[Document]:
+        return self.directory[f"{REFUSALS}{epoch_ms(sent_at) // DAY_MS}"]
 
     async def insert_new_deadlines(self, deadlines: Sequence[Deadline], now: datetime) -> None:
         """Schedule many deadline ids that do not exist yet, in bulk (imports, benchmarks)."""
@@ -345,8 +379,9 @@ class MongoScheduleStore:
         removed = 0
         cutoff_day = epoch_ms(older_than) // DAY_MS
         for name in await self.directory.list_collection_names():
-            if name.startswith(SUMMARIES) and int(name[len(SUMMARIES) :]) < cutoff_day:
-                await self.directory.drop_collection(name)
+            for prefix in (SUMMARIES, REFUSALS):
+                if name.startswith(prefix) and int(name[len(prefix) :]) < cutoff_day:
+                    await self.directory.drop_collection(name)
         partitions = self.settings.directory_partitions
         for _ in range(min(self.settings.cleanup_partitions, partitions)):
             p, self._cleanup_cursor = self._cleanup_cursor, (self._cleanup_cursor + 1) % partitions
@@ -372,6 +407,8 @@ class MongoScheduleStore:
 
 
 SUMMARIES = "timers_fired_"
+#: X-09: refused commands' answers, a collection per day of the commands' `occurred_at`.
+REFUSALS = "timers_refusals_"
 
 
 def directory_name(partition: int) -> str:

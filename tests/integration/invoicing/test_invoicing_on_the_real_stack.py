@@ -43,6 +43,7 @@ from contracts.orders import (
     OrderParty,
     OrderStatus,
     PlannedInvoice,
+    RefuseCancellation,
     RequestCancellation,
     SubmitOrder,
 )
@@ -248,7 +249,9 @@ async def test_M11_a_change_request_holds_the_issue_until_the_operator_settles_i
         lambda _: datetime.now(UTC) >= hold_until,
         timeout=(hold_until - datetime.now(UTC)).total_seconds() + 5,
     )
-    assert len(of_type(events, "InvoiceChangesRequested")) == 1, "the duplicate changed nothing"
+    # X-09: the copy is answered again with the same event: count it by message id.
+    requested = {e["message_id"] for e in of_type(events, "InvoiceChangesRequested")}
+    assert len(requested) == 1, "the duplicate changed nothing"
     assert of_type(events, "InvoiceIssued") == []
 
     decline = c.command(
@@ -314,6 +317,75 @@ async def test_M14_cancelling_the_order_voids_what_was_issued_and_cancels_the_re
     invoices = await order_invoices(mongo[service_database(s.database, "invoicing")], order_id)
     await mongo.close()
     assert [i.status.value for i in invoices] == ["voided", "cancelled"], "nothing deleted"
+
+
+# -- M-20 ----------------------------------------------------------------------------------
+
+
+async def handled_by_invoicing(s: Stack, message_id: str, timeout: float = 30.0) -> None:
+    """Wait until invoicing's log shows `message_id` handled (its commit is stored)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        lines = Path(s.invoicing.log_path).read_text().splitlines()
+        if any(
+            '"handled"' in line and json.loads(line).get("message_id") == message_id
+            for line in lines
+        ):
+            return
+        assert loop.time() < deadline, f"invoicing did not handle {message_id}"
+        await asyncio.sleep(0.2)
+
+
+async def test_M20_an_invoice_date_passing_during_a_cancellation_request_issues_nothing_until_the_refusal(
+    stack_up: Stack,
+) -> None:
+    s = stack_up
+    day = s.day(8)
+    order_id, member = await active_order(s, [(day, "120.00")])
+    invoice = invoice_id(order_id, 1)
+    reason = "The client asks to stop the project after the first phase"
+    await send(
+        s,
+        topics.ORDERS_COMMANDS,
+        c.command(RequestCancellation, member.party, order_id=order_id, reason=reason),
+    )
+    orders = await events_of(s, topics.ORDERS_EVENTS, order_id, count(1, "CancellationRequested"))
+    [pending] = of_type(orders, "CancellationRequested")
+    assert at(pending["occurred_at"]) < s.starts(day), "the request came after the date"
+
+    # The invoice date passes: the timer fires and invoicing handles it, issuing nothing.
+    fired = await read_topic(
+        s.kafka,
+        s.prefix + topics.TIMERS_EVENTS,
+        lambda rs: any(r.json().get("deadline_id") == f"{invoice}:issue" for r in rs),
+        timeout=60,
+    )
+    [expiry] = [r.json() for r in fired if r.json().get("deadline_id") == f"{invoice}:issue"]
+    await handled_by_invoicing(s, expiry["message_id"])
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(s.mongodb_uri)
+    db = mongo[service_database(s.database, "invoicing")]
+    [held] = await order_invoices(db, order_id)
+    assert held.status.value == "draft" and held.number is None
+    events = await events_of(s, topics.INVOICING_EVENTS, order_id, count(1, "InvoiceDrafted"))
+    assert of_type(events, "InvoiceIssued") == []
+
+    # The operator refuses: the held invoice, past its date, is issued at once.
+    await send(
+        s,
+        topics.ORDERS_COMMANDS,
+        c.command(RefuseCancellation, c.OPERATOR, order_id=order_id, reason="Runs to the end"),
+    )
+    orders = await events_of(s, topics.ORDERS_EVENTS, order_id, count(1, "CancellationRefused"))
+    [refusal] = of_type(orders, "CancellationRefused")
+    events = await events_of(s, topics.INVOICING_EVENTS, order_id, count(1, "InvoiceIssued"))
+    [issued] = of_type(events, "InvoiceIssued")
+    assert issued["invoice_id"] == invoice and issued["number"] == 1
+    assert issued["invoice_date"] == day.isoformat()
+    assert at(issued["issued_at"]) >= at(refusal["occurred_at"]) > s.starts(day)
+    [released] = await order_invoices(db, order_id)
+    await mongo.close()
+    assert released.status.value == "issued"
 
 
 # -- duplicates ----------------------------------------------------------------------------

@@ -110,11 +110,12 @@ async def test_the_same_create_command_delivered_twice_creates_one_order_and_one
     order_id = uuid.uuid4()
     create = create_managed(order_id)
     submit = c.command(SubmitOrder, create.actor, order_id=order_id)
-    events = await exchange(
-        stack, topic_prefix, order_id, create, create, submit, submit, answers=2
+    # each copy is answered again, with the same events (the same ids).
+    answers = await exchange(
+        stack, topic_prefix, order_id, create, create, submit, submit, answers=4
     )
+    events = list({e["message_id"]: e for e in answers}.values())
     assert [e["type"] for e in events] == ["OrderCreated", "OrderSubmitted"]
-    assert len({e["message_id"] for e in events}) == 2
 
     await snapshot(stack, database_name, order_id, "operator_review")
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
@@ -139,7 +140,9 @@ async def test_a_command_from_a_party_not_on_the_order_is_rejected_and_changes_n
     assert rejected["causation_id"] == str(intruder.message_id)
 
     stored = await snapshot(stack, database_name, order_id, "draft")
-    assert stored["revision"] == 1, "the rejection changed nothing"
+    assert [e["type"] for e in stored["events"]] == ["OrderCreated"], (
+        "the rejection changed nothing"
+    )
 
 
 async def test_a_command_for_an_unknown_order_is_rejected_with_unknown_order(

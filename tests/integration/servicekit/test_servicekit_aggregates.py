@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from servicekit.aggregates import AggregateStore, Change, Document, Stored, handle_once
+from servicekit.aggregates import AggregateStore, Change, Document, Refusal, Stored, handle_once
 
 
 class Outbox:
@@ -136,3 +136,50 @@ async def test_a_message_stored_beyond_the_snapshot_is_not_applied_again(
     stored = await handle_once(store, "a-7", "m-1", add(3), outbox)  # the redelivery
     assert stored is not None and (stored.revision, stored.state) == (1, {"total": 3})
     assert [e["total"] for e in outbox.published] == [3]
+
+
+def answer(kind: str, n: int = 0) -> Any:
+    """A decide function that accepts (adds n) or refuses, answering on topic "t"."""
+
+    async def decide(stored: Stored | None) -> Change | Refusal:
+        if kind == "refuse":
+            return Refusal([{"topic": "t", "type": "Refused"}])
+        total = (stored.state["total"] if stored else 0) + n
+        event = {"topic": "t", "type": "Added", "total": total}
+        return Change(state={"total": total}, events=[event], outbox=[event])
+
+    return decide
+
+
+async def test_X09_an_acceptance_and_a_refusal_of_one_message_race_and_one_answer_survives(
+    store: AggregateStore,
+) -> None:
+    writers = [AggregateStore(store.snapshots.database, store.snapshots.name) for _ in range(8)]
+    outbox = Outbox()
+    await asyncio.gather(
+        *(
+            handle_once(
+                w, "a-8", "m-1", answer("refuse" if i % 2 else "accept", 1), outbox, answers_on="t"
+            )
+            for i, w in enumerate(writers)
+        )
+    )
+    stored = await AggregateStore(store.snapshots.database, store.snapshots.name).load("a-8")
+    assert stored is not None and stored.revision == 1, "one commit for the one message"
+    [survivor] = {e["type"] for e in outbox.published}
+    assert survivor == ("Added" if stored.exists else "Refused")
+    # Every writer answers (a loser may also publish the winner's pending outbox): copies.
+    assert len(outbox.published) >= len(writers)
+    assert all(e == outbox.published[0] for e in outbox.published)
+
+
+async def test_X09_a_refused_message_is_refused_again_after_the_aggregate_came_to_exist(
+    store: AggregateStore,
+) -> None:
+    outbox = Outbox()
+    await handle_once(store, "a-9", "m-1", answer("refuse"), outbox, answers_on="t")
+    await handle_once(store, "a-9", "m-2", answer("accept", 1), outbox, answers_on="t")
+    await handle_once(store, "a-9", "m-1", answer("accept", 5), outbox, answers_on="t")
+    stored = await store.load("a-9")
+    assert stored is not None and (stored.revision, stored.state) == (2, {"total": 1})
+    assert [e["type"] for e in outbox.published] == ["Refused", "Added", "Refused"]

@@ -76,14 +76,15 @@ def test_X06_the_lease_always_outlasts_an_attempt() -> None:
     assert dispatch.lease >= 2 * dispatch.attempt_budget
 
 
-def test_X06_the_composition_root_consumes_three_topics_and_publishes_one() -> None:
+def test_X06_X12_the_composition_root_consumes_four_topics_and_publishes_two() -> None:
     runtime = build(NotifierSettings(topic_prefix="unit."))
     assert sorted(runtime._consumed_topics) == [
         "invoicing.events",
         "orders.events",
         "payments.events",
+        "timers.events",
     ]
-    assert list(runtime._outputs) == ["notifications.events"]
+    assert list(runtime._outputs) == ["notifications.events", "timers.commands"]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -307,6 +308,10 @@ class MemoryFacts:
     async def get(self, order_id: Any) -> OrderFacts | None:
         self.reads += 1
         return self.facts.get(order_id)
+
+    async def client_asked(self, order_id: Any) -> None:
+        if order_id in self.facts:
+            self.facts[order_id] = dataclasses.replace(self.facts[order_id], client_asked=True)
 
 
 class Recorder:

@@ -57,19 +57,23 @@ def test_X06_without_the_order_s_parties_the_email_is_planned_without_an_address
     assert email.recipient.address is None, "never a guess: the delivery fails visibly instead"
 
 
-def test_M13_an_approved_cancellation_request_emails_the_member() -> None:
-    assert only(k.cancelled(), k.MANAGED_FACTS)[:2] == ("cancellation_approved", Role.MEMBER)
+def test_M13_an_approved_cancellation_request_emails_the_member_and_X11_the_client() -> None:
+    emails = plan(k.cancelled(), k.MANAGED_FACTS, POLICY)
+    assert [(e.template, e.recipient.role) for e in emails] == [
+        ("cancellation_approved", Role.MEMBER),
+        ("order_cancelled", Role.CLIENT),
+    ]
     assert only(k.cancellation_refused(), k.MANAGED_FACTS)[:2] == (
         "cancellation_refused",
         Role.MEMBER,
     )
 
 
-def test_M13_other_cancellations_are_not_a_decision_on_a_request_and_send_nothing() -> None:
-    assert (
-        plan(k.cancelled(Flow.POSTPAID, OrderStatus.CONFIRMATION), k.POSTPAID_FACTS, POLICY) == []
-    )
-    assert plan(k.cancelled(Flow.MANAGED, OrderStatus.DRAFT), k.MANAGED_FACTS, POLICY) == []
+def test_M13_other_cancellations_are_not_a_decision_on_a_request() -> None:
+    postpaid = plan(k.cancelled(Flow.POSTPAID, OrderStatus.CONFIRMATION), k.POSTPAID_FACTS, POLICY)
+    assert {e.template for e in postpaid} == {"order_cancelled"}  # both parties hear
+    managed = plan(k.cancelled(Flow.MANAGED, OrderStatus.DRAFT), k.MANAGED_FACTS, POLICY)
+    assert "cancellation_approved" not in {e.template for e in managed}
 
 
 def test_P02_a_new_postpaid_order_emails_the_supplier_who_must_confirm_within_24h() -> None:

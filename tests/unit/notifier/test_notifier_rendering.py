@@ -11,8 +11,10 @@ import pytest
 from contracts.envelope import Event, Role
 from contracts.orders import OrderStatus
 from notifier.domain import CATALOGUE, Cause, Email, OrderFacts, Recipient, plan
+from notifier.domain.reminders import REMINDERS
 from notifier.rendering import Renderer, RenderError
 from tests.unit.notifier import notifier_kit as k
+from tests.unit.notifier import x11_kit as x
 
 assert k.ACCOUNT.contact is not None
 
@@ -39,6 +41,27 @@ SAMPLES: dict[str, Callable[[], tuple[Event, OrderFacts | None]]] = {
     "PaymentOverdue": lambda: (k.payment_overdue(), k.POSTPAID_FACTS),
     "ClaimOpened": lambda: (k.claim_opened(), k.POSTPAID_FACTS),
     "PayoutPaid": lambda: (k.payout_paid(), k.POSTPAID_FACTS),
+    #
+    "OrderActivated": lambda: (x.activated(Role.OPERATOR), k.MANAGED_FACTS),
+    "OrderConfirmed": lambda: (x.confirmed(), k.POSTPAID_FACTS),
+    "OrderCancelled:postpaid": lambda: (x.postpaid_cancelled(), k.POSTPAID_FACTS),
+    "ProposalAccepted": lambda: (x.proposal_accepted(), k.POSTPAID_FACTS),
+    "ProposalRejected": lambda: (x.proposal_rejected(), k.POSTPAID_FACTS),
+    "ProposalLapsed": lambda: (x.proposal_lapsed(), k.POSTPAID_FACTS),
+    "ChargeRequested": lambda: (x.charge_requested(), k.POSTPAID_FACTS),
+    "ChargeFailed": lambda: (x.charge_failed(), k.POSTPAID_FACTS),
+    "CancellationFeeAssessed": lambda: (x.fee_assessed(), k.POSTPAID_FACTS),
+    "PaymentSettled": lambda: (x.settled(), k.POSTPAID_FACTS),
+    "PaymentReceived": lambda: (x.received(), k.POSTPAID_FACTS),
+    "RefundRequested": lambda: (x.refund(), k.POSTPAID_FACTS),
+    "ClaimPaid": lambda: (x.claim_paid(), k.POSTPAID_FACTS),
+    "ClaimWithdrawn": lambda: (x.claim_withdrawn(), k.POSTPAID_FACTS),
+    "ClaimWrittenOff": lambda: (x.claim_written_off(), k.POSTPAID_FACTS),
+    "PayoutScheduled": lambda: (x.payout_scheduled(), k.POSTPAID_FACTS),
+    "OrderRejected:expired": lambda: (
+        x.expired(OrderStatus.CLIENT_CONFIRMATION),
+        k.MANAGED_FACTS,
+    ),
 }
 
 RENDERER = Renderer()
@@ -152,5 +175,6 @@ def test_X06_a_template_missing_a_value_fails_loudly_instead_of_rendering_a_blan
         RENDERER.render(Email(cause, "review_invitation", recipient, ("P-17",), {"order_id": "x"}))
 
 
-def test_X06_every_template_in_the_folder_is_used_by_the_table() -> None:
-    assert RENDERER.templates() == CATALOGUE.templates
+def test_X06_X12_every_template_in_the_folder_is_used_by_the_table_or_a_reminder() -> None:
+    reminding = {r.template for r in REMINDERS}
+    assert RENDERER.templates() == sorted(set(CATALOGUE.templates) | reminding)

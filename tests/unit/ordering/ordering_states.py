@@ -185,4 +185,6 @@ def sample(name: str, sc: Scenario) -> tuple[dict[str, Any], datetime | None]:
         fields["notes"] = "Deliver after 5 pm"
     elif name == "ConfigureItem":
         fields.update(line=0, values={"serial": "SN-2"})
+    elif name == "MarkOrderUnpaid":
+        fields.update(claim_id="claim-1", cause="claim_written_off")
     return fields, at

@@ -47,6 +47,7 @@ EXPECTED: dict[Flow, dict[tuple[str, str], tuple[set[str], set[str]]]] = {
         ("execution_confirmation", "ConfirmExecution"): ({"payment", "closed"}, {"customer"}),
         ("payment", "MarkOrderPaid"): ({"closed"}, {"system"}),
         ("closed", "LeaveReview"): ({"closed"}, {"customer"}),
+        ("payment", "MarkOrderUnpaid"): ({"closed"}, {"system"}),
     },
     Flow.ACCOUNT: {
         ("draft", "EditDraft"): ({"draft"}, {"agent"}),

@@ -158,8 +158,13 @@ class Scenario:
     """One order's ledger at one moment, moved along by ordering's events, commands and
     fired timers, exactly as the handlers do it (decide, then keep `after`)."""
 
-    def __init__(self, policy: Policy | None = None, now: datetime = T0) -> None:
-        self.ctx = DecisionContext(policy=policy or Policy())
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        now: datetime = T0,
+        ctx: DecisionContext | None = None,
+    ) -> None:
+        self.ctx = ctx or DecisionContext(policy=policy or Policy())
         self.now = now
         self.ledger: Ledger | None = None
         #: Everything published, in order.

@@ -183,3 +183,23 @@ def test_P11_the_fee_is_charged_and_recorded_like_any_payment_then_paid_out() ->
     assert decision.commands == [], "a cancelled order is not marked paid"
     payout = sc.current.payout
     assert payout is not None and payout.gross == eur("30.00")
+
+
+def test_P11_the_fee_follows_the_policy_booked_on_the_order() -> None:
+    # The order carries the policy in force at its booking (ordering's supplier settings);
+    # it comes before the configured file, which says otherwise here.
+    strict = CancellationPolicy(tiers=[FeeTier(within_hours=72, percent=Decimal(100))])
+    policy = Policy(supplier_policies=MappingProxyType({SUPPLIER.id: TIERED}))
+    sc = in_progress(policy, cancellation_policy=strict)
+    sc.order(cancelled_by_customer(START - timedelta(hours=30)))
+    assessed = sc.events[0]
+    assert isinstance(assessed, CancellationFeeAssessed)
+    assert assessed.computation.policy == strict
+    assert assessed.computation.amount == eur("60.00")
+    assert assessed.computation.policy_source == "supplier"
+
+
+def test_P11_an_order_booked_without_a_policy_keeps_the_configured_one() -> None:
+    policy = Policy(supplier_policies=MappingProxyType({SUPPLIER.id: TIERED}))
+    assert policy_for(SUPPLIER.id, policy, None) == (TIERED, "supplier")
+    assert policy_for("supplier-unknown", policy, None) == (policy.default_cancellation, "default")

@@ -35,7 +35,11 @@ def test_X07_every_command_and_every_timer_has_exactly_one_entity_it_is_about() 
 
 def test_X05_paid_claims_and_payouts_are_terminal() -> None:
     assert RequestStatus.PAID in TABLES[Entity.REQUEST].terminal
-    assert TABLES[Entity.CLAIM].terminal == {ClaimStatus.PAID, ClaimStatus.WRITTEN_OFF}
+    assert TABLES[Entity.CLAIM].terminal == {
+        ClaimStatus.PAID,
+        ClaimStatus.WRITTEN_OFF,
+        ClaimStatus.LAPSED,
+    }
     assert TABLES[Entity.PAYOUT].terminal == {PayoutStatus.PAID}
 
 

@@ -76,3 +76,38 @@ async def test_X02_a_redelivered_schedule_creates_no_second_generation() -> None
     stored = await rig.store.get("d-1", T0)
     assert stored is not None and stored.generation == 1
     assert len(rig.store.entries) == 1
+
+
+async def test_X09_a_schedule_refused_as_too_far_is_refused_again_once_it_no_longer_is() -> None:
+    rig = Rig()
+    command = schedule("d-1", T0 + rig.deps.limits.max_horizon + timedelta(hours=1))
+    await handle_command(command, rig.deps)
+    rig.clock.advance(hours=2)  # deciding it now would accept it
+    assert await handle_command(command, rig.deps) is Outcome.NOTHING
+    first, again = rig.rejections
+    assert first.reason == TimerRejectionReason.DUE_TOO_FAR
+    assert again == first, "the same rejection: same message id, reason and time"
+    assert await rig.store.get("d-1", rig.clock.now) is None
+
+
+async def test_X09_a_reschedule_of_an_unknown_deadline_stays_refused_once_it_is_scheduled() -> None:
+    rig = Rig()
+    early = reschedule("d-1", T0 + timedelta(hours=2))
+    await handle_command(early, rig.deps)
+    await handle_command(schedule("d-1", T0 + timedelta(hours=1)), rig.deps)
+    assert await handle_command(early, rig.deps) is Outcome.NOTHING
+    first, again = rig.rejections
+    assert first.reason == TimerRejectionReason.UNKNOWN_DEADLINE
+    assert again.message_id == first.message_id and again == first
+    stored = await rig.store.get("d-1", T0)
+    assert stored is not None and stored.due_at == T0 + timedelta(hours=1)
+
+
+async def test_X09_an_accepted_schedule_delivered_again_is_answered_by_no_rejection() -> None:
+    rig = Rig()
+    command = schedule("d-1", T0 + timedelta(hours=1))
+    assert await handle_command(command, rig.deps) is Outcome.SAVED
+    await handle_command(command, rig.deps)
+    assert rig.rejections == []
+    stored = await rig.store.get("d-1", T0)
+    assert stored is not None and stored.generation == 1

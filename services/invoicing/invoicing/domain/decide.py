@@ -29,6 +29,8 @@ from contracts.invoicing import (
     RunBillCycle,
 )
 from contracts.orders import (
+    CancellationRefused,
+    CancellationRequested,
     DraftEdited,
     Flow,
     MarkInvoicingComplete,
@@ -94,6 +96,8 @@ def on_order_event(ledger: Ledger, event: Event, step: Step) -> Decision:
         if isinstance(event, OrderCancelled):
             decision.extend(_cancel_all(fold([noted], ledger), event, step))
         return decision
+    if isinstance(event, CancellationRequested | CancellationRefused):
+        return _cancellation_pending_or_not(ledger, event, step)
     return Decision()
 
 
@@ -243,6 +247,28 @@ def _cancel_all(ledger: Ledger, event: OrderCancelled, step: Step) -> Decision:
         outcome = edge.handle(ledger, invoice, event, step)
         assert isinstance(outcome, Decision)
         decision.extend(_checked(ledger, invoice, edge, outcome))
+    return decision
+
+
+def _cancellation_pending_or_not(
+    ledger: Ledger, event: CancellationRequested | CancellationRefused, step: Step
+) -> Decision:
+    """M-20: while a cancellation request is pending, no invoice of the order is issued;
+    a refusal releases them, issuing at once those whose date has passed."""
+    facts = ledger.order
+    if facts is None or facts.status is event.status or facts.status in _CLOSED:
+        return Decision()  # told already (a redelivery), or the order is over
+    noted = OrderStatusNoted(**step.record(), order_id=event.order_id, status=event.status)
+    decision = Decision(events=[noted])
+    if isinstance(event, CancellationRefused):
+        noted_ledger = fold([noted], ledger)
+        for invoice in noted_ledger.invoices:
+            edge = TABLE.row(invoice.status, event.type)
+            if edge is None or edge.handle is None:
+                continue  # held by a change request (M-11), or issued, cancelled, voided
+            outcome = edge.handle(noted_ledger, invoice, event, step)
+            assert isinstance(outcome, Decision)
+            decision.extend(_checked(noted_ledger, invoice, edge, outcome))
     return decision
 
 

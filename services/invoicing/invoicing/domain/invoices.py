@@ -1,4 +1,4 @@
-"""An invoice's life (rules M-10 to M-16, A-11). The TABLE at the bottom is the flow; the
+"""An invoice's life (rules M-10 to M-16, M-20, A-11). The TABLE at the bottom is the flow; the
 functions above it are its handlers: each returns a `Decision` or a `Rejection`."""
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ from contracts.invoicing import (
     ReviseInvoiceDraft,
 )
 from contracts.invoicing import RequestInvoiceChanges as RequestChanges
-from contracts.orders import ManagedTerms, Money, OrderActivated, OrderCancelled, OrderParty
+from contracts.orders import (
+    CancellationRefused,
+    ManagedTerms,
+    Money,
+    OrderActivated,
+    OrderCancelled,
+    OrderParty,
+    OrderStatus,
+)
 from invoicing.domain.context import (
     CancelDeadline,
     DeadlineFired,
@@ -153,7 +161,7 @@ def revise(ledger: Ledger, invoice: Invoice, cmd: ReviseInvoiceDraft, step: Step
         total=cmd.total,
         comment=cmd.comment,
     )
-    return Decision(events=[event, *_issue_if_due(invoice, step)])
+    return Decision(events=[event, *_issue_if_due(ledger, invoice, step)])
 
 
 def decline(ledger: Ledger, invoice: Invoice, cmd: DeclineInvoiceChanges, step: Step) -> Outcome:
@@ -168,13 +176,27 @@ def decline(ledger: Ledger, invoice: Invoice, cmd: DeclineInvoiceChanges, step: 
         member=member_of(ledger.order),
         reason=cmd.reason,
     )
-    return Decision(events=[event, *_issue_if_due(invoice, step)])
+    return Decision(events=[event, *_issue_if_due(ledger, invoice, step)])
 
 
 def issue(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
     """On the invoice date, with no open request, the invoice is issued with no action
-    from anyone (M-12); `InvoiceIssued` follows once its number is taken."""
+    from anyone (M-12); `InvoiceIssued` follows once its number is taken. While the
+    order's cancellation request is pending it is held instead (M-20)."""
+    if cancellation_pending(ledger):
+        return Decision()
     return Decision(events=[_issuing(invoice, step)])
+
+
+def release(ledger: Ledger, invoice: Invoice, event: CancellationRefused, step: Step) -> Outcome:
+    """The cancellation was refused: a held invoice whose date has passed is issued at
+    once; the others wait for their date as before (M-20)."""
+    return Decision(events=[*_issue_if_due(ledger, invoice, step)])
+
+
+def cancellation_pending(ledger: Ledger) -> bool:
+    """M-20: the order waits for the operator's answer to a cancellation request."""
+    return ledger.order is not None and ledger.order.status is OrderStatus.CANCELLATION_REQUESTED
 
 
 def hold(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
@@ -259,9 +281,12 @@ def _issuing(invoice: Invoice, step: Step) -> InvoiceIssuing:
     return InvoiceIssuing(**step.record(), invoice_id=invoice.invoice_id, issued_at=step.now)
 
 
-def _issue_if_due(invoice: Invoice, step: Step) -> list[InvoiceIssuing]:
-    # A draft held past its date by a request is issued as soon as the request is settled.
-    return [_issuing(invoice, step)] if step.now >= invoice.issue_at else []
+def _issue_if_due(ledger: Ledger, invoice: Invoice, step: Step) -> list[InvoiceIssuing]:
+    # A draft held past its date by a request is issued as soon as the request is settled,
+    # unless the order's cancellation is pending (M-20): its refusal issues it then.
+    if step.now < invoice.issue_at or cancellation_pending(ledger):
+        return []
+    return [_issuing(invoice, step)]
 
 
 def _lines_rejection(currency: str, lines: list[InvoiceLine], total: Money) -> Outcome | None:
@@ -298,15 +323,18 @@ TABLE = Table(
     ),
     edges=(
         *after(S.PLANNED, K.DRAFT, draft, to=S.DRAFT, rules="M-10"),
-        *after(S.PLANNED, K.ISSUE, issue, to=S.ISSUED, rules="M-12",
-               guard="the draft's deadline never came"),
+        *after(S.PLANNED, K.ISSUE, issue, to=(S.PLANNED, S.ISSUED), rules="M-12 M-20",
+               guard="the draft's deadline never came; held while a cancellation is pending"),
         *on(S.DRAFT, RequestChanges, request_changes, to=S.CHANGES_REQUESTED, by=Role.MEMBER,
             rules="M-11", guard="before the invoice date"),
-        *after(S.DRAFT, K.ISSUE, issue, to=S.ISSUED, rules="M-12"),
+        *after(S.DRAFT, K.ISSUE, issue, to=(S.DRAFT, S.ISSUED), rules="M-12 M-20",
+               guard="held while a cancellation is pending"),
         *on(S.CHANGES_REQUESTED, ReviseInvoiceDraft, revise, to=(S.DRAFT, S.ISSUED),
-            by=Role.OPERATOR, rules="M-11 M-12", guard="issued at once past its date"),
+            by=Role.OPERATOR, rules="M-11 M-12 M-20",
+            guard="issued at once past its date, unless a cancellation is pending"),
         *on(S.CHANGES_REQUESTED, DeclineInvoiceChanges, decline, to=(S.DRAFT, S.ISSUED),
-            by=Role.OPERATOR, rules="M-11 M-12", guard="issued at once past its date"),
+            by=Role.OPERATOR, rules="M-11 M-12 M-20",
+            guard="issued at once past its date, unless a cancellation is pending"),
         *after(S.CHANGES_REQUESTED, K.ISSUE, hold, rules="M-11",
                guard="held until the request is settled"),
         *when((S.PLANNED, S.DRAFT, S.CHANGES_REQUESTED), OrderCancelled, cancel,
@@ -315,6 +343,10 @@ TABLE = Table(
               guard="with a credit note"),
         *on(S.ISSUED, RecordInvoicePayment, record_payment, by=(Role.SYSTEM, Role.OPERATOR),
             rules="M-16"),
+        *when(S.PLANNED, CancellationRefused, release, to=(S.PLANNED, S.ISSUED), rules="M-20",
+              guard="held past its date: issued at once"),
+        *when(S.DRAFT, CancellationRefused, release, to=(S.DRAFT, S.ISSUED), rules="M-20",
+              guard="held past its date: issued at once"),
     ),
 )
 # fmt: on

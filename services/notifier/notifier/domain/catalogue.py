@@ -44,6 +44,34 @@ class Catalogue:
 
 CATALOGUE = Catalogue((*orders.NOTICES, *invoicing.NOTICES, *payments.NOTICES))
 
+#: X-11: the events that email nobody, and why. Every event of orders.events,
+#: invoicing.events and payments.events is either in the table or here (a unit test checks
+#: it): a new event gets one row in its module's NOTICES (and its templates), or one line here.
+SILENT: dict[str, str] = {
+    "DraftEdited": "the member edits its own draft (M-01); the notifier learns the parties",
+    "OrderSubmitted": "the member submitted it; the operator works from its queue (M-03)",
+    "OperatorReviewOverdue": "a signal for ops, as an event and a metric (M-04)",
+    "CancellationRequested": "the member asked; the operator works from its queue (M-13)",
+    "InvoicingCompleted": "internal: M-16 completes the order when the period ends",
+    "ServicePeriodEnded": "internal: M-16 completes the order when invoicing is done",
+    "OrderDuplicated": "the member duplicated its own order (M-15)",
+    "ReviewLeft": "the customer wrote it (P-17)",
+    "NotesEdited": "the agent edited its own notes (A-08)",
+    "ItemConfigured": "the agent configured its own item (A-06)",
+    "OrderPlaced": "the agent placed it; an approver works from its queue (A-07)",
+    "OrderApproved": "the approver acted; the completion's receipt follows (A-10)",
+    "OrderCommandRejected": "the answer to the sender's own command (X-07)",
+    "InvoicePlanned": "internal: the member hears of the draft seven days ahead (M-10)",
+    "InvoiceChangesRequested": "the member asked; the operator works from its queue (M-11)",
+    "InvoiceCancelled": "the order's cancellation email says it (M-14); nothing was issued",
+    "InvoicingCommandRejected": "the answer to the sender's own command (X-07)",
+    "InvoicePaymentRecorded": "the payer made it; the invoice's status shows it (M-16)",
+    "BillCycleRun": "each invoice the run issued is emailed itself (InvoiceIssued, A-11)",
+    "PaymentCommandRejected": "the answer to the sender's own command (X-07)",
+    "PayoutRequested": "the gateway's work; the supplier hears when it is paid (P-18)",
+    "PayoutOverdue": "a signal for ops (P-18)",
+}
+
 
 def cause_of(event: Event) -> Cause:
     order_id = getattr(event, "order_id", None)
@@ -78,16 +106,17 @@ def plan(
         if not row.when(event):
             continue
         recipient = row.to.resolve(event, facts)
+        theirs = policy.for_recipient(recipient)  # deadlines in the party's zone
         context = {
-            **_common(cause, recipient, facts, policy),
+            **common_context(cause, recipient, facts, theirs),
             "rules": list(row.rules),
-            **row.context(event, facts, policy),
+            **row.context(event, facts, theirs),
         }
         emails.append(Email(cause, row.template, recipient, row.rules, context))
     return emails
 
 
-def _common(
+def common_context(
     cause: Cause, recipient: Recipient, facts: OrderFacts | None, policy: EmailPolicy
 ) -> dict[str, Any]:
     return {

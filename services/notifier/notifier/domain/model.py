@@ -5,7 +5,8 @@ Recipient    a role, the party id if the event named one, the address and name
 Email        one email to one recipient with one template: a *delivery*, keyed by
              (cause id, recipient, template)
 OrderFacts   an order's parties and summary, as OrderCreated / DraftEdited told them
-EmailPolicy  links and the timezone the emails show times in
+EmailPolicy  links, the business's timezone (a recipient's own zone wins, X-11) and the
+             reminder leads (X-12)
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.envelope import Role, derived_id
 from contracts.orders import Flow, Money, OrderParty
@@ -42,6 +44,8 @@ class Recipient:
     party_id: str | None
     address: str | None
     name: str = ""
+    #: X-11: the party's own IANA zone, when its contact names one.
+    timezone: str | None = None
 
     @property
     def token(self) -> str:
@@ -90,6 +94,9 @@ class OrderFacts:
     title: str = ""
     #: Account orders (A-10): the total the terms give, for a receipt's copy.
     total: Money | None = None
+    #: M-09: an OrderSentToClient was seen, so the client was asked (an offer that expires
+    #: now expired awaiting the client, not in review).
+    client_asked: bool = False
 
     def party(self, role: Role) -> OrderParty | None:
         return next((p for p in self.parties if p.role is role), None)
@@ -107,6 +114,8 @@ class EmailPolicy:
     confirmation_url: str = "https://example.test/confirm?order={order_id}&token={token}"
     #: P-17: where the customer rates and reviews; `{order_id}` is filled in.
     review_url: str = "https://example.test/orders/{order_id}/review"
+    #: X-12: how long before each window closes its party is reminded, by window name.
+    reminder_leads: Mapping[str, timedelta] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, allowed in PLACEHOLDERS.items():
@@ -126,3 +135,19 @@ class EmailPolicy:
 
     def review_link(self, order_id: uuid.UUID) -> str:
         return self.review_url.format(order_id=quote(str(order_id), safe=""))
+
+    def for_recipient(self, recipient: Recipient) -> EmailPolicy:
+        """X-11: the policy as `recipient` reads it: times in its own zone when its contact
+        names a known one, else in the business's."""
+        zone = zone_named(recipient.timezone)
+        return self if zone is None else replace(self, timezone=zone)
+
+
+def zone_named(name: str | None) -> tzinfo | None:
+    """The IANA zone `name`, or None when unset or unknown (then the business's zone)."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -49,6 +49,7 @@ def _recipient(party: OrderParty | None, role: Role) -> Recipient:
         party_id=party.id,
         address=str(contact.email) if contact else None,
         name=one_line(contact.name) if contact else "",
+        timezone=contact.timezone if contact else None,
     )
 
 
@@ -86,6 +87,7 @@ class ContactOf:
             party_id=party.id if party else None,
             address=str(contact.email) if contact else None,
             name=one_line(contact.name) if contact else "",
+            timezone=contact.timezone if contact else None,
         )
 
     def describe(self) -> str:

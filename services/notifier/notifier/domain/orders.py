@@ -3,7 +3,7 @@ A-10. Each context function turns one event into what its template shows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from contracts.envelope import Role
@@ -12,8 +12,10 @@ from contracts.orders import (
     ChangeProposed,
     ExecutionConfirmed,
     Flow,
+    OrderActivated,
     OrderCancelled,
     OrderCompleted,
+    OrderConfirmed,
     OrderCreated,
     OrderEdited,
     OrderPaid,
@@ -21,12 +23,15 @@ from contracts.orders import (
     OrderSentToClient,
     OrderStatus,
     PostpaidTerms,
+    ProposalAccepted,
+    ProposalLapsed,
+    ProposalRejected,
     ReceiptResent,
     ServiceMarkedDone,
     TermsChange,
 )
 from contracts.topics import ORDERS_EVENTS
-from notifier.domain.formatting import moment, money, one_line
+from notifier.domain.formatting import day, moment, money, one_line
 from notifier.domain.model import EmailPolicy, OrderFacts
 from notifier.domain.notices import (
     AwaitingParty,
@@ -39,11 +44,19 @@ from notifier.domain.notices import (
 )
 
 Facts = OrderFacts | None
+S = OrderStatus
 
 REJECTION_CAUSES = {
     "operator": "the member support team rejected it",
     "client": "the client declined it",
     "offer_expired": "the offer's validity passed without the client's answer",
+    # M-09 fired while the order was still in operator_review: the client was never asked.
+    "offer_expired_in_review": (
+        "the offer's validity passed before the member support team finished reviewing it, "
+        "so it was never sent to the client"
+    ),
+    # Neither the event nor what the notifier saw tells where the order stood.
+    "offer_expired_unknown": "the offer's validity passed before the order was confirmed",
 }
 
 
@@ -63,12 +76,88 @@ def confirmation_request(
     }
 
 
+def rejection_cause(event: OrderRejected, facts: Facts) -> str:
+    """M-09: an expired offer reads differently when the client was never asked. Where the
+    order stood comes from the event (`previous_status`), else from what the notifier saw
+    (OrderSentToClient, `OrderFacts.client_asked`)."""
+    if event.cause != "offer_expired":
+        return event.cause
+    before = event.previous_status
+    if before is None and facts is not None:
+        before = S.CLIENT_CONFIRMATION if facts.client_asked else S.OPERATOR_REVIEW
+    if before is S.CLIENT_CONFIRMATION:
+        return "offer_expired"
+    if before is S.OPERATOR_REVIEW:
+        return "offer_expired_in_review"
+    return "offer_expired_unknown"
+
+
 def rejected(event: OrderRejected, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-05, M-08, M-09; M-15: a rejected order can be duplicated and submitted again."""
+    cause = rejection_cause(event, facts)
     return {
-        "cause": event.cause,
-        "cause_text": REJECTION_CAUSES.get(event.cause, event.cause),
+        "cause": cause,
+        "cause_text": REJECTION_CAUSES.get(cause, cause),
         "reason": event.reason,
+    }
+
+
+def activated(event: OrderActivated, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """M-05, M-06, M-08: who confirmed, the guarantee flag, the service period and the
+    planned invoices (M-10: a draft of each comes seven days before its date)."""
+    return {
+        "confirmed_by": event.confirmed_by.value,
+        "no_payment_guarantee": event.no_payment_guarantee,
+        "service_start": day(event.service_start),
+        "service_end": day(event.service_end),
+        "planned_invoices": [
+            {"date": day(p.invoice_date), "amount": money(p.amount)} for p in event.planned_invoices
+        ],
+    }
+
+
+#: Why an order was cancelled, as its parties read it (X-11), by the status it left.
+AUTOMATIC_CANCELLATIONS = {
+    S.CONFIRMATION: "nobody confirmed the order within the confirmation window (P-02)",
+}
+
+
+def cancelled(event: OrderCancelled, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """X-11, P-02, P-08, P-10, P-11, M-13: who cancelled, why, and whether a fee may follow
+    (its computation comes in its own email, P-11)."""
+    automatic = event.actor.role is Role.SYSTEM
+    by = "automatic" if automatic else event.actor.role.value
+    cause = AUTOMATIC_CANCELLATIONS.get(event.previous_status, "") if automatic else ""
+    return {
+        "cancelled_by": by,
+        "automatic": automatic,
+        "cause_text": cause,
+        "reason": event.reason,
+        "previous_status": event.previous_status.value,
+        "fee_may_apply": event.fee_may_apply,
+    }
+
+
+def confirmed(event: OrderConfirmed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-03, P-06: the other party confirmed; the order is in progress on these terms."""
+    return {**_appointment(event.terms, policy), "confirmed_by": event.actor.role.value}
+
+
+def proposal_outcome(
+    event: ProposalAccepted | ProposalRejected | ProposalLapsed, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """P-09: a pending proposal was accepted (applied), rejected or lapsed (the order goes
+    on with its current terms)."""
+    outcome = {
+        "ProposalAccepted": "accepted",
+        "ProposalRejected": "rejected",
+        "ProposalLapsed": "lapsed",
+    }[event.type]
+    return {
+        "proposal": event.proposal,
+        "outcome": outcome,
+        "changes": changes(event.changes, policy) if isinstance(event, ProposalAccepted) else [],
+        "comment": event.comment if isinstance(event, ProposalRejected) else "",
     }
 
 
@@ -177,6 +266,29 @@ def _postpaid(event: OrderCreated) -> bool:
     return event.flow is Flow.POSTPAID
 
 
+def _managed(event: OrderCancelled) -> bool:
+    return event.flow is Flow.MANAGED
+
+
+def _not_by(role: Role) -> Callable[[OrderCancelled | OrderConfirmed], bool]:
+    """A post-paid event the party in `role` did not do itself: it hears of it (X-11)."""
+
+    def check(event: OrderCancelled | OrderConfirmed) -> bool:
+        return event.flow is Flow.POSTPAID and event.actor.role is not role
+
+    return check
+
+
+def _client_not_asked(event: OrderActivated) -> bool:
+    return event.confirmed_by is not Role.CLIENT
+
+
+def _expired_awaiting_client(event: OrderRejected) -> bool:
+    """M-09: the offer expired while the client had it (known from `previous_status`
+    only: a client never asked is not told of an offer it never saw)."""
+    return event.cause == "offer_expired" and event.previous_status is S.CLIENT_CONFIRMATION
+
+
 T = ORDERS_EVENTS
 R = Role
 
@@ -210,5 +322,37 @@ NOTICES: tuple[Notice[Any], ...] = (
            guard="an account order (it has `receipt_to`)"),
     notice(ReceiptResent, T, "receipt", to=ContactOf("receipt_to", R.CUSTOMER),
            rules="A-10", context=receipt, uses_facts=True),
+    # X-11: every party hears of what concerns it.
+    notice(OrderActivated, T, "order_activated", to=StoredParty(R.MEMBER),
+           rules="M-05 M-06 M-08 X-11", context=activated, uses_facts=True),
+    notice(OrderActivated, T, "order_activated", to=StoredParty(R.CLIENT),
+           rules="M-05 M-06 X-11", context=activated, when=_client_not_asked,
+           guard="the member skipped client confirmation"),
+    notice(OrderCancelled, T, "order_cancelled", to=StoredParty(R.CLIENT),
+           rules="M-13 M-14 X-11", context=cancelled, when=_managed,
+           guard="a managed order", uses_facts=True),
+    notice(OrderCancelled, T, "order_cancelled", to=StoredParty(R.SUPPLIER),
+           rules="P-02 P-08 P-10 P-11 X-11", context=cancelled, when=_not_by(R.SUPPLIER),
+           guard="a post-paid order the supplier did not cancel itself", uses_facts=True),
+    notice(OrderCancelled, T, "order_cancelled", to=StoredParty(R.CUSTOMER),
+           rules="P-02 P-08 P-10 P-11 X-11", context=cancelled, when=_not_by(R.CUSTOMER),
+           guard="a post-paid order the customer did not cancel itself", uses_facts=True),
+    notice(OrderConfirmed, T, "order_confirmed", to=StoredParty(R.CUSTOMER),
+           rules="P-03 P-06 X-11", context=confirmed, when=_not_by(R.CUSTOMER),
+           guard="the supplier confirmed", uses_facts=True),
+    notice(OrderConfirmed, T, "order_confirmed", to=StoredParty(R.SUPPLIER),
+           rules="P-05 P-06 X-11", context=confirmed, when=_not_by(R.SUPPLIER),
+           guard="the customer confirmed", uses_facts=True),
+    notice(ProposalAccepted, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
+           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+    notice(ProposalRejected, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
+           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+    notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
+           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+    notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.CUSTOMER),
+           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+    notice(OrderRejected, T, "offer_expired", to=StoredParty(R.CLIENT),
+           rules="M-09 X-11", context=rejected, when=_expired_awaiting_client,
+           guard="the offer expired while awaiting the client", uses_facts=True),
 )
 # fmt: on

@@ -8,16 +8,26 @@ from typing import Any
 
 from contracts.envelope import Role
 from contracts.payments import (
+    CancellationFeeAssessed,
+    ChargeFailed,
+    ChargeRequested,
     ClaimOpened,
+    ClaimPaid,
+    ClaimWithdrawn,
+    ClaimWrittenOff,
     PaymentOverdue,
+    PaymentReceived,
     PaymentRequested,
+    PaymentSettled,
     PayoutPaid,
+    PayoutScheduled,
     Purpose,
+    RefundRequested,
 )
 from contracts.topics import PAYMENTS_EVENTS
 from notifier.domain.formatting import moment, money
 from notifier.domain.model import EmailPolicy, OrderFacts
-from notifier.domain.notices import Notice, PartyOf, notice
+from notifier.domain.notices import Notice, PartyOf, StoredParty, notice
 
 Facts = OrderFacts | None
 
@@ -50,6 +60,103 @@ def payout_sent(event: PayoutPaid, facts: Facts, policy: EmailPolicy) -> Mapping
     return {"net": money(event.net), "reference": event.reference}
 
 
+def charge(event: ChargeRequested, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-14 (seed 004), P-11: the amount is taken with the order's payment method."""
+    return {
+        "amount": money(event.amount),
+        "payment_method": event.payment_method,
+        "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
+    }
+
+
+#: X-11: a gateway's failure code as the customer reads it; others are shown as they are.
+FAILURE_TEXTS = {
+    "card_declined": "the card was declined",
+    "insufficient_funds": "the account had insufficient funds",
+    "expired_card": "the card has expired",
+}
+
+
+def charge_failed(event: ChargeFailed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """X-11: the charge failed, why, what is still owed and by when it must be paid."""
+    return {
+        "failure_code": event.failure_code,
+        "failure_text": FAILURE_TEXTS.get(event.failure_code, event.failure_code),
+        "outstanding": money(event.outstanding),
+        "due_at": moment(event.due_at, policy.timezone),
+        "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
+    }
+
+
+def fee(event: CancellationFeeAssessed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-11: the fee and every step of its computation, so either party can check it."""
+    c = event.computation
+    tiers = sorted(c.policy.tiers, key=lambda t: t.within_hours)
+    return {
+        "amount": money(c.amount),
+        "price": money(c.price),
+        "percent": f"{c.percent.normalize():f}",
+        "hours_before": f"{c.hours_before:f}",
+        "appointment_start": moment(c.appointment_start, policy.timezone),
+        "cancelled_at": moment(c.cancelled_at, policy.timezone),
+        "policy_source": c.policy_source,
+        "tiers": [
+            {"within_hours": t.within_hours, "percent": f"{t.percent.normalize():f}"} for t in tiers
+        ],
+        "applied_within_hours": c.applied_tier.within_hours if c.applied_tier else None,
+        "rounding": c.rounding,
+        "charged": event.request_id is not None,
+    }
+
+
+def settled(event: PaymentSettled, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-15: the payment is complete; the supplier's payout follows (P-18)."""
+    return {
+        "amount": money(event.amount),
+        "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
+    }
+
+
+def partial(event: PaymentReceived, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-15: part of the amount came in; the rest is still owed."""
+    return {
+        "amount": money(event.applied),
+        "paid_total": money(event.paid_total),
+        "outstanding": money(event.outstanding),
+    }
+
+
+def _partial(event: PaymentReceived) -> bool:
+    return event.outstanding.amount > 0
+
+
+def refund(event: RefundRequested, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """X-11: money not owed goes back to the customer."""
+    return {"amount": money(event.amount), "cause": event.cause.value}
+
+
+def claim_closed(
+    event: ClaimWithdrawn | ClaimPaid | ClaimWrittenOff, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """P-16: the claim ended: withdrawn, paid or written off."""
+    amount = "" if isinstance(event, ClaimWithdrawn) else money(event.amount)
+    return {"outcome": event.status.value, "amount": amount, "reason": getattr(event, "reason", "")}
+
+
+def payout_scheduled(
+    event: PayoutScheduled, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """P-18: gross, fee and net, when the payout is released and when it should arrive."""
+    return {
+        "gross": money(event.gross),
+        "fee": money(event.fee),
+        "fee_percent": f"{event.fee_percent.normalize():f}",
+        "net": money(event.net),
+        "scheduled_for": moment(event.scheduled_for, policy.timezone),
+        "expected_by": moment(event.expected_by, policy.timezone),
+    }
+
+
 T = PAYMENTS_EVENTS
 R = Role
 
@@ -65,5 +172,35 @@ NOTICES: tuple[Notice[Any], ...] = (
            rules="P-16", context=claim_opened, uses_facts=True),
     notice(PayoutPaid, T, "payout_sent", to=PartyOf("supplier", R.SUPPLIER),
            rules="P-18", context=payout_sent, uses_facts=True),
+    # X-11: every party hears of what it will pay or receive.
+    notice(ChargeRequested, T, "charge_requested", to=PartyOf("customer", R.CUSTOMER),
+           rules="P-11 P-14 X-11", context=charge, uses_facts=True),
+    notice(ChargeFailed, T, "charge_failed", to=PartyOf("customer", R.CUSTOMER),
+           rules="P-11 P-14 X-11", context=charge_failed, uses_facts=True),
+    notice(CancellationFeeAssessed, T, "cancellation_fee", to=PartyOf("customer", R.CUSTOMER),
+           rules="P-11 X-11", context=fee, uses_facts=True),
+    notice(CancellationFeeAssessed, T, "cancellation_fee", to=PartyOf("supplier", R.SUPPLIER),
+           rules="P-11 X-11", context=fee, uses_facts=True),
+    notice(PaymentSettled, T, "payment_settled", to=PartyOf("customer", R.CUSTOMER),
+           rules="P-15 X-11", context=settled, uses_facts=True),
+    notice(PaymentSettled, T, "payment_settled", to=PartyOf("supplier", R.SUPPLIER),
+           rules="P-15 P-18 X-11", context=settled, uses_facts=True),
+    notice(PaymentReceived, T, "payment_partial", to=StoredParty(R.CUSTOMER),
+           rules="P-15 X-11", context=partial, when=_partial,
+           guard="part of the amount is still owed"),
+    notice(RefundRequested, T, "refund_requested", to=PartyOf("customer", R.CUSTOMER),
+           rules="X-11", context=refund, uses_facts=True),
+    notice(ClaimPaid, T, "claim_closed", to=StoredParty(R.CUSTOMER),
+           rules="P-16 X-11", context=claim_closed),
+    notice(ClaimPaid, T, "claim_closed", to=PartyOf("supplier", R.SUPPLIER),
+           rules="P-16 X-11", context=claim_closed, uses_facts=True),
+    notice(ClaimWithdrawn, T, "claim_closed", to=StoredParty(R.CUSTOMER),
+           rules="P-16 X-11", context=claim_closed),
+    notice(ClaimWrittenOff, T, "claim_closed", to=StoredParty(R.CUSTOMER),
+           rules="P-16 X-11", context=claim_closed),
+    notice(ClaimWrittenOff, T, "claim_closed", to=PartyOf("supplier", R.SUPPLIER),
+           rules="P-16 X-11", context=claim_closed, uses_facts=True),
+    notice(PayoutScheduled, T, "payout_scheduled", to=PartyOf("supplier", R.SUPPLIER),
+           rules="P-18 X-11", context=payout_scheduled, uses_facts=True),
 )
 # fmt: on

@@ -24,6 +24,7 @@ from contracts.orders import (
 )
 from ordering.domain.catalogue import AccountDirectory, Catalogue
 from ordering.domain.policy import Policy
+from ordering.domain.suppliers import SupplierSettings
 
 # The deadline values are shared with the other order domain (servicekit/deadlines.py).
 from servicekit.deadlines import CancelDeadline as CancelDeadline
@@ -51,6 +52,8 @@ class DecisionContext:
     catalogue: Catalogue = field(default_factory=Catalogue)
     new_id: Callable[[int], uuid.UUID] | None = None
     new_order_id: Callable[[], uuid.UUID] = _no_new_orders
+    #: P-11/P-14: the recorded versions of the ordering supplier's settings (CreateOrder).
+    supplier_settings: tuple[SupplierSettings, ...] = ()
 
 
 @dataclass(frozen=True)

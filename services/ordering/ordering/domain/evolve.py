@@ -25,6 +25,7 @@ from contracts.orders import (
     NotesEdited,
     OperatorReviewOverdue,
     OrderActivated,
+    OrderClosedUnpaid,
     OrderCompleted,
     OrderConfirmed,
     OrderCreated,
@@ -208,11 +209,15 @@ def _completed(order: Order, event: OrderCompleted) -> Order:
 @_on(OrderEdited)
 def _edited(order: Order, event: OrderEdited) -> Order:
     details = postpaid_details(order)
+    terms = apply_change(details.terms, event.changes)
+    # P-19: the agreed price moves only when the event says no price is pending.
+    agreed = details.agreed_price or details.terms.price
     details = replace(
         details,
-        terms=apply_change(details.terms, event.changes),
+        terms=terms,
         awaiting=event.awaiting,
         respond_by=event.respond_by,
+        agreed_price=agreed if event.pending_price is not None else terms.price,
     )
     return replace(order, details=details)
 
@@ -225,6 +230,7 @@ def _confirmed(order: Order, event: OrderConfirmed) -> Order:
         awaiting=None,
         respond_by=None,
         auto_done_at=event.auto_done_at,
+        agreed_price=event.terms.price,
     )
     return replace(order, details=details)
 
@@ -262,6 +268,11 @@ def _proposal_lapsed(order: Order, event: ProposalLapsed) -> Order:
 def _done(order: Order, event: ServiceMarkedDone) -> Order:
     details = replace(postpaid_details(order), proposal=None, confirm_by=event.confirm_by)
     return replace(order, details=details)
+
+
+@_on(OrderClosedUnpaid)
+def _closed_unpaid(order: Order, event: OrderClosedUnpaid) -> Order:
+    return replace(order, details=replace(postpaid_details(order), unpaid=True))
 
 
 @_on(ReviewLeft)

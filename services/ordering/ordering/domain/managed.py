@@ -104,7 +104,9 @@ def submit(order: Order, cmd: SubmitOrder, step: Step) -> Outcome:
         )
     if not terms.planned_invoices:
         return refuse(R.INVALID, "an order needs at least one planned invoice (M-10)")
-    review_due = add_weekday_time(now.astimezone(policy.business_tz), policy.review_target)
+    review_due = add_weekday_time(
+        now.astimezone(policy.business_tz), policy.review_target, policy.days_off
+    )
     return [
         OrderSubmitted(
             **step.stamp(S.OPERATOR_REVIEW),

@@ -20,6 +20,7 @@ from contracts.orders import (
     AccountTerms,
     Flow,
     ManagedTerms,
+    Money,
     OrderParty,
     OrderStatus,
     PostpaidTerms,
@@ -127,6 +128,17 @@ class PostpaidDetails:
     proposals_made: int = 0
     confirm_by: datetime | None = None
     reviewed: bool = False
+    #: P-19: the price the customer has agreed to; None until the first edit (the
+    #: booked price). A price on the terms other than this one waits for the customer.
+    agreed_price: Money | None = None
+    #: P-21: closed without the money being collected (a claim written off or withdrawn).
+    unpaid: bool = False
+
+    @property
+    def pending_price(self) -> Money | None:
+        """P-19: the supplier's new price the customer has not accepted, if any."""
+        agreed = self.agreed_price
+        return None if agreed is None or agreed == self.terms.price else self.terms.price
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ builds a `Policy` from its environment.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, date, timedelta, tzinfo
+
+from servicekit.businessdays import NO_DAYS_OFF
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,5 @@ class Policy:
     approval_target: timedelta = timedelta(days=1)
     #: Where weekends (M-04) and service-period ends (M-16) are reckoned.
     business_tz: tzinfo = UTC
+    #: M-04: days besides weekends that do not count (public holidays, built in config).
+    days_off: Container[date] = NO_DAYS_OFF

@@ -1,6 +1,8 @@
 """Post-paid service orders (seeds 001 and 004, rules P-01 to P-17): the customer books,
 the supplier provides at an appointment, the customer pays afterwards. With a payment
-stage or without one, chosen per order (P-14). The TABLE at the bottom is the flow."""
+stage or without one, chosen per order or by the supplier's settings (P-14). A new price
+of the supplier applies only once the customer accepts it (P-19). The TABLE at the bottom
+is the flow."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from contracts.orders import (
     Flow,
     LeaveReview,
     MarkOrderPaid,
+    MarkOrderUnpaid,
     MarkServiceDone,
     OrderCancelled,
+    OrderClosedUnpaid,
     OrderConfirmed,
     OrderCreated,
     OrderEdited,
@@ -39,7 +43,8 @@ from contracts.orders import (
 from ordering.domain.common import parties_problem
 from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, refuse
 from ordering.domain.model import DeadlineKind, Order, Proposal, apply_change, postpaid_details
-from ordering.domain.postpaid_edits import appointment_problem, normalized_change
+from ordering.domain.postpaid_edits import appointment_problem, edited_prices, normalized_change
+from ordering.domain.suppliers import in_force, stamped
 from ordering.domain.table import Creation, Table, after, on
 
 S = OrderStatus
@@ -47,7 +52,8 @@ R = RejectionReason
 
 
 def create(cmd: CreateOrder, step: Step) -> Outcome:
-    """The customer books; the supplier has 24 hours to confirm or edit (Rules P-01, P-02)."""
+    """The customer books; the supplier has 24 hours to confirm or edit (Rules P-01, P-02).
+    The supplier's settings in force at the booking are stamped on the terms (P-11, P-14)."""
     terms = cmd.terms
     assert isinstance(terms, PostpaidTerms)
     roles = frozenset({Role.SUPPLIER, Role.CUSTOMER})
@@ -55,13 +61,18 @@ def create(cmd: CreateOrder, step: Step) -> Outcome:
     problem = problem or appointment_problem(
         terms.appointment_start, terms.appointment_end, step.now
     )
+    if terms.cancellation_policy is not None:
+        problem = problem or "the cancellation policy is the supplier's: SetSupplierSettings"
     if problem:
         return refuse(R.INVALID, problem)
+    supplier = next(p.id for p in cmd.parties if p.role is Role.SUPPLIER)
+    booked_at = min(cmd.occurred_at, step.now)
+    settings = in_force(step.ctx.supplier_settings, supplier, booked_at)
     return [
         OrderCreated(
             **step.stamp(S.CONFIRMATION),
             parties=cmd.parties,
-            terms=terms,
+            terms=stamped(terms, settings),
             respond_by=step.now + step.policy.confirmation_window,
         )
     ]
@@ -69,12 +80,19 @@ def create(cmd: CreateOrder, step: Step) -> Outcome:
 
 def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
     """In confirmation an edit applies and the other party has 24 hours to answer (Rules
-    P-02 to P-05, P-07); in progress it is a proposal the customer must accept (P-09)."""
+    P-02 to P-05, P-07), a new price pending until the customer accepts it (P-19); in
+    progress it is a proposal the customer must accept (P-09)."""
     details, now, policy = postpaid_details(order), step.now, step.policy
+    if cmd.accept_price is not None and step.actor.role is not Role.CUSTOMER:
+        return refuse(R.NOT_AUTHORIZED, "only the customer accepts a price")
     changes = normalized_change(details.terms, cmd.changes, step.actor.role, now)
     if isinstance(changes, Rejection):
         return changes
     if order.status is S.CONFIRMATION:
+        prices = edited_prices(details, changes, cmd.accept_price)
+        if isinstance(prices, Rejection):
+            return prices
+        pending, accepted = prices
         other = Role.CUSTOMER if step.actor.role is Role.SUPPLIER else Role.SUPPLIER
         return [
             OrderEdited(
@@ -83,6 +101,8 @@ def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
                 comment=cmd.comment,
                 awaiting=other,
                 respond_by=now + policy.confirmation_window,
+                pending_price=pending,
+                accepted_price=accepted,
             )
         ]
     start = details.terms.appointment_start
@@ -101,27 +121,45 @@ def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
 
 
 def confirm(order: Order, cmd: ConfirmOrder, step: Step) -> Outcome:
-    """The awaited party confirms: the order is in progress at once (Rules P-05, P-06)."""
+    """The awaited party confirms: the order is in progress at once (Rules P-05, P-06);
+    not while a new price of the supplier waits for the customer, whose confirmation
+    accepts it (P-19)."""
     details = postpaid_details(order)
     if step.actor.role is not details.awaiting:
         awaited = details.awaiting.value if details.awaiting else "other party"
         return refuse(R.NOT_YOUR_TURN, f"the order waits for the {awaited}'s answer")
+    pending = details.pending_price
+    if pending is not None and step.actor.role is not Role.CUSTOMER:
+        return refuse(
+            R.PRICE_NOT_ACCEPTED,
+            "the customer has not accepted the new price: restate it for the customer to "
+            "accept, or edit the price back to withdraw it",
+        )
     terms = details.terms
     return [
         OrderConfirmed(
             **step.stamp(S.IN_PROGRESS),
             terms=terms,
             auto_done_at=terms.appointment_end + step.policy.auto_done_after,
+            accepted_price=pending,
         )
     ]
 
 
 def cancel(order: Order, cmd: CancelOrder, step: Step) -> Outcome:
     """Either party cancels with a reason in confirmation (P-08); in progress the supplier
-    any time (P-10), the customer before the appointment, maybe for a fee (P-11)."""
-    customer_in_progress = order.status is S.IN_PROGRESS and step.actor.role is Role.CUSTOMER
-    if customer_in_progress and step.now >= postpaid_details(order).terms.appointment_start:
+    until the service has been provided (P-10, P-20), the customer before the appointment,
+    maybe for a fee (P-11)."""
+    in_progress = order.status is S.IN_PROGRESS
+    customer_in_progress = in_progress and step.actor.role is Role.CUSTOMER
+    terms = postpaid_details(order).terms
+    if customer_in_progress and step.now >= terms.appointment_start:
         return refuse(R.WINDOW_CLOSED, "the appointment has started: ask the supplier")
+    if in_progress and step.now >= terms.appointment_end:
+        return refuse(
+            R.SERVICE_ALREADY_PROVIDED,
+            "the appointment has ended: the service counts as provided (mark it done)",
+        )
     return [
         OrderCancelled(
             **step.stamp(S.CANCELLED),
@@ -175,6 +213,12 @@ def paid(order: Order, cmd: MarkOrderPaid, step: Step) -> Outcome:
     return [OrderPaid(**step.stamp(S.CLOSED), payment_id=cmd.payment_id)]
 
 
+def unpaid(order: Order, cmd: MarkOrderUnpaid, step: Step) -> Outcome:
+    """Payments gives up collecting the money: the order ends, closed and marked unpaid,
+    and the review opens (Rules P-21, P-17)."""
+    return [OrderClosedUnpaid(**step.stamp(S.CLOSED), cause=cmd.cause, claim_id=cmd.claim_id)]
+
+
 def review(order: Order, cmd: LeaveReview, step: Step) -> Outcome:
     """The customer rates and reviews a closed order, once (Rule P-17)."""
     if postpaid_details(order).reviewed:
@@ -190,11 +234,14 @@ def review(order: Order, cmd: LeaveReview, step: Step) -> Outcome:
 
 
 def window_passed(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
-    """Nobody answered within the window: cancelled (Rules P-02, P-07)."""
+    """Nobody answered within the window: cancelled (Rules P-02, P-07, P-19)."""
+    unaccepted = postpaid_details(order).pending_price is not None
     return [
         OrderCancelled(
             **step.stamp(S.CANCELLED),
-            reason="nobody confirmed the order within the confirmation window",
+            reason="the customer did not accept the supplier's new price within the window"
+            if unaccepted
+            else "nobody confirmed the order within the confirmation window",
             previous_status=order.status,
         )
     ]
@@ -229,7 +276,7 @@ def _done(step: Step, *, automatic: bool) -> ServiceMarkedDone:
 def _execution_confirmed(order: Order, step: Step, *, automatic: bool) -> ExecutionConfirmed:
     terms = postpaid_details(order).terms
     return ExecutionConfirmed(
-        **step.stamp(S.PAYMENT if terms.payment_stage else S.CLOSED),
+        **step.stamp(S.CLOSED if terms.payment_stage is False else S.PAYMENT),
         automatic=automatic,
         price=terms.price,
         payment_method=terms.payment_method,
@@ -254,9 +301,10 @@ TABLE = Table(
     staff=frozenset({Role.SYSTEM}),
     transitions=(
         *on(S.CONFIRMATION, EditOrder, edit, by=(Role.SUPPLIER, Role.CUSTOMER),
-            rules="P-03 P-04 P-05 P-07", guard="restarts the other party's window"),
+            rules="P-03 P-04 P-05 P-07 P-19", guard="restarts the other party's window"),
         *on(S.CONFIRMATION, ConfirmOrder, confirm, to=S.IN_PROGRESS,
-            by=(Role.SUPPLIER, Role.CUSTOMER), rules="P-05 P-06", guard="the awaited party"),
+            by=(Role.SUPPLIER, Role.CUSTOMER), rules="P-05 P-06 P-19",
+            guard="the awaited party; a new price only by the customer"),
         *on(S.CONFIRMATION, CancelOrder, cancel, to=S.CANCELLED,
             by=(Role.SUPPLIER, Role.CUSTOMER), rules="P-08"),
         *on(S.IN_PROGRESS, EditOrder, edit, by=Role.SUPPLIER, rules="P-09",
@@ -264,8 +312,8 @@ TABLE = Table(
         *on(S.IN_PROGRESS, AcceptProposal, accept, by=Role.CUSTOMER, rules="P-09"),
         *on(S.IN_PROGRESS, RejectProposal, reject, by=Role.CUSTOMER, rules="P-09"),
         *on(S.IN_PROGRESS, CancelOrder, cancel, to=S.CANCELLED,
-            by=(Role.SUPPLIER, Role.CUSTOMER), rules="P-10 P-11",
-            guard="the customer only before the appointment"),
+            by=(Role.SUPPLIER, Role.CUSTOMER), rules="P-10 P-11 P-20",
+            guard="the customer before the appointment, the supplier before its end"),
         *on(S.IN_PROGRESS, MarkServiceDone, mark_done, to=S.EXECUTION_CONFIRMATION,
             by=Role.SUPPLIER, rules="P-12", guard="the appointment has started"),
         *on(S.EXECUTION_CONFIRMATION, ConfirmExecution, confirm_execution,
@@ -273,6 +321,7 @@ TABLE = Table(
             guard="payment if the order has a payment stage"),
         *on(S.PAYMENT, MarkOrderPaid, paid, to=S.CLOSED, by=Role.SYSTEM, rules="P-15"),
         *on(S.CLOSED, LeaveReview, review, by=Role.CUSTOMER, rules="P-17", guard="once"),
+        *on(S.PAYMENT, MarkOrderUnpaid, unpaid, to=S.CLOSED, by=Role.SYSTEM, rules="P-21"),
     ),
     timeouts=(
         *after(S.CONFIRMATION, DeadlineKind.CONFIRMATION_WINDOW, window_passed,

@@ -1,12 +1,14 @@
-"""What a post-paid edit may change, and the change made whole (P-03, P-04, P-09)."""
+"""What a post-paid edit may change, the change made whole (P-03, P-04, P-09), and what
+it leaves of the supplier's new price (P-19)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from contracts.envelope import Role
-from contracts.orders import PostpaidTerms, RejectionReason, TermsChange
+from contracts.orders import Money, PostpaidTerms, RejectionReason, TermsChange
 from ordering.domain.context import Rejection, refuse
+from ordering.domain.model import PostpaidDetails, apply_change
 
 R = RejectionReason
 
@@ -46,3 +48,21 @@ def appointment_problem(start: datetime, end: datetime, now: datetime) -> str | 
     if end <= start:
         return "the appointment must end after it starts"
     return None
+
+
+def edited_prices(
+    details: PostpaidDetails, change: TermsChange, accept_price: Money | None
+) -> tuple[Money | None, Money | None] | Rejection:
+    """Rule P-19: (the price still waiting for the customer after an edit in confirmation,
+    the price the edit accepts). Only the customer's `accept_price`, equal to the price on
+    the order, accepts a new price; the supplier withdraws one by editing the price back."""
+    price = apply_change(details.terms, change).price
+    agreed = details.agreed_price or details.terms.price
+    accepted = None
+    if accept_price is not None:
+        if accept_price != price:
+            return refuse(
+                R.STALE_PRICE, f"the price on the order is {price.amount} {price.currency}"
+            )
+        accepted, agreed = (price if price != agreed else None), price
+    return (None if price == agreed else price), accepted

@@ -1,9 +1,12 @@
-"""Claims: the supplier's demand for an overdue payment (Rule P-16). The TABLE at the
-bottom is a claim's lifecycle.
+"""Claims: the supplier's demand for an overdue payment (Rules P-16, P-21). The TABLE
+at the bottom is a claim's lifecycle.
 
-    OpenClaim      only once the payment window has passed unpaid (`too_early` before)
-    WithdrawClaim  the supplier drops it; a new claim may be opened later
-    WriteOffClaim  platform staff give the debt up: the request is written off too
+    OpenClaim      only once the payment window has passed unpaid (`too_early` before);
+                   after a withdrawal, a new claim within the reopen window
+    WithdrawClaim  the supplier drops it; a new claim may be opened within the window
+    WriteOffClaim  platform staff give the debt up: the request is written off too,
+                   and ordering is told the money is finally not collected (P-21)
+    after the reopen window  a withdrawn claim not opened again lapses: the same (P-21)
     RecordPayment  a payment that settles the request pays the open claim
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from contracts.envelope import Role
 from contracts.payments import (
+    ClaimLapsed,
     ClaimOpened,
     ClaimPaid,
     ClaimStatus,
@@ -23,9 +27,9 @@ from contracts.payments import (
     WithdrawClaim,
     WriteOffClaim,
 )
-from payments.domain.context import Effect, Outcome, Rejection, Step, refuse
-from payments.domain.model import Claim, Ledger
-from payments.domain.table import Entity, Table, Via, follows, on
+from payments.domain.context import DeadlineFired, Effect, Outcome, Rejection, Step, refuse
+from payments.domain.model import Claim, DeadlineKind, Ledger
+from payments.domain.table import Entity, Table, Via, after, follows, on
 
 S = ClaimStatus
 R = PaymentRejectionReason
@@ -46,6 +50,10 @@ def open_claim(ledger: Ledger, cmd: OpenClaim, step: Step) -> Outcome:
         return refuse(R.TOO_EARLY, f"the customer may pay until {due}: no claim before then")
     if request.status is not RequestStatus.OVERDUE:
         return refuse(R.NOT_ALLOWED_IN_STATUS, f"the payment request is {request.status.value}")
+    withdrawn = ledger.claim
+    if withdrawn is not None and withdrawn.reopen_until and step.now >= withdrawn.reopen_until:
+        until = withdrawn.reopen_until.isoformat()
+        return refuse(R.NOT_ALLOWED_IN_STATUS, f"a claim could be opened again until {until}")
     number = len(ledger.claims) + 1
     return [
         ClaimOpened(
@@ -63,7 +71,8 @@ def open_claim(ledger: Ledger, cmd: OpenClaim, step: Step) -> Outcome:
 
 
 def withdraw_claim(ledger: Ledger, cmd: WithdrawClaim, step: Step) -> Outcome:
-    """The supplier withdraws the open claim (Rule P-16)."""
+    """The supplier withdraws the open claim; it may open one again until the reopen
+    window passes (Rules P-16, P-21)."""
     claim = _current(ledger, cmd.claim_id)
     if isinstance(claim, Rejection):
         return claim
@@ -74,18 +83,20 @@ def withdraw_claim(ledger: Ledger, cmd: WithdrawClaim, step: Step) -> Outcome:
             status=S.WITHDRAWN,
             supplier=ledger.facts.supplier,
             reason=cmd.reason,
+            reopen_until=step.now + step.ctx.claim_reopen_window,
         )
     ]
 
 
 def write_off_claim(ledger: Ledger, cmd: WriteOffClaim, step: Step) -> Outcome:
-    """Platform staff write the claim off, and with it what is outstanding (Rule P-16)."""
+    """Platform staff write the claim off, and with it what is outstanding; the order
+    waiting in `payment` ends unpaid (Rules P-16, P-21)."""
     claim = _current(ledger, cmd.claim_id)
     if isinstance(claim, Rejection):
         return claim
     request = ledger.request
     assert request is not None, "a claim is about a payment request"
-    return [
+    effects: list[Effect] = [
         ClaimWrittenOff(
             **step.stamp(),
             claim_id=claim.claim_id,
@@ -96,6 +107,32 @@ def write_off_claim(ledger: Ledger, cmd: WriteOffClaim, step: Step) -> Outcome:
             reason=cmd.reason,
         )
     ]
+    if not request.automatic:
+        effects.append(step.mark_order_unpaid(claim.claim_id, "claim_written_off"))
+    return effects
+
+
+def lapse(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
+    """The withdrawn claim was not opened again within the reopen window: the debt is
+    given up and the order waiting in `payment` ends unpaid (Rule P-21)."""
+    claim, request = ledger.claim, ledger.request
+    assert claim is not None and request is not None, "the deadline is a withdrawn claim's"
+    assert claim.reopen_until is not None, "only a claim withdrawn with a window lapses"
+    effects: list[Effect] = [
+        ClaimLapsed(
+            **step.stamp(),
+            claim_id=claim.claim_id,
+            status=S.LAPSED,
+            supplier=ledger.facts.supplier,
+            request_id=request.request_id,
+            amount=request.outstanding,
+            reopen_until=claim.reopen_until,
+            customer=ledger.facts.customer,
+        )
+    ]
+    if not request.automatic:
+        effects.append(step.mark_order_unpaid(claim.claim_id, "claim_withdrawn"))
+    return effects
 
 
 def paid_by(ledger: Ledger, payment_id: str, step: Step) -> list[Effect]:
@@ -127,17 +164,20 @@ CLAIM = Entity.CLAIM
 # fmt: off
 TABLE = Table(
     entity=CLAIM,
-    statuses=(S.OPENED, S.PAID, S.WITHDRAWN, S.WRITTEN_OFF),
+    statuses=(S.OPENED, S.PAID, S.WITHDRAWN, S.WRITTEN_OFF, S.LAPSED),
     missing=R.UNKNOWN_CLAIM,
     rows=(
         *on(CLAIM, (None, S.WITHDRAWN), OpenClaim, open_claim, by=Role.SUPPLIER, to=S.OPENED,
-            rules="P-16", guard="the payment request is overdue; after a withdrawal, a new claim"),
+            rules="P-16 P-21", guard="the payment request is overdue; after a withdrawal, a "
+            "new claim within the reopen window"),
         *on(CLAIM, S.OPENED, WithdrawClaim, withdraw_claim, by=Role.SUPPLIER, to=S.WITHDRAWN,
             rules="P-16"),
         *on(CLAIM, S.OPENED, WriteOffClaim, write_off_claim, by=(Role.OPERATOR, Role.SYSTEM),
             to=S.WRITTEN_OFF, rules="P-16", guard="platform staff"),
         *follows(CLAIM, S.OPENED, RecordPayment, via=Via.COMMAND, to=(S.OPENED, S.PAID),
                  rules="P-16", guard="paid when the payment settles the request"),
+        *after(CLAIM, S.WITHDRAWN, DeadlineKind.CLAIM_REOPEN, lapse, to=S.LAPSED,
+               rules="P-21", guard="not opened again: the order ends unpaid"),
     ),
 )
 # fmt: on

@@ -1,6 +1,6 @@
 """What goes into a decision and what comes out of it.
 
-in    DecisionContext   policy, id factory
+in    DecisionContext   policy, id factory, days off, claim reopen window
       DeadlineFired     a deadline of this ledger fell due (from the timer service)
 out   Decision          the ledger before and after, payment events to publish, commands
                         for ordering, deadline requests; or a rejection
@@ -10,22 +10,27 @@ out   Decision          the ledger before and after, payment events to publish, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 
 from contracts.envelope import Party, Role, derived_id
 from contracts.orders import MarkOrderPaid
+from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import PaymentCommandRejected, PaymentEvent, PaymentRejectionReason
 from payments.domain.model import Ledger
 from payments.domain.policy import Policy
+from servicekit.businessdays import NO_DAYS_OFF, DaysOff
 
 # The deadline values are shared with the other order domain (servicekit/deadlines.py).
 from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+
+#: P-21: how long a withdrawn claim may be opened again; after it the debt is given up.
+DEFAULT_CLAIM_REOPEN_WINDOW = timedelta(days=14)
 
 #: The party payments acts as: on ordering (`MarkOrderPaid`) and for its own decisions.
 PAYMENTS = Party(id="payments", role=Role.SYSTEM)
@@ -37,11 +42,20 @@ class DecisionContext:
 
     `new_id(index)` gives the id of the index-th message a decision makes; by default it
     is derived from the cause's id, so re-deciding a redelivered message makes the same
-    ids.
+    ids. `days_off` are the days besides weekends that are not business days (P-18: the
+    country's public holidays and `Policy.holidays`, built at the composition root).
     """
 
     policy: Policy = field(default_factory=Policy)
     new_id: Callable[[int], uuid.UUID] | None = None
+    days_off: Container[date] = NO_DAYS_OFF
+    #: P-21: a withdrawn claim may be opened again this long; then the debt lapses.
+    claim_reopen_window: timedelta = DEFAULT_CLAIM_REOPEN_WINDOW
+
+    @property
+    def holidays(self) -> Container[date]:
+        """Days that are not business days besides weekends (P-18)."""
+        return DaysOff(public=self.days_off, extra=frozenset(self.policy.holidays))
 
 
 @dataclass(frozen=True)
@@ -56,8 +70,12 @@ def refuse(reason: PaymentRejectionReason, message: str) -> Rejection:
     return Rejection(reason, message)
 
 
+#: A command payments sends ordering.
+OrderCommand = MarkOrderPaid | MarkOrderUnpaid
 #: What a row of a table produces: payment events, and commands for ordering.
-Effect = PaymentEvent | MarkOrderPaid
+Effect = PaymentEvent | OrderCommand
+#: P-21: why the money is finally not collected.
+Uncollected = Literal["claim_written_off", "claim_withdrawn"]
 Outcome = list[Effect] | Rejection
 
 
@@ -74,7 +92,7 @@ class Decision:
     before: Ledger | None = None
     after: Ledger | None = None
     events: list[PaymentEvent] = field(default_factory=list)
-    commands: list[MarkOrderPaid] = field(default_factory=list)
+    commands: list[OrderCommand] = field(default_factory=list)
     deadlines: list[DeadlineRequest] = field(default_factory=list)
     rejection: Rejection | None = None
     rejection_event: PaymentCommandRejected | None = None
@@ -130,6 +148,11 @@ class Step:
     def mark_order_paid(self, payment_id: str) -> MarkOrderPaid:
         """P-15: tell ordering the customer paid; payments acts as the system party."""
         return MarkOrderPaid(**{**self.stamp(), "actor": PAYMENTS}, payment_id=payment_id)
+
+    def mark_order_unpaid(self, claim_id: str, cause: Uncollected) -> MarkOrderUnpaid:
+        """P-21: tell ordering the money is finally not collected; the order ends."""
+        stamp = {**self.stamp(), "actor": PAYMENTS}
+        return MarkOrderUnpaid(**stamp, claim_id=claim_id, cause=cause)
 
 
 def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:

@@ -4,6 +4,8 @@
     payment request `open`         payment_window  entering `payment` + 72 h       P-15
     payout `scheduled`             payout_release  service + 14 days (or paid)     P-18
     payout `processing`            payout_overdue  release + 5 business days       P-18
+    claim `withdrawn`, request     claim_reopen_   withdrawal + reopen window      P-21
+      `overdue`                    window
 
 `evolve` keeps `Ledger.deadlines` equal to what `required` says, giving a timer a new
 number whenever it opens again or its due time moves, so the id
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.payments import PayoutStatus, RequestStatus
+from contracts.payments import ClaimStatus, PayoutStatus, RequestStatus
 from payments.domain.context import CancelDeadline, DeadlineRequest, ScheduleDeadline
 from payments.domain.model import Deadline, DeadlineKind, Ledger
 
@@ -25,9 +27,17 @@ Kind = DeadlineKind
 def required(ledger: Ledger) -> dict[DeadlineKind, datetime]:
     """The timers `ledger` waits for now, with their due times."""
     wanted: dict[DeadlineKind, datetime] = {}
-    request, payout = ledger.request, ledger.payout
+    request, payout, claim = ledger.request, ledger.payout, ledger.claim
     if request is not None and request.status is RequestStatus.OPEN:
         wanted[Kind.PAYMENT_WINDOW] = request.due_at
+    if (
+        request is not None
+        and request.status is RequestStatus.OVERDUE
+        and claim is not None
+        and claim.status is ClaimStatus.WITHDRAWN
+        and claim.reopen_until is not None
+    ):
+        wanted[Kind.CLAIM_REOPEN] = claim.reopen_until
     if payout is not None and payout.status is PayoutStatus.SCHEDULED:
         wanted[Kind.PAYOUT_RELEASE] = payout.scheduled_for
     if payout is not None and payout.status is PayoutStatus.PROCESSING and not payout.overdue:

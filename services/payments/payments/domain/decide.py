@@ -17,6 +17,7 @@ from datetime import datetime
 
 from contracts.envelope import Party, Role
 from contracts.orders import MarkOrderPaid, OrderEvent
+from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import (
     PaymentCommand,
     PaymentCommandRejected,
@@ -162,7 +163,7 @@ def _accepted(
 ) -> Decision:
     """Fold the effects' events and check every entity's move against its table."""
     events = [e for e in effects if isinstance(e, PaymentEvent)]
-    commands = [e for e in effects if isinstance(e, MarkOrderPaid)]
+    commands = [e for e in effects if isinstance(e, MarkOrderPaid | MarkOrderUnpaid)]
     after = fold(events, base)
     primary = PRIMARY[trigger]
     for entity, table in TABLES.items():

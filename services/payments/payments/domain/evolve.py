@@ -26,6 +26,7 @@ from contracts.payments import (
     CancellationFeeAssessed,
     ChargeFailed,
     ChargeRequested,
+    ClaimLapsed,
     ClaimOpened,
     ClaimPaid,
     ClaimStatus,
@@ -245,7 +246,11 @@ def _claim_opened(ledger: Ledger, event: ClaimOpened) -> Ledger:
 @_on(ClaimWithdrawn)
 def _claim_withdrawn(ledger: Ledger, event: ClaimWithdrawn) -> Ledger:
     return _with_claim(
-        ledger, event.claim_id, status=ClaimStatus.WITHDRAWN, closed_at=event.occurred_at
+        ledger,
+        event.claim_id,
+        status=ClaimStatus.WITHDRAWN,
+        closed_at=event.occurred_at,
+        reopen_until=event.reopen_until,
     )
 
 
@@ -259,6 +264,12 @@ def _claim_written_off(ledger: Ledger, event: ClaimWrittenOff) -> Ledger:
     ledger = _with_claim(
         ledger, event.claim_id, status=ClaimStatus.WRITTEN_OFF, closed_at=event.occurred_at
     )
+    return _with_request(ledger, status=RequestStatus.WRITTEN_OFF)
+
+
+@_on(ClaimLapsed)
+def _claim_lapsed(ledger: Ledger, event: ClaimLapsed) -> Ledger:
+    ledger = _with_claim(ledger, event.claim_id, status=ClaimStatus.LAPSED)
     return _with_request(ledger, status=RequestStatus.WRITTEN_OFF)
 
 

@@ -15,8 +15,14 @@ from payments.domain.policy import Policy
 Source = Literal["supplier", "default"]
 
 
-def policy_for(supplier_id: str, policy: Policy) -> tuple[CancellationPolicy, Source]:
-    """The supplier's own cancellation policy, or the default one."""
+def policy_for(
+    supplier_id: str, policy: Policy, booked: CancellationPolicy | None = None
+) -> tuple[CancellationPolicy, Source]:
+    """The supplier's cancellation policy stamped on the order when it was booked (the
+    terms the customer agreed to, `PostpaidTerms.cancellation_policy`), else the supplier's
+    own from the configured file, else the default one (Rule P-11)."""
+    if booked is not None:
+        return booked, "supplier"
     own = policy.supplier_policies.get(supplier_id)
     return (own, "supplier") if own is not None else (policy.default_cancellation, "default")
 

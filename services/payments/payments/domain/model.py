@@ -56,6 +56,7 @@ class DeadlineKind(StrEnum):
     PAYMENT_WINDOW = "payment_window"  # P-15
     PAYOUT_RELEASE = "payout_release"  # P-18
     PAYOUT_OVERDUE = "payout_overdue"  # P-18
+    CLAIM_REOPEN = "claim_reopen_window"  # P-21
 
 
 def deadline_id(order_id: uuid.UUID, kind: DeadlineKind, n: int) -> str:
@@ -135,6 +136,8 @@ class Claim(Frozen):
     reason: str
     opened_at: datetime
     closed_at: datetime | None = None
+    #: P-21: withdrawn, it may be opened again until then; None before this rule.
+    reopen_until: datetime | None = None
 
 
 class Payout(Frozen):

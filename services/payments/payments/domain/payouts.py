@@ -10,7 +10,8 @@ TABLE at the bottom is a payout's lifecycle.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Container
+from datetime import date, datetime
 
 from contracts.envelope import Role
 from contracts.payments import (
@@ -39,11 +40,11 @@ def payout_id(ledger: Ledger) -> str:
     return f"{ledger.order_id}:payout"
 
 
-def processed_by(released: datetime, policy: Policy) -> datetime:
+def processed_by(released: datetime, policy: Policy, days_off: Container[date]) -> datetime:
     """When a payout released at `released` should be credited: N business days later,
-    reckoned in the business's timezone (Rule P-18)."""
+    reckoned in the business's timezone, skipping weekends and `days_off` (Rule P-18)."""
     local = released.astimezone(policy.business_tz)
-    return add_business_days(local, policy.payout_processing_days, policy.holidays)
+    return add_business_days(local, policy.payout_processing_days, days_off)
 
 
 def schedule(ledger: Ledger, request: PaymentRequest, step: Step) -> PayoutScheduled:
@@ -68,7 +69,7 @@ def schedule(ledger: Ledger, request: PaymentRequest, step: Step) -> PayoutSched
         net=net,
         service_at=service_at,
         scheduled_for=scheduled_for,
-        expected_by=processed_by(scheduled_for, policy),
+        expected_by=processed_by(scheduled_for, policy, step.ctx.holidays),
     )
 
 
@@ -82,7 +83,7 @@ def release(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
             status=S.PROCESSING,
             supplier=ledger.facts.supplier,
             net=payout.net,
-            expected_by=processed_by(step.now, step.policy),
+            expected_by=processed_by(step.now, step.policy, step.ctx.holidays),
         )
     ]
 

@@ -35,7 +35,8 @@ class Policy:
     platform_fee_percent: Decimal = Decimal(10)
     #: P-11: the policy of suppliers that have no policy of their own.
     default_cancellation: CancellationPolicy = DEFAULT_CANCELLATION_POLICY
-    #: P-11: suppliers' own policies, by supplier id.
+    #: P-11: suppliers' own policies, by supplier id, for orders booked without one (the
+    #: policy stamped on an order from ordering's supplier settings comes first).
     supplier_policies: Mapping[str, CancellationPolicy] = field(
         default_factory=lambda: MappingProxyType({})
     )

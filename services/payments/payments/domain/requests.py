@@ -71,7 +71,7 @@ def charge_cancellation_fee(ledger: Ledger, event: OrderCancelled, step: Step) -
     if not event.fee_may_apply:
         return []
     facts = ledger.facts
-    policy, source = policy_for(facts.supplier.id, step.policy)
+    policy, source = policy_for(facts.supplier.id, step.policy, facts.terms.cancellation_policy)
     computation = cancellation_fee(
         facts.terms.price, facts.terms.appointment_start, event.occurred_at, policy, source
     )
@@ -247,7 +247,9 @@ TABLE = Table(
         *after(REQ, S.OPEN, DeadlineKind.PAYMENT_WINDOW, window_passed, to=S.OVERDUE,
                rules="P-15 P-16"),
         *follows(REQ, S.OVERDUE, WriteOffClaim, via=Via.COMMAND, to=S.WRITTEN_OFF,
-                 rules="P-16", guard="writing the claim off writes the debt off"),
+                 rules="P-16 P-21", guard="writing the claim off writes the debt off"),
+        *follows(REQ, S.OVERDUE, DeadlineKind.CLAIM_REOPEN, via=Via.DEADLINE,
+                 to=S.WRITTEN_OFF, rules="P-21", guard="a withdrawn claim lapsed"),
     ),
 )
 # fmt: on

@@ -1,0 +1,258 @@
+"""Reminders (X-12): before a party's window closes, the party who must act is reminded once.
+
+    REMINDERS                      the windows, as data: which event opens one, for whom,
+                                   when it closes, which email reminds, which events close it
+    remind(event, facts, policy)   [Open | Close]: what one event does to the windows
+    reminder_due(window, by, now)  the reminder to send when its deadline fires, or None
+
+    OrderCreated / OrderEdited ──▶ Open P-02 ─┐                       ┌─▶ fires: still open and
+    OrderSentToClient          ──▶ Open M-09 ─┼─▶ the window's record │   opened by the same
+    ServiceMarkedDone          ──▶ Open P-13 ─┤   + a timer deadline ─┘   event? send the email
+    PaymentRequested           ──▶ Open P-15 ─┘   at closes_at - lead
+    the party acted / the window ended ──▶ Close: the record closed, the deadline cancelled
+
+A window is keyed by its name and the order (and the payment request for P-15): a new
+opening of the same window (a counter-edit, P-05) replaces the previous one. The reminder
+email is planned when the window opens (the party's zone, the link, the amount), and
+derives its id from the opening event, so a timer that fires twice sends it once. A lead
+of zero, or a window shorter than its lead, means no reminder.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.envelope import Event, Role, derived_id
+from contracts.orders import (
+    ExecutionConfirmed,
+    Flow,
+    OrderActivated,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderCreated,
+    OrderEdited,
+    OrderRejected,
+    OrderSentToClient,
+    ServiceMarkedDone,
+)
+from contracts.payments import PaymentOverdue, PaymentRequested, PaymentSettled
+from contracts.topics import ORDERS_EVENTS, PAYMENTS_EVENTS
+from notifier.domain import orders, payments
+from notifier.domain.catalogue import common_context
+from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts
+from notifier.domain.notices import (
+    AwaitingParty,
+    Context,
+    OtherParty,
+    PartyOf,
+    RecipientRule,
+    StoredParty,
+    always,
+)
+
+#: The owner of the notifier's deadlines in the timer service, and their kind's prefix.
+OWNER = "notifier"
+KIND = "reminder"
+#: `Cause.type` of a reminder email (EmailSent.cause_type says it was a reminder).
+CAUSE_TYPE = "ReminderDue"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One way a window opens: `event` opens window `window` for `to`, closing at
+    `closes_at(event)`; `template` reminds `lead` before (the lead is a setting)."""
+
+    window: str
+    event: type[Event]
+    topic: str
+    to: RecipientRule
+    template: str
+    closes_at: Callable[[Any], datetime | None]
+    context: Context
+    #: The events that end the window: the party acted, or the window closed without it.
+    closed_by: tuple[type[Event], ...]
+    rules: tuple[str, ...]
+    when: Callable[[Any], bool] = always
+    guard: str = ""
+    #: A part of the window's key beyond the order (P-15: the payment request).
+    subkey: str = ""
+    #: The flow whose orders have the window: an event of another flow leaves it alone.
+    flow: Flow | None = None
+
+    @property
+    def event_type(self) -> str:
+        name = self.event.model_fields["type"].default
+        assert isinstance(name, str)
+        return name
+
+    @property
+    def needs_facts(self) -> bool:
+        return True  # the title, and the stored parties of most windows
+
+
+def _postpaid(event: OrderCreated) -> bool:
+    return event.respond_by is not None and event.flow is Flow.POSTPAID
+
+
+P02_CLOSED_BY = (OrderEdited, OrderConfirmed, OrderCancelled)
+M09_CLOSED_BY = (OrderActivated, OrderRejected, OrderCancelled)
+P13_CLOSED_BY = (ExecutionConfirmed, OrderCancelled)
+P15_CLOSED_BY = (PaymentSettled, PaymentOverdue)
+
+REMINDERS: tuple[Reminder, ...] = (
+    Reminder("P-02", OrderCreated, ORDERS_EVENTS, OtherParty(Role.SUPPLIER), "reminder_respond",
+             lambda e: e.respond_by, orders.new_postpaid, P02_CLOSED_BY, ("P-02", "X-12"),
+             when=_postpaid, guard="post-paid orders", flow=Flow.POSTPAID),
+    Reminder("P-02", OrderEdited, ORDERS_EVENTS, AwaitingParty(), "reminder_respond",
+             lambda e: e.respond_by, orders.edited, P02_CLOSED_BY, ("P-02", "P-05", "X-12"),
+             flow=Flow.POSTPAID),
+    Reminder("M-09", OrderSentToClient, ORDERS_EVENTS, PartyOf("client", Role.CLIENT),
+             "reminder_offer", lambda e: e.offer_valid_until, orders.confirmation_request,
+             M09_CLOSED_BY, ("M-08", "M-09", "X-12"), flow=Flow.MANAGED),
+    Reminder("P-13", ServiceMarkedDone, ORDERS_EVENTS, StoredParty(Role.CUSTOMER),
+             "reminder_confirm_service", lambda e: e.confirm_by, orders.execution_done,
+             P13_CLOSED_BY, ("P-13", "X-12"), flow=Flow.POSTPAID),
+    Reminder("P-15", PaymentRequested, PAYMENTS_EVENTS, PartyOf("customer", Role.CUSTOMER),
+             "reminder_payment", lambda e: e.due_at, payments.payment_due, P15_CLOSED_BY,
+             ("P-15", "X-12"), subkey="request_id"),
+)  # fmt: skip
+
+#: The windows by name, with what closes each (one entry per window, for the docs).
+WINDOWS: dict[str, tuple[type[Event], ...]] = {r.window: r.closed_by for r in REMINDERS}
+
+
+@dataclass(frozen=True)
+class Open:
+    """Keep window `window_id` open and remind with `email` at `due_at` (a timer deadline)."""
+
+    window_id: str
+    order_id: uuid.UUID
+    kind: str
+    due_at: datetime
+    opened_by: uuid.UUID
+    email: Email
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window as stored: open or not, the event that opened it, when it closes, and the
+    reminder it would send."""
+
+    window_id: str
+    open: bool
+    opened_by: str
+    closes_at: datetime
+    email: Email
+
+
+def reminder_due(window: Window | None, opened_by: str, now: datetime) -> Email | None:
+    """Rule X-12: the reminder to send when a deadline fires: only if its window is still
+    open, still the one it was scheduled for (`opened_by`), and not yet closed by time
+    (the closing event may still be on its way). Otherwise None: it is stale (X-02)."""
+    if window is None or not window.open or window.opened_by != opened_by:
+        return None
+    return window.email if now < window.closes_at else None
+
+
+@dataclass(frozen=True)
+class Close:
+    """Window `window_id` ended: its reminder must not be sent (the deadline is cancelled)."""
+
+    window_id: str
+    order_id: uuid.UUID
+
+
+Action = Open | Close
+
+
+def window_of(window_id: str) -> str:
+    """The window's name in a window id (`P-02`), for metrics and logs."""
+    parts = window_id.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == OWNER else ""
+
+
+def window_id(window: str, order_id: uuid.UUID, sub: str = "") -> str:
+    """`notifier:P-02:<order id>[:<sub>]`: the timer's deadline id and the record's id."""
+    return f"{OWNER}:{window}:{order_id}" + (f":{sub}" if sub else "")
+
+
+def _sub(event: Event, field: str) -> str:
+    value = getattr(event, field, "") if field else ""
+    return str(value) if value else ""
+
+
+def _order_id(event: Event) -> uuid.UUID | None:
+    value = getattr(event, "order_id", None)
+    return value if isinstance(value, uuid.UUID) else None
+
+
+def touches(event: Event, reminders: tuple[Reminder, ...] = REMINDERS) -> bool:
+    """Whether `event` opens or closes any window (the handler then loads the facts)."""
+    return any(isinstance(event, (r.event, *r.closed_by)) for r in reminders)
+
+
+def remind(
+    event: Event,
+    facts: OrderFacts | None,
+    policy: EmailPolicy,
+    reminders: tuple[Reminder, ...] = REMINDERS,
+) -> list[Action]:
+    """Rule X-12: what `event` does to the reminders: opens a window (with its reminder
+    email, due `lead` before the window closes) or closes one. Pure."""
+    order_id = _order_id(event)
+    if order_id is None:
+        return []
+    opened: dict[str, Action] = {}
+    closed: dict[str, Action] = {}
+    flow = getattr(event, "flow", None)
+    for row in reminders:
+        if row.flow is not None and flow is not None and flow is not row.flow:
+            continue
+        wid = window_id(row.window, order_id, _sub(event, row.subkey))
+        if isinstance(event, row.closed_by):
+            closed[wid] = Close(wid, order_id)
+        if isinstance(event, row.event) and row.when(event):
+            action = _open(row, wid, order_id, event, facts, policy)
+            if action is not None:
+                opened[wid] = action
+    # An event that reopens a window (a counter-edit) replaces its reminder, not closes it.
+    return [a for wid, a in closed.items() if wid not in opened] + list(opened.values())
+
+
+def _open(
+    row: Reminder,
+    wid: str,
+    order_id: uuid.UUID,
+    event: Event,
+    facts: OrderFacts | None,
+    policy: EmailPolicy,
+) -> Open | None:
+    closes_at = row.closes_at(event)
+    lead = policy.reminder_leads.get(row.window)
+    if closes_at is None or not lead:
+        return None
+    due_at = closes_at - lead
+    if due_at <= event.occurred_at:
+        return None  # the window is shorter than the lead: nothing useful to remind
+    recipient = row.to.resolve(event, facts)
+    theirs = policy.for_recipient(recipient)
+    cause = Cause(
+        message_id=derived_id(event.message_id, 0, f"reminder|{row.window}"),
+        type=CAUSE_TYPE,
+        correlation_id=event.correlation_id,
+        occurred_at=due_at,
+        order_id=order_id,
+    )
+    context = {
+        **common_context(cause, recipient, facts, theirs),
+        "rules": list(row.rules),
+        "window": row.window,
+        **row.context(event, facts, theirs),
+    }
+    email = Email(cause, row.template, recipient, row.rules, context)
+    return Open(wid, order_id, f"{KIND}.{row.window}", due_at, event.message_id, email, closes_at)
