@@ -103,6 +103,7 @@ bench-timers: install stack-up
 # Regenerates what is generated from the code (AsyncAPI documents, flow diagrams).
 docs: install
 	$(PYTHON) -m servicekit.asyncapi
+	$(PYTHON) -m servicekit.schemas
 	$(PYTHON) -m ordering.domain.diagrams
 	$(PYTHON) -m payments.domain.diagrams
 	$(PYTHON) -m invoicing.domain.diagrams

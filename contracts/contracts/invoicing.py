@@ -45,6 +45,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import Money, Name, OrderParty, Reason, Text, Value
+from contracts.reasons import published_codes
 
 #: `order/<uuid>/<n>` or `account/<account id>/<cycle>-<currency>` (see the module docstring).
 InvoiceId = Annotated[
@@ -93,6 +94,40 @@ class InvoicingRejectionReason(StrEnum):
     TOTAL_MISMATCH = "total_mismatch"
     CURRENCY_MISMATCH = "currency_mismatch"
     DUPLICATE_PAYMENT = "duplicate_payment"
+
+
+#: What each `InvoicingRejectionReason` means (published with the code in docs/asyncapi).
+INVOICING_REJECTION_REASON_MEANINGS: dict[str, str] = {
+    InvoicingRejectionReason.UNKNOWN_INVOICE: "invoicing has no invoice of this `invoice_id`.",
+    InvoicingRejectionReason.UNKNOWN_ACCOUNT: (
+        "invoicing knows no account of this id (none opened on accounts.events)."
+    ),
+    InvoicingRejectionReason.NOT_AUTHORIZED: (
+        "The actor's role may not send this command, or the actor is not the order's member."
+    ),
+    InvoicingRejectionReason.NOT_ALLOWED_IN_STATUS: (
+        "The invoice is not in a status that takes this command (e.g. no open change request)."
+    ),
+    InvoicingRejectionReason.WINDOW_CLOSED: (
+        "M-11: changes can be asked for until the invoice date only."
+    ),
+    InvoicingRejectionReason.INVALID: (
+        "The content is not acceptable (a payment of zero, a command invoicing does not "
+        "take); `message` says why."
+    ),
+    InvoicingRejectionReason.INEXACT_AMOUNT: (
+        "An amount is finer than the currency's minor unit allows."
+    ),
+    InvoicingRejectionReason.TOTAL_MISMATCH: (
+        "A line's amount is not its quantity times its unit price, or the lines do not add "
+        "up to the total."
+    ),
+    InvoicingRejectionReason.CURRENCY_MISMATCH: "The amount is not in the invoice's currency.",
+    InvoicingRejectionReason.DUPLICATE_PAYMENT: "This `payment_id` is recorded already.",
+}
+InvoicingReasonCode = Annotated[
+    str, published_codes(InvoicingRejectionReason, INVOICING_REJECTION_REASON_MEANINGS)
+]
 
 
 class InvoiceLine(Value):
@@ -293,7 +328,7 @@ class InvoicingCommandRejected(Event):
     account_id: str | None = None
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: InvoicingReasonCode
     message: str
     #: X-13: reason `invalid`: what is wrong with the command, field by field.
     errors: list[FieldError] = []

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime
 
 from contracts.envelope import Event, MessageUnion, Role
+from contracts.reasons import published_codes
 
 
 class EmailFailureReason(StrEnum):
@@ -35,6 +36,23 @@ class EmailFailureReason(StrEnum):
     RENDER_FAILED = "render_failed"
     #: Its senders kept dying mid-delivery; given up so that a crash loop ends.
     ABANDONED = "abandoned"
+
+
+#: What each `EmailFailureReason` means (published with the code in docs/asyncapi).
+EMAIL_FAILURE_REASON_MEANINGS: dict[str, str] = {
+    EmailFailureReason.NO_RECIPIENT_ADDRESS: (
+        "The event named no address for the recipient, and none was learned for the order."
+    ),
+    EmailFailureReason.REFUSED: "The SMTP server refused for good (a 5xx reply).",
+    EmailFailureReason.RETRIES_EXHAUSTED: (
+        "Temporary failures (4xx, lost connections) until the retry bound was reached."
+    ),
+    EmailFailureReason.RENDER_FAILED: "The template could not be rendered with the event's data.",
+    EmailFailureReason.ABANDONED: "Its senders kept dying mid-delivery; given up.",
+}
+EmailFailureCode = Annotated[
+    str, published_codes(EmailFailureReason, EMAIL_FAILURE_REASON_MEANINGS)
+]
 
 
 class DeliveryStatus(StrEnum):
@@ -76,7 +94,7 @@ class EmailFailed(NotificationEvent):
 
     type: Literal["EmailFailed"] = "EmailFailed"
     status: DeliveryStatus = DeliveryStatus.FAILED
-    reason: str
+    reason: EmailFailureCode
     message: str
     #: The SMTP server's last reply code, when it gave one.
     smtp_code: int | None = None

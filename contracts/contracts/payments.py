@@ -28,7 +28,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime
 
@@ -46,6 +46,7 @@ from contracts.orders.values import (
     Text,
     Value,
 )
+from contracts.reasons import published_codes
 
 
 class RequestStatus(StrEnum):
@@ -103,6 +104,43 @@ class PaymentRejectionReason(StrEnum):
     INVALID_AMOUNT = "invalid_amount"
     NOT_A_CHARGE = "not_a_charge"
     INVALID = "invalid"
+
+
+#: What each `PaymentRejectionReason` means (published with the code in docs/asyncapi).
+PAYMENT_REJECTION_REASON_MEANINGS: dict[str, str] = {
+    PaymentRejectionReason.UNKNOWN_ORDER: "payments knows no order of this id (no event of it yet).",
+    PaymentRejectionReason.NOT_AUTHORIZED: (
+        "The actor's role may not send this command, or the actor is not the order's party."
+    ),
+    PaymentRejectionReason.NOT_ALLOWED_IN_STATUS: (
+        "The payment request, claim or payout is not in a status that takes this command."
+    ),
+    PaymentRejectionReason.NO_PAYMENT_REQUEST: "Nothing is owed for this order (no payment request).",
+    PaymentRejectionReason.UNKNOWN_REQUEST: "The payment request named is not the order's.",
+    PaymentRejectionReason.UNKNOWN_CLAIM: "The claim named is not the order's current claim.",
+    PaymentRejectionReason.UNKNOWN_PAYOUT: "The payout named is not the order's.",
+    PaymentRejectionReason.TOO_EARLY: (
+        "P-16: a claim may be opened only once the customer's time to pay has passed."
+    ),
+    PaymentRejectionReason.DUPLICATE_PAYMENT: (
+        "This `payment_id` is recorded already with this amount: it counts once."
+    ),
+    PaymentRejectionReason.PAYMENT_ID_CONFLICT: (
+        "This `payment_id` was recorded already with another amount."
+    ),
+    PaymentRejectionReason.CURRENCY_MISMATCH: "The amount is not in the request's currency.",
+    PaymentRejectionReason.INVALID_AMOUNT: (
+        "A payment must be above zero and exact to the currency's minor unit."
+    ),
+    PaymentRejectionReason.NOT_A_CHARGE: (
+        "The customer pays this request themselves: no automatic charge was made to fail."
+    ),
+    # the content of a command whose envelope reads is invalid; `errors` lists why.
+    "invalid": "X-13: the command's content does not match its schema; `errors` says where.",
+}
+PaymentReasonCode = Annotated[
+    str, published_codes(PaymentRejectionReason, PAYMENT_REJECTION_REASON_MEANINGS)
+]
 
 
 class FeeComputation(Value):
@@ -367,7 +405,7 @@ class PaymentCommandRejected(Event):
     order_id: uuid.UUID
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: PaymentReasonCode
     message: str
     #: X-13: reason `invalid`: what is wrong with the command, field by field.
     errors: list[FieldError] = []

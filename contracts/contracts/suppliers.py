@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime
 
 from contracts.envelope import Command, Event, FieldError, MessageUnion
 from contracts.orders.values import CancellationPolicy, Name
+from contracts.reasons import published_codes
 
 
 class SupplierRejectionReason(StrEnum):
@@ -29,6 +30,21 @@ class SupplierRejectionReason(StrEnum):
 
     NOT_AUTHORIZED = "not_authorized"
     INVALID = "invalid"
+
+
+#: What each `SupplierRejectionReason` means (published with the code in docs/asyncapi).
+SUPPLIER_REJECTION_REASON_MEANINGS: dict[str, str] = {
+    SupplierRejectionReason.NOT_AUTHORIZED: (
+        "Only the platform (role `system`) or the supplier itself (role `supplier`, the "
+        "same id) sets a supplier's settings."
+    ),
+    SupplierRejectionReason.INVALID: (
+        "X-13: the command's content does not match its schema; `errors` says where."
+    ),
+}
+SupplierReasonCode = Annotated[
+    str, published_codes(SupplierRejectionReason, SUPPLIER_REJECTION_REASON_MEANINGS)
+]
 
 
 class SupplierCommand(Command):
@@ -69,7 +85,7 @@ class SupplierCommandRejected(SupplierEvent):
     type: Literal["SupplierCommandRejected"] = "SupplierCommandRejected"
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: SupplierReasonCode
     message: str
     #: X-13: what is wrong with an invalid command, field by field.
     errors: list[FieldError] = []

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BeforeValidator, Field, JsonValue
 
 from contracts.envelope import Command, Event, FieldError, MessageUnion
+from contracts.reasons import published_codes
 
 
 def _key_as_text(value: Any) -> Any:
@@ -53,6 +54,29 @@ class TimerRejectionReason(StrEnum):
     DUE_TOO_FAR = "due_too_far"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INVALID = "invalid"
+
+
+#: What each `TimerRejectionReason` means (published with the code in docs/asyncapi).
+TIMER_REJECTION_REASON_MEANINGS: dict[str, str] = {
+    TimerRejectionReason.UNKNOWN_DEADLINE: "No deadline of this `deadline_id` was scheduled.",
+    TimerRejectionReason.DEADLINE_NOT_PENDING: (
+        "The deadline has fired or was cancelled already: schedule it again instead."
+    ),
+    TimerRejectionReason.KEY_MISMATCH: (
+        "The deadline id belongs to another `order_id` or `owner` than the command names."
+    ),
+    TimerRejectionReason.DUE_TOO_FAR: (
+        "`due_at` is further ahead than the configured horizon (ORDERFLOW_MAX_HORIZON_DAYS)."
+    ),
+    TimerRejectionReason.PAYLOAD_TOO_LARGE: (
+        "The payload is larger than ORDERFLOW_MAX_PAYLOAD_BYTES."
+    ),
+    # the content of a command whose envelope reads is invalid; `errors` lists why.
+    "invalid": "X-13: the command's content does not match its schema; `errors` says where.",
+}
+TimerReasonCode = Annotated[
+    str, published_codes(TimerRejectionReason, TIMER_REJECTION_REASON_MEANINGS)
+]
 
 
 class TimerCommand(Command):
@@ -112,7 +136,7 @@ class TimerCommandRejected(TimerEvent):
     type: Literal["TimerCommandRejected"] = "TimerCommandRejected"
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: TimerReasonCode
     message: str
     #: X-13: reason `invalid`: what is wrong with the command, field by field.
     errors: list[FieldError] = []

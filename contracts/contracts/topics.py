@@ -23,6 +23,8 @@ NOTIFICATIONS_EVENTS: Final = "notifications.events"
 #: P-11/P-14: suppliers' settings, owned by ordering; keyed by the supplier id.
 SUPPLIERS_COMMANDS: Final = "suppliers.commands"
 SUPPLIERS_EVENTS: Final = "suppliers.events"
+#: ordering's answers to the account events of `accounts.events` (X-07).
+ACCOUNTS_ANSWERS: Final = "accounts.answers"
 
 ALL: Final = (
     ORDERS_COMMANDS,
@@ -37,6 +39,7 @@ ALL: Final = (
     NOTIFICATIONS_EVENTS,
     SUPPLIERS_COMMANDS,
     SUPPLIERS_EVENTS,
+    ACCOUNTS_ANSWERS,
 )
 
 DLQ_SUFFIX: Final = ".dlq"

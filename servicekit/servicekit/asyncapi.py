@@ -5,18 +5,28 @@
 
 The documents are generated with fixed settings (no topic prefix, a placeholder broker
 address) so that they do not depend on the machine that writes them.
+
+FastStream says which topics a service reads and writes (channels, operations); the
+messages are then restated from `contracts.channels`, one per type, each with its Kafka key
+binding, its headers, where its correlation id is, its schema (as `servicekit.schemas`
+publishes it) and, for what upstream writes, an example.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from faststream.specification import AsyncAPI
 
+from contracts.channels import BY_TOPIC, Channel, key_of
+from contracts.envelope import Message
+from servicekit import schemas
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime
 
@@ -35,7 +45,139 @@ def document(service: str) -> str:
         version="0.1.0",
         description=(app.__doc__ or "").strip().splitlines()[0] if app.__doc__ else None,
     )
-    return json.dumps(spec.to_specification().to_jsonable(), indent=2, sort_keys=True) + "\n"
+    notes_module = f"{service}.notes"
+    notes = (
+        importlib.import_module(notes_module).message_notes()
+        if importlib.util.find_spec(notes_module) is not None
+        else {}
+    )
+    restated = with_contract_messages(spec.to_specification().to_jsonable(), notes)
+    return json.dumps(restated, indent=2, sort_keys=True) + "\n"
+
+
+#: The headers on every message a service publishes (servicekit.runtime): CloudEvents'
+#: binary mode (servicekit/cloudevents.py), orderflow's `message-type`, and the
+#: `correlation_id` FastStream copies from the payload.
+PUBLISHED_HEADERS: dict[str, Any] = {
+    "content-type": {"const": "application/json", "description": "Always JSON."},
+    "message-type": {"type": "string", "description": "The payload's `type`."},
+    "correlation_id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "A copy of the payload's `correlation_id` (set by FastStream).",
+    },
+    "ce_specversion": {"const": "1.0", "description": "CloudEvents binary mode: the version."},
+    "ce_id": {"type": "string", "description": "CloudEvents: the payload's `message_id`."},
+    "ce_source": {
+        "type": "string",
+        "description": "CloudEvents: `/orderflow/<service>`, e.g. `/orderflow/ordering`.",
+    },
+    "ce_type": {
+        "type": "string",
+        "description": (
+            "CloudEvents: `orderflow.<topic>.<type>`, the topic without a deployment's "
+            "prefix, e.g. `orderflow.orders.events.OrderCreated`."
+        ),
+    },
+    "ce_time": {
+        "type": "string",
+        "format": "date-time",
+        "description": "CloudEvents: the payload's `occurred_at`, RFC 3339 in UTC (`Z`).",
+    },
+}
+
+
+def _headers(channel: Channel) -> dict[str, Any]:
+    if channel.upstream:
+        return {
+            "type": "object",
+            "description": (
+                "None is required of upstream: the services read everything from the payload "
+                "(`content-type: application/json` is welcome). The services' own messages "
+                "on this topic (e.g. payments' `MarkOrderPaid`) carry these headers."
+            ),
+            "properties": PUBLISHED_HEADERS,
+        }
+    return {
+        "type": "object",
+        "description": "Set on every message the services publish; all strings.",
+        "properties": PUBLISHED_HEADERS,
+        "required": sorted(PUBLISHED_HEADERS),
+    }
+
+
+def _message(channel: Channel, cls: type[Message], payload: Any, notes: str) -> dict[str, Any]:
+    name = cls.model_fields["type"].default
+    key = key_of(cls)
+    message: dict[str, Any] = {
+        "name": name,
+        "title": name,
+        "contentType": "application/json",
+        "payload": payload,
+        "headers": _headers(channel),
+        "correlationId": {
+            "location": "$message.payload#/correlation_id",
+            "description": "Copied from the command or event that caused this message.",
+        },
+        "bindings": {
+            "kafka": {
+                "bindingVersion": "0.4.0",
+                "key": {"type": "string", "description": key.description},
+            }
+        },
+    }
+    if cls.__doc__ and cls.__doc__.strip():
+        message["summary"] = cls.__doc__.strip().splitlines()[0]
+    if notes:
+        message["description"] = notes
+    if (found := schemas.example_of(cls)) is not None:
+        message["examples"] = [{"name": name, "payload": found}]
+    return message
+
+
+def with_contract_messages(
+    spec: dict[str, Any], notes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`spec` with one message per type on each channel, restated from the contracts;
+    `notes` (the service's `notes.message_notes()`) describe the messages it reads."""
+    notes = notes or {}
+    channels = spec.get("channels", {})
+    known = {cid: BY_TOPIC[c["address"]] for cid, c in channels.items() if c["address"] in BY_TOPIC}
+    wanted: list[tuple[type[Message], schemas.Mode]] = []
+    for channel in known.values():
+        wanted += [(cls, schemas.mode_of(channel)) for cls in channel.messages.classes.values()]
+    refs, defs = schemas.message_schemas(wanted, "#/components/schemas/{model}")
+    generated = spec.get("components", {})
+    # A topic not (yet) in contracts.channels keeps FastStream's own message and schemas;
+    # a unit test insists that every topic is there.
+    messages: dict[str, Any] = {
+        ref["$ref"].rsplit("/", 1)[-1]: generated["messages"][ref["$ref"].rsplit("/", 1)[-1]]
+        for cid, channel_doc in channels.items()
+        if cid not in known
+        for ref in channel_doc.get("messages", {}).values()
+    }
+    all_schemas = {**generated.get("schemas", {}), **defs} if messages else defs
+    for channel_id, channel in known.items():
+        channel_doc = channels[channel_id]
+        channel_doc["description"] = channel.summary
+        channel_doc["messages"] = {}
+        for name in channel.messages.names():
+            cls = channel.messages.classes[name]
+            message_id = f"{channel.topic}:{name}"
+            payload = refs[(cls, schemas.mode_of(channel))]
+            messages[message_id] = _message(channel, cls, payload, notes.get(name, ""))
+            channel_doc["messages"][name] = {"$ref": f"#/components/messages/{message_id}"}
+        for operation in spec.get("operations", {}).values():
+            if operation["channel"]["$ref"] == f"#/channels/{channel_id}":
+                operation["messages"] = [
+                    {"$ref": f"#/channels/{channel_id}/messages/{n}"}
+                    for n in channel.messages.names()
+                ]
+    spec["components"] = {"messages": messages, "schemas": all_schemas}
+    info = spec.setdefault("info", {})
+    conventions = "\n".join(f"- **{k}**: {v}" for k, v in schemas.CONVENTIONS.items())
+    info["description"] = f"{info.get('description') or ''}\n\n{conventions}".strip()
+    return spec
 
 
 def available() -> list[str]:

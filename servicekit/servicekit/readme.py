@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
-from contracts import topics
+from contracts.channels import CHANNELS, key_of
 from servicekit import asyncapi
 from servicekit.config import ServiceSettings
 
@@ -102,39 +102,11 @@ DURATIONS = (
 )
 
 
-#: topic -> (its message union's module and name, who else publishes or reads it)
-TOPIC_UNIONS: dict[str, tuple[str, str]] = {
-    topics.ORDERS_COMMANDS: ("contracts.orders", "ORDER_COMMANDS"),
-    topics.ORDERS_EVENTS: ("contracts.orders", "ORDER_EVENTS"),
-    topics.ACCOUNTS_EVENTS: ("contracts.accounts", "ACCOUNT_EVENTS"),
-    topics.TIMERS_COMMANDS: ("contracts.timers", "TIMER_COMMANDS"),
-    topics.TIMERS_EVENTS: ("contracts.timers", "TIMER_EVENTS"),
-    topics.INVOICING_COMMANDS: ("contracts.invoicing", "INVOICING_COMMANDS"),
-    topics.INVOICING_EVENTS: ("contracts.invoicing", "INVOICING_EVENTS"),
-    topics.PAYMENTS_COMMANDS: ("contracts.payments", "PAYMENT_COMMANDS"),
-    topics.PAYMENTS_EVENTS: ("contracts.payments", "PAYMENT_EVENTS"),
-    topics.NOTIFICATIONS_EVENTS: ("contracts.notifications", "NOTIFICATION_EVENTS"),
-    topics.SUPPLIERS_COMMANDS: ("contracts.suppliers", "SUPPLIER_COMMANDS"),
-    topics.SUPPLIERS_EVENTS: ("contracts.suppliers", "SUPPLIER_EVENTS"),
-}
-
-
-#: Topics upstream systems publish to (X-07).
-UPSTREAM_TOPICS = frozenset(
-    {
-        topics.ORDERS_COMMANDS,
-        topics.INVOICING_COMMANDS,
-        topics.PAYMENTS_COMMANDS,
-        topics.ACCOUNTS_EVENTS,
-        topics.SUPPLIERS_COMMANDS,
-    }
-)
-
-
 def topics_table() -> str:
-    """Producers and consumers as the services' AsyncAPI documents say, types as contracts say."""
-    producers: dict[str, list[str]] = {t: [] for t in TOPIC_UNIONS}
-    consumers: dict[str, list[str]] = {t: [] for t in TOPIC_UNIONS}
+    """Producers and consumers as the services' AsyncAPI documents say; types and keys as
+    `contracts.channels` says."""
+    producers: dict[str, list[str]] = {c.topic: [] for c in CHANNELS}
+    consumers: dict[str, list[str]] = {c.topic: [] for c in CHANNELS}
     for service in asyncapi.available():
         spec = json.loads(asyncapi.document(service))
         for operation in spec.get("operations", {}).values():
@@ -145,21 +117,18 @@ def topics_table() -> str:
         "| topic | producers | consumers | key | message types |",
         "|---|---|---|---|---|",
     ]
-    for topic, (module_name, union_name) in TOPIC_UNIONS.items():
-        try:
-            union = getattr(importlib.import_module(module_name), union_name)
-        except (ModuleNotFoundError, AttributeError):
-            continue
+    for channel in CHANNELS:
+        topic, union = channel.topic, channel.messages
         made = sorted(set(producers.get(topic, [])))
         read = sorted(set(consumers.get(topic, [])))
-        if topic in UPSTREAM_TOPICS:
+        if channel.upstream:
             made = ["upstream", *made]
         else:
             read = [*read, "downstream"]
-        key_fields = sorted({c.key_field for c in union.classes.values()})
+        keys = sorted({key_of(c).label for c in union.classes.values()})
         lines.append(
             f"| `{topic}` | {', '.join(made)} | {', '.join(read)} | "
-            f"{', '.join(key_fields)} | {', '.join(union.names())} |"
+            f"{'; '.join(keys)} | {', '.join(union.names())} |"
         )
     lines.append(
         "| `<topic>.dlq` | the consumer of `<topic>` | ops (`orderflow dlq`) | as the original "

@@ -21,6 +21,7 @@ from contracts.orders.values import (
     OrderStatus,
     PlannedInvoice,
     PostpaidTerms,
+    ReasonCode,
     Terms,
     TermsChange,
 )
@@ -286,7 +287,7 @@ class OrderCommandRejected(Event):
     order_id: uuid.UUID
     command_type: str
     command_id: uuid.UUID
-    reason: str
+    reason: ReasonCode
     message: str
     #: X-13: reason `invalid`: what is wrong with the command, field by field.
     errors: list[FieldError] = []

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import Contact, Party, Role
+from contracts.reasons import published_codes
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Text = Annotated[str, Field(max_length=2000)]
@@ -70,6 +71,70 @@ class RejectionReason(StrEnum):
     STALE_PRICE = "stale_price"
     #: P-20: the service has been provided; the supplier can no longer cancel.
     SERVICE_ALREADY_PROVIDED = "service_already_provided"
+
+
+#: What each `RejectionReason` means (published with the code in docs/asyncapi and docs/schemas).
+REJECTION_REASON_MEANINGS: dict[str, str] = {
+    RejectionReason.UNKNOWN_ORDER: "No order has this `order_id` (it was never created).",
+    RejectionReason.ALREADY_EXISTS: (
+        "The order exists already (a second CreateOrder for one id), or it was reviewed already."
+    ),
+    RejectionReason.NOT_ALLOWED_IN_STATUS: (
+        "The command is not one the order's flow takes in its current status."
+    ),
+    RejectionReason.NOT_AUTHORIZED: (
+        "The actor is not a party of the order, does not act in a role that may send this "
+        "command, or may not change what the command changes."
+    ),
+    RejectionReason.INVALID: (
+        "The content breaks a rule of the flow (wrong terms for the flow, a party missing, "
+        "dates in the wrong order, a reason too short); `message` says which."
+    ),
+    RejectionReason.WINDOW_CLOSED: (
+        "The window for this action has closed (the appointment has started, the proposal "
+        "lapsed, the offer or confirmation window passed)."
+    ),
+    RejectionReason.OFFER_EXPIRED: "M-07: the order's `offer_valid_until` has already passed.",
+    RejectionReason.CONFIRMATION_WINDOW_TOO_SHORT: (
+        "M-07: the client would have less than the configured minimum time to confirm."
+    ),
+    RejectionReason.INVALID_TOKEN: (
+        "M-08: the client's confirmation token is not valid for this order and client, or "
+        "has expired."
+    ),
+    RejectionReason.NOT_YOUR_TURN: (
+        "P-05: the order waits for the other party's answer to the last edit."
+    ),
+    RejectionReason.TOO_EARLY: "The action needs a moment not yet reached (the appointment start).",
+    RejectionReason.STALE_PROPOSAL: "P-09: the proposal named is not the pending one.",
+    RejectionReason.UNKNOWN_ACCOUNT: (
+        "A-01: no account of this id has been opened on accounts.events (or ordering has not "
+        "registered it yet: wait for AccountRegistered)."
+    ),
+    RejectionReason.MISSING_PREREQUISITE: (
+        "A-04: the currency, the payment method (for that currency) or a product is not "
+        "configured or not available in the catalogue; `message` names the missing piece."
+    ),
+    RejectionReason.BACKDATED_TOO_FAR: (
+        "A-05: the order date is before the account's creation date or the start of its "
+        "oldest open bill cycle."
+    ),
+    RejectionReason.CONFIGURATION_MISSING: (
+        "A-06: an item lacks a configuration its product requires; `message` lists them."
+    ),
+    RejectionReason.PRICE_NOT_ACCEPTED: (
+        "P-19: the supplier's new price waits for the customer's explicit acceptance; "
+        "the order cannot go on until the customer accepts it or the supplier withdraws it."
+    ),
+    RejectionReason.STALE_PRICE: (
+        "P-19: the price the customer accepts is no longer the price on the order."
+    ),
+    RejectionReason.SERVICE_ALREADY_PROVIDED: (
+        "P-20: the service counts as provided (the appointment has ended or it was marked "
+        "done): the supplier can no longer cancel."
+    ),
+}
+ReasonCode = Annotated[str, published_codes(RejectionReason, REJECTION_REASON_MEANINGS)]
 
 
 class Value(BaseModel):

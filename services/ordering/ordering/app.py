@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 from contracts import topics
-from contracts.accounts import ACCOUNT_EVENTS, AccountOpened
+from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS, AccountOpened
 from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
 from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SetSupplierSettings
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
@@ -47,6 +47,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     runtime.output(
         topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "Deadlines of the order flows"
     )
+    runtime.output(topics.ACCOUNTS_ANSWERS, ACCOUNT_ANSWERS.annotation, "Accounts answered")
     deps = handlers.Deps(
         orders=orders_store(runtime.db),
         accounts=AccountsStore(runtime.db),

@@ -3,6 +3,7 @@
     orders.commands  ─▶ handle_command   ─▶ orders.events (+ timers.commands)
     timers.events    ─▶ handle_deadline  ─▶ orders.events (+ timers.commands)
     accounts.events  ─▶ handle_account   ─▶ the accounts ordering judges A-01/A-05 by
+                                            (+ accounts.answers: registered or rejected)
     suppliers.commands ─▶ handle_supplier_command ─▶ suppliers.events (P-11, P-14)
 
 Every effect is exactly once per message: `servicekit.aggregates.handle_once` stores the
@@ -20,12 +21,12 @@ from datetime import datetime
 
 from prometheus_client import Counter
 
-from contracts.accounts import AccountOpened
+from contracts.accounts import AccountOpened, AccountRegistered
 from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
 from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
-from contracts.topics import ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
+from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
 from ordering.domain import (
     Catalogue,
     DeadlineFired,
@@ -37,6 +38,7 @@ from ordering.domain import (
     fold,
     on_deadline,
 )
+from ordering.domain.registration import register
 from ordering.domain.suppliers import settings_set
 from ordering.store import AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
@@ -183,8 +185,14 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
 
 
 async def handle_account(event: AccountOpened, deps: Deps) -> None:
-    """Rules A-01, A-02, A-05: keep what ordering needs to know of an account."""
-    await deps.accounts.upsert(event)
+    """Rules A-01, A-02, A-05: keep what ordering needs to know of an account, and answer
+    (X-07) so that upstream knows when it may order against it."""
+    answer = register(event, deps.clock(), ORDERING)
+    if isinstance(answer, AccountRegistered):
+        await deps.accounts.upsert(event)
+    else:
+        log.info("account event rejected", extra={"reason": answer.reason})
+    await deps.publish_outbox([outbox_entry(ACCOUNTS_ANSWERS, answer)])
 
 
 async def handle_supplier_command(command: SetSupplierSettings, deps: Deps) -> None:

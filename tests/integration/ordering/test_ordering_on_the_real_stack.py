@@ -238,3 +238,47 @@ def test_log_lines_are_json_with_message_position_and_outcome_and_no_email(
         aggregate = "account_id" if line["topic"].endswith("accounts.events") else "order_id"
         assert aggregate in line, line
     assert "@example.com" not in text and "@acme.example" not in text
+
+
+async def test_A01_an_account_opened_upstream_is_answered_on_accounts_answers_then_orders_against_it_are_taken(
+    ordering: ServiceProcess, stack: Any, topic_prefix: str
+) -> None:
+    account_id = f"acc-{uuid.uuid4().hex[:8]}"
+    opened = c.account_opened(account_id, "billing@example.com")
+    forged = opened.model_copy(
+        update={
+            "message_id": uuid.uuid4(),
+            "account_id": f"{account_id}-forged",
+            "actor": c.agent().party,
+        }
+    )
+    async with Upstream(stack.kafka_bootstrap, topic_prefix) as upstream:
+        await upstream.send(topics.ACCOUNTS_EVENTS, opened, forged)
+
+    def answered(records: Sequence[Record]) -> bool:
+        ids = {r.json().get("event_id") for r in records}
+        return {str(opened.message_id), str(forged.message_id)} <= ids
+
+    records = await read_topic(
+        stack.kafka_bootstrap, topic_prefix + topics.ACCOUNTS_ANSWERS, answered
+    )
+    answers = {r.json()["event_id"]: r for r in records}
+    registered, rejected = answers[str(opened.message_id)], answers[str(forged.message_id)]
+    assert registered.key == account_id.encode()
+    assert registered.json()["type"] == "AccountRegistered"
+    assert registered.json()["correlation_id"] == str(opened.correlation_id)
+    assert rejected.json()["type"] == "AccountRejected"
+    assert rejected.json()["reason"] == "not_authorized"
+
+    # Once registered, an order for the account is taken at once: no sleep upstream.
+    order_id = uuid.uuid4()
+    agent = c.agent()
+    create = c.command(
+        CreateOrder,
+        agent.party,
+        order_id=order_id,
+        parties=[agent],
+        terms=c.account_terms(account_id),
+    )
+    [created] = await exchange(stack, topic_prefix, order_id, create, answers=1)
+    assert created["type"] == "OrderCreated", created.get("reason")
