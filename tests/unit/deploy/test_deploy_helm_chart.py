@@ -135,3 +135,23 @@ def test_a_service_can_be_left_out_and_its_pdb_too(helm: str) -> None:
     assert "timers" not in of_kind(docs, "Deployment")
     assert "notifier" not in of_kind(docs, "PodDisruptionBudget")
     assert of_kind(docs, "PodDisruptionBudget")["ordering"]["spec"]["maxUnavailable"] == 1
+
+
+def test_certificate_files_can_be_mounted_from_a_secret(helm: str) -> None:
+    docs = render(
+        helm,
+        "extraVolumes[0].name=kafka-tls",
+        "extraVolumes[0].secret.secretName=orderflow-kafka-tls",
+        "extraVolumeMounts[0].name=kafka-tls",
+        "extraVolumeMounts[0].mountPath=/etc/orderflow/kafka",
+        "config.KAFKA_SSL_CA_FILE=/etc/orderflow/kafka/ca.pem",
+    )
+    for deployment in of_kind(docs, "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        assert {"name": "kafka-tls", "secret": {"secretName": "orderflow-kafka-tls"}} in pod[
+            "volumes"
+        ]
+        [container] = pod["containers"]
+        assert {"name": "kafka-tls", "mountPath": "/etc/orderflow/kafka"} in container[
+            "volumeMounts"
+        ]
