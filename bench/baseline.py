@@ -24,17 +24,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench import ordering_bench
 from bench.report import Section
 from bench.rig import CpuMeter, Reader, Run, create_topics, encoded, producer, send_all
+from servicekit.kafka import client_kwargs
 
 
 async def loop(bootstrap: str, source: str, target: str, group: str, mode: str, size: int) -> None:
     consumer = AIOKafkaConsumer(
         source,
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    out = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    out = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
     await consumer.start()
     await out.start()
     stop = asyncio.Event()

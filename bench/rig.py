@@ -27,6 +27,7 @@ import devstack
 from contracts.envelope import Message
 from devstack.kafka import delete_topics_with_prefix
 from devstack.services import ROOT, ServiceProcess
+from servicekit.kafka import client_kwargs
 
 Document = dict[str, Any]
 
@@ -99,7 +100,7 @@ class Services:
         self.processes: list[ServiceProcess] = []
 
     async def start(self, counts: dict[str, int]) -> None:
-        """Start `counts[service]` replicas of each service and wait for every /health."""
+        """Start `counts[service]` replicas of each service and wait for every /readyz."""
         started = []
         for service, n in counts.items():
             for replica in range(n):
@@ -180,7 +181,7 @@ def stack_pids() -> dict[str, list[int]]:
 
 
 async def create_topics(bootstrap: str, names: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
@@ -190,7 +191,7 @@ async def create_topics(bootstrap: str, names: Iterable[str]) -> None:
 
 async def partitions_of(bootstrap: str, topic: str, timeout: float = 30.0) -> list[int]:
     """The partitions of `topic`, waiting for it to be created (services do at start-up)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         deadline = time.perf_counter() + timeout
@@ -207,7 +208,7 @@ async def partitions_of(bootstrap: str, topic: str, timeout: float = 30.0) -> li
 
 def producer(bootstrap: str) -> AIOKafkaProducer:
     """A producer as an upstream system would configure one (idempotent, short linger)."""
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    return AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True, linger_ms=5)
 
 
 def encoded(messages: Sequence[Message]) -> list[tuple[str, bytes, bytes]]:
@@ -233,7 +234,7 @@ class Reader:
     def __init__(self, bootstrap: str, topic: str, key: Callable[[Document], str | None]) -> None:
         self.bootstrap, self.topic, self.key = bootstrap, topic, key
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+            **client_kwargs(bootstrap), group_id=None, enable_auto_commit=False
         )
         self.wanted: set[str] = set()
         self.seen: dict[str, Seen] = {}

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from contracts import topics
 from contracts.envelope import Message
+from servicekit.kafka import client_kwargs
 
 #: The event topics an order's timeline is made of.
 TIMELINE_TOPICS = (
@@ -66,10 +67,10 @@ class Bus:
         self.bootstrap, self.prefix = bootstrap, prefix
         #: Which orders' events to keep (by order id); None: every order's.
         self.keep = keep
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+        self.producer = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
         self.consumer = AIOKafkaConsumer(
             *(prefix + t for t in TIMELINE_TOPICS),
-            bootstrap_servers=bootstrap,
+            **client_kwargs(bootstrap),
             group_id=None,
             auto_offset_reset="earliest" if from_beginning else "latest",
             enable_auto_commit=False,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from servicekit.deadletters import DLQ_ERROR, DLQ_REASON, DLQ_SERVICE, DLQ_SOURCE
+from servicekit.kafka import client_kwargs
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Letter:
 async def list_letters(bootstrap: str, dlq_topic: str) -> list[Letter]:
     consumer = AIOKafkaConsumer(
         dlq_topic,
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -62,7 +63,7 @@ async def replay_letter(bootstrap: str, dlq_topic: str, offset: int) -> str:
     source = letter.headers.get(DLQ_SOURCE, "").rsplit("/", 2)[0]
     if not source:
         raise LookupError(f"dead letter {offset} does not say where it came from")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
     await producer.start()
     try:
         headers = [

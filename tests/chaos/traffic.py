@@ -23,6 +23,7 @@ from aiokafka.structs import TopicPartition
 
 from contracts import topics
 from contracts.envelope import Message
+from servicekit.kafka import client_kwargs
 
 log = logging.getLogger("chaos.traffic")
 
@@ -55,7 +56,7 @@ class Upstream:
 
     def _producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, enable_idempotence=True, request_timeout_ms=15000
+            **client_kwargs(self.bootstrap), enable_idempotence=True, request_timeout_ms=15000
         )
 
     async def __aenter__(self) -> Upstream:
@@ -147,7 +148,7 @@ class Watcher:
         while True:
             consumer = AIOKafkaConsumer(
                 *(self.prefix + t for t in EVENT_TOPICS),
-                bootstrap_servers=self.bootstrap,
+                **client_kwargs(self.bootstrap),
                 group_id=None,
                 auto_offset_reset="earliest",
                 enable_auto_commit=False,
@@ -199,7 +200,7 @@ async def read_topics(bootstrap: str, prefix: str, names: Iterable[str]) -> list
     wanted = [prefix + name for name in names]
     consumer = AIOKafkaConsumer(
         *wanted,
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

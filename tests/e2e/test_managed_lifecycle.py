@@ -350,13 +350,20 @@ async def test_M05_M06_M11_skipped_client_confirmation_without_proof_has_no_paym
     # Emails: no confirmation link (the client was not asked), the invoice to the client.
     await wait_for_mail(system.maildir, email(client), "invoice_issued")
     await wait_for_mail(system.maildir, email(member), "invoice_changes_declined")
-    await expect_templates(system.maildir, email(client), ["invoice_issued"])
+    # X-11 (M-05, M-06): skipping client confirmation tells the member and the client.
+    await expect_templates(
+        system.maildir,
+        email(client),
+        ["invoice_issued", "order_activated", "order_activated"],
+    )
     await expect_templates(
         system.maildir,
         email(member),
         [
             "invoice_changes_declined",
             "invoice_draft_ready",
+            "order_activated",
+            "order_activated",
         ],
     )
 
@@ -460,7 +467,10 @@ async def test_M04_M07_M08_M09_M15_offer_expired_rejected_duplicated_resubmitted
         "offer_expired",
         ["OrderCreated", "OrderSubmitted", "OrderRejected"],
     )
-    await wait_for_mail(system.maildir, email(other_member), "order_rejected")
+    [in_review] = await wait_for_mail(system.maildir, email(other_member), "order_rejected")
+    # M-09, X-11: `previous_status` tells the notifier the client was never asked.
+    assert "never sent to the client" in text_of(in_review)
+    assert "client's answer" not in text_of(in_review)
 
     # M-05: the operator may reject, with a reason the member is told.
     turned_down = uuid.uuid4()
@@ -493,6 +503,13 @@ async def test_M04_M07_M08_M09_M15_offer_expired_rejected_duplicated_resubmitted
         "OrderRejected",
     ]
     await expect_templates(system.maildir, email(member), ["order_rejected", "order_rejected"])
+    # M-09, X-11: the client, asked once, hears the offer it had expired; never asked for
+    # the order that expired in review, it hears nothing of it.
+    await expect_templates(
+        system.maildir,
+        email(client),
+        ["client_confirmation_request", "client_confirmation_request", "offer_expired"],
+    )
 
 
 async def test_M13_M14_an_approved_cancellation_cancels_planned_and_voids_issued_invoices(
@@ -561,7 +578,12 @@ async def test_M13_M14_an_approved_cancellation_cancels_planned_and_voids_issued
     await wait_for_mail(system.maildir, email(member), "cancellation_approved")
     [void_mail] = await wait_for_mail(system.maildir, email(client), "invoice_voided")
     assert void_mail["Subject"] == "Invoice 1 voided by credit note 1"
-    await expect_templates(system.maildir, email(client), ["invoice_issued", "invoice_voided"])
+    # activated without the client's confirmation, then cancelled: the client hears.
+    await expect_templates(
+        system.maildir,
+        email(client),
+        ["invoice_issued", "invoice_voided", "order_activated", "order_cancelled"],
+    )
     await expect_templates(
         system.maildir,
         email(member),
@@ -569,6 +591,7 @@ async def test_M13_M14_an_approved_cancellation_cancels_planned_and_voids_issued
             "cancellation_approved",
             "cancellation_refused",
             "invoice_draft_ready",
+            "order_activated",
         ],
     )
     assert milestones(system, order_id) == [
@@ -637,7 +660,7 @@ async def test_M13_M16_M20_a_refused_cancellation_releases_the_held_invoice_and_
     assert issued["total"] == {"amount": "35.00", "currency": "EUR"}
     await wait_for_mail(system.maildir, email(member), "cancellation_refused")
     await wait_for_mail(system.maildir, email(client), "invoice_issued")
-    await expect_templates(system.maildir, email(client), ["invoice_issued"])
+    await expect_templates(system.maildir, email(client), ["invoice_issued", "order_activated"])
 
 
 async def review_deadlines(system: System, order_id: uuid.UUID, want: dict[str, str]) -> None:
@@ -728,3 +751,9 @@ async def test_M18_M19_returned_with_a_question_resubmitted_confirmed_to_active_
     assert dropped not in {v.order.order_id for v in seen}
     assert order_id in {v.order.order_id for v in seen}
     await expect_templates(system.maildir, email(client), ["client_confirmation_request"])
+    # M-18, X-11: the member is emailed the question and what to do; the withdrawal and
+    # the discard are its own acts (M-19): no email.
+    [returned_mail] = await wait_for_mail(system.maildir, email(member), "order_returned")
+    assert question in text_of(returned_mail)
+    assert "submit it again" in text_of(returned_mail)
+    await expect_templates(system.maildir, email(member), ["order_activated", "order_returned"])

@@ -265,8 +265,10 @@ async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_revie
         email(customer),
         [
             "execution_to_confirm",
+            "order_confirmed",
             "order_edit_awaiting_confirmation",
             "payment_due",
+            "payment_settled",
             "review_invitation",
         ],
     )
@@ -276,6 +278,8 @@ async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_revie
         [
             "order_awaiting_confirmation",
             "order_edit_awaiting_confirmation",
+            "payment_settled",
+            "payout_scheduled",
             "payout_sent",
         ],
     )
@@ -387,32 +391,47 @@ async def test_P02_P07_P12_P13_P15_P16_every_window_left_to_expire_ends_in_claim
         system.maildir,
         email(customer),
         [
+            "claim_closed",
             "claim_opened",
             "execution_to_confirm",
+            "order_cancelled",
+            "order_confirmed",
             "payment_due",
             "payment_overdue",
+            "payment_settled",
             "review_invitation",
         ],
     )
-    # Two bookings with this supplier; cancellations by the clock send nothing.
+    # Two bookings with this supplier; X-11: a cancellation by the clock tells both parties.
     await expect_templates(
         system.maildir,
         email(supplier),
         [
+            "claim_closed",
             "order_awaiting_confirmation",
             "order_awaiting_confirmation",
+            "order_cancelled",
             "payment_overdue_supplier",
+            "payment_settled",
+            "payout_scheduled",
         ],
     )
-    await expect_templates(system.maildir, email(late_supplier), ["order_awaiting_confirmation"])
+    await expect_templates(
+        system.maildir, email(late_supplier), ["order_awaiting_confirmation", "order_cancelled"]
+    )
     await wait_for_mail(system.maildir, email(debtor), "claim_opened", count=2)
+    # P-16, P-21: the withdrawn claim tells the debtor; the write-off ends the order unpaid.
     await expect_templates(
         system.maildir,
         email(debtor),
         [
+            "claim_closed",
+            "claim_closed",
             "claim_opened",
             "claim_opened",
             "execution_to_confirm",
+            "order_closed_unpaid",
+            "order_confirmed",
             "payment_due",
             "payment_overdue",
         ],
@@ -421,12 +440,16 @@ async def test_P02_P07_P12_P13_P15_P16_every_window_left_to_expire_ends_in_claim
         system.maildir,
         email(creditor),
         [
+            "claim_closed",
             "order_awaiting_confirmation",
+            "order_closed_unpaid",
             "payment_overdue_supplier",
         ],
     )
     await expect_templates(
-        system.maildir, email(late_customer), ["order_edit_awaiting_confirmation"]
+        system.maildir,
+        email(late_customer),
+        ["order_cancelled", "order_edit_awaiting_confirmation"],
     )
 
 
@@ -469,15 +492,25 @@ async def test_P14_without_a_payment_stage_the_order_closes_and_the_charge_is_ca
 
     [invitation] = await wait_for_mail(system.maildir, email(customer), "review_invitation")
     assert "thank you for your payment" not in text_of(invitation)
+    # the charge, its failure and the payment reach the customer; the supplier
+    # hears of the payment and its payout.
     await expect_templates(
         system.maildir,
         email(customer),
         [
+            "charge_failed",
+            "charge_requested",
             "execution_to_confirm",
+            "order_confirmed",
+            "payment_settled",
             "review_invitation",
         ],
     )
-    await expect_templates(system.maildir, email(supplier), ["order_awaiting_confirmation"])
+    await expect_templates(
+        system.maildir,
+        email(supplier),
+        ["order_awaiting_confirmation", "payment_settled", "payout_scheduled"],
+    )
 
 
 async def test_P09_P10_P11_proposals_and_cancellations_in_progress_late_customer_pays_the_fee(
@@ -570,12 +603,40 @@ async def test_P09_P10_P11_proposals_and_cancellations_in_progress_late_customer
     assert ledger is not None and ledger.cancellation_fee is not None
     assert ledger.request is not None and ledger.request.status == "paid"
 
-    # Emails: the proposals reach the customer; cancellations and fees send none.
+    # Emails: the proposals reach the customer, their outcomes the supplier; each
+    # cancellation reaches the party that did not make it, each fee both parties (P-11).
     await wait_for_mail(system.maildir, email(customer), "change_proposed", count=2)
     await wait_for_mail(system.maildir, email(early_customer), "change_proposed")
-    await expect_templates(system.maildir, email(customer), ["change_proposed", "change_proposed"])
-    await expect_templates(system.maildir, email(early_customer), ["change_proposed"])
-    await expect_templates(system.maildir, email(supplier), ["order_awaiting_confirmation"] * 3)
+    await expect_templates(
+        system.maildir,
+        email(customer),
+        [
+            "cancellation_fee",
+            "change_proposed",
+            "change_proposed",
+            "charge_requested",
+            "order_cancelled",
+            "order_confirmed",
+            "order_confirmed",
+            "payment_settled",
+        ],
+    )
+    await expect_templates(
+        system.maildir,
+        email(early_customer),
+        ["cancellation_fee", "change_proposed", "order_confirmed", "proposal_outcome"],
+    )
+    await expect_templates(
+        system.maildir,
+        email(supplier),
+        [
+            *["order_awaiting_confirmation"] * 3,
+            *["proposal_outcome"] * 3,
+            *["order_cancelled", "cancellation_fee"] * 2,
+            "payment_settled",
+            "payout_scheduled",
+        ],
+    )
 
 
 async def test_P09_P12_P18_an_accepted_new_appointment_moves_the_automatic_done_and_the_payout(
@@ -625,7 +686,9 @@ async def test_P09_P12_P18_an_accepted_new_appointment_moves_the_automatic_done_
         [
             "change_proposed",
             "execution_to_confirm",
+            "order_confirmed",
             "payment_due",
+            "payment_settled",
             "review_invitation",
         ],
     )

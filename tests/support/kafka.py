@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import Message
+from servicekit.kafka import KafkaSettings, client_kwargs
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,11 @@ class Record:
 class Upstream:
     """A plain aiokafka producer, as an upstream system would use."""
 
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, bootstrap: str, prefix: str, security: KafkaSettings | None = None) -> None:
         self.prefix = prefix
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+        self.producer = AIOKafkaProducer(
+            **client_kwargs(bootstrap, security), enable_idempotence=True
+        )
 
     async def __aenter__(self) -> Upstream:
         await self.producer.start()
@@ -54,11 +57,12 @@ async def read_topic(
     topic: str,
     until: Callable[[Sequence[Record]], bool],
     timeout: float = 30.0,
+    security: KafkaSettings | None = None,
 ) -> list[Record]:
     """Read `topic` from the beginning until `until(records)` holds or the timeout passes."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap, security),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

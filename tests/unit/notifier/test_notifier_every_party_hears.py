@@ -13,6 +13,7 @@ from contracts.envelope import Contact, Event, Role
 from contracts.invoicing import INVOICING_EVENTS
 from contracts.orders import ORDER_EVENTS, OrderParty, OrderStatus
 from contracts.payments import PAYMENT_EVENTS, Purpose
+from contracts.suppliers import SUPPLIER_EVENTS
 from notifier import handlers
 from notifier.domain import CATALOGUE, Email, OrderFacts, plan
 from notifier.domain.catalogue import SILENT
@@ -47,7 +48,12 @@ def text(email: Email) -> str:
 
 
 def test_X11_every_event_of_the_contracts_is_emailed_or_silent_for_a_stated_reason() -> None:
-    names = {*ORDER_EVENTS.names(), *INVOICING_EVENTS.names(), *PAYMENT_EVENTS.names()}
+    names = {
+        *ORDER_EVENTS.names(),
+        *INVOICING_EVENTS.names(),
+        *PAYMENT_EVENTS.names(),
+        *SUPPLIER_EVENTS.names(),
+    }
     emailed = {r.event_type for r in CATALOGUE.notices}
     missing = names - emailed - set(SILENT)
     assert not missing, f"add a row to the notifier's NOTICES or a reason to SILENT: {missing}"
@@ -362,3 +368,124 @@ def test_X11_each_new_email_names_what_happened_in_its_subject(
     make: Any, facts: OrderFacts, role: Role, subject: str
 ) -> None:
     assert rendered(to(make(), role, facts)).subject == subject
+
+
+# -- M-18, A-13, P-21: returned, refused, closed unpaid ------------------------------------
+
+
+def test_M18_the_member_hears_its_order_was_returned_with_the_comment_and_what_to_do() -> None:
+    [email] = emails(x.returned("Which site is it for?"), k.MANAGED_FACTS)
+    assert (email.template, email.recipient.address) == ("order_returned", "member@example.com")
+    mail = rendered(email)
+    assert mail.subject == "Order returned with a question: Quarterly maintenance"
+    assert "Their comment: Which site is it for?" in mail.text
+    assert "It is a draft again" in mail.text
+    assert "editing the draft, then submit it again" in mail.text
+    assert "Which site is it for?" in mail.html
+
+
+def test_M18_a_comment_cannot_inject_markup_into_the_html() -> None:
+    [email] = emails(x.returned("<b>Call us</b>"), k.MANAGED_FACTS)
+    assert "&lt;b&gt;Call us&lt;/b&gt;" in rendered(email).html
+
+
+def test_A13_the_agent_hears_the_approval_was_refused_with_the_reason_and_what_to_do() -> None:
+    [email] = emails(x.approval_refused("Over this month's budget"), x.AGENT_FACTS)
+    assert (email.template, email.recipient.address) == ("approval_refused", "agent@example.com")
+    mail = rendered(email)
+    assert mail.subject.startswith("Approval refused")
+    assert "Reason given: Over this month's budget" in mail.text
+    assert "The order is a draft again" in mail.text
+    assert "change the order as the reason asks and place it again" in mail.text
+
+
+@pytest.mark.parametrize(
+    ("cause", "why"),
+    [
+        ("claim_written_off", "the claim for the payment was written off"),
+        ("claim_withdrawn", "withdrew its claim for the payment and did not open it again"),
+    ],
+)
+def test_P21_an_order_closed_unpaid_tells_supplier_and_customer_why(cause: str, why: str) -> None:
+    sent = emails(x.closed_unpaid(cause))
+    assert [e.recipient.role for e in sent] == [Role.SUPPLIER, Role.CUSTOMER]
+    for email in sent:
+        mail = rendered(email)
+        assert mail.subject == "Order closed unpaid: Piano lesson"
+        assert "is closed and marked unpaid" in mail.text and why in mail.text
+
+
+def test_P17_P21_the_customer_of_an_order_closed_unpaid_may_review_it_and_the_supplier_not() -> (
+    None
+):
+    supplier, customer = emails(x.closed_unpaid())
+    review = f"https://example.test/orders/{k.ORDER_ID}/review"
+    assert review in text(customer) and review in rendered(customer).html
+    assert "nothing more is needed from you" in text(customer)
+    assert review not in text(supplier)
+    assert "no payout follows" in text(supplier)
+
+
+def test_P21_a_lapsed_claim_tells_the_supplier_the_debt_is_given_up_in_its_own_zone() -> None:
+    tokyo = OrderParty(
+        id="supplier-1",
+        role=Role.SUPPLIER,
+        contact=Contact(email="tokyo@example.com", timezone="Asia/Tokyo"),
+    )
+    [email] = emails(x.claim_lapsed(supplier=tokyo))
+    assert (email.template, email.recipient.address) == ("claim_lapsed", "tokyo@example.com")
+    mail = rendered(email)
+    assert mail.subject == "Claim lapsed: 40.00 EUR given up (Piano lesson)"
+    # 14 days after Monday 3 March 09:00 UTC: 18:00 in Tokyo.
+    assert "did not open it again by Mon 17 Mar 2025, 18:00 JST" in mail.text
+    assert "The debt of 40.00 EUR is now given up" in mail.text
+    assert "the order is closed unpaid" in mail.text
+
+
+def test_P21_the_customer_hears_of_a_lapsed_claim_once_through_the_order_closed_unpaid() -> None:
+    """The lapse closes the order (OrderClosedUnpaid follows): that email tells the customer,
+    with the review link; a second one for the claim would say the same again."""
+    assert [e.recipient.role for e in emails(x.claim_lapsed())] == [Role.SUPPLIER]
+    assert Role.CUSTOMER in [e.recipient.role for e in emails(x.closed_unpaid("claim_withdrawn"))]
+
+
+def test_M09_an_offer_expired_in_review_never_says_the_client_did_not_answer() -> None:
+    """The event's `previous_status` (ordering fills it) wins over what the notifier saw."""
+    asked = dataclasses.replace(k.MANAGED_FACTS, client_asked=True)
+    old_reason = "the offer's validity passed without an answer"  # ordering's, before
+    event = x.expired(S.OPERATOR_REVIEW).model_copy(update={"reason": old_reason})
+    [email] = emails(event, asked)
+    body = text(email)
+    assert "without an answer" not in body
+    assert "client's answer" not in body and "did not answer" not in body
+    assert "never sent to the client" in body
+
+
+def test_M19_A13_the_members_own_acts_and_ops_signals_email_nobody() -> None:
+    own = [x.withdrawn(), x.discarded(), x.approval_overdue()]
+    assert all(e.type in SILENT for e in own)
+    assert [emails(e, k.MANAGED_FACTS) for e in own] == [[], [], []]
+
+
+async def test_P21_an_order_closed_unpaid_delivered_twice_is_sent_once() -> None:
+    facts, harness = MemoryFacts(), Harness()
+    await facts.remember(k.POSTPAID_FACTS)
+    deps = handlers.Deps(facts=facts, dispatcher=harness.dispatcher, policy=k.POLICY)
+    harness.start()
+    try:
+        event = x.closed_unpaid()
+        await handlers.handle_event(event, deps)
+        await handlers.handle_event(event, deps)
+        marker = x.payout_scheduled()  # a later email: once it is out, the first two were
+        await handlers.handle_event(marker, deps)
+        await harness.until(
+            lambda: len(harness.smtp.accepted) >= 3 and harness.dispatcher.holding == 0
+        )
+    finally:
+        await harness.stop()
+    sent = sorted((m["X-Orderflow-Template"], r) for m, _, r in harness.smtp.accepted)
+    assert sent == [
+        ("order_closed_unpaid", "customer@example.com"),
+        ("order_closed_unpaid", "supplier@example.com"),
+        ("payout_scheduled", "supplier@example.com"),
+    ]

@@ -109,6 +109,28 @@ def test_X12_P15_the_payment_reminder_is_keyed_by_its_request_and_closed_by_paym
         ]
 
 
+def test_X12_P21_the_money_given_up_ends_the_payment_reminder_of_its_request() -> None:
+    """P-21: a claim written off or lapsed names the request, and closes its window; the
+    order closed unpaid names none, so it asks no cancel of a window it cannot name."""
+    for closing in (x.claim_written_off(), x.claim_lapsed()):
+        assert remind(closing, k.POSTPAID_FACTS, POLICY) == [
+            Close(f"notifier:P-15:{k.ORDER_ID}:req-1", k.ORDER_ID)
+        ]
+    assert remind(x.closed_unpaid(), k.POSTPAID_FACTS, POLICY) == []
+
+
+def test_X12_M18_M19_A13_a_return_withdrawal_or_refusal_opens_and_closes_no_window() -> None:
+    """They happen before any party's window opens (operator_review, an account order)."""
+    for event, facts in (
+        (x.returned(), k.MANAGED_FACTS),
+        (x.withdrawn(), k.MANAGED_FACTS),
+        (x.discarded(), k.MANAGED_FACTS),
+        (x.approval_refused(), x.AGENT_FACTS),
+        (x.approval_overdue(), x.AGENT_FACTS),
+    ):
+        assert remind(event, facts, POLICY) == [], event.type
+
+
 def test_X12_a_window_shorter_than_its_lead_or_a_lead_of_zero_reminds_nobody() -> None:
     short = dataclasses.replace(POLICY, reminder_leads={**LEADS, "P-02": timedelta(days=2)})
     assert remind(k.postpaid_created(), None, short) == []

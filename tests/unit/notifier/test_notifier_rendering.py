@@ -62,6 +62,11 @@ SAMPLES: dict[str, Callable[[], tuple[Event, OrderFacts | None]]] = {
         x.expired(OrderStatus.CLIENT_CONFIRMATION),
         k.MANAGED_FACTS,
     ),
+    # M-18, A-13, P-21
+    "OrderReturned": lambda: (x.returned(), k.MANAGED_FACTS),
+    "ApprovalRefused": lambda: (x.approval_refused(), x.AGENT_FACTS),
+    "OrderClosedUnpaid": lambda: (x.closed_unpaid(), k.POSTPAID_FACTS),
+    "ClaimLapsed": lambda: (x.claim_lapsed(), k.POSTPAID_FACTS),
 }
 
 RENDERER = Renderer()

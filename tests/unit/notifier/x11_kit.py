@@ -3,19 +3,26 @@ ordering and payments publish them (through their contract classes and a JSON ro
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from contracts.envelope import SYSTEM, Contact, Role
+from contracts.envelope import SYSTEM, Contact, Party, Role
 from contracts.orders import (
+    ApprovalOverdue,
+    ApprovalRefused,
+    DraftDiscarded,
     Flow,
     OrderActivated,
     OrderCancelled,
+    OrderClosedUnpaid,
     OrderConfirmed,
     OrderParty,
     OrderRejected,
+    OrderReturned,
     OrderStatus,
+    OrderWithdrawn,
     PlannedInvoice,
     ProposalAccepted,
     ProposalLapsed,
@@ -27,6 +34,7 @@ from contracts.payments import (
     CancellationPolicy,
     ChargeFailed,
     ChargeRequested,
+    ClaimLapsed,
     ClaimPaid,
     ClaimStatus,
     ClaimWithdrawn,
@@ -44,6 +52,7 @@ from contracts.payments import (
 )
 from notifier.domain import learn
 from tests.unit.notifier.notifier_kit import (
+    AGENT,
     CLIENT,
     CUSTOMER,
     MEMBER,
@@ -51,6 +60,7 @@ from tests.unit.notifier.notifier_kit import (
     ORDER_ID,
     SUPPLIER,
     T0,
+    account_created,
     envelope,
     money,
     order,
@@ -292,6 +302,78 @@ def payout_scheduled() -> PayoutScheduled:
             service_at=T0 + timedelta(days=2),
             scheduled_for=T0 + timedelta(days=16),
             expected_by=T0 + timedelta(days=23),
+        )
+    )
+
+
+# -- M-18, A-13, P-21 -----------------------------------------------------------------------
+
+AGENT_WITH_ADDRESS = OrderParty(
+    id=AGENT.id,
+    role=Role.AGENT,
+    contact=Contact(email="agent@example.com", name="Ada Agent", timezone="Europe/Paris"),
+)
+#: An account order whose agent can be emailed (the kit's agent has no address).
+AGENT_FACTS = dataclasses.replace(
+    learn(account_created()),
+    parties=(AGENT_WITH_ADDRESS, *[p for p in learn(account_created()).parties if p != AGENT]),
+)
+
+
+def returned(comment: str = "Which site is the maintenance for?") -> OrderReturned:
+    return wire(
+        OrderReturned(**envelope(OPERATOR), **order(Flow.MANAGED, S.DRAFT), comment=comment)
+    )
+
+
+def approval_refused(reason: str = "Over this month's budget") -> ApprovalRefused:
+    approver = Party(id="approver-1", role=Role.APPROVER)
+    return wire(
+        ApprovalRefused(**envelope(approver), **order(Flow.ACCOUNT, S.DRAFT), reason=reason)
+    )
+
+
+def closed_unpaid(cause: str = "claim_written_off") -> OrderClosedUnpaid:
+    return wire(
+        OrderClosedUnpaid(
+            **envelope(),
+            **order(Flow.POSTPAID, S.CLOSED),
+            cause=cause,  # type: ignore[arg-type]
+            claim_id="claim-1",
+        )
+    )
+
+
+def claim_lapsed(supplier: OrderParty = SUPPLIER) -> ClaimLapsed:
+    return wire(
+        ClaimLapsed(
+            **envelope(),
+            order_id=ORDER_ID,
+            claim_id="claim-1",
+            status=ClaimStatus.LAPSED,
+            supplier=supplier,
+            request_id="req-1",
+            amount=money("40"),
+            reopen_until=T0 + timedelta(days=14),
+            customer=CUSTOMER,
+        )
+    )
+
+
+def withdrawn() -> OrderWithdrawn:
+    return wire(OrderWithdrawn(**envelope(MEMBER.party), **order(Flow.MANAGED, S.DRAFT)))
+
+
+def discarded() -> DraftDiscarded:
+    return wire(DraftDiscarded(**envelope(MEMBER.party), **order(Flow.MANAGED, S.DISCARDED)))
+
+
+def approval_overdue() -> ApprovalOverdue:
+    return wire(
+        ApprovalOverdue(
+            **envelope(),
+            **order(Flow.ACCOUNT, S.IN_PROGRESS),
+            approval_due_at=T0 + timedelta(days=2),
         )
     )
 

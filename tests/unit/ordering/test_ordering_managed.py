@@ -220,6 +220,28 @@ def test_M09_order_is_rejected_when_the_offer_passes_unanswered(status: OrderSta
     assert sc.status() is S.REJECTED
 
 
+@pytest.mark.parametrize("status", [S.OPERATOR_REVIEW, S.CLIENT_CONFIRMATION])
+def test_M09_the_rejection_says_where_the_order_stood_when_the_offer_passed(
+    status: OrderStatus,
+) -> None:
+    """M-09, X-11: `previous_status` lets the notifier tell an offer that expired in review
+    (the client was never asked) from one the client did not answer."""
+    sc = managed_in(status)
+    (event,) = sc.fire(DeadlineKind.OFFER_EXPIRY).events
+    assert isinstance(event, OrderRejected) and event.previous_status is status
+
+
+def test_M09_the_operators_and_the_clients_rejections_say_where_the_order_stood() -> None:
+    in_review = managed_in(S.OPERATOR_REVIEW)
+    (by_operator,) = in_review.decide(RejectOrder, OPERATOR, reason="Missing VAT number").events
+    asked = managed_in(S.CLIENT_CONFIRMATION)
+    token = client_token(asked.current)
+    (by_client,) = asked.decide(DeclineAsClient, CLIENT.party, token=token, reason="No").events
+    assert isinstance(by_operator, OrderRejected) and isinstance(by_client, OrderRejected)
+    assert by_operator.previous_status is S.OPERATOR_REVIEW
+    assert by_client.previous_status is S.CLIENT_CONFIRMATION
+
+
 def test_M10_activation_carries_the_planned_invoices_for_invoicing() -> None:
     sc = managed_in(S.CLIENT_CONFIRMATION)
     (event,) = sc.decide(ConfirmAsClient, CLIENT.party, token=client_token(sc.current)).events

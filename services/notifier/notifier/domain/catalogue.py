@@ -45,7 +45,7 @@ class Catalogue:
 CATALOGUE = Catalogue((*orders.NOTICES, *invoicing.NOTICES, *payments.NOTICES))
 
 #: X-11: the events that email nobody, and why. Every event of orders.events,
-#: invoicing.events and payments.events is either in the table or here (a unit test checks
+#: invoicing.events, payments.events and suppliers.events is either in the table or here (a unit test checks
 #: it): a new event gets one row in its module's NOTICES (and its templates), or one line here.
 SILENT: dict[str, str] = {
     "DraftEdited": "the member edits its own draft (M-01); the notifier learns the parties",
@@ -70,6 +70,14 @@ SILENT: dict[str, str] = {
     "PaymentCommandRejected": "the answer to the sender's own command (X-07)",
     "PayoutRequested": "the gateway's work; the supplier hears when it is paid (P-18)",
     "PayoutOverdue": "a signal for ops (P-18)",
+    "OrderWithdrawn": "the member took its own order back to draft (M-19)",
+    "DraftDiscarded": "the member discarded its own draft (M-19)",
+    "ApprovalOverdue": "a signal for ops, as an event and a metric (A-13, as M-04)",
+    "SupplierSettingsSet": (
+        "the supplier's settings, set by it or by the platform (P-11, P-14): no order "
+        "already booked changes, and the event carries no contact to email"
+    ),
+    "SupplierCommandRejected": "the answer to the sender's own command (X-07)",
 }
 
 

@@ -1,5 +1,5 @@
-"""The emails ordering's events send (orders.events): rules M-05 to M-15, P-02 to P-17,
-A-10. Each context function turns one event into what its template shows."""
+"""The emails ordering's events send (orders.events): rules M-05 to M-18, P-02 to P-21,
+A-10, A-13. Each context function turns one event into what its template shows."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from typing import Any
 
 from contracts.envelope import Role
 from contracts.orders import (
+    ApprovalRefused,
     CancellationRefused,
     ChangeProposed,
     ExecutionConfirmed,
     Flow,
     OrderActivated,
     OrderCancelled,
+    OrderClosedUnpaid,
     OrderCompleted,
     OrderConfirmed,
     OrderCreated,
     OrderEdited,
     OrderPaid,
     OrderRejected,
+    OrderReturned,
     OrderSentToClient,
     OrderStatus,
     PostpaidTerms,
@@ -93,12 +96,14 @@ def rejection_cause(event: OrderRejected, facts: Facts) -> str:
 
 
 def rejected(event: OrderRejected, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
-    """M-05, M-08, M-09; M-15: a rejected order can be duplicated and submitted again."""
+    """M-05, M-08, M-09; M-15: a rejected order can be duplicated and submitted again.
+    An expired offer's reason is the system's; the cause text says it, knowing where the
+    order stood (an older producer's "without an answer" would blame a client never asked)."""
     cause = rejection_cause(event, facts)
     return {
         "cause": cause,
         "cause_text": REJECTION_CAUSES.get(cause, cause),
-        "reason": event.reason,
+        "reason": "" if event.cause == "offer_expired" else event.reason,
     }
 
 
@@ -289,6 +294,37 @@ def _expired_awaiting_client(event: OrderRejected) -> bool:
     return event.cause == "offer_expired" and event.previous_status is S.CLIENT_CONFIRMATION
 
 
+def returned(event: OrderReturned, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """M-18: the operator's question or comment; the member edits and submits again."""
+    return {"comment": event.comment}
+
+
+def approval_refused(
+    event: ApprovalRefused, facts: Facts, policy: EmailPolicy
+) -> Mapping[str, Any]:
+    """A-13: the approver's reason; the order is a draft again to change and place."""
+    return {"reason": event.reason}
+
+
+#: P-21: why the money was finally not collected, as the parties read it.
+UNPAID_CAUSES = {
+    "claim_written_off": "the claim for the payment was written off, so the debt is given up",
+    "claim_withdrawn": (
+        "the supplier withdrew its claim for the payment and did not open it again in time, "
+        "so the debt is given up"
+    ),
+}
+
+
+def closed_unpaid(event: OrderClosedUnpaid, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-21, P-17: the order ended unpaid, why; the customer may still review it."""
+    return {
+        "cause": event.cause,
+        "cause_text": UNPAID_CAUSES.get(event.cause, event.cause),
+        "review_url": policy.review_link(event.order_id),
+    }
+
+
 T = ORDERS_EVENTS
 R = Role
 
@@ -354,5 +390,13 @@ NOTICES: tuple[Notice[Any], ...] = (
     notice(OrderRejected, T, "offer_expired", to=StoredParty(R.CLIENT),
            rules="M-09 X-11", context=rejected, when=_expired_awaiting_client,
            guard="the offer expired while awaiting the client", uses_facts=True),
+    notice(OrderReturned, T, "order_returned", to=StoredParty(R.MEMBER),
+           rules="M-18 X-11", context=returned, uses_facts=True),
+    notice(ApprovalRefused, T, "approval_refused", to=StoredParty(R.AGENT),
+           rules="A-13 X-11", context=approval_refused, uses_facts=True),
+    notice(OrderClosedUnpaid, T, "order_closed_unpaid", to=StoredParty(R.SUPPLIER),
+           rules="P-21 X-11", context=closed_unpaid, uses_facts=True),
+    notice(OrderClosedUnpaid, T, "order_closed_unpaid", to=StoredParty(R.CUSTOMER),
+           rules="P-17 P-21 X-11", context=closed_unpaid, uses_facts=True),
 )
 # fmt: on

@@ -1,4 +1,4 @@
-"""The emails payments' events send (payments.events): rules P-15, P-16 and P-18.
+"""The emails payments' events send (payments.events): rules P-15, P-16, P-18 and P-21.
 Each of these events carries the party it concerns with its contact."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from contracts.payments import (
     CancellationFeeAssessed,
     ChargeFailed,
     ChargeRequested,
+    ClaimLapsed,
     ClaimOpened,
     ClaimPaid,
     ClaimWithdrawn,
@@ -157,6 +158,15 @@ def payout_scheduled(
     }
 
 
+def claim_lapsed(event: ClaimLapsed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
+    """P-21: the withdrawn claim was not opened again by `reopen_until`: the debt is given
+    up. The customer hears that the order closed unpaid (OrderClosedUnpaid follows)."""
+    return {
+        "amount": money(event.amount),
+        "reopen_until": moment(event.reopen_until, policy.timezone),
+    }
+
+
 T = PAYMENTS_EVENTS
 R = Role
 
@@ -202,5 +212,7 @@ NOTICES: tuple[Notice[Any], ...] = (
            rules="P-16 X-11", context=claim_closed, uses_facts=True),
     notice(PayoutScheduled, T, "payout_scheduled", to=PartyOf("supplier", R.SUPPLIER),
            rules="P-18 X-11", context=payout_scheduled, uses_facts=True),
+    notice(ClaimLapsed, T, "claim_lapsed", to=PartyOf("supplier", R.SUPPLIER),
+           rules="P-21 X-11", context=claim_lapsed, uses_facts=True),
 )
 # fmt: on

@@ -32,6 +32,7 @@ from contracts.orders import (
     Flow,
     OrderActivated,
     OrderCancelled,
+    OrderClosedUnpaid,
     OrderConfirmed,
     OrderCreated,
     OrderEdited,
@@ -39,7 +40,13 @@ from contracts.orders import (
     OrderSentToClient,
     ServiceMarkedDone,
 )
-from contracts.payments import PaymentOverdue, PaymentRequested, PaymentSettled
+from contracts.payments import (
+    ClaimLapsed,
+    ClaimWrittenOff,
+    PaymentOverdue,
+    PaymentRequested,
+    PaymentSettled,
+)
 from contracts.topics import ORDERS_EVENTS, PAYMENTS_EVENTS
 from notifier.domain import orders, payments
 from notifier.domain.catalogue import common_context
@@ -101,7 +108,10 @@ def _postpaid(event: OrderCreated) -> bool:
 P02_CLOSED_BY = (OrderEdited, OrderConfirmed, OrderCancelled)
 M09_CLOSED_BY = (OrderActivated, OrderRejected, OrderCancelled)
 P13_CLOSED_BY = (ExecutionConfirmed, OrderCancelled)
-P15_CLOSED_BY = (PaymentSettled, PaymentOverdue)
+#: P-21: the money finally not collected ends the window too (PaymentOverdue normally has
+#: already). OrderClosedUnpaid names no payment request: it closes the window of the
+#: request only through the claim's events, which do (see `remind`).
+P15_CLOSED_BY = (PaymentSettled, PaymentOverdue, OrderClosedUnpaid, ClaimWrittenOff, ClaimLapsed)
 
 REMINDERS: tuple[Reminder, ...] = (
     Reminder("P-02", OrderCreated, ORDERS_EVENTS, OtherParty(Role.SUPPLIER), "reminder_respond",
@@ -213,8 +223,9 @@ def remind(
     for row in reminders:
         if row.flow is not None and flow is not None and flow is not row.flow:
             continue
-        wid = window_id(row.window, order_id, _sub(event, row.subkey))
-        if isinstance(event, row.closed_by):
+        sub = _sub(event, row.subkey)
+        wid = window_id(row.window, order_id, sub)
+        if isinstance(event, row.closed_by) and (sub or not row.subkey):
             closed[wid] = Close(wid, order_id)
         if isinstance(event, row.event) and row.when(event):
             action = _open(row, wid, order_id, event, facts, policy)

@@ -139,7 +139,14 @@ def review_confirm(order: Order, cmd: ConfirmOrder, step: Step) -> Outcome:
 
 def review_reject(order: Order, cmd: RejectOrder, step: Step) -> Outcome:
     """The operator rejects, with a reason (Rule M-05)."""
-    return [OrderRejected(**step.stamp(S.REJECTED), cause="operator", reason=cmd.reason)]
+    return [
+        OrderRejected(
+            **step.stamp(S.REJECTED),
+            cause="operator",
+            reason=cmd.reason,
+            previous_status=order.status,
+        )
+    ]
 
 
 def client_confirm(order: Order, cmd: ConfirmAsClient, step: Step) -> Outcome:
@@ -152,7 +159,14 @@ def client_decline(order: Order, cmd: DeclineAsClient, step: Step) -> Outcome:
     """The client declines through the signed link (Rule M-08)."""
     if problem := _token_problem(order, cmd.token, step):
         return problem
-    return [OrderRejected(**step.stamp(S.REJECTED), cause="client", reason=cmd.reason)]
+    return [
+        OrderRejected(
+            **step.stamp(S.REJECTED),
+            cause="client",
+            reason=cmd.reason,
+            previous_status=order.status,
+        )
+    ]
 
 
 def request_cancellation(order: Order, cmd: RequestCancellation, step: Step) -> Outcome:
@@ -209,7 +223,9 @@ def offer_expired(order: Order, fired: DeadlineFired, step: Step) -> list[OrderE
         OrderRejected(
             **step.stamp(S.REJECTED),
             cause="offer_expired",
-            reason="the offer's validity passed without an answer",
+            reason="the offer's validity passed before the order was confirmed",
+            # The notifier tells "expired in review" from "the client did not answer" (M-09).
+            previous_status=order.status,
         )
     ]
 
