@@ -111,6 +111,13 @@ class ServiceSettings(KafkaSettings):
     retry_backoff_seconds: float = Field(
         default=0.2, description="First retry delay; doubles per retry, with jitter."
     )
+    outage_patience_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a handler that fails because the store or Kafka cannot be "
+        "reached is retried (not counted as a handler retry) before the message is "
+        "dead-lettered.",
+    )
     max_in_flight: int = Field(
         default=32,
         ge=1,

@@ -3,6 +3,8 @@
     take message ─┬─ too large ────────────────────────────────┐
                   ├─ not JSON / not valid / unknown type ──────┤──▶ <topic>.dlq (original bytes,
                   ├─ handler raises ─ retry with backoff, N times ┘     headers, error, service)
+                  │   (the store or Kafka unreachable: retried until it is back, within
+                  │    the outage patience, without using up those N retries)
                   ├─ a command, invalid, its envelope readable ─▶ `…CommandRejected` (X-13,
                   │                                               servicekit/invalid.py)
                   └─ handler returns ─▶ offset handled (committed by the dispatcher)
@@ -26,10 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError, RequestTimedOutError
 from aiokafka.structs import TopicPartition
 from faststream import BaseMiddleware
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
 
 from contracts.envelope import Message
 from servicekit import metrics, tracing
@@ -63,6 +66,23 @@ class GuardPolicy:
     max_message_bytes: int
     handler_retries: int
     retry_backoff_seconds: float
+    #: How long an outage of the store or Kafka is waited out before dead-lettering.
+    outage_patience_seconds: float = 120.0
+
+
+#: Errors that say a server is unreachable for now, not that the message is bad: a store
+#: restarting (PyMongo pauses its pool and fails fast with AutoReconnect until the server
+#: answers again), a broker leader moving.
+OUTAGES: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaConnectionError,
+    RequestTimedOutError,
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when `error` means "a server is unreachable", so a retry later may succeed."""
+    return isinstance(error, OUTAGES)
 
 
 def classify(error: ValidationError, body: Any) -> str:
@@ -184,7 +204,9 @@ class ConsumerGuard:
             await self.dead_letter(record, topic, reason, error)
             return "dead_lettered", None
         message_type = str(body.get("type", "unknown")) if isinstance(body, dict) else "unknown"
-        for attempt in range(self.policy.handler_retries + 1):
+        attempt = outage_tries = 0
+        outage_since: float | None = None
+        while True:
             try:
                 with tracing.handling(message_type, attempt + 1):
                     return "ok", await call_next(msg)
@@ -197,13 +219,20 @@ class ConsumerGuard:
             except Exception as e:
                 metrics.FAILED.labels(self.policy.service, topic).inc()
                 log.warning("handler failed", extra={"attempt": attempt + 1, "error": describe(e)})
-                if attempt == self.policy.handler_retries or self.stopping():
-                    if self.stopping():
-                        raise  # not committed: redelivered after the restart
+                if self.stopping():
+                    raise  # not committed: redelivered after the restart
+                if is_outage(e):
+                    now = time.monotonic()
+                    outage_since = now if outage_since is None else outage_since
+                    if now - outage_since < self.policy.outage_patience_seconds:
+                        await asyncio.sleep(min(self._backoff(outage_tries), 5.0))
+                        outage_tries += 1
+                        continue
+                if attempt >= self.policy.handler_retries or is_outage(e):
                     await self.dead_letter(record, topic, "handler_failed", describe(e))
                     return "dead_lettered", None
                 await asyncio.sleep(self._backoff(attempt))
-        raise AssertionError("unreachable")
+                attempt += 1
 
     async def answer_invalid(self, topic: str, body: Any) -> bool:
         """X-13: answer an invalid command whose envelope reads; False: dead-letter it."""

@@ -95,6 +95,7 @@ class ServiceRuntime:
                 max_message_bytes=settings.max_message_bytes,
                 handler_retries=settings.handler_retries,
                 retry_backoff_seconds=settings.retry_backoff_seconds,
+                outage_patience_seconds=settings.outage_patience_seconds,
             ),
             publish_raw=self.publish_raw,
             stopping=lambda: self._stopping,
