@@ -46,10 +46,17 @@ def node_client() -> Path:
 
 
 @pytest.fixture(scope="module")
+def own_prefix(topic_prefix: str) -> str:
+    """Topics of this module alone: the client checks every event it reads against the
+    published contract, and other tests publish stand-in events on the session's topics."""
+    return f"{topic_prefix}node."
+
+
+@pytest.fixture(scope="module")
 async def ordering(
-    stack: Any, topic_prefix: str, database_name: str, tmp_path_factory: pytest.TempPathFactory
+    stack: Any, own_prefix: str, database_name: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceProcess]:
-    env = service_env(stack, topic_prefix, database_name)
+    env = service_env(stack, own_prefix, f"{database_name}_node")
     process = await start("ordering", env, tmp_path_factory.mktemp("logs"))
     yield process
     process.terminate()
@@ -71,7 +78,7 @@ def test_every_published_schema_compiles_in_ajv_and_accepts_its_own_examples(
 
 
 def test_a_node_client_built_from_the_schemas_alone_takes_a_managed_order_to_active(
-    node_client: Path, ordering: ServiceProcess, stack: Any, topic_prefix: str
+    node_client: Path, ordering: ServiceProcess, stack: Any, own_prefix: str
 ) -> None:
     result = subprocess.run(
         [
@@ -80,7 +87,7 @@ def test_a_node_client_built_from_the_schemas_alone_takes_a_managed_order_to_act
             "--bootstrap",
             stack.kafka_bootstrap,
             "--prefix",
-            topic_prefix,
+            own_prefix,
             "--timeout",
             "60",
         ],

@@ -335,7 +335,7 @@ async def test_X06_every_email_of_the_table_arrives_with_its_recipient_subject_a
     order_id = uuid.uuid4()
     parties = {
         role: person(run_id, f"{role.value}-x", role, f"{role.value.title()} Tester")
-        for role in (Role.MEMBER, Role.CLIENT, Role.SUPPLIER, Role.CUSTOMER)
+        for role in (Role.MEMBER, Role.CLIENT, Role.SUPPLIER, Role.CUSTOMER, Role.AGENT)
     }
     sample, _ = SAMPLES[event_type]()
     event = relabel(sample, order_id, parties)
