@@ -23,6 +23,7 @@ TIMELINE_TOPICS = (
     topics.PAYMENTS_EVENTS,
     topics.NOTIFICATIONS_EVENTS,
     topics.SUPPLIERS_EVENTS,  # keyed by supplier id: a supplier's settings (P-11, P-14)
+    topics.ACCOUNTS_ANSWERS,  # keyed by account id: ordering registered an account (A-01)
 )
 
 
@@ -120,6 +121,27 @@ class Bus:
                     if seen.type in wanted:
                         return seen
                 await self._changed.wait()
+
+    async def answer(self, message: Message, timeout: float = 30.0) -> Seen:
+        """The first event `message` caused (its answer, or its rejection: X-07), once sent."""
+        cause, key = str(message.message_id), message.kafka_key().decode()
+
+        def caused() -> Seen | None:
+            for seen in self.history[key]:
+                if cause in (seen.body.get("causation_id"), seen.body.get("command_id")):
+                    return seen
+            return None
+
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                while (found := caused()) is None:
+                    await self._changed.wait()
+                return found
+        except TimeoutError:
+            seen = [(s.type, s.body.get("status"), s.body.get("reason")) for s in self.history[key]]
+            raise TimeoutError(
+                f"no answer to {message.type} about {key} in {timeout}s; saw {seen}"
+            ) from None
 
     async def caught_up(self, timeout: float = 60.0) -> None:
         """Wait until every event that was on the topics when the bus started has been read

@@ -9,7 +9,6 @@ once with `RunBillCycle` (A-11). The demo catalogue (ordering.config.DEMO_CATALO
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,17 +24,16 @@ from contracts.orders import (
     CancelOrder,
     CompleteOrder,
     ConfigureItem,
-    CreateOrder,
     EditDraft,
     EditNotes,
     OrderItem,
-    OrderParty,
     PlaceOrder,
     RefuseApproval,
     ResendReceipt,
 )
 from invoicing.queries import account_invoices
 from orderflow import commands as c
+from orderflow import scenarios
 from ordering.queries import search_accounts
 from tests.e2e.conftest import System
 from tests.e2e.inbox import expect_templates, text_of, wait_for_mail
@@ -74,24 +72,15 @@ def item(product: str, price: str, quantity: int = 1, option: str = "monthly") -
 
 
 async def opened_account(system: System) -> tuple[str, str]:
-    """A-01: the billing system opens an account; ordering knows it once it is stored."""
+    """A-01: the billing system opens an account; ordering knows it once it answers
+    `AccountRegistered` (the demo's step)."""
     account_id = f"acc-{uuid.uuid4().hex[:8]}"
     address = f"billing-{uuid.uuid4().hex[:8]}@{system.run_id}.e2e.example.com"
-    await send(system, topics.ACCOUNTS_EVENTS, c.account_opened(account_id, address))
-    async with asyncio.timeout(30):
-        while await system.db("ordering")["accounts"].find_one({"_id": account_id}) is None:
-            await asyncio.sleep(0.2)
+    await scenarios.opened_account(system.bus, account_id, address)
     return account_id, address
 
 
-def create(agent: OrderParty, order_id: uuid.UUID, account_id: str, **terms: Any) -> CreateOrder:
-    return c.command(
-        CreateOrder,
-        agent.party,
-        order_id=order_id,
-        parties=[agent],
-        terms=c.account_terms(account_id, **terms),
-    )
+create = scenarios.account_order
 
 
 async def billed(system: System, account_id: str, order_id: uuid.UUID) -> list[dict[str, Any]]:
