@@ -19,22 +19,24 @@ import sys
 import time
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from bench import ordering_bench
 from bench.report import Section
 from bench.rig import CpuMeter, Reader, Run, create_topics, encoded, producer, send_all
+from orderflow import kafka
+from orderflow.kafka import client_kwargs
 
 
 async def loop(bootstrap: str, source: str, target: str, group: str, mode: str, size: int) -> None:
     consumer = AIOKafkaConsumer(
         source,
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    out = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    out = kafka.producer(bootstrap)
     await consumer.start()
     await out.start()
     stop = asyncio.Event()

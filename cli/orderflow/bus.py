@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from contracts import topics
 from contracts.envelope import Message
+from orderflow.kafka import Upstream, follower
 
 #: The event topics an order's timeline is made of.
 TIMELINE_TOPICS = (
@@ -67,13 +68,9 @@ class Bus:
         self.bootstrap, self.prefix = bootstrap, prefix
         #: Which orders' events to keep (by order id); None: every order's.
         self.keep = keep
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-        self.consumer = AIOKafkaConsumer(
-            *(prefix + t for t in TIMELINE_TOPICS),
-            bootstrap_servers=bootstrap,
-            group_id=None,
-            auto_offset_reset="earliest" if from_beginning else "latest",
-            enable_auto_commit=False,
+        self.upstream = Upstream(bootstrap, prefix)
+        self.consumer = follower(
+            bootstrap, *(prefix + t for t in TIMELINE_TOPICS), from_beginning=from_beginning
         )
         self.history: dict[str, list[Seen]] = defaultdict(list)
         self.listeners: list[Callable[[Seen], None]] = []
@@ -84,7 +81,7 @@ class Bus:
         self._ends: dict[TopicPartition, int] = {}
 
     async def __aenter__(self) -> Bus:
-        await self.producer.start()
+        await self.upstream.__aenter__()
         await self.consumer.start()
         # Settle where each partition starts before anything is sent, without taking a
         # batch: a batch fetched here used to be dropped, and with it an order's past.
@@ -101,16 +98,13 @@ class Bus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.consumer.stop()
-        await self.producer.stop()
+        await self.upstream.__aexit__()
 
     async def send(self, topic: str, *messages: Message) -> None:
-        for message in messages:
-            await self.producer.send_and_wait(
-                self.prefix + topic, message.model_dump_json().encode(), key=message.kafka_key()
-            )
+        await self.upstream.send(topic, *messages)
 
     async def send_raw(self, topic: str, value: bytes, key: bytes | None) -> None:
-        await self.producer.send_and_wait(self.prefix + topic, value, key=key)
+        await self.upstream.send_raw(topic, value, key)
 
     async def wait_for(self, order_id: object, types: Iterable[str], timeout: float = 60.0) -> Seen:
         """The first event of `order_id` whose type is one of `types` (past or future)."""
