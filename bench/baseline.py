@@ -25,7 +25,7 @@ from bench import ordering_bench
 from bench.report import Section
 from bench.rig import CpuMeter, Reader, Run, create_topics, encoded, producer, send_all
 from orderflow import kafka
-from orderflow.kafka import client_kwargs
+from servicekit.kafka import client_kwargs
 
 
 async def loop(bootstrap: str, source: str, target: str, group: str, mode: str, size: int) -> None:

@@ -28,7 +28,7 @@ from contracts.envelope import Message
 from devstack.kafka import delete_topics_with_prefix
 from devstack.services import ROOT, ServiceProcess
 from orderflow import kafka
-from orderflow.kafka import client_kwargs
+from servicekit.kafka import client_kwargs
 
 Document = dict[str, Any]
 
@@ -101,7 +101,7 @@ class Services:
         self.processes: list[ServiceProcess] = []
 
     async def start(self, counts: dict[str, int]) -> None:
-        """Start `counts[service]` replicas of each service and wait for every /health."""
+        """Start `counts[service]` replicas of each service and wait for every /readyz."""
         started = []
         for service, n in counts.items():
             for replica in range(n):

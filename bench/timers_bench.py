@@ -42,6 +42,7 @@ from pymongo import AsyncMongoClient
 
 from contracts.envelope import SYSTEM
 from contracts.timers import CancelDeadline, DeadlineExpired, ScheduleDeadline
+from servicekit.kafka import client_kwargs
 from timers.config import TimersSettings
 from timers.domain import Deadline, DeadlineStatus, fire
 from timers.handlers import Deps, handle_command
@@ -140,13 +141,13 @@ async def rig(args: argparse.Namespace, name: str, **overrides: Any) -> AsyncIte
         args.mongodb_uri, tz_aware=True, maxPoolSize=50
     )
     topic = f"bench_timers_{RUN}_{name}.timers.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=args.kafka)
+    admin = AIOKafkaAdminClient(**client_kwargs(args.kafka))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 6, 1)])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=args.kafka, enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(**client_kwargs(args.kafka), enable_idempotence=True, linger_ms=5)
     await producer.start()
     store = MongoScheduleStore(
         client[settings.database], client[settings.wheel_database_name], settings
@@ -158,7 +159,7 @@ async def rig(args: argparse.Namespace, name: str, **overrides: Any) -> AsyncIte
         await client.drop_database(settings.database)
         await client.drop_database(settings.wheel_database_name)
         await client.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=args.kafka)
+        admin = AIOKafkaAdminClient(**client_kwargs(args.kafka))
         await admin.start()
         with contextlib.suppress(Exception):
             await admin.delete_topics([topic])

@@ -23,6 +23,7 @@ from contracts import topics
 from contracts.envelope import Party, Role
 from contracts.orders import ORDER_COMMANDS
 from orderflow.bus import Bus, Seen
+from servicekit.deadletters import describe
 
 app = typer.Typer(
     add_completion=False,
@@ -66,7 +67,7 @@ def run(
             print("orderflow: starting the local stack and the services (first run: ~2 min)...")
             stack = await launcher.start()
             for p in launcher.processes:
-                print(f"  {p.module:<10} up   http://127.0.0.1:{p.port}/health   log {p.log_path}")
+                print(f"  {p.module:<10} up   http://127.0.0.1:{p.port}/readyz   log {p.log_path}")
             async with Bus(stack.kafka_bootstrap) as bus:
                 bus.listeners.append(lambda seen: print("  " + seen.line()))
                 if demo:
@@ -313,6 +314,9 @@ def main() -> None:
         app()
     except CliError as e:
         print(f"orderflow: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
+    except ValidationError as e:  # the KAFKA_* settings: say what is wrong, never their values
+        print(f"orderflow: invalid settings: {describe(e)}", file=sys.stderr)
         raise SystemExit(2) from e
     except (OSError, TimeoutError, RuntimeError, LookupError) as e:
         print(f"orderflow: {type(e).__name__}: {e}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Kafka as upstream and downstream systems use it: the one module of Kafka helpers that the
 CLI, the bench, the chaos harness and the tests share (plain aiokafka, no service code).
 
-    client_kwargs(bootstrap)          where the broker is and how to log in (KAFKA_* settings)
+    client_kwargs(bootstrap)          where the broker is and how to log in (servicekit's: the
+                                      KAFKA_* settings, or the `security` a caller passes)
     producer(bootstrap, **options)    an idempotent producer, as an upstream system sets one up
     follower(bootstrap, *topics)      a consumer outside any group, from the start or the end
     partitions(bootstrap, topics)     the partitions of the topics that exist
@@ -26,35 +27,42 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.envelope import Message
+from servicekit.kafka import KafkaSettings, client_kwargs
 
 log = logging.getLogger("orderflow.kafka")
 
 
-def client_kwargs(bootstrap: str) -> dict[str, Any]:
-    """The aiokafka arguments every client of these tools connects with."""
-    return {"bootstrap_servers": bootstrap}
-
-
-def producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
+def producer(
+    bootstrap: str, security: KafkaSettings | None = None, **options: Any
+) -> AIOKafkaProducer:
     """An idempotent producer, as an upstream system would configure one."""
-    return AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True, **options)
+    return AIOKafkaProducer(
+        **client_kwargs(bootstrap, security), enable_idempotence=True, **options
+    )
 
 
-def follower(bootstrap: str, *topics: str, from_beginning: bool = True) -> AIOKafkaConsumer:
+def follower(
+    bootstrap: str,
+    *topics: str,
+    from_beginning: bool = True,
+    security: KafkaSettings | None = None,
+) -> AIOKafkaConsumer:
     """A consumer outside any group (it commits nothing): reads `topics` from their start,
     or from their end when not `from_beginning`; with no topics, assign partitions to it."""
     return AIOKafkaConsumer(
         *topics,
-        **client_kwargs(bootstrap),
+        **client_kwargs(bootstrap, security),
         group_id=None,
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
     )
 
 
-async def partitions(bootstrap: str, topics: Iterable[str]) -> dict[str, list[int]]:
+async def partitions(
+    bootstrap: str, topics: Iterable[str], security: KafkaSettings | None = None
+) -> dict[str, list[int]]:
     """The partitions of each of `topics` that exists (the others are left out)."""
-    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap, security))
     await admin.start()
     try:
         # Describing a topic the broker does not know may create it: only the listed ones.
@@ -87,16 +95,23 @@ class Upstream:
     at-least-once upstream delivery looks like while the broker restarts.
     """
 
-    def __init__(self, bootstrap: str, prefix: str = "", retry_for: float = 0.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str = "",
+        security: KafkaSettings | None = None,
+        retry_for: float = 0.0,
+    ) -> None:
         self.bootstrap, self.prefix, self.retry_for = bootstrap, prefix, retry_for
+        self.security = security
         self.producer = self._producer()
         #: Sends that failed and were tried again (the broker was away).
         self.retries = 0
 
     def _producer(self) -> AIOKafkaProducer:
         if self.retry_for:
-            return producer(self.bootstrap, request_timeout_ms=15000)
-        return producer(self.bootstrap)
+            return producer(self.bootstrap, self.security, request_timeout_ms=15000)
+        return producer(self.bootstrap, self.security)
 
     async def __aenter__(self) -> Upstream:
         await self.producer.start()
@@ -177,6 +192,7 @@ async def read_topics(
     prefix: str = "",
     until: Callable[[Sequence[Record]], bool] | None = None,
     timeout: float = 30.0,
+    security: KafkaSettings | None = None,
 ) -> list[Record]:
     """Every record of the topics `prefix + name` from their start.
 
@@ -185,7 +201,7 @@ async def read_topics(
     far), reading topics that may appear meanwhile.
     """
     wanted = [prefix + name for name in names]
-    consumer = follower(bootstrap, *([] if until is None else wanted))
+    consumer = follower(bootstrap, *([] if until is None else wanted), security=security)
     await consumer.start()
     records: list[Record] = []
     try:
@@ -197,7 +213,7 @@ async def read_topics(
                 for items in batch.values():
                     records.extend(record_of(r, prefix) for r in items)
             return records
-        found = await partitions(bootstrap, wanted)
+        found = await partitions(bootstrap, wanted, security)
         parts = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         if not parts:
             return records

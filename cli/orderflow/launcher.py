@@ -1,7 +1,7 @@
 """Every service as its own process, the way `orderflow run` and the end-to-end tests run them.
 
 Services run exactly as in production (`python -m <service>`), with JSON logs in one
-folder, /metrics and /health on their own ports, and the durations of the rules
+folder, /metrics and /readyz on their own ports, and the durations of the rules
 compressed to seconds (`DEMO_DURATIONS`) so windows expire while you watch.
 """
 
@@ -60,7 +60,7 @@ class Launcher:
     async def start(
         self, stack: devstack.StackEndpoints | None = None, services: list[str] | None = None
     ) -> devstack.StackEndpoints:
-        """Bring up the stack (unless given), then each service; wait for every /health."""
+        """Bring up the stack (unless given), then each service; wait for every /readyz."""
         endpoints = stack if stack is not None else await asyncio.to_thread(devstack.ensure_up)
         env = {**stack_env(endpoints), **self.env}
         started = [self.spawn(service, env) for service in services or installed()]

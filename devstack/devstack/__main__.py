@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from devstack import smtp
+from devstack import secured, smtp
 from devstack.config import HOST, DevstackError, StackConfig
 from devstack.stack import NAMES, clean, down, endpoints, ensure_up, start, status, stop
 
@@ -72,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"kafka     {found.kafka_bootstrap}")
                 print(f"mongodb   {found.mongodb_uri}")
                 print(f"smtp      {found.smtp_url}  (mail lands in {found.maildir})")
+                config = StackConfig.from_env()
+                if config.kafka_sasl_port is not None:
+                    print(
+                        f"kafka     {secured.bootstrap(config)}  (SASL_SSL, SCRAM users "
+                        f"{', '.join(secured.users())}; CA {secured.ca_file(config)})"
+                    )
             case "down":
                 down()
             case "status":

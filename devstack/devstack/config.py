@@ -22,6 +22,10 @@ KAFKA_PORT_ENV = "ORDERFLOW_DEVSTACK_KAFKA_PORT"
 KAFKA_CONTROLLER_PORT_ENV = "ORDERFLOW_DEVSTACK_KAFKA_CONTROLLER_PORT"
 FERRETDB_PORT_ENV = "ORDERFLOW_DEVSTACK_FERRETDB_PORT"
 SMTP_PORT_ENV = "ORDERFLOW_DEVSTACK_SMTP_PORT"
+# Opt-in: a SASL_SSL listener (SCRAM users, TLS, ACLs) beside the plain one; see secured.py.
+KAFKA_SASL_PORT_ENV = "ORDERFLOW_DEVSTACK_KAFKA_SASL_PORT"
+# Opt-in, with the SASL port: an SSL listener that requires a client certificate (mTLS).
+KAFKA_MTLS_PORT_ENV = "ORDERFLOW_DEVSTACK_KAFKA_MTLS_PORT"
 
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_FERRETDB_PORT = 27017
@@ -79,6 +83,10 @@ class StackConfig:
     ferretdb_port: int = DEFAULT_FERRETDB_PORT
     smtp_port: int = DEFAULT_SMTP_PORT
     host: str = HOST
+    # None: no secured listener (the default, and what the shared stack runs).
+    kafka_sasl_port: int | None = None
+    # None: no mutual-TLS listener (it needs the secured listener's CA, so the SASL port too).
+    kafka_mtls_port: int | None = None
 
     def __post_init__(self) -> None:
         # Servers run with the cache folder as their working directory, so every path
@@ -102,15 +110,21 @@ class StackConfig:
             kafka_controller_port=_port(env, KAFKA_CONTROLLER_PORT_ENV, kafka_port + 1),
             ferretdb_port=_port(env, FERRETDB_PORT_ENV, DEFAULT_FERRETDB_PORT),
             smtp_port=_port(env, SMTP_PORT_ENV, DEFAULT_SMTP_PORT),
+            kafka_sasl_port=_port(env, KAFKA_SASL_PORT_ENV, 0) or None,
+            kafka_mtls_port=_port(env, KAFKA_MTLS_PORT_ENV, 0) or None,
         )
         ports = [
             config.kafka_port,
             config.kafka_controller_port,
             config.ferretdb_port,
             config.smtp_port,
+            *([config.kafka_sasl_port] if config.kafka_sasl_port else []),
+            *([config.kafka_mtls_port] if config.kafka_mtls_port else []),
         ]
         if len(set(ports)) != len(ports):
             raise DevstackError(f"the dev stack's ports must all differ, got {ports}")
+        if config.kafka_mtls_port and not config.kafka_sasl_port:
+            raise DevstackError(f"{KAFKA_MTLS_PORT_ENV} needs {KAFKA_SASL_PORT_ENV} too")
         return config
 
     def with_ports(self, ports: Mapping[str, int]) -> StackConfig:
@@ -122,6 +136,8 @@ class StackConfig:
             kafka_controller_port=ports.get("kafka_controller_port", self.kafka_controller_port),
             ferretdb_port=ports.get("ferretdb_port", self.ferretdb_port),
             smtp_port=ports.get("smtp_port", self.smtp_port),
+            kafka_sasl_port=ports.get("kafka_sasl_port", self.kafka_sasl_port),
+            kafka_mtls_port=ports.get("kafka_mtls_port", self.kafka_mtls_port),
         )
 
     @property

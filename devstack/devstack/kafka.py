@@ -19,6 +19,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from devstack import secured
 from devstack.aio import run_in_fresh_loop
 from devstack.config import KAFKA_SOURCE_DIR, DevstackError, StackConfig, say
 from devstack.process import NotReadyError, accepts_connections, log_path, run_build_step
@@ -40,7 +41,12 @@ def bootstrap(config: StackConfig) -> str:
 
 def ports(config: StackConfig) -> dict[str, int]:
     """The ports the broker binds, by listener."""
-    return {"port": config.kafka_port, "controller": config.kafka_controller_port}
+    found = {"port": config.kafka_port, "controller": config.kafka_controller_port}
+    if config.kafka_sasl_port is not None:
+        found["sasl"] = config.kafka_sasl_port
+    if config.kafka_mtls_port is not None:
+        found["mtls"] = config.kafka_mtls_port
+    return found
 
 
 def _libs(config: StackConfig) -> Path:
@@ -131,6 +137,12 @@ def _fetch_jars(config: StackConfig) -> None:
 
 def _server_properties(config: StackConfig) -> str:
     host = config.host
+    # The secured listener (opt-in, devstack/devstack/secured.py) comes after the others,
+    # so a stack without it writes exactly the properties it always did.
+    sasl = f"SASL_SSL://{host}:{config.kafka_sasl_port}" if config.kafka_sasl_port else ""
+    if sasl and config.kafka_mtls_port:
+        sasl += f",SSL://{host}:{config.kafka_mtls_port}"
+    extra = secured.server_properties(config) if sasl else []
     return "\n".join(
         [
             "# Written by devstack on every start; edit devstack/devstack/kafka.py instead.",
@@ -138,10 +150,13 @@ def _server_properties(config: StackConfig) -> str:
             "node.id=1",
             f"controller.quorum.bootstrap.servers={host}:{config.kafka_controller_port}",
             f"listeners=PLAINTEXT://{host}:{config.kafka_port},"
-            f"CONTROLLER://{host}:{config.kafka_controller_port}",
-            f"advertised.listeners=PLAINTEXT://{host}:{config.kafka_port}",
+            f"CONTROLLER://{host}:{config.kafka_controller_port}" + (f",{sasl}" if sasl else ""),
+            f"advertised.listeners=PLAINTEXT://{host}:{config.kafka_port}"
+            + (f",{sasl}" if sasl else ""),
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            + (",SASL_SSL:SASL_SSL" if sasl else "")
+            + (",SSL:SSL" if sasl and config.kafka_mtls_port else ""),
             "inter.broker.listener.name=PLAINTEXT",
             f"log.dirs={_data(config)}",
             # One broker: internal topics can't have more than one replica.
@@ -155,6 +170,7 @@ def _server_properties(config: StackConfig) -> str:
             # The services' size limits (servicekit/config.py, README "Message sizes"):
             # a topic takes 1 MiB unless it says otherwise; dead-letter topics say more.
             "message.max.bytes=1048576",
+            *extra,
             "",
         ]
     )
@@ -175,6 +191,9 @@ def _format_storage(config: StackConfig, java: str) -> None:
     data = _data(config)
     marker = config.kafka_dir / "formatted-for-controller"
     controller = f"{config.host}:{config.kafka_controller_port}"
+    if config.kafka_sasl_port is not None:
+        # SCRAM users exist only if the storage was formatted with them.
+        controller += " with-scram-users"
     formatted = (data / "meta.properties").is_file()
     if formatted and marker.is_file() and marker.read_text().strip() == controller:
         return
@@ -200,6 +219,7 @@ def _format_storage(config: StackConfig, java: str) -> None:
             _cluster_id(),
             "-c",
             str(_properties_path(config)),
+            *(secured.scram_arguments() if config.kafka_sasl_port is not None else []),
         ],
         cwd=config.kafka_dir,
         what="Kafka storage format",
@@ -260,6 +280,10 @@ def probe(config: StackConfig) -> None:
     # error for every attempt while the JVM is still starting.
     if not accepts_connections(config.host, config.kafka_port):
         raise NotReadyError("port closed")
+    if config.kafka_sasl_port is not None and not accepts_connections(
+        config.host, config.kafka_sasl_port
+    ):
+        raise NotReadyError("secured listener's port closed")
     try:
         info = describe_cluster(bootstrap(config))
     except Exception as exc:  # aiokafka raises a zoo of errors while the broker boots
@@ -278,6 +302,11 @@ async def _delete_topics(bootstrap_servers: str, prefix: str) -> list[str]:
         return names
     finally:
         await admin.close()
+
+
+def grant(config: StackConfig, acls: list[secured.Acl]) -> int:
+    """Add ALLOW ACLs on the broker (for principals of the secured listener)."""
+    return secured.grant(config, find_java(), acls)
 
 
 def delete_topics_with_prefix(bootstrap_servers: str, prefix: str) -> list[str]:

@@ -1,14 +1,16 @@
 """orderflow's services as real OS processes: what `orderflow run`, the end-to-end tests
-and the fault tests start, stop, kill and watch through /health and /metrics."""
+and the fault tests start, stop, kill and watch through /readyz and /metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,18 +58,26 @@ class ServiceProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    async def wait_healthy(self, timeout: float = 60.0) -> None:
-        url = f"http://127.0.0.1:{self.port}/health"
+    async def wait_healthy(self, timeout: float = 60.0, *, assigned: bool = False) -> None:
+        """Wait until the service reaches Kafka and its store (its /readyz checks say so).
+
+        With `assigned`, also until its consumers have their partitions (all of /readyz).
+        Not by default: after a kill -9 the assignment waits for the dead member's session
+        to time out, and most callers don't need it (messages wait in their topics).
+        """
+        url = f"http://127.0.0.1:{self.port}/readyz"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"{self.module} exited: see {self.log_path}")
             try:
-                body = await asyncio.to_thread(_get, url)
-                if '"healthy": true' in body:
+                body = await asyncio.to_thread(_probe, url)
+                checks = json.loads(body).get("checks", {})
+                connected = checks.get("kafka") and checks.get("store")
+                if connected and (not assigned or checks.get("partitions", True)):
                     return
-            except OSError:
+            except (OSError, ValueError):
                 pass
             await asyncio.sleep(0.25)
         raise TimeoutError(f"{self.module} not healthy after {timeout}s: see {self.log_path}")
@@ -100,6 +110,14 @@ class ServiceProcess:
         self.proc.wait()
         if self._log:
             self._log.close()
+
+
+def _probe(url: str) -> str:
+    """The body of a probe, also when it answers 503."""
+    try:
+        return _get(url)
+    except urllib.error.HTTPError as e:
+        return str(e.read().decode())
 
 
 def _get(url: str) -> str:

@@ -14,7 +14,9 @@ from devstack import ferretdb, kafka, smtp
 from devstack.config import (
     FERRETDB_PORT_ENV,
     KAFKA_CONTROLLER_PORT_ENV,
+    KAFKA_MTLS_PORT_ENV,
     KAFKA_PORT_ENV,
+    KAFKA_SASL_PORT_ENV,
     SMTP_PORT_ENV,
     DevstackError,
     StackConfig,
@@ -49,8 +51,9 @@ class Server:
     stop_timeout: float
 
     def ports(self, config: StackConfig) -> dict[str, int]:
-        """The ports this server binds under ``config``."""
-        return {listener: getattr(config, f) for listener, f in self.port_fields.items()}
+        """The ports this server binds under ``config`` (an optional listener that is off has none)."""
+        found = {listener: getattr(config, f) for listener, f in self.port_fields.items()}
+        return {listener: port for listener, port in found.items() if port is not None}
 
 
 def _smtp_prepare(config: StackConfig) -> None:
@@ -62,7 +65,12 @@ SERVERS: dict[str, Server] = {
     for s in (
         Server(
             name=kafka.NAME,
-            port_fields={"port": "kafka_port", "controller": "kafka_controller_port"},
+            port_fields={
+                "port": "kafka_port",
+                "controller": "kafka_controller_port",
+                "sasl": "kafka_sasl_port",
+                "mtls": "kafka_mtls_port",
+            },
             prepare=kafka.prepare,
             argv=kafka.argv,
             probe=kafka.probe,
@@ -97,6 +105,8 @@ _PORT_ENV = {
     "kafka_controller_port": KAFKA_CONTROLLER_PORT_ENV,
     "ferretdb_port": FERRETDB_PORT_ENV,
     "smtp_port": SMTP_PORT_ENV,
+    "kafka_sasl_port": KAFKA_SASL_PORT_ENV,
+    "kafka_mtls_port": KAFKA_MTLS_PORT_ENV,
 }
 
 
@@ -214,7 +224,7 @@ def _start_one(config: StackConfig, server: Server) -> None:
         return
     for listener, field in server.port_fields.items():
         port = getattr(config, field)
-        if not port_is_free(config.host, port):
+        if port is not None and not port_is_free(config.host, port):
             raise DevstackError(
                 f"port {port} ({server.name} {listener}) is taken by a process devstack "
                 f"didn't start from {config.root}: stop it or set {_PORT_ENV[field]}"

@@ -11,7 +11,9 @@ from datetime import timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.kafka import KafkaSettings
 
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d|w)\s*$")
@@ -64,20 +66,17 @@ def service_database(database: str, service: str) -> str:
     return f"{database}_{service}"
 
 
-class ServiceSettings(BaseSettings):
-    """Connection, delivery and ops settings common to all five services."""
+class ServiceSettings(KafkaSettings):
+    """Connection, delivery and ops settings common to all five services.
+
+    The Kafka fields (bootstrap servers, security) come from `servicekit.kafka.KafkaSettings`,
+    which the CLI, the bench and the tests read too.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="ORDERFLOW_", extra="ignore", validate_by_name=True
     )
 
-    kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:9092",
-        validation_alias=AliasChoices(
-            "KAFKA_BOOTSTRAP_SERVERS", "ORDERFLOW_KAFKA_BOOTSTRAP_SERVERS"
-        ),
-        description="Kafka bootstrap servers, comma separated.",
-    )
     mongodb_uri: str = Field(
         default="mongodb://127.0.0.1:27017/",
         validation_alias=AliasChoices("MONGODB_URI", "ORDERFLOW_MONGODB_URI"),
@@ -90,8 +89,13 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = Field(
         default="", description="Prefix for every topic name (isolates test runs and tenants)."
     )
-    http_host: str = Field(default="127.0.0.1", description="Address of /metrics and /health.")
-    http_port: int = Field(default=0, description="Port of /metrics and /health (0: any free).")
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="Address of /metrics, /livez and /readyz (in a container: `0.0.0.0`).",
+    )
+    http_port: int = Field(
+        default=0, description="Port of /metrics, /livez and /readyz (0: any free)."
+    )
     topic_partitions: int = Field(
         default=6, description="Partitions of topics the service creates."
     )

@@ -195,9 +195,9 @@ class Dispatcher:
             await asyncio.wait(running, timeout=timeout)
         await self.commit(only=revoked)
 
-    def rebalance_listener(self, timeout: float) -> ConsumerRebalanceListener:
+    def rebalance_listener(self, timeout: float) -> SettleOnRevoke:
         """A listener for one subscriber: settle revoked partitions before giving them up."""
-        return _SettleOnRevoke(self, timeout)
+        return SettleOnRevoke(self, timeout)
 
     async def close(self, timeout: float) -> None:
         """Start nothing new, let running handlers finish (up to `timeout`), commit."""
@@ -212,13 +212,18 @@ class Dispatcher:
         await self.commit()
 
 
-class _SettleOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class SettleOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One subscriber's rebalance listener: settles revoked partitions, notes assignment."""
+
     def __init__(self, dispatcher: Dispatcher, timeout: float) -> None:
         self.dispatcher = dispatcher
         self.timeout = timeout
+        # Readiness (/readyz): the consumer has joined its group and had its partitions
+        # assigned at least once (none is a valid answer when replicas outnumber them).
+        self.assigned = False
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.dispatcher.settle(revoked, self.timeout)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        self.assigned = True

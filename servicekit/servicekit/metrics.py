@@ -1,4 +1,4 @@
-"""Prometheus metrics every service exposes, and the tiny HTTP server for /metrics, /health.
+"""Prometheus metrics every service exposes, and the tiny HTTP server for /metrics and probes.
 
 Metric names are the same in every service; the `service` label tells them apart when
 several services share one Prometheus.
@@ -50,7 +50,15 @@ HealthCheck = Callable[[], Awaitable[bool]]
 
 
 class OpsServer:
-    """Serves GET /metrics (Prometheus text) and GET /health (JSON, 503 when unhealthy)."""
+    """Serves GET /metrics (Prometheus text) and the probes (JSON; docs/operations.md):
+
+    - /livez: 200 while the process and its event loop answer (restart it when this fails);
+    - /readyz: 200 when every check passes (Kafka and the store reachable, partitions
+      assigned), else 503 with the failing checks (take it out of rotation, don't restart);
+    - /health: /readyz under its old name, for tools that still ask for it.
+
+    The bodies carry check names and booleans only, never a setting or a secret.
+    """
 
     def __init__(self, host: str, port: int, checks: dict[str, HealthCheck]) -> None:
         self.host, self.port, self.checks = host, port, checks
@@ -83,12 +91,15 @@ class OpsServer:
             path = request_line[1] if len(request_line) > 1 else "/"
             if path == "/metrics":
                 status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-            elif path == "/health":
+            elif path == "/livez":
+                status, ctype, body = "200 OK", "application/json", b'{"alive": true}'
+            elif path in ("/readyz", "/health"):
                 results = await self.health()
-                healthy = all(results.values())
-                status = "200 OK" if healthy else "503 Service Unavailable"
+                ready = all(results.values())
+                status = "200 OK" if ready else "503 Service Unavailable"
                 ctype = "application/json"
-                body = json.dumps({"healthy": healthy, "checks": results}).encode()
+                # "healthy" stays for readers of the old /health body.
+                body = json.dumps({"ready": ready, "healthy": ready, "checks": results}).encode()
             else:
                 status, ctype, body = "404 Not Found", "text/plain", b"not found\n"
             head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"

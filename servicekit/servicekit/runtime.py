@@ -6,9 +6,12 @@ with `subscriber(...)`, and calls `run()`. The runtime owns:
     ServiceRuntime
     ├── broker       FastStream KafkaBroker: idempotent producer, guarded consumers
     ├── db           the service's own database, `<database>_<service>` (PyMongo async)
-    ├── ops          /metrics and /health on the service's own port
+    ├── ops          /metrics, /livez and /readyz (and /health, its old name) on its own port
     ├── background   long-running tasks (schedulers, relays), stopped before the broker
     └── run()        start with retries and backoff; on SIGTERM finish in-flight, exit
+
+Every Kafka client (the broker, the admin client) is built from the settings'
+`servicekit.kafka.KafkaSettings` part, so TLS and SASL apply to all of them alike.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from contracts.topics import DLQ_SUFFIX, dlq
 from servicekit import cloudevents, metrics
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
-from servicekit.dispatch import Dispatcher
+from servicekit.dispatch import Dispatcher, SettleOnRevoke
 from servicekit.invalid import InvalidCommands
+from servicekit.kafka import KafkaLoginError
 from servicekit.logs import configure_logging
 
 log = logging.getLogger("servicekit.runtime")
@@ -49,13 +53,19 @@ class StartupError(RuntimeError):
 async def retry_until(
     what: str, attempt: Callable[[], Awaitable[Any]], within: float, first_delay: float = 0.5
 ) -> Any:
-    """Call `attempt` until it succeeds, backing off exponentially for up to `within` seconds."""
+    """Call `attempt` until it succeeds, backing off exponentially for up to `within` seconds.
+
+    A refused login (KafkaLoginError) is not retried: a wrong password stays wrong, and a
+    service that kept retrying would look alive while it can never work.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     delay = first_delay
     while True:
         try:
             return await attempt()
+        except KafkaLoginError as e:
+            raise StartupError(f"{what}: {e}") from e
         except Exception as e:
             if loop.time() + delay > deadline:
                 raise StartupError(f"{what} unreachable after {within:.0f}s: {e}") from e
@@ -91,8 +101,11 @@ class ServiceRuntime:
             dispatcher=self.dispatcher,
             publish=self.publish,
         )
+        self._listeners: list[SettleOnRevoke] = []
+        self._groups: list[str] = []
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            security=settings.broker_security(),
             client_id=name,
             # Idempotent producer: a retried send never duplicates a record (acks=all).
             enable_idempotence=True,
@@ -111,7 +124,7 @@ class ServiceRuntime:
         self.ops = metrics.OpsServer(
             settings.http_host,
             settings.http_port,
-            {"kafka": self._kafka_ok, "store": self._store_ok},
+            {"kafka": self._kafka_ok, "store": self._store_ok, "partitions": self._assigned},
         )
 
     # -- topics ----------------------------------------------------------------------------
@@ -155,12 +168,15 @@ class ServiceRuntime:
             if invalid.answer_topic not in self._outputs:  # else answering would never succeed
                 raise KeyError(f"{self.name}: declare {invalid.answer_topic!r} as an output first")
             self.guard.invalid_commands[topic] = invalid
+        listener = self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds)
+        self._listeners.append(listener)
+        self._groups.append(self.topic(group or self.name))
         decorator = self.broker.subscriber(
             real,
-            group_id=self.topic(group or self.name),
+            group_id=self._groups[-1],
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
-            listener=self.dispatcher.rebalance_listener(self.settings.shutdown_timeout_seconds),
+            listener=listener,
             title=title or f"{self.name}:{topic}",
         )
 
@@ -244,6 +260,22 @@ class ServiceRuntime:
     def stopping(self) -> bool:
         return self._stopping
 
+    def kafka_acls(self) -> list[tuple[str, str, str]]:
+        """The ALLOW ACLs this service needs on a secured cluster, as (resource, name,
+        operation): read and commit what it consumes, write what it publishes and its
+        dead letters, create those topics; nothing else (docs/operations.md)."""
+        consumed = [self.topic(t) for t in self._consumed_topics]
+        written = [self.topic(t) for t in self._outputs]
+        acls: list[tuple[str, str, str]] = []
+        for real in dict.fromkeys([*consumed, *written]):
+            for topic in (real, dlq(real)):
+                acls.append(("TOPIC", topic, "CREATE"))
+        acls += [("TOPIC", t, "READ") for t in dict.fromkeys(consumed)]
+        acls += [("TOPIC", dlq(t), "WRITE") for t in dict.fromkeys(consumed)]
+        acls += [("TOPIC", t, "WRITE") for t in dict.fromkeys(written)]
+        acls += [("GROUP", g, "READ") for g in dict.fromkeys(self._groups)]
+        return list(dict.fromkeys(acls))
+
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create missing topics (and their dead-letter twins) with the configured partitions
         and their size limit (`max.message.bytes`); existing topics are left as they are."""
@@ -261,7 +293,7 @@ class ServiceRuntime:
             return NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)
 
         async def create() -> None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+            admin = AIOKafkaAdminClient(**self.settings.client_kwargs())
             await admin.start()
             try:
                 missing = wanted - set(await admin.list_topics())
@@ -280,6 +312,7 @@ class ServiceRuntime:
         port = await self.ops.start()
         log.info("ops endpoints up", extra={"http_port": port})
         await retry_until("store", lambda: self.mongo.admin.command("ping"), timeout)
+        await retry_until("kafka", self.settings.check_login, timeout)
         await self.ensure_topics([*self._consumed_topics, *self._outputs, *extra_topics])
         for hook in self._on_start:
             await hook()
@@ -334,6 +367,10 @@ class ServiceRuntime:
     async def _store_ok(self) -> bool:
         await self.mongo.admin.command("ping")
         return True
+
+    async def _assigned(self) -> bool:
+        """Every consumer has joined its group and been given its partitions."""
+        return self.broker.running and all(listener.assigned for listener in self._listeners)
 
 
 def run_service(build: Callable[[], ServiceRuntime]) -> None:

@@ -5,7 +5,7 @@
     stop      one server of the run's own stack stopped (SIGTERM, or SIGKILL when `hard`),
               left down for `down_for` seconds, started again
 
-After each fault the harness waits until every service answers /health again (Kafka and
+After each fault the harness waits until every service answers /readyz again (Kafka and
 the store reachable) before the next one, so faults do not pile up on each other.
 """
 

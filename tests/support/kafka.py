@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from orderflow.kafka import Record, Upstream, read_topics
+from servicekit.kafka import KafkaSettings
 
 __all__ = ["Record", "Upstream", "count", "eventually", "read_topic", "unique_id"]
 
@@ -18,9 +19,10 @@ async def read_topic(
     topic: str,
     until: Callable[[Sequence[Record]], bool],
     timeout: float = 30.0,
+    security: KafkaSettings | None = None,
 ) -> list[Record]:
     """Read `topic` from the beginning until `until(records)` holds or the timeout passes."""
-    return await read_topics(bootstrap, [topic], until=until, timeout=timeout)
+    return await read_topics(bootstrap, [topic], until=until, timeout=timeout, security=security)
 
 
 def count(n: int) -> Callable[[Sequence[Record]], bool]:

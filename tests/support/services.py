@@ -23,9 +23,10 @@ def service_env(stack: Any, topic_prefix: str, database: str, **extra: str) -> d
 async def start(
     module: str, env: dict[str, str], logs: Path, name: str | None = None
 ) -> ServiceProcess:
-    """Start `python -m module` and wait until its /health says Kafka and store are up."""
+    """Start `python -m module` and wait until its /readyz says Kafka and store are up and
+    its consumers have their partitions (so what a test publishes next is consumed now)."""
     logs.mkdir(parents=True, exist_ok=True)
     process = ServiceProcess(module, env, logs / f"{name or module}.log")
     process.start()
-    await process.wait_healthy()
+    await process.wait_healthy(assigned=True)
     return process

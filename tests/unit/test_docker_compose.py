@@ -123,3 +123,12 @@ def test_the_dockerfile_takes_the_service_as_a_build_argument() -> None:
     dockerfile = (REPO / "docker" / "Dockerfile").read_text(encoding="utf-8")
     assert "ARG SERVICE" in dockerfile
     assert "uv sync --frozen" in dockerfile
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_is_healthy_when_its_readyz_answers_on_its_container_port(name: str) -> None:
+    service = _service(name)
+    env = _environment(service)
+    assert env["ORDERFLOW_HTTP_HOST"] == "0.0.0.0"  # else nothing outside the container reaches it
+    check = " ".join(service["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{env['ORDERFLOW_HTTP_PORT']}/readyz" in check

@@ -19,7 +19,7 @@ _DEFAULT = Policy()
 
 
 class InvoicingSettings(ServiceSettings):
-    http_port: int = Field(default=8102, description="Port of /metrics and /health.")
+    http_port: int = Field(default=8102, description="Port of /metrics, /livez and /readyz.")
     invoice_draft_lead: Duration = Field(
         default=_DEFAULT.draft_lead,
         description="M-10: how long before the invoice date its draft is made.",

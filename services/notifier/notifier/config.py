@@ -29,7 +29,7 @@ _DISPATCH = DispatchSettings(owner="")
 
 
 class NotifierSettings(ServiceSettings):
-    http_port: int = Field(default=8104, description="Port of /metrics and /health.")
+    http_port: int = Field(default=8104, description="Port of /metrics, /livez and /readyz.")
     smtp_url: str = Field(
         default="smtp://127.0.0.1:1025",
         validation_alias=AliasChoices("SMTP_URL", "ORDERFLOW_SMTP_URL"),

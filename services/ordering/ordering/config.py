@@ -20,7 +20,7 @@ _DEFAULT = Policy()
 
 
 class OrderingSettings(CalendarSettings):
-    http_port: int = Field(default=8101, description="Port of /metrics and /health.")
+    http_port: int = Field(default=8101, description="Port of /metrics, /livez and /readyz.")
     review_target: Duration = Field(
         default=_DEFAULT.review_target, description="M-04: operator review target (weekday time)."
     )

@@ -26,7 +26,7 @@ _SUPPLIER_POLICIES: TypeAdapter[dict[str, CancellationPolicy]] = TypeAdapter(
 
 
 class PaymentsSettings(CalendarSettings):
-    http_port: int = Field(default=8103, description="Port of /metrics and /health.")
+    http_port: int = Field(default=8103, description="Port of /metrics, /livez and /readyz.")
     payment_window: Duration = Field(
         default=_DEFAULT.payment_window,
         description="P-15: the customer's time to pay once the order is in payment.",

@@ -14,7 +14,7 @@ from timers.wheel import Wheel
 class TimersSettings(ServiceSettings):
     """Firing, leases, the schedule's layout and retention. Durations in seconds."""
 
-    http_port: int = Field(default=8105, description="Port of /metrics and /health.")
+    http_port: int = Field(default=8105, description="Port of /metrics, /livez and /readyz.")
 
     wheel_database: str = Field(
         default="",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -38,3 +39,19 @@ def test_send_needs_a_file_or_a_type() -> None:
     result = orderflow("send")
     assert result.returncode == 2
     assert "give a JSON file, or --type" in result.stderr
+
+
+def test_incomplete_kafka_security_settings_are_named_in_one_line_without_the_password() -> None:
+    env = {**os.environ, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_PASSWORD": "hunter2"}
+    env.pop("KAFKA_SASL_USERNAME", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "orderflow", "dlq", "orders.commands"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("orderflow: invalid settings:")
+    assert "KAFKA_SASL_USERNAME" in result.stderr and "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
