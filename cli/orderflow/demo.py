@@ -112,15 +112,7 @@ async def postpaid_price_rise_accepted_explicitly(bus: Bus) -> str:
     await s.accepted(
         bus, ORDERS, s.booking(customer, supplier, order_id, terms, flow), "OrderCreated"
     )
-    raise_price = c.command(
-        EditOrder,
-        supplier.party,
-        flow,
-        order_id=order_id,
-        changes=TermsChange(price=s.eur("55.00")),
-        comment="Two pianos to tune",
-    )
-    raised = await s.accepted(bus, ORDERS, raise_price, "OrderEdited")
+    raised = await s.price_raised(bus, supplier, order_id, flow=flow)
     price = Money.model_validate(raised["pending_price"])
     later = terms.appointment_start + timedelta(hours=2)
     move = c.command(

@@ -7,6 +7,7 @@ by the demo (`orderflow.demo`) and called by the end-to-end tests, which add the
     submitted_and_reviewed             M-01, M-03, M-05: created, submitted, operator's answer
     confirmed_by_client                M-08: the client confirms with its link's token
     in_progress                        P-02, P-06: booked, confirmed by the supplier
+    price_raised                       P-03: the supplier raises the price (P-19)
     gateway_payment, pay_what_is_asked the gateway's RecordPayment (P-15, seed 004's capture)
     opened_account                     A-01: opened upstream, registered by ordering
     placed_approved_and_completed      A-06, A-07: configured, placed, approved, completed
@@ -30,6 +31,7 @@ from contracts.orders import (
     ConfirmAsClient,
     ConfirmOrder,
     CreateOrder,
+    EditOrder,
     ManagedTerms,
     Money,
     OrderItem,
@@ -37,6 +39,7 @@ from contracts.orders import (
     PlaceOrder,
     PostpaidTerms,
     SubmitOrder,
+    TermsChange,
 )
 from contracts.payments import RecordPayment
 from orderflow import commands as c
@@ -164,6 +167,26 @@ async def in_progress(
     if confirmed["status"] != "in_progress":
         raise UnexpectedAnswerError(f"confirmed into {confirmed['status']}, not in_progress")
     return order_id
+
+
+async def price_raised(
+    bus: Bus,
+    supplier: OrderParty,
+    order_id: uuid.UUID,
+    price: str = "55.00",
+    comment: str = "Two pianos to tune",
+    flow: uuid.UUID | None = None,
+) -> Answer:
+    """P-03: the supplier raises the price before confirming; the customer's turn (P-19)."""
+    raise_price = c.command(
+        EditOrder,
+        supplier.party,
+        flow,
+        order_id=order_id,
+        changes=TermsChange(price=eur(price)),
+        comment=comment,
+    )
+    return await accepted(bus, ORDERS, raise_price, "OrderEdited")
 
 
 def gateway_payment(

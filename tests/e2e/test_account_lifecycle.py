@@ -95,6 +95,23 @@ async def billed(system: System, account_id: str, order_id: uuid.UUID) -> list[d
     return runs(events(system, account_id))
 
 
+async def billed_invoice(system: System, account_id: str, order_id: uuid.UUID) -> dict[str, Any]:
+    """A-11: the one run that billed the order made one invoice; its `InvoiceIssued`, the
+    account's only one."""
+    [run] = await billed(system, account_id, order_id)
+    [invoice_id] = run["invoice_ids"]
+    issued = await until(
+        system,
+        account_id,
+        lambda found: any(
+            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
+        ),
+        30,
+    )
+    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    return invoice
+
+
 async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_completed_receipt_and_billed(
     system: System,
 ) -> None:
@@ -167,17 +184,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
     assert "Total: 360.00 EUR" in text_of(receipts[-1])
 
     # A-11: the next bill-cycle run invoices the account for the order, line by item.
-    [run] = await billed(system, account_id, order_id)
-    [invoice_id] = run["invoice_ids"]
-    issued = await until(
-        system,
-        account_id,
-        lambda found: any(
-            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
-        ),
-        30,
-    )
-    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    invoice = await billed_invoice(system, account_id, order_id)
     assert (invoice["issuer_id"], invoice["account_id"]) == ("billing", account_id)
     assert invoice["client"]["contact"]["email"] == address
     assert [
@@ -189,7 +196,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
     assert invoice["total"] == {"amount": "360.00", "currency": "EUR"}
     [stored] = await account_invoices(system.db("invoicing"), account_id)
     assert (stored.invoice_id, stored.status, stored.number) == (
-        invoice_id,
+        invoice["invoice_id"],
         "issued",
         invoice["number"],
     )
@@ -301,17 +308,7 @@ async def test_A13_A15_refused_edited_placed_again_overdue_approved_completed_re
     assert completed["bill_to"]["email"] == email(finance)
     [receipt] = await wait_for_mail(system.maildir, email(buyer), "receipt")
     assert "Total: 340.00 EUR" in text_of(receipt)
-    [run] = await billed(system, account_id, order_id)
-    [invoice_id] = run["invoice_ids"]
-    issued = await until(
-        system,
-        account_id,
-        lambda found: any(
-            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
-        ),
-        30,
-    )
-    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    invoice = await billed_invoice(system, account_id, order_id)
     assert (invoice["client"]["id"], invoice["client"]["contact"]["email"]) == (
         account_id,
         email(finance),

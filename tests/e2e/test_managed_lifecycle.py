@@ -9,12 +9,10 @@ completes as soon as its last invoice is issued (M-16).
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -52,7 +50,7 @@ from ordering.domain.model import ManagedDetails
 from ordering.queries import list_orders, order_view
 from servicekit.businessdays import add_weekday_time
 from tests.e2e.conftest import System
-from tests.e2e.inbox import expect_templates, text_of, wait_for_mail
+from tests.e2e.inbox import expect_templates, text_of, token_in, wait_for_mail
 from tests.e2e.timeline import (
     InvoiceCalendar,
     accepted,
@@ -107,14 +105,6 @@ def milestones(system: System, order_id: uuid.UUID) -> list[str]:
     """The order's events without rejections and M-04 signals (a slow review may raise one)."""
     noise = {"OrderCommandRejected", "OperatorReviewOverdue"}
     return [t for t in types_of(system, order_id, topics.ORDERS_EVENTS) if t not in noise]
-
-
-def token_in(mail_text: str, order_id: uuid.UUID) -> str:
-    """M-08: the token of the confirmation link in the client's email."""
-    [link] = re.findall(r"https://orders\.example\.test/confirm\S+", mail_text)
-    query = parse_qs(urlsplit(link).query)
-    assert query["order"] == [str(order_id)]
-    return str(query["token"][0])
 
 
 async def submitted_and_reviewed(

@@ -35,6 +35,7 @@ from contracts.payments import (
     WriteOffClaim,
 )
 from orderflow import commands as c
+from orderflow import scenarios
 from orderflow.scenarios import booking, eur, gateway_payment, in_progress
 from ordering.queries import order_view
 from payments.queries import payment_view, payouts_of
@@ -88,14 +89,7 @@ async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_revie
     # P-06: only the awaited party confirms; P-03: the supplier raises the price...
     early = c.command(ConfirmOrder, customer.party, order_id=order_id)
     await refused(system, ORDERS, early, "not_your_turn")
-    raise_price = c.command(
-        EditOrder,
-        supplier.party,
-        order_id=order_id,
-        changes=TermsChange(price=eur("55.00")),
-        comment="Two pianos to tune",
-    )
-    edited = await accepted(system, ORDERS, raise_price, "OrderEdited")
+    edited = await scenarios.price_raised(system.bus, supplier, order_id)
     assert (edited["awaiting"], edited["status"]) == ("customer", "confirmation")
     # ...P-04/P-05: the customer moves the time, accepting the price explicitly (P-19)...
     move = c.command(

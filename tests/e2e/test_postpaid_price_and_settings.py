@@ -82,14 +82,7 @@ async def test_P19_a_new_price_is_refused_implicitly_then_accepted_explicitly_in
     await accepted(system, ORDERS, booking(customer, supplier, order_id), "OrderCreated")
 
     # The supplier raises the price: the event shows it pending, for the customer.
-    raise_price = c.command(
-        EditOrder,
-        supplier.party,
-        order_id=order_id,
-        changes=TermsChange(price=eur("55.00")),
-        comment="Two pianos to tune",
-    )
-    raised = await accepted(system, ORDERS, raise_price, "OrderEdited")
+    raised = await scenarios.price_raised(system.bus, supplier, order_id)
     assert (raised["pending_price"], raised["awaiting"]) == (money("55.00"), "customer")
 
     # A counter-edit of the time implies nothing: the supplier still cannot start.

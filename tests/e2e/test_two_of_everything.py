@@ -17,13 +17,11 @@ each (the same milestones, the same emails) and every effect must happen once:
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -39,7 +37,7 @@ from orderflow import commands as c
 from orderflow import scenarios
 from orderflow.scenarios import eur
 from tests.e2e.conftest import System
-from tests.e2e.inbox import DELIVERY, expect_templates, text_of, wait_for_mail
+from tests.e2e.inbox import DELIVERY, expect_templates, text_of, token_in, wait_for_mail
 from tests.e2e.timeline import (
     InvoiceCalendar,
     accepted,
@@ -85,8 +83,7 @@ async def managed(system: System) -> Scenario:
     )
     await scenarios.submitted_and_reviewed(system.bus, member, client, order_id, terms)
     [mail] = await wait_for_mail(system.maildir, email(client), "client_confirmation_request")
-    [link] = re.findall(r"https://orders\.example\.test/confirm\S+", text_of(mail))
-    token = parse_qs(urlsplit(link).query)["token"][0]
+    token = token_in(text_of(mail), order_id)
     await scenarios.confirmed_by_client(system.bus, client, order_id, token)
     await wait_for(system, order_id, "OrderCompleted", timeout=90)
     return Scenario(
