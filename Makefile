@@ -21,7 +21,7 @@ PYTHON := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 
-.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos deploy-tools promtool
 
 # uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
 # The stamp names the version, so changing UV_VERSION reinstalls it.
@@ -32,6 +32,28 @@ $(TOOLS)/.uv-$(UV_VERSION):
 
 install: $(TOOLS)/.uv-$(UV_VERSION)
 	$(UV) sync --frozen
+
+# The tools that check deploy/: helm (built once from the Go module proxy, cached under
+# .cache/tools; about 12 minutes on a busy 2-core machine with an empty Go cache) and
+# promtool (Debian's `prometheus` package; installed here when missing and we are root).
+HELM_VERSION := v3.21.4
+HELM := $(TOOLS)/bin/helm
+
+$(TOOLS)/.helm-$(HELM_VERSION):
+	mkdir -p $(TOOLS)/bin
+	@command -v go >/dev/null || { echo "go is needed to build helm (https://go.dev/dl)"; exit 1; }
+	@start=$$(date +%s); \
+	GOBIN=$(abspath $(TOOLS))/bin go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+	echo "helm $(HELM_VERSION) built in $$(( $$(date +%s) - start ))s"
+	touch $@
+
+promtool:
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus </dev/null; \
+	  else echo "promtool missing: apt-get install prometheus (as root)"; exit 1; fi; }
+
+deploy-tools: $(TOOLS)/.helm-$(HELM_VERSION) promtool
 
 stack-up: install
 	$(PYTHON) -m devstack up
@@ -56,7 +78,7 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest
 
-test: install stack-up lint typecheck pytest
+test: install deploy-tools stack-up lint typecheck pytest
 
 # The system: the local stack, all five services as processes, the demo; Ctrl-C stops.
 run: install
@@ -86,4 +108,5 @@ docs: install
 	$(PYTHON) -m payments.domain.diagrams
 	$(PYTHON) -m invoicing.domain.diagrams
 	$(PYTHON) -m notifier.docs
+	$(PYTHON) -m gateway.docs
 	$(PYTHON) -m servicekit.readme

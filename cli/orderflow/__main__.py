@@ -47,6 +47,20 @@ class CliError(Exception):
     """An error worth one line to the user, not a traceback."""
 
 
+def print_gateway(url: str) -> None:
+    """The gateway's address and a demo login per demo party (dev only)."""
+    from orderflow.launcher import DEMO_LOGINS, demo_logins
+
+    print(f"\n  gateway    {url}   API docs {url}/docs")
+    tokens = demo_logins(datetime.now(UTC))
+    for (party, role), token in zip(DEMO_LOGINS, tokens, strict=True):
+        print(f"  demo login {role} {party}:  Authorization: Bearer {token}")
+    body = json.dumps({"party_id": "client-1", "role": "client"})
+    print(
+        f"  another:   curl -X POST {url}/v1/demo/login -H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
 @app.command()
 def run(
     demo: Annotated[
@@ -68,6 +82,8 @@ def run(
             stack = await launcher.start()
             for p in launcher.processes:
                 print(f"  {p.module:<10} up   http://127.0.0.1:{p.port}/readyz   log {p.log_path}")
+            if launcher.gateway_url:
+                print_gateway(launcher.gateway_url)
             async with Bus(stack.kafka_bootstrap) as bus:
                 bus.listeners.append(lambda seen: print("  " + seen.line()))
                 if demo:

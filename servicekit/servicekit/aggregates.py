@@ -62,6 +62,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from contracts.envelope import Message
+from servicekit import tracing
 from servicekit.batching import Outcomes, WriteBatcher
 
 Document = dict[str, Any]
@@ -406,11 +407,18 @@ _locks = _KeyedLocks()
 
 
 def outbox_entry(topic: str, message: Message) -> Document:
-    """A message to publish later, as stored in an outbox (topic is the contracts name)."""
-    return {
+    """A message to publish later, as stored in an outbox (topic is the contracts name).
+
+    With tracing on, `trace` keeps the deciding span's context: the relay publishes the
+    entry as its child, however late (servicekit/tracing.py)."""
+    entry: Document = {
         "topic": topic,
         "key": message.kafka_key().decode(),
         "type": message.type,
         "correlation_id": str(message.correlation_id),
         "value": message.model_dump_json(),
     }
+    trace = tracing.carrier()
+    if trace:
+        entry["trace"] = trace
+    return entry

@@ -30,7 +30,7 @@ from servicekit import schemas
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime
 
-SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers")
+SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers", "gateway")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
 
 

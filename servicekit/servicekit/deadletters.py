@@ -32,7 +32,7 @@ from faststream import BaseMiddleware
 from pydantic import ValidationError
 
 from contracts.envelope import Message
-from servicekit import metrics
+from servicekit import metrics, tracing
 from servicekit.dispatch import Dispatcher
 from servicekit.invalid import InvalidCommands, answer_invalid
 from servicekit.logs import log_context
@@ -152,8 +152,14 @@ class ConsumerGuard:
         service = self.policy.service
         body = await msg.decode()
         started = time.perf_counter()
-        with log_context(
-            topic=record.topic, partition=record.partition, offset=record.offset, **_peek(body)
+        ids = _peek(body)
+        with (
+            tracing.consuming(
+                record.topic, record.partition, record.offset, record.headers or (), ids
+            ),
+            log_context(
+                topic=record.topic, partition=record.partition, offset=record.offset, **ids
+            ),
         ):
             metrics.CONSUMED.labels(service, topic).inc()
             self._record_lag(msg, record, topic)
@@ -177,9 +183,11 @@ class ConsumerGuard:
             error = f"message of {size} bytes exceeds the limit of {self.policy.max_message_bytes}"
             await self.dead_letter(record, topic, reason, error)
             return "dead_lettered", None
+        message_type = str(body.get("type", "unknown")) if isinstance(body, dict) else "unknown"
         for attempt in range(self.policy.handler_retries + 1):
             try:
-                return "ok", await call_next(msg)
+                with tracing.handling(message_type, attempt + 1):
+                    return "ok", await call_next(msg)
             except ValidationError as e:
                 # Deterministic: no retry can make a malformed message valid.
                 if await self.answer_invalid(topic, body):

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from servicekit.tracing import current_ids
+
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "orderflow_log_context", default=_EMPTY
@@ -64,6 +66,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         line.update(_context.get())
+        line.update(current_ids())  # trace_id, span_id while a span is active
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 line[key] = value

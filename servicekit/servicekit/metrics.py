@@ -46,6 +46,19 @@ CONSUMER_LAG = Gauge(
     ["service", "topic", "partition"],
 )
 
+REJECTED = Counter(
+    "orderflow_commands_rejected",
+    "Commands answered with a rejection event (`*CommandRejected`), by reason (X-07).",
+    ["service", "reason"],
+)
+
+
+def count_rejection(service: str, message_type: str, reason: object) -> None:
+    """Count a published event if it is a rejection (its type ends in CommandRejected)."""
+    if message_type.endswith("CommandRejected"):
+        REJECTED.labels(service, str(reason or "unknown")).inc()
+
+
 HealthCheck = Callable[[], Awaitable[bool]]
 
 

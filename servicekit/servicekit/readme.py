@@ -23,7 +23,7 @@ from contracts.channels import CHANNELS, key_of
 from servicekit import asyncapi
 from servicekit.config import ServiceSettings
 
-SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers")
+SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers", "gateway")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 

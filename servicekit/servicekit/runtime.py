@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -32,7 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import Message
 from contracts.topics import DLQ_SUFFIX, dlq
-from servicekit import cloudevents, metrics
+from servicekit import cloudevents, metrics, tracing
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher, SettleOnRevoke
@@ -117,8 +118,14 @@ class ServiceRuntime:
             # intact, with the error headers (servicekit/config.py: the size limits).
             max_request_size=settings.dlq_max_message_bytes,
         )
+        # Before the clients: the store's command listener exists only with tracing on.
+        tracing.setup(name)
         self.mongo: AsyncMongoClient[Document] = AsyncMongoClient(
-            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False
+            settings.mongodb_uri,
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            connect=False,
+            event_listeners=tracing.store_listeners(),
         )
         self.db: AsyncDatabase[Document] = self.mongo[service_database(settings.database, name)]
         self.ops = metrics.OpsServer(
@@ -207,13 +214,16 @@ class ServiceRuntime:
         if publisher is None:
             raise KeyError(f"{self.name} has not declared {topic!r} as an output")
         for message in messages:
-            await publisher.publish(
-                message.model_dump_json().encode(),
-                key=message.kafka_key(),
-                headers=self.headers(topic, message),
-                correlation_id=str(message.correlation_id),
-            )
+            headers = self.headers(topic, message)
+            with tracing.publishing(self.topic(topic), message.type, headers):
+                await publisher.publish(
+                    message.model_dump_json().encode(),
+                    key=message.kafka_key(),
+                    headers=headers,
+                    correlation_id=str(message.correlation_id),
+                )
             metrics.PUBLISHED.labels(self.name, topic).inc()
+            metrics.count_rejection(self.name, message.type, getattr(message, "reason", None))
 
     async def publish_outbox(self, entries: Sequence[Document]) -> None:
         """Publish stored outbox entries (see `servicekit.aggregates.outbox_entry`) in order."""
@@ -221,13 +231,20 @@ class ServiceRuntime:
             publisher = self._outputs.get(entry["topic"])
             if publisher is None:
                 raise KeyError(f"{self.name} has not declared {entry['topic']!r} as an output")
-            await publisher.publish(
-                entry["value"].encode(),
-                key=entry["key"].encode(),
-                headers=cloudevents.for_outbox(self.name, entry),
-                correlation_id=entry["correlation_id"],
-            )
+            headers = cloudevents.for_outbox(self.name, entry)
+            # The span's parent is the handling that wrote the entry, however late this is.
+            parent = entry.get("trace")
+            with tracing.publishing(self.topic(entry["topic"]), entry["type"], headers, parent):
+                await publisher.publish(
+                    entry["value"].encode(),
+                    key=entry["key"].encode(),
+                    headers=headers,
+                    correlation_id=entry["correlation_id"],
+                )
             metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
+            if entry["type"].endswith("CommandRejected"):
+                reason = json.loads(entry["value"]).get("reason")
+                metrics.count_rejection(self.name, entry["type"], reason)
 
     def headers(self, topic: str, message: Message) -> dict[str, str]:
         """The headers of a message this service publishes to `topic`: CloudEvents' binary
@@ -377,7 +394,7 @@ def run_service(build: Callable[[], ServiceRuntime]) -> None:
     """The `main()` of every service: JSON logs, build the runtime, run until signalled."""
     try:
         runtime = build()
-    except ValidationError as e:  # bad settings: one clear line, not a traceback
+    except (ValidationError, tracing.TracingSettingsError) as e:  # bad settings: one line
         configure_logging("orderflow")
         log.error("invalid settings", extra={"error": describe(e)})
         raise SystemExit(2) from e
@@ -387,3 +404,5 @@ def run_service(build: Callable[[], ServiceRuntime]) -> None:
     except StartupError as e:
         log.error("could not start", extra={"error": str(e)})
         raise SystemExit(1) from e
+    finally:
+        tracing.shutdown()  # the last spans are exported before the process ends

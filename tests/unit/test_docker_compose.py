@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers")
+SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers", "gateway")
 SERVERS = ("kafka", "mongodb", "mailpit")
 
 
@@ -36,7 +36,7 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()}
 
 
-def test_compose_declares_the_three_servers_and_the_five_services() -> None:
+def test_compose_declares_the_three_servers_and_the_six_services() -> None:
     assert set(_compose()["services"]) == {*SERVERS, *SERVICES}
 
 

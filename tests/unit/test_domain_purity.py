@@ -28,6 +28,7 @@ DOMAINS = {
     "payments.domain": {"decide", "evolve", "fees"},
     "notifier.domain": {"catalogue", "delivery"},
     "timers.domain": set(),
+    "gateway.domain": {"view", "rules", "access", "answers", "queues"},
 }
 
 

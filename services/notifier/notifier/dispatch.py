@@ -37,6 +37,7 @@ from notifier.domain.delivery import ACCEPTED, GAVE_UP, RETRIED, TAKEN_OVER
 from notifier.rendering import Renderer
 from notifier.smtp import SendError, classify, scrub
 from notifier.store import DeliveryStore, Outcome
+from servicekit import tracing
 from servicekit.logs import log_context
 
 log = logging.getLogger("notifier.dispatch")
@@ -79,6 +80,8 @@ class Job:
     attempts: int = 0
     first_attempt_at: datetime | None = None
     message: EmailMessage | None = None
+    #: The handling span's context (W3C headers) when tracing is on: the send's parent.
+    trace: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,8 @@ class Dispatcher:
             log.info("already claimed: nothing sent again", extra={"emails": duplicates})
         for email, new in zip(emails, claimed, strict=True):
             if new:
-                await self._take(Job(email, generation=1, lease_until=lease_until))
+                job = Job(email, generation=1, lease_until=lease_until, trace=tracing.carrier())
+                await self._take(job)
         return len(emails) - duplicates
 
     async def _take(self, job: Job) -> None:
@@ -273,7 +277,12 @@ class Dispatcher:
         job.attempts += 1
         started = time.perf_counter()
         try:
-            await self.sender.send(message, self.origin.address, email.recipient.address)
+            with tracing.client_call(
+                "smtp send",
+                job.trace,
+                **{"orderflow.template": email.template, "orderflow.attempt": job.attempts},
+            ):
+                await self.sender.send(message, self.origin.address, email.recipient.address)
         except Exception as error:
             metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             failure = error.failure if isinstance(error, SendError) else classify(error)
@@ -375,10 +384,13 @@ class Dispatcher:
         now = self.clock()
         outcomes = [_outcome(r, now) for r in batch]
         first = await self._persist(lambda: self.store.record(outcomes))
-        fresh = [r.event for r, new in zip(batch, first, strict=True) if new]
-        await self._persist(
-            lambda: asyncio.gather(*(self.publish(NOTIFICATIONS_EVENTS, e) for e in fresh))
-        )
+        fresh = [r for r, new in zip(batch, first, strict=True) if new]
+
+        async def announce(result: Result) -> None:
+            with tracing.under(result.job.trace):  # EmailSent in the trace that asked for it
+                await self.publish(NOTIFICATIONS_EVENTS, result.event)
+
+        await self._persist(lambda: asyncio.gather(*(announce(r) for r in fresh)))
         await self._persist(lambda: self.store.finish([o.key for o in outcomes]))
         for result, new in zip(batch, first, strict=True):
             _report(result, new)

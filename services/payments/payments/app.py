@@ -22,6 +22,7 @@ from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS, PaymentCommand
 from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from payments import handlers
+from payments import metrics as payments_metrics
 from payments.config import PaymentsSettings
 from payments.store import create_indexes, payments_store
 from servicekit.config import ServiceSettings
@@ -71,6 +72,9 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         context=config.context(),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
+    runtime.background(
+        lambda: payments_metrics.refresh_forever(runtime.db, config.overdue_refresh_seconds)
+    )
 
     @runtime.subscriber(
         topics.PAYMENTS_COMMANDS,

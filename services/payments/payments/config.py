@@ -73,6 +73,9 @@ class PaymentsSettings(CalendarSettings):
         description="P-21: a withdrawn claim may be opened again this long; then the debt "
         "lapses and the order ends unpaid.",
     )
+    overdue_refresh_seconds: float = Field(
+        default=30.0, gt=0, description="How often the overdue requests and payouts are counted."
+    )
 
     @field_validator("business_timezone")
     @classmethod

@@ -53,4 +53,5 @@ def index_fields(ledger: Ledger, now: datetime) -> Document:
         "claim_status": claim.status.value if claim else None,
         "payout_status": ledger.payout.status.value if ledger.payout else None,
         "updated_at": now,
+        "payout_overdue": bool(ledger.payout and ledger.payout.overdue),
     }

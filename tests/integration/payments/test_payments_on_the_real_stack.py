@@ -103,6 +103,7 @@ async def stack_with_services(
             "ORDERFLOW_PAYMENT_WINDOW": str(WINDOW_SECONDS),
             "ORDERFLOW_PAYOUT_DELAY": "1",
             "ORDERFLOW_CLAIM_REOPEN_WINDOW": str(REOPEN_SECONDS),
+            "ORDERFLOW_OVERDUE_REFRESH_SECONDS": "0.5",
         },
         logs,
     )
@@ -362,3 +363,28 @@ def test_payments_logs_are_json_with_no_email_addresses(stack_with_services: Sta
     assert handled, "the service logged its messages"
     assert all(line["service"] == "payments" for line in handled)
     assert "@example.com" not in text
+
+
+async def test_P16_ops_see_overdue_requests_and_rejections_by_reason_on_metrics(
+    stack_with_services: Stack,
+) -> None:
+    """X-08: the gauge ops alert on counts the request once its window passed unpaid."""
+    s = stack_with_services
+    order_id, _ = await order_in_payment(s)
+    early = c.command(OpenClaim, c.supplier().party, order_id=order_id, reason="Not paid yet")
+    await s.send(topics.PAYMENTS_COMMANDS, early)
+    await s.wait_for(
+        topics.PAYMENTS_EVENTS, order_id, has("PaymentOverdue"), timeout=WINDOW_SECONDS + 60
+    )
+
+    async def overdue_counted() -> bool:
+        page = s.payments.metrics()
+        gauge = [
+            ln for ln in page.splitlines() if ln.startswith("orderflow_payment_requests_overdue ")
+        ]
+        return bool(gauge) and float(gauge[0].split()[1]) >= 1
+
+    await eventually(overdue_counted, timeout=30)
+    page = s.payments.metrics()
+    assert 'orderflow_commands_rejected_total{reason="too_early",service="payments"}' in page
+    assert "orderflow_payouts_overdue " in page

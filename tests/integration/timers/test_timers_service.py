@@ -108,6 +108,8 @@ async def test_X03_deadline_that_fell_due_while_down_fires_late_on_restart_in_du
     try:
         ids = {c.deadline_id for c in commands}
         events = await read_expiries(stack, names, ids, timeout=30)
+        # what the OrderflowDeadlinesFiredLate alert reads (deploy/prometheus).
+        await wait_for_metric(restarted, "timers_deadlines_fired_late_total", 20)
     finally:
         restarted.terminate()
     assert counts(events) == {deadline_id: 1 for deadline_id in ids}

@@ -1,0 +1,1 @@
+"""gateway: the HTTP front door of orderflow, over its own read model of every event topic."""

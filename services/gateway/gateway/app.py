@@ -1,0 +1,155 @@
+"""gateway: the HTTP front door of orderflow, over its own read model of every event topic.
+
+The composition root: builds the runtime, the stores, the projection's subscribers (one
+per event topic), the command topics it publishes to, and the HTTP API, which uvicorn
+serves beside the runtime's /metrics and /readyz. Nothing else in the service wires
+anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from aiokafka import ConsumerRecord
+from fastapi import FastAPI
+from faststream.kafka import KafkaMessage
+
+from contracts import topics
+from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS
+from contracts.envelope import Message
+from contracts.invoicing import INVOICING_COMMANDS, INVOICING_EVENTS
+from contracts.notifications import NOTIFICATION_EVENTS
+from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS
+from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS
+from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS
+from contracts.timers import TIMER_EVENTS
+from gateway import handlers
+from gateway.api import create_api
+from gateway.api.context import ApiDeps
+from gateway.auth import Verifier
+from gateway.config import GatewaySettings
+from gateway.domain import Position
+from gateway.store import Commands, Directory, Views, create_indexes
+from servicekit.config import ServiceSettings
+from servicekit.runtime import ServiceRuntime, run_service
+
+NAME = "gateway"
+
+#: Every event topic, and the contract that reads it.
+PROJECTED: dict[str, Any] = {
+    topics.ORDERS_EVENTS: ORDER_EVENTS,
+    topics.INVOICING_EVENTS: INVOICING_EVENTS,
+    topics.PAYMENTS_EVENTS: PAYMENT_EVENTS,
+    topics.NOTIFICATIONS_EVENTS: NOTIFICATION_EVENTS,
+    topics.TIMERS_EVENTS: TIMER_EVENTS,
+    topics.ACCOUNTS_EVENTS: ACCOUNT_EVENTS,
+    topics.SUPPLIERS_EVENTS: SUPPLIER_EVENTS,
+    topics.ACCOUNTS_ANSWERS: ACCOUNT_ANSWERS,
+}
+#: The command topics the API publishes to.
+SENDS: dict[str, Any] = {
+    topics.ORDERS_COMMANDS: ORDER_COMMANDS,
+    topics.INVOICING_COMMANDS: INVOICING_COMMANDS,
+    topics.PAYMENTS_COMMANDS: PAYMENT_COMMANDS,
+    topics.SUPPLIERS_COMMANDS: SUPPLIER_COMMANDS,
+}
+
+
+def settings_of(settings: ServiceSettings | None) -> GatewaySettings:
+    if isinstance(settings, GatewaySettings):
+        return settings
+    return GatewaySettings(**(settings.model_dump() if settings else {}))
+
+
+def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastAPI]:
+    """The runtime (projection, publishers) and the API app, not yet served."""
+    config = settings_of(settings)
+    runtime = ServiceRuntime(NAME, config)
+    for topic, union in SENDS.items():
+        runtime.output(topic, union.annotation, f"Commands sent over HTTP to {topic}")
+    deps = handlers.Deps(
+        views=Views(runtime.db),
+        commands=Commands(runtime.db),
+        directory=Directory(runtime.db),
+        clock=lambda: datetime.now(UTC),
+    )
+    runtime.on_start(lambda: create_indexes(runtime.db))
+    for topic, union in PROJECTED.items():
+        _subscribe(runtime, topic, union, deps, config.projection_group or None)
+
+    async def publish(topic: str, message: Message) -> None:
+        await runtime.publish(topic, message)
+
+    api = create_api(
+        ApiDeps(
+            settings=config,
+            verifier=Verifier(config),
+            views=deps.views,
+            commands=deps.commands,
+            directory=deps.directory,
+            waiters=deps.waiters,
+            publish=publish,
+            clock=deps.clock,
+        )
+    )
+    return runtime, api
+
+
+def _subscribe(
+    runtime: ServiceRuntime, topic: str, union: Any, deps: handlers.Deps, group: str | None
+) -> None:
+    body: Any = union.annotation
+
+    async def on_event(event: body, message: KafkaMessage) -> None:
+        record: ConsumerRecord[bytes, bytes] = message.raw_message
+        at = Position(
+            topic=runtime.base_topic(record.topic), partition=record.partition, offset=record.offset
+        )
+        await handlers.project(event, at, deps)
+
+    on_event.__annotations__["event"] = body
+    runtime.subscriber(topic, group=group, title=f"gateway:{topic}")(on_event)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn inside the runtime: the runtime, not uvicorn, handles SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
+    """Wire the gateway and serve its API for the life of the runtime."""
+    config = settings_of(settings)
+    runtime, api = wire(config)
+    server = _Server(
+        uvicorn.Config(
+            api, host=config.api_host, port=config.api_port, log_config=None, access_log=False
+        )
+    )
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            server.should_exit = True
+            await task
+            raise
+
+    async def api_up() -> bool:
+        return server.started  # /readyz says ready once the API listens too
+
+    runtime.ops.checks["api"] = api_up
+    runtime.background(serve)
+    return runtime
+
+
+def main() -> None:
+    run_service(build)
