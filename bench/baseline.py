@@ -19,11 +19,12 @@ import sys
 import time
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from bench import ordering_bench
 from bench.report import Section
 from bench.rig import CpuMeter, Reader, Run, create_topics, encoded, producer, send_all
+from orderflow import kafka
 from servicekit.kafka import client_kwargs
 
 
@@ -35,7 +36,7 @@ async def loop(bootstrap: str, source: str, target: str, group: str, mode: str, 
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    out = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
+    out = kafka.producer(bootstrap)
     await consumer.start()
     await out.start()
     stop = asyncio.Event()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
@@ -27,6 +27,7 @@ import devstack
 from contracts.envelope import Message
 from devstack.kafka import delete_topics_with_prefix
 from devstack.services import ROOT, ServiceProcess
+from orderflow import kafka
 from servicekit.kafka import client_kwargs
 
 Document = dict[str, Any]
@@ -191,24 +192,17 @@ async def create_topics(bootstrap: str, names: Iterable[str]) -> None:
 
 async def partitions_of(bootstrap: str, topic: str, timeout: float = 30.0) -> list[int]:
     """The partitions of `topic`, waiting for it to be created (services do at start-up)."""
-    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
-    await admin.start()
-    try:
-        deadline = time.perf_counter() + timeout
-        while True:
-            (found,) = await admin.describe_topics([topic])
-            if found.get("error_code") == 0 and found.get("partitions"):
-                return sorted(int(p["partition"]) for p in found["partitions"])
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"topic {topic} does not exist")
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
+    deadline = time.perf_counter() + timeout
+    while not (found := await kafka.partitions(bootstrap, [topic])):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"topic {topic} does not exist")
+        await asyncio.sleep(0.2)
+    return found[topic]
 
 
 def producer(bootstrap: str) -> AIOKafkaProducer:
     """A producer as an upstream system would configure one (idempotent, short linger)."""
-    return AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True, linger_ms=5)
+    return kafka.producer(bootstrap, linger_ms=5)
 
 
 def encoded(messages: Sequence[Message]) -> list[tuple[str, bytes, bytes]]:
@@ -233,9 +227,7 @@ class Reader:
 
     def __init__(self, bootstrap: str, topic: str, key: Callable[[Document], str | None]) -> None:
         self.bootstrap, self.topic, self.key = bootstrap, topic, key
-        self.consumer = AIOKafkaConsumer(
-            **client_kwargs(bootstrap), group_id=None, enable_auto_commit=False
-        )
+        self.consumer = kafka.follower(bootstrap)
         self.wanted: set[str] = set()
         self.seen: dict[str, Seen] = {}
         self._changed = asyncio.Event()

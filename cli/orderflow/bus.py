@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from contracts import topics
 from contracts.envelope import Message
-from servicekit.kafka import client_kwargs
+from orderflow.kafka import Upstream, follower
 
 #: The event topics an order's timeline is made of.
 TIMELINE_TOPICS = (
@@ -24,6 +24,7 @@ TIMELINE_TOPICS = (
     topics.PAYMENTS_EVENTS,
     topics.NOTIFICATIONS_EVENTS,
     topics.SUPPLIERS_EVENTS,  # keyed by supplier id: a supplier's settings (P-11, P-14)
+    topics.ACCOUNTS_ANSWERS,  # keyed by account id: ordering registered an account (A-01)
 )
 
 
@@ -67,13 +68,9 @@ class Bus:
         self.bootstrap, self.prefix = bootstrap, prefix
         #: Which orders' events to keep (by order id); None: every order's.
         self.keep = keep
-        self.producer = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
-        self.consumer = AIOKafkaConsumer(
-            *(prefix + t for t in TIMELINE_TOPICS),
-            **client_kwargs(bootstrap),
-            group_id=None,
-            auto_offset_reset="earliest" if from_beginning else "latest",
-            enable_auto_commit=False,
+        self.upstream = Upstream(bootstrap, prefix)
+        self.consumer = follower(
+            bootstrap, *(prefix + t for t in TIMELINE_TOPICS), from_beginning=from_beginning
         )
         self.history: dict[str, list[Seen]] = defaultdict(list)
         self.listeners: list[Callable[[Seen], None]] = []
@@ -84,7 +81,7 @@ class Bus:
         self._ends: dict[TopicPartition, int] = {}
 
     async def __aenter__(self) -> Bus:
-        await self.producer.start()
+        await self.upstream.__aenter__()
         await self.consumer.start()
         # Settle where each partition starts before anything is sent, without taking a
         # batch: a batch fetched here used to be dropped, and with it an order's past.
@@ -101,16 +98,13 @@ class Bus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.consumer.stop()
-        await self.producer.stop()
+        await self.upstream.__aexit__()
 
     async def send(self, topic: str, *messages: Message) -> None:
-        for message in messages:
-            await self.producer.send_and_wait(
-                self.prefix + topic, message.model_dump_json().encode(), key=message.kafka_key()
-            )
+        await self.upstream.send(topic, *messages)
 
     async def send_raw(self, topic: str, value: bytes, key: bytes | None) -> None:
-        await self.producer.send_and_wait(self.prefix + topic, value, key=key)
+        await self.upstream.send_raw(topic, value, key)
 
     async def wait_for(self, order_id: object, types: Iterable[str], timeout: float = 60.0) -> Seen:
         """The first event of `order_id` whose type is one of `types` (past or future)."""
@@ -121,6 +115,27 @@ class Bus:
                     if seen.type in wanted:
                         return seen
                 await self._changed.wait()
+
+    async def answer(self, message: Message, timeout: float = 30.0) -> Seen:
+        """The first event `message` caused (its answer, or its rejection: X-07), once sent."""
+        cause, key = str(message.message_id), message.kafka_key().decode()
+
+        def caused() -> Seen | None:
+            for seen in self.history[key]:
+                if cause in (seen.body.get("causation_id"), seen.body.get("command_id")):
+                    return seen
+            return None
+
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                while (found := caused()) is None:
+                    await self._changed.wait()
+                return found
+        except TimeoutError:
+            seen = [(s.type, s.body.get("status"), s.body.get("reason")) for s in self.history[key]]
+            raise TimeoutError(
+                f"no answer to {message.type} about {key} in {timeout}s; saw {seen}"
+            ) from None
 
     async def caught_up(self, timeout: float = 60.0) -> None:
         """Wait until every event that was on the topics when the bus started has been read

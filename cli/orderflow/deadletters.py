@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
+from orderflow.kafka import producer, read_topics
 from servicekit.deadletters import DLQ_ERROR, DLQ_REASON, DLQ_SERVICE, DLQ_SOURCE
-from servicekit.kafka import client_kwargs
 
 
 @dataclass(frozen=True)
@@ -27,31 +25,11 @@ class Letter:
 
 
 async def list_letters(bootstrap: str, dlq_topic: str) -> list[Letter]:
-    consumer = AIOKafkaConsumer(
-        dlq_topic,
-        **client_kwargs(bootstrap),
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    letters: list[Letter] = []
-    try:
-        while batch := await consumer.getmany(timeout_ms=1000):
-            for records in batch.values():
-                letters.extend(
-                    Letter(
-                        r.partition,
-                        r.offset,
-                        r.key,
-                        r.value or b"",
-                        {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())},
-                    )
-                    for r in records
-                )
-    finally:
-        await consumer.stop()
-    return letters
+    """Every letter of `dlq_topic` up to its end now (none if the topic does not exist)."""
+    return [
+        Letter(r.partition, r.offset, r.key, r.value, r.headers)
+        for r in await read_topics(bootstrap, [dlq_topic])
+    ]
 
 
 async def replay_letter(bootstrap: str, dlq_topic: str, offset: int) -> str:
@@ -63,13 +41,13 @@ async def replay_letter(bootstrap: str, dlq_topic: str, offset: int) -> str:
     source = letter.headers.get(DLQ_SOURCE, "").rsplit("/", 2)[0]
     if not source:
         raise LookupError(f"dead letter {offset} does not say where it came from")
-    producer = AIOKafkaProducer(**client_kwargs(bootstrap), enable_idempotence=True)
-    await producer.start()
+    upstream = producer(bootstrap)
+    await upstream.start()
     try:
         headers = [
             (k, v.encode()) for k, v in letter.headers.items() if not k.startswith("x-dlq-")
         ] + [("x-replayed-from", f"{dlq_topic}/{letter.partition}/{offset}".encode())]
-        await producer.send_and_wait(source, letter.value, key=letter.key, headers=headers)
+        await upstream.send_and_wait(source, letter.value, key=letter.key, headers=headers)
     finally:
-        await producer.stop()
+        await upstream.stop()
     return source

@@ -12,21 +12,21 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from contracts import topics
 from contracts.orders import (
-    ConfirmAsClient,
     ConfirmOrder,
-    CreateOrder,
     EditOrder,
     LeaveReview,
     Money,
-    SubmitOrder,
+    OrderItem,
+    PostpaidTerms,
     TermsChange,
 )
-from contracts.payments import RecordPayment
 from orderflow import commands as c
+from orderflow import scenarios as s
 from orderflow.bus import Bus
+from orderflow.scenarios import ORDERS
 
 Scenario = Callable[[Bus], Awaitable[str]]
 
@@ -35,135 +35,71 @@ async def managed_confirmed_by_operator_and_client(bus: Bus) -> str:
     """M-03, M-05, M-08: submitted, confirmed by the operator, then by the client's link."""
     order_id, flow = uuid.uuid4(), uuid.uuid4()
     member, client = c.member(), c.client()
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            CreateOrder,
-            member.party,
-            flow,
-            order_id=order_id,
-            parties=[member, client],
-            terms=c.managed_terms(),
-        ),
-        c.command(SubmitOrder, member.party, flow, order_id=order_id),
-        c.command(ConfirmOrder, c.OPERATOR, flow, order_id=order_id),
-    )
-    sent = await bus.wait_for(order_id, ["OrderSentToClient"])
-    token = str(sent.body["confirmation_token"])
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(ConfirmAsClient, client.party, flow, order_id=order_id, token=token),
-    )
-    done = await bus.wait_for(order_id, ["OrderActivated", "OrderCommandRejected"])
-    return (
-        f"managed order {str(order_id)[:8]}: {done.body.get('status') or done.body.get('reason')}"
-    )
+    terms = c.managed_terms()
+    sent = await s.submitted_and_reviewed(bus, member, client, order_id, terms, flow=flow)
+    token = str(sent["confirmation_token"])
+    done = await s.confirmed_by_client(bus, client, order_id, token, flow)
+    return f"managed order {str(order_id)[:8]}: {done['status']}"
 
 
 async def postpaid_nobody_confirms(bus: Bus) -> str:
     """P-02: the supplier never answers; the order is cancelled when the window passes."""
     order_id = uuid.uuid4()
     customer, supplier = c.customer(), c.supplier()
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            CreateOrder,
-            customer.party,
-            order_id=order_id,
-            parties=[customer, supplier],
-            terms=c.postpaid_terms(),
-        ),
-    )
+    booked = s.booking(customer, supplier, order_id, c.postpaid_terms())
+    await s.accepted(bus, ORDERS, booked, "OrderCreated")
     done = await bus.wait_for(order_id, ["OrderCancelled"], timeout=90)
     return f"post-paid order {str(order_id)[:8]}: {done.body['status']} (nobody confirmed in time)"
+
+
+def appointment_soon(**changes: Any) -> PostpaidTerms:
+    """Far enough ahead to still be in the future when ordering decides (a cold producer's
+    first send can take seconds), near enough to watch it pass."""
+    start = datetime.now(UTC) + timedelta(seconds=15)
+    return c.postpaid_terms(
+        appointment_start=start, appointment_end=start + timedelta(seconds=1), **changes
+    )
 
 
 async def postpaid_without_payment_stage_runs_by_itself(bus: Bus) -> str:
     """P-06, P-12, P-13, P-14 (seed 004): confirmed, then done and confirmed automatically;
     closed at once, and the price captured as the payment gateway does it."""
-    order_id = uuid.uuid4()
     customer, supplier = c.customer("2"), c.supplier("2")
-    now = datetime.now(UTC)
-    terms = c.postpaid_terms(
-        # Far enough ahead to still be in the future when ordering decides (a cold
-        # producer's first send can take seconds), near enough to watch it pass.
-        appointment_start=now + timedelta(seconds=15),
-        appointment_end=now + timedelta(seconds=16),
-        payment_stage=False,
-    )
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            CreateOrder,
-            customer.party,
-            order_id=order_id,
-            parties=[customer, supplier],
-            terms=terms,
-        ),
-        c.command(ConfirmOrder, supplier.party, order_id=order_id),
-    )
+    terms = appointment_soon(payment_stage=False)
+    order_id = await s.in_progress(bus, customer, supplier, terms)
     closed = await bus.wait_for(order_id, ["ExecutionConfirmed"], timeout=90)
     if closed.body.get("status") != "closed":
         return (
             f"post-paid order {str(order_id)[:8]}: {closed.body.get('status')} (no payment stage)"
         )
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            LeaveReview,
-            customer.party,
-            order_id=order_id,
-            service_rating=5,
-            supplier_rating=5,
-            text="Great",
-        ),
+    review = c.command(
+        LeaveReview,
+        customer.party,
+        order_id=order_id,
+        service_rating=5,
+        supplier_rating=5,
+        text="Great",
     )
+    await bus.send(ORDERS, review)
     # Seed 004 takes the payment automatically: payments asks the gateway to capture the
     # price (ChargeRequested) and the gateway reports the money (RecordPayment).
-    charge = await bus.wait_for(order_id, ["ChargeRequested"], timeout=60)
-    amount = charge.body["amount"]
-    await bus.send(
-        topics.PAYMENTS_COMMANDS,
-        c.command(
-            RecordPayment, c.GATEWAY, order_id=order_id, payment_id=f"capture-{order_id}",
-            amount=Money(amount=Decimal(amount["amount"]), currency=amount["currency"]),
-        ),
-    )  # fmt: skip
+    amount = await s.pay_what_is_asked(bus, order_id, "ChargeRequested", f"capture-{order_id}")
     await bus.wait_for(order_id, ["PayoutScheduled"], timeout=60)
     return (
         f"post-paid order {str(order_id)[:8]}: closed (no payment stage), "
-        f"{amount['amount']} {amount['currency']} captured, payout scheduled"
+        f"{amount.amount} {amount.currency} captured, payout scheduled"
     )
 
 
 async def postpaid_paid_closed_and_paid_out(bus: Bus) -> str:
     """P-06, P-12, P-13, P-15, P-18 (seed 001): done, confirmed, paid through the gateway."""
-    order_id = uuid.uuid4()
     customer, supplier = c.customer("3"), c.supplier("3")
-    start = datetime.now(UTC) + timedelta(seconds=15)
-    terms = c.postpaid_terms(appointment_start=start, appointment_end=start + timedelta(seconds=1))
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            CreateOrder,
-            customer.party,
-            order_id=order_id,
-            parties=[customer, supplier],
-            terms=terms,
-        ),
-        c.command(ConfirmOrder, supplier.party, order_id=order_id),
+    order_id = await s.in_progress(bus, customer, supplier, appointment_soon())
+    amount = await s.pay_what_is_asked(
+        bus, order_id, "PaymentRequested", f"demo-{order_id}", timeout=90
     )
-    requested = await bus.wait_for(order_id, ["PaymentRequested"], timeout=90)
-    amount = requested.body["amount"]
-    await bus.send(
-        topics.PAYMENTS_COMMANDS,
-        c.command(
-            RecordPayment, c.GATEWAY, order_id=order_id, payment_id=f"demo-{order_id}",
-            amount=Money(amount=Decimal(amount["amount"]), currency=amount["currency"]),
-        ),
-    )  # fmt: skip
     await bus.wait_for(order_id, ["PayoutScheduled"], timeout=60)
-    return f"post-paid order {str(order_id)[:8]}: paid {amount['amount']} {amount['currency']}, closed, payout scheduled"
+    return f"post-paid order {str(order_id)[:8]}: paid {amount.amount} {amount.currency}, closed, payout scheduled"
 
 
 async def postpaid_price_rise_accepted_explicitly(bus: Bus) -> str:
@@ -173,60 +109,58 @@ async def postpaid_price_rise_accepted_explicitly(bus: Bus) -> str:
     order_id, flow = uuid.uuid4(), uuid.uuid4()
     customer, supplier = c.customer("4"), c.supplier("4")
     terms = c.postpaid_terms()
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            CreateOrder,
-            customer.party,
-            flow,
-            order_id=order_id,
-            parties=[customer, supplier],
-            terms=terms,
-        ),
-        c.command(
-            EditOrder,
-            supplier.party,
-            flow,
-            order_id=order_id,
-            changes=TermsChange(price=Money(amount=Decimal("55.00"), currency="EUR")),
-            comment="Two pianos to tune",
-        ),
+    await s.accepted(
+        bus, ORDERS, s.booking(customer, supplier, order_id, terms, flow), "OrderCreated"
     )
-    raised = await bus.wait_for(order_id, ["OrderEdited"])
-    price = Money.model_validate(raised.body["pending_price"])
+    raised = await s.price_raised(bus, supplier, order_id, flow=flow)
+    price = Money.model_validate(raised["pending_price"])
     later = terms.appointment_start + timedelta(hours=2)
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            EditOrder,
-            customer.party,
-            flow,
-            order_id=order_id,
-            changes=TermsChange(appointment_start=later),
-            comment="Can we make it later?",
-        ),
-        c.command(ConfirmOrder, supplier.party, flow, order_id=order_id),
+    move = c.command(
+        EditOrder,
+        customer.party,
+        flow,
+        order_id=order_id,
+        changes=TermsChange(appointment_start=later),
+        comment="Can we make it later?",
     )
-    refused = await bus.wait_for(order_id, ["OrderCommandRejected"])
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(
-            EditOrder,
-            customer.party,
-            flow,
-            order_id=order_id,
-            changes=TermsChange(appointment_start=later),
-            comment="Later, and the new price is fine",
-            accept_price=price,
-        ),
-        c.command(ConfirmOrder, supplier.party, flow, order_id=order_id),
+    await s.accepted(bus, ORDERS, move, "OrderEdited")
+    early = c.command(ConfirmOrder, supplier.party, flow, order_id=order_id)
+    refused = await s.refused(bus, ORDERS, early, "price_not_accepted")
+    accept = c.command(
+        EditOrder,
+        customer.party,
+        flow,
+        order_id=order_id,
+        changes=TermsChange(appointment_start=later),
+        comment="Later, and the new price is fine",
+        accept_price=price,
     )
-    confirmed = await bus.wait_for(order_id, ["OrderConfirmed"], timeout=60)
-    agreed = confirmed.body["terms"]["price"]
+    await s.accepted(bus, ORDERS, accept, "OrderEdited")
+    confirm = c.command(ConfirmOrder, supplier.party, flow, order_id=order_id)
+    confirmed = await s.accepted(bus, ORDERS, confirm, "OrderConfirmed")
+    agreed = confirmed["terms"]["price"]
     return (
-        f"post-paid order {str(order_id)[:8]}: {confirmed.body['status']} at "
+        f"post-paid order {str(order_id)[:8]}: {confirmed['status']} at "
         f"{agreed['amount']} {agreed['currency']} (the supplier's confirmation was first "
-        f"refused: {refused.body['reason']}; then the customer accepted the price)"
+        f"refused: {refused['reason']}; then the customer accepted the price)"
+    )
+
+
+async def account_order_approved_and_completed(bus: Bus) -> str:
+    """A-01, A-06, A-07, A-10: the billing system opens an account; an agent's order of a
+    plan that needs approval is configured, placed, approved and completed (a receipt)."""
+    account_id, order_id = f"acc-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+    await s.opened_account(bus, account_id, f"billing-{account_id}@example.com")
+    plan = OrderItem(
+        product_id="support-plan", pricing_option="yearly", unit_price=Decimal("300.00")
+    )
+    done = await s.placed_approved_and_completed(
+        bus, c.agent(), order_id, account_id, [plan], configure={0: {"tier": "gold"}}
+    )
+    total = done["total"]
+    return (
+        f"account order {str(order_id)[:8]}: {done['status']} after approval, "
+        f"{total['amount']} {total['currency']}, receipt to the account's email"
     )
 
 
@@ -236,6 +170,7 @@ SCENARIOS: list[Scenario] = [
     postpaid_without_payment_stage_runs_by_itself,
     postpaid_paid_closed_and_paid_out,
     postpaid_price_rise_accepted_explicitly,
+    account_order_approved_and_completed,
 ]
 
 

@@ -43,13 +43,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts import topics
 from invoicing.queries import order_invoices
 from notifier.queries import deliveries_of_order
+from orderflow.kafka import Record, Sent
 from ordering.queries import order_view
 from ordering.store import orders_store
 from payments.store import payments_store
 from servicekit.aggregates import Document
 from servicekit.deadletters import DLQ_ERROR, DLQ_REASON, DLQ_SERVICE, DLQ_SOURCE
 from tests.chaos.scenarios import Expected, Poison
-from tests.chaos.traffic import Record, Sent
 
 DELIVERY_HEADER = "X-Orderflow-Delivery"
 

@@ -35,6 +35,7 @@ from contracts import topics
 from contracts.envelope import Role
 from devstack import smtp
 from orderflow import commands as c
+from orderflow.kafka import Sent, Upstream, read_topics
 from orderflow.launcher import Launcher, installed
 from servicekit.config import service_database
 from tests.chaos.checks import check_all
@@ -52,7 +53,7 @@ from tests.chaos.scenarios import (
     poisons,
 )
 from tests.chaos.stack import PrivateStack, prune
-from tests.chaos.traffic import Sent, Upstream, Watcher, read_topics
+from tests.chaos.traffic import Watcher
 from tests.e2e.timeline import InvoiceCalendar
 
 log = logging.getLogger("chaos")
@@ -237,7 +238,8 @@ async def run(profile: Profile) -> Report:
         await launcher.start(stack.endpoints, installed())
         say(f"services up: {', '.join(p.module for p in launcher.processes)}")
         bootstrap = stack.endpoints.kafka_bootstrap
-        async with Upstream(bootstrap, prefix) as upstream, Watcher(bootstrap, prefix) as watcher:
+        upstream_retrying = Upstream(bootstrap, prefix, retry_for=300.0)
+        async with upstream_retrying as upstream, Watcher(bootstrap, prefix) as watcher:
             accounts = await open_accounts(upstream, mongo, database, run_id)
             member = c.party(f"member-{run_id}", Role.MEMBER, f"member@{run_id}.chaos.example.com")
             drive = Drive(upstream, watcher, run_id, calendar, member, accounts, profile.scenario_timeout, profile.appointment_lead)  # fmt: skip
@@ -251,7 +253,7 @@ async def run(profile: Profile) -> Report:
             retries = upstream.retries
         say("checking topics, store and Maildir")
         everything = [*topics.ALL, *(topics.dlq(t) for t in topics.ALL)]
-        records = await read_topics(bootstrap, prefix, everything)
+        records = await read_topics(bootstrap, everything, prefix, timeout=120.0)
         mails = smtp.messages(stack.endpoints.maildir)
         verdict = await check_all(
             lambda service: mongo[service_database(database, service)],

@@ -49,7 +49,8 @@ from contracts.orders import (
 )
 from contracts.payments import ConfirmPayoutSent, RecordPayment
 from orderflow import commands as c
-from tests.chaos.traffic import Upstream, Watcher
+from orderflow.kafka import Upstream
+from tests.chaos.traffic import Watcher
 from tests.e2e.timeline import InvoiceCalendar
 
 ORDERS = topics.ORDERS_COMMANDS

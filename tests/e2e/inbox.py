@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import re
 import time
+import uuid
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from devstack.smtp import ENVELOPE_TO_HEADER
 
@@ -85,3 +88,11 @@ def text_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+def token_in(mail_text: str, order_id: uuid.UUID) -> str:
+    """M-08: the token of the confirmation link in the client's email (for that order)."""
+    [link] = re.findall(r"https://orders\.example\.test/confirm\S+", mail_text)
+    query = parse_qs(urlsplit(link).query)
+    assert query["order"] == [str(order_id)]
+    return str(query["token"][0])

@@ -9,7 +9,6 @@ once with `RunBillCycle` (A-11). The demo catalogue (ordering.config.DEMO_CATALO
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,17 +24,16 @@ from contracts.orders import (
     CancelOrder,
     CompleteOrder,
     ConfigureItem,
-    CreateOrder,
     EditDraft,
     EditNotes,
     OrderItem,
-    OrderParty,
     PlaceOrder,
     RefuseApproval,
     ResendReceipt,
 )
 from invoicing.queries import account_invoices
 from orderflow import commands as c
+from orderflow import scenarios
 from ordering.queries import search_accounts
 from tests.e2e.conftest import System
 from tests.e2e.inbox import expect_templates, text_of, wait_for_mail
@@ -74,24 +72,15 @@ def item(product: str, price: str, quantity: int = 1, option: str = "monthly") -
 
 
 async def opened_account(system: System) -> tuple[str, str]:
-    """A-01: the billing system opens an account; ordering knows it once it is stored."""
+    """A-01: the billing system opens an account; ordering knows it once it answers
+    `AccountRegistered` (the demo's step)."""
     account_id = f"acc-{uuid.uuid4().hex[:8]}"
     address = f"billing-{uuid.uuid4().hex[:8]}@{system.run_id}.e2e.example.com"
-    await send(system, topics.ACCOUNTS_EVENTS, c.account_opened(account_id, address))
-    async with asyncio.timeout(30):
-        while await system.db("ordering")["accounts"].find_one({"_id": account_id}) is None:
-            await asyncio.sleep(0.2)
+    await scenarios.opened_account(system.bus, account_id, address)
     return account_id, address
 
 
-def create(agent: OrderParty, order_id: uuid.UUID, account_id: str, **terms: Any) -> CreateOrder:
-    return c.command(
-        CreateOrder,
-        agent.party,
-        order_id=order_id,
-        parties=[agent],
-        terms=c.account_terms(account_id, **terms),
-    )
+create = scenarios.account_order
 
 
 async def billed(system: System, account_id: str, order_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -104,6 +93,23 @@ async def billed(system: System, account_id: str, order_id: uuid.UUID) -> list[d
         system, account_id, lambda found: bool(runs(found)), 45, f"a run billing {order_id}"
     )
     return runs(events(system, account_id))
+
+
+async def billed_invoice(system: System, account_id: str, order_id: uuid.UUID) -> dict[str, Any]:
+    """A-11: the one run that billed the order made one invoice; its `InvoiceIssued`, the
+    account's only one."""
+    [run] = await billed(system, account_id, order_id)
+    [invoice_id] = run["invoice_ids"]
+    issued = await until(
+        system,
+        account_id,
+        lambda found: any(
+            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
+        ),
+        30,
+    )
+    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    return invoice
 
 
 async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_completed_receipt_and_billed(
@@ -178,17 +184,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
     assert "Total: 360.00 EUR" in text_of(receipts[-1])
 
     # A-11: the next bill-cycle run invoices the account for the order, line by item.
-    [run] = await billed(system, account_id, order_id)
-    [invoice_id] = run["invoice_ids"]
-    issued = await until(
-        system,
-        account_id,
-        lambda found: any(
-            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
-        ),
-        30,
-    )
-    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    invoice = await billed_invoice(system, account_id, order_id)
     assert (invoice["issuer_id"], invoice["account_id"]) == ("billing", account_id)
     assert invoice["client"]["contact"]["email"] == address
     assert [
@@ -200,7 +196,7 @@ async def test_A01_A04_to_A08_A10_A11_approval_and_a_missing_configuration_then_
     assert invoice["total"] == {"amount": "360.00", "currency": "EUR"}
     [stored] = await account_invoices(system.db("invoicing"), account_id)
     assert (stored.invoice_id, stored.status, stored.number) == (
-        invoice_id,
+        invoice["invoice_id"],
         "issued",
         invoice["number"],
     )
@@ -312,17 +308,7 @@ async def test_A13_A15_refused_edited_placed_again_overdue_approved_completed_re
     assert completed["bill_to"]["email"] == email(finance)
     [receipt] = await wait_for_mail(system.maildir, email(buyer), "receipt")
     assert "Total: 340.00 EUR" in text_of(receipt)
-    [run] = await billed(system, account_id, order_id)
-    [invoice_id] = run["invoice_ids"]
-    issued = await until(
-        system,
-        account_id,
-        lambda found: any(
-            e.get("invoice_id") == invoice_id and e["type"] == "InvoiceIssued" for e in found
-        ),
-        30,
-    )
-    [invoice] = [e for e in issued if e["type"] == "InvoiceIssued"]
+    invoice = await billed_invoice(system, account_id, order_id)
     assert (invoice["client"]["id"], invoice["client"]["contact"]["email"]) == (
         account_id,
         email(finance),

@@ -9,12 +9,10 @@ completes as soon as its last invoice is issued (M-16).
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -30,7 +28,6 @@ from contracts.orders import (
     ApproveCancellation,
     ConfirmAsClient,
     ConfirmOrder,
-    CreateOrder,
     DeclineAsClient,
     DiscardDraft,
     DuplicateOrder,
@@ -48,11 +45,12 @@ from contracts.orders import (
 )
 from invoicing.queries import order_invoices
 from orderflow import commands as c
+from orderflow import scenarios
 from ordering.domain.model import ManagedDetails
 from ordering.queries import list_orders, order_view
 from servicekit.businessdays import add_weekday_time
 from tests.e2e.conftest import System
-from tests.e2e.inbox import expect_templates, text_of, wait_for_mail
+from tests.e2e.inbox import expect_templates, text_of, token_in, wait_for_mail
 from tests.e2e.timeline import (
     InvoiceCalendar,
     accepted,
@@ -109,14 +107,6 @@ def milestones(system: System, order_id: uuid.UUID) -> list[str]:
     return [t for t in types_of(system, order_id, topics.ORDERS_EVENTS) if t not in noise]
 
 
-def token_in(mail_text: str, order_id: uuid.UUID) -> str:
-    """M-08: the token of the confirmation link in the client's email."""
-    [link] = re.findall(r"https://orders\.example\.test/confirm\S+", mail_text)
-    query = parse_qs(urlsplit(link).query)
-    assert query["order"] == [str(order_id)]
-    return str(query["token"][0])
-
-
 async def submitted_and_reviewed(
     system: System,
     member: OrderParty,
@@ -125,19 +115,9 @@ async def submitted_and_reviewed(
     terms: ManagedTerms,
     confirm: bool = True,
 ) -> dict[str, Any]:
-    """M-01, M-03, M-05: created, submitted, confirmed by the operator (unless not
-    `confirm`); the last answer."""
-    create = c.command(
-        CreateOrder, member.party, order_id=order_id, parties=[member, client], terms=terms
-    )
-    await accepted(system, ORDERS, create, "OrderCreated")
-    submit = c.command(SubmitOrder, member.party, order_id=order_id)
-    submitted = await accepted(system, ORDERS, submit, "OrderSubmitted")
-    if not confirm:
-        return submitted
-    expected = "OrderActivated" if terms.skip_client_confirmation else "OrderSentToClient"
-    return await accepted(
-        system, ORDERS, c.command(ConfirmOrder, c.OPERATOR, order_id=order_id), expected
+    """M-01, M-03, M-05: the demo's steps (`orderflow.scenarios`); the last answer."""
+    return await scenarios.submitted_and_reviewed(
+        system.bus, member, client, order_id, terms, confirm
     )
 
 
@@ -152,9 +132,7 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
 
     # M-01: a draft is saved, then edited (its terms and its client) before it is submitted.
     draft = ended_terms(planned_invoices=[planned(first, "100.00")])
-    create = c.command(
-        CreateOrder, member.party, order_id=order_id, parties=[member, stranger], terms=draft
-    )
+    create = scenarios.managed_order(member, stranger, order_id, draft)
     await accepted(system, ORDERS, create, "OrderCreated")
     assert await order_view(system.db("ordering"), order_id, c.OPERATOR) is None, (
         "M-02: drafts are hidden"
@@ -180,8 +158,7 @@ async def test_M01_M05_M08_M10_M11_M12_M16_confirmed_by_operator_and_client_invo
     await refused(system, ORDERS, as_stranger, "not_authorized")
     forged = c.command(ConfirmAsClient, client.party, order_id=order_id, token=token[:-2] + "xx")
     await refused(system, ORDERS, forged, "invalid_token")
-    confirm = c.command(ConfirmAsClient, client.party, order_id=order_id, token=token)
-    activated = await accepted(system, ORDERS, confirm, "OrderActivated")
+    activated = await scenarios.confirmed_by_client(system.bus, client, order_id, token)
     assert (activated["status"], activated["confirmed_by"]) == ("active", "client")
     assert activated["no_payment_guarantee"] is False
 
@@ -388,13 +365,7 @@ async def test_M04_M07_M08_M09_M15_offer_expired_rejected_duplicated_resubmitted
     await send(
         system,
         ORDERS,
-        c.command(
-            CreateOrder,
-            other_member.party,
-            order_id=unreviewed,
-            parties=[other_member, client],
-            terms=short,
-        ),
+        scenarios.managed_order(other_member, client, unreviewed, short),
         c.command(SubmitOrder, other_member.party, order_id=unreviewed),
     )
 
@@ -720,8 +691,7 @@ async def test_M18_M19_returned_with_a_question_resubmitted_confirmed_to_active_
     [mail] = await wait_for_mail(system.maildir, email(client), "client_confirmation_request")
     token = token_in(text_of(mail), order_id)
     assert token == sent["confirmation_token"]
-    yes = c.command(ConfirmAsClient, client.party, order_id=order_id, token=token)
-    activated = await accepted(system, ORDERS, yes, "OrderActivated")
+    activated = await scenarios.confirmed_by_client(system.bus, client, order_id, token)
     assert activated["status"] == "active"
     assert [p["amount"]["amount"] for p in activated["planned_invoices"]] == ["140.00"]
     assert milestones(system, order_id) == [

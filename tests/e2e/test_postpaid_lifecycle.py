@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,12 +20,9 @@ from contracts.orders import (
     CancelOrder,
     ConfirmExecution,
     ConfirmOrder,
-    CreateOrder,
     EditOrder,
     LeaveReview,
     MarkServiceDone,
-    Money,
-    OrderParty,
     PostpaidTerms,
     RejectProposal,
     TermsChange,
@@ -35,11 +31,12 @@ from contracts.payments import (
     ConfirmPayoutSent,
     OpenClaim,
     RecordChargeFailure,
-    RecordPayment,
     WithdrawClaim,
     WriteOffClaim,
 )
 from orderflow import commands as c
+from orderflow import scenarios
+from orderflow.scenarios import booking, eur, gateway_payment, in_progress
 from ordering.queries import order_view
 from payments.queries import payment_view, payouts_of
 from tests.e2e.conftest import System
@@ -60,24 +57,8 @@ ORDERS = topics.ORDERS_COMMANDS
 PAYMENTS = topics.PAYMENTS_COMMANDS
 
 
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
-
-
 def money(amount: str) -> dict[str, str]:
     return {"amount": amount, "currency": "EUR"}
-
-
-def booking(
-    system: System,
-    customer: OrderParty,
-    supplier: OrderParty,
-    order_id: uuid.UUID,
-    terms: PostpaidTerms,
-) -> CreateOrder:
-    return c.command(
-        CreateOrder, customer.party, order_id=order_id, parties=[customer, supplier], terms=terms
-    )
 
 
 def soon(seconds: float, length: float = 1.0, **changes: Any) -> PostpaidTerms:
@@ -92,29 +73,6 @@ async def sleep_until(moment: datetime) -> None:
     await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
 
 
-async def in_progress(
-    system: System, customer: OrderParty, supplier: OrderParty, terms: PostpaidTerms
-) -> uuid.UUID:
-    """P-02, P-06: booked by the customer and confirmed at once by the supplier."""
-    order_id = uuid.uuid4()
-    await accepted(
-        system, ORDERS, booking(system, customer, supplier, order_id, terms), "OrderCreated"
-    )
-    confirm = c.command(ConfirmOrder, supplier.party, order_id=order_id)
-    assert (await accepted(system, ORDERS, confirm, "OrderConfirmed"))["status"] == "in_progress"
-    return order_id
-
-
-def gateway_payment(order_id: uuid.UUID, amount: str, payment_id: str = "") -> RecordPayment:
-    return c.command(
-        RecordPayment,
-        c.GATEWAY,
-        order_id=order_id,
-        payment_id=payment_id or f"pay-{order_id}",
-        amount=eur(amount),
-    )
-
-
 async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_reviewed_and_paid_out(
     system: System,
 ) -> None:
@@ -124,21 +82,14 @@ async def test_P01_to_P18_edited_back_and_forth_confirmed_done_paid_closed_revie
     moved = start + timedelta(seconds=2)
     terms = soon(15)
     created = await accepted(
-        system, ORDERS, booking(system, customer, supplier, order_id, terms), "OrderCreated"
+        system, ORDERS, booking(customer, supplier, order_id, terms), "OrderCreated"
     )
     assert created["status"] == "confirmation"
 
     # P-06: only the awaited party confirms; P-03: the supplier raises the price...
     early = c.command(ConfirmOrder, customer.party, order_id=order_id)
     await refused(system, ORDERS, early, "not_your_turn")
-    raise_price = c.command(
-        EditOrder,
-        supplier.party,
-        order_id=order_id,
-        changes=TermsChange(price=eur("55.00")),
-        comment="Two pianos to tune",
-    )
-    edited = await accepted(system, ORDERS, raise_price, "OrderEdited")
+    edited = await scenarios.price_raised(system.bus, supplier, order_id)
     assert (edited["awaiting"], edited["status"]) == ("customer", "confirmation")
     # ...P-04/P-05: the customer moves the time, accepting the price explicitly (P-19)...
     move = c.command(
@@ -294,13 +245,11 @@ async def test_P02_P07_P12_P13_P15_P16_every_window_left_to_expire_ends_in_claim
     lapsed, repriced = uuid.uuid4(), uuid.uuid4()
 
     # P-02: nobody answers a new order; P-07: nobody confirms the supplier's new price.
-    await accepted(
-        system, ORDERS, booking(system, customer, supplier, lapsed, soon(3600)), "OrderCreated"
-    )
+    await accepted(system, ORDERS, booking(customer, supplier, lapsed, soon(3600)), "OrderCreated")
     await accepted(
         system,
         ORDERS,
-        booking(system, late_customer, late_supplier, repriced, soon(3600)),
+        booking(late_customer, late_supplier, repriced, soon(3600)),
         "OrderCreated",
     )
     reprice = c.command(
@@ -309,8 +258,8 @@ async def test_P02_P07_P12_P13_P15_P16_every_window_left_to_expire_ends_in_claim
     await accepted(system, ORDERS, reprice, "OrderEdited")
 
     # P-12, P-13: confirmed, then done and confirmed by the clock; P-15, P-16: unpaid.
-    order_id = await in_progress(system, customer, supplier, soon(10))
-    unpaid = await in_progress(system, debtor, creditor, soon(10))
+    order_id = await in_progress(system.bus, customer, supplier, soon(10))
+    unpaid = await in_progress(system.bus, debtor, creditor, soon(10))
     for cancelled_id in (lapsed, repriced):
         [cancelled] = await wait_for(system, cancelled_id, "OrderCancelled", timeout=30)
         assert (cancelled["status"], cancelled["actor"]["role"]) == ("cancelled", "system")
@@ -457,7 +406,7 @@ async def test_P14_without_a_payment_stage_the_order_closes_and_the_charge_is_ca
     system: System,
 ) -> None:
     customer, supplier = person(Role.CUSTOMER, system), person(Role.SUPPLIER, system)
-    order_id = await in_progress(system, customer, supplier, soon(10, payment_stage=False))
+    order_id = await in_progress(system.bus, customer, supplier, soon(10, payment_stage=False))
 
     # P-12, P-13 by the clock; P-14 (seed 004): closed at once, the price captured.
     [confirmed] = await wait_for(system, order_id, "ExecutionConfirmed", timeout=60)
@@ -520,7 +469,7 @@ async def test_P09_P10_P11_proposals_and_cancellations_in_progress_late_customer
     early_customer = person(Role.CUSTOMER, system)
 
     # P-09: a proposal rejected, a new one accepted (the price goes up to 60.00).
-    late = await in_progress(system, customer, supplier, soon(2 * 3600, 3600))
+    late = await in_progress(system.bus, customer, supplier, soon(2 * 3600, 3600))
     first = c.command(
         EditOrder, supplier.party, order_id=late, changes=TermsChange(price=eur("70.00"))
     )
@@ -559,7 +508,7 @@ async def test_P09_P10_P11_proposals_and_cancellations_in_progress_late_customer
     assert scheduled["gross"] == money("30.00")
 
     # P-09: an unanswered proposal lapses; P-11: cancelled three days ahead: free.
-    early = await in_progress(system, early_customer, supplier, soon(3 * 86400, 3600))
+    early = await in_progress(system.bus, early_customer, supplier, soon(3 * 86400, 3600))
     propose = c.command(
         EditOrder,
         supplier.party,
@@ -580,7 +529,7 @@ async def test_P09_P10_P11_proposals_and_cancellations_in_progress_late_customer
     )
 
     # P-11: not after the appointment has started; P-10: the supplier still may, for free.
-    started = await in_progress(system, customer, supplier, soon(4, 20))
+    started = await in_progress(system.bus, customer, supplier, soon(4, 20))
     await sleep_until(datetime.now(UTC) + timedelta(seconds=4.5))
     too_late = c.command(CancelOrder, customer.party, order_id=started, reason="Changed my mind")
     await refused(system, ORDERS, too_late, "window_closed")
@@ -644,7 +593,7 @@ async def test_P09_P12_P18_an_accepted_new_appointment_moves_the_automatic_done_
 ) -> None:
     customer, supplier = person(Role.CUSTOMER, system), person(Role.SUPPLIER, system)
     terms = soon(6)
-    order_id = await in_progress(system, customer, supplier, terms)
+    order_id = await in_progress(system.bus, customer, supplier, terms)
 
     # P-09: the supplier proposes a later appointment and the customer accepts it.
     new_start = terms.appointment_end + timedelta(seconds=10)

@@ -19,13 +19,14 @@ from contracts.orders import (
     CreateOrder,
     EditOrder,
     FeeTier,
-    Money,
     OrderParty,
     PostpaidTerms,
     TermsChange,
 )
 from contracts.suppliers import SetSupplierSettings
 from orderflow import commands as c
+from orderflow import scenarios
+from orderflow.scenarios import eur
 from tests.e2e.conftest import System
 from tests.e2e.timeline import accepted, events, person, refused, send, wait_for
 
@@ -42,10 +43,6 @@ STRICT = CancellationPolicy(tiers=[FeeTier(within_hours=48, percent=Decimal(100)
 LENIENT = CancellationPolicy(tiers=[FeeTier(within_hours=1, percent=Decimal(10))])
 
 
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
-
-
 def money(amount: str) -> dict[str, str]:
     return {"amount": amount, "currency": "EUR"}
 
@@ -56,13 +53,7 @@ def hours_ahead(hours: float) -> PostpaidTerms:
 
 
 def booking(customer: OrderParty, supplier: OrderParty, order_id: uuid.UUID) -> CreateOrder:
-    return c.command(
-        CreateOrder,
-        customer.party,
-        order_id=order_id,
-        parties=[customer, supplier],
-        terms=hours_ahead(2),
-    )
+    return scenarios.booking(customer, supplier, order_id, hours_ahead(2))
 
 
 def settings(
@@ -91,14 +82,7 @@ async def test_P19_a_new_price_is_refused_implicitly_then_accepted_explicitly_in
     await accepted(system, ORDERS, booking(customer, supplier, order_id), "OrderCreated")
 
     # The supplier raises the price: the event shows it pending, for the customer.
-    raise_price = c.command(
-        EditOrder,
-        supplier.party,
-        order_id=order_id,
-        changes=TermsChange(price=eur("55.00")),
-        comment="Two pianos to tune",
-    )
-    raised = await accepted(system, ORDERS, raise_price, "OrderEdited")
+    raised = await scenarios.price_raised(system.bus, supplier, order_id)
     assert (raised["pending_price"], raised["awaiting"]) == (money("55.00"), "customer")
 
     # A counter-edit of the time implies nothing: the supplier still cannot start.

@@ -17,36 +17,27 @@ each (the same milestones, the same emails) and every effect must happen once:
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from contracts import topics
 from contracts.envelope import Role
 from contracts.orders import (
-    ApproveOrder,
-    CompleteOrder,
-    ConfigureItem,
-    ConfirmAsClient,
     ConfirmExecution,
-    ConfirmOrder,
-    CreateOrder,
-    Money,
     OrderItem,
-    PlaceOrder,
     PlannedInvoice,
-    SubmitOrder,
 )
-from contracts.payments import ConfirmPayoutSent, RecordPayment
+from contracts.payments import ConfirmPayoutSent
 from orderflow import commands as c
+from orderflow import scenarios
+from orderflow.scenarios import eur
 from tests.e2e.conftest import System
-from tests.e2e.inbox import DELIVERY, expect_templates, text_of, wait_for_mail
+from tests.e2e.inbox import DELIVERY, expect_templates, text_of, token_in, wait_for_mail
 from tests.e2e.timeline import (
     InvoiceCalendar,
     accepted,
@@ -67,10 +58,6 @@ CALENDAR = InvoiceCalendar(origin=starting_now(), day=6.0, lead=3.0)
 EXTRA_ENV = {**CALENDAR.env(), "ORDERFLOW_BILL_CYCLE_EVERY": "6"}
 
 ORDERS = topics.ORDERS_COMMANDS
-
-
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
 
 
 class Scenario:
@@ -94,20 +81,10 @@ async def managed(system: System) -> Scenario:
             PlannedInvoice(invoice_date=first + timedelta(days=1), amount=eur("20.00")),
         ],
     )
-    await send(
-        system,
-        ORDERS,
-        c.command(
-            CreateOrder, member.party, order_id=order_id, parties=[member, client], terms=terms
-        ),
-        c.command(SubmitOrder, member.party, order_id=order_id),
-        c.command(ConfirmOrder, c.OPERATOR, order_id=order_id),
-    )
+    await scenarios.submitted_and_reviewed(system.bus, member, client, order_id, terms)
     [mail] = await wait_for_mail(system.maildir, email(client), "client_confirmation_request")
-    [link] = re.findall(r"https://orders\.example\.test/confirm\S+", text_of(mail))
-    token = parse_qs(urlsplit(link).query)["token"][0]
-    confirm = c.command(ConfirmAsClient, client.party, order_id=order_id, token=token)
-    await accepted(system, ORDERS, confirm, "OrderActivated")
+    token = token_in(text_of(mail), order_id)
+    await scenarios.confirmed_by_client(system.bus, client, order_id, token)
     await wait_for(system, order_id, "OrderCompleted", timeout=90)
     return Scenario(
         order_id,
@@ -130,27 +107,13 @@ async def managed(system: System) -> Scenario:
 async def postpaid(system: System) -> Scenario:
     """P-06, P-12, P-13, P-15, P-18: paid twice by the gateway (once counted), paid out."""
     customer, supplier = person(Role.CUSTOMER, system), person(Role.SUPPLIER, system)
-    order_id = uuid.uuid4()
     start = datetime.now(UTC) + timedelta(seconds=8)
     terms = c.postpaid_terms(appointment_start=start, appointment_end=start + timedelta(seconds=1))
-    await send(
-        system,
-        ORDERS,
-        c.command(
-            CreateOrder,
-            customer.party,
-            order_id=order_id,
-            parties=[customer, supplier],
-            terms=terms,
-        ),
-        c.command(ConfirmOrder, supplier.party, order_id=order_id),
-    )
+    order_id = await scenarios.in_progress(system.bus, customer, supplier, terms)
     await wait_for(system, order_id, "ServiceMarkedDone", timeout=60)
     await send(system, ORDERS, c.command(ConfirmExecution, customer.party, order_id=order_id))
     await wait_for(system, order_id, "PaymentRequested", timeout=30)
-    payment = c.command(
-        RecordPayment, c.GATEWAY, order_id=order_id, payment_id=f"pay-{order_id}", amount=eur("40")
-    )
+    payment = scenarios.gateway_payment(order_id, "40")
     await send(system, topics.PAYMENTS_COMMANDS, payment, payment)
     await wait_for(system, order_id, "OrderPaid", timeout=30)
     [released] = await wait_for(system, order_id, "PayoutRequested", timeout=30)
@@ -193,13 +156,7 @@ async def lapsed(system: System) -> Scenario:
     """P-02: nobody answers; the deadline (which two timer processes keep) cancels once."""
     customer, supplier = person(Role.CUSTOMER, system), person(Role.SUPPLIER, system)
     order_id = uuid.uuid4()
-    create = c.command(
-        CreateOrder,
-        customer.party,
-        order_id=order_id,
-        parties=[customer, supplier],
-        terms=c.postpaid_terms(),
-    )
+    create = scenarios.booking(customer, supplier, order_id, c.postpaid_terms())
     await send(system, ORDERS, create)
     await wait_for(system, order_id, "OrderCancelled", timeout=60)
     return Scenario(
@@ -217,28 +174,12 @@ async def account(system: System) -> tuple[Scenario, Scenario]:
     agent = person(Role.AGENT, system)
     account_id = f"acc-{uuid.uuid4().hex[:8]}"
     address = f"billing-{uuid.uuid4().hex[:8]}@{system.run_id}.e2e.example.com"
-    await send(system, topics.ACCOUNTS_EVENTS, c.account_opened(account_id, address))
-    async with asyncio.timeout(30):
-        while await system.db("ordering")["accounts"].find_one({"_id": account_id}) is None:
-            await asyncio.sleep(0.2)
+    await scenarios.opened_account(system.bus, account_id, address)
     order_id = uuid.uuid4()
     item = OrderItem(product_id="support-plan", pricing_option="yearly", unit_price=Decimal("99"))
-    await send(
-        system,
-        ORDERS,
-        c.command(
-            CreateOrder,
-            agent.party,
-            order_id=order_id,
-            parties=[agent],
-            terms=c.account_terms(account_id, items=[item]),
-        ),
-        c.command(ConfigureItem, agent.party, order_id=order_id, line=0, values={"tier": "silver"}),
-        c.command(PlaceOrder, agent.party, order_id=order_id),
-        c.command(ApproveOrder, c.APPROVER, order_id=order_id),
-        c.command(CompleteOrder, agent.party, order_id=order_id),
+    await scenarios.placed_approved_and_completed(
+        system.bus, agent, order_id, account_id, [item], configure={0: {"tier": "silver"}}
     )
-    await wait_for(system, order_id, "OrderCompleted", timeout=30)
     await until(
         system,
         account_id,

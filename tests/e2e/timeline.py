@@ -4,6 +4,7 @@
     send(system, topic, *msgs)    publish as upstream does (commands, accounts)
     answer(system, topic, cmd)    the first event the command caused, or its rejection
     accepted / refused            `answer`, asserting it is the expected event / reason
+                                  (the steps of `orderflow.scenarios`, which the demo plays)
     events(system, key, ...)      what the bus saw about an order (or account), by id
     until(system, key, check)     wait until the events of `key` satisfy `check`
     InvoiceCalendar               invoicing's compressed calendar (invoice dates are days)
@@ -25,6 +26,7 @@ from typing import Any
 from contracts.envelope import Command, Message, Role
 from contracts.orders import OrderParty
 from orderflow import commands as c
+from orderflow import scenarios
 from tests.e2e.conftest import System
 
 
@@ -103,33 +105,17 @@ async def answer(
     system: System, topic: str, command: Command, timeout: float = 30.0
 ) -> dict[str, Any]:
     """Send `command` and return the first event it caused, or its rejection (X-07)."""
-    await send(system, topic, command)
-    cause, key = str(command.message_id), command.kafka_key().decode()
-
-    def caused(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [e for e in found if cause in (e.get("causation_id"), e.get("command_id"))]
-
-    found = await until(
-        system, key, lambda found: bool(caused(found)), timeout, f"an answer to {command.type}"
-    )
-    return caused(found)[0]
+    return await scenarios.answer(system.bus, topic, command, timeout)
 
 
 async def accepted(system: System, topic: str, command: Command, expected: str) -> dict[str, Any]:
     """Send `command`; its first event must be `expected`."""
-    event = await answer(system, topic, command)
-    assert event["type"] == expected, (
-        f"{command.type} answered {event['type']}: {event.get('reason')} {event.get('message')}"
-    )
-    return event
+    return await scenarios.accepted(system.bus, topic, command, expected)
 
 
 async def refused(system: System, topic: str, command: Command, reason: str) -> dict[str, Any]:
     """Send `command`; it must be rejected with `reason` (X-07)."""
-    event = await answer(system, topic, command)
-    assert event["type"].endswith("CommandRejected"), f"{command.type} was accepted: {event}"
-    assert event["reason"] == reason, f"{command.type}: {event['reason']}: {event['message']}"
-    return event
+    return await scenarios.refused(system.bus, topic, command, reason)
 
 
 @dataclass(frozen=True)

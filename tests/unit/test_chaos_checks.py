@@ -8,14 +8,14 @@ import uuid
 from typing import Any
 
 from contracts import topics
+from orderflow.kafka import Record, Sent
 from servicekit.deadletters import DLQ_REASON, DLQ_SERVICE, DLQ_SOURCE
 from tests.chaos.checks import Events, Verdict, check_dead_letters, check_numbers, check_payments
 from tests.chaos.scenarios import Poison
-from tests.chaos.traffic import Record, Sent
 
 
 def record(topic: str, offset: int, body: dict[str, Any]) -> Record:
-    return Record(topic, 0, offset, "k", json.dumps(body).encode(), {})
+    return Record(topic, 0, offset, b"k", json.dumps(body).encode(), {})
 
 
 def settled(message_id: str, request: str = "o1:payment") -> Record:
@@ -62,7 +62,7 @@ def test_an_invoice_number_given_twice_is_a_duplicate_and_a_gap_is_a_loss() -> N
 
 def dead_letter(source: str, service: str, reason: str) -> Record:
     headers = {DLQ_SOURCE: source, DLQ_SERVICE: service, DLQ_REASON: reason}
-    return Record("orders.commands.dlq", 0, 0, "k", b"{", headers)
+    return Record("orders.commands.dlq", 0, 0, b"k", b"{", headers)
 
 
 def test_dead_letters_must_be_the_deliberate_poison_each_once_per_consuming_service() -> None:

@@ -29,15 +29,14 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DeleteOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from contracts.envelope import Role
 from contracts.orders import Flow, Money, OrderParty
 from notifier.domain import Cause, Email, OrderFacts, Recipient
 from notifier.domain.reminders import Open, Window
+from servicekit.inserts import insert_new
 
 Document = dict[str, Any]
-DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True)
@@ -164,17 +163,8 @@ class MongoDeliveries:
 
 async def _insert_all(collection: AsyncCollection[Document], docs: list[Document]) -> list[bool]:
     """Insert each document; True where it was new, False where its `_id` existed."""
-    if not docs:
-        return []
-    try:
-        await collection.insert_many(docs, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        duplicates = {int(e["index"]) for e in errors}
-        return [i not in duplicates for i in range(len(docs))]
-    return [True] * len(docs)
+    taken = await insert_new(collection, docs)
+    return [i not in taken for i in range(len(docs))]
 
 
 def claim_document(email: Email, lease_until: datetime, owner: str, now: datetime) -> Document:

@@ -1,0 +1,234 @@
+"""Kafka as upstream and downstream systems use it: the one module of Kafka helpers that the
+CLI, the bench, the chaos harness and the tests share (plain aiokafka, no service code).
+
+    client_kwargs(bootstrap)          where the broker is and how to log in (servicekit's: the
+                                      KAFKA_* settings, or the `security` a caller passes)
+    producer(bootstrap, **options)    an idempotent producer, as an upstream system sets one up
+    follower(bootstrap, *topics)      a consumer outside any group, from the start or the end
+    partitions(bootstrap, topics)     the partitions of the topics that exist
+    Upstream                          sends commands (or raw bytes) as upstream does; with
+                                      `retry_for`, keeps trying while the broker is away
+    Record                            one record read back
+    read_topics(bootstrap, names)     every record from the start: up to the topics' end now,
+                                      or, with `until`, until a check on them holds
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.envelope import Message
+from servicekit.kafka import KafkaSettings, client_kwargs
+
+log = logging.getLogger("orderflow.kafka")
+
+
+def producer(
+    bootstrap: str, security: KafkaSettings | None = None, **options: Any
+) -> AIOKafkaProducer:
+    """An idempotent producer, as an upstream system would configure one."""
+    return AIOKafkaProducer(
+        **client_kwargs(bootstrap, security), enable_idempotence=True, **options
+    )
+
+
+def follower(
+    bootstrap: str,
+    *topics: str,
+    from_beginning: bool = True,
+    security: KafkaSettings | None = None,
+) -> AIOKafkaConsumer:
+    """A consumer outside any group (it commits nothing): reads `topics` from their start,
+    or from their end when not `from_beginning`; with no topics, assign partitions to it."""
+    return AIOKafkaConsumer(
+        *topics,
+        **client_kwargs(bootstrap, security),
+        group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=False,
+    )
+
+
+async def partitions(
+    bootstrap: str, topics: Iterable[str], security: KafkaSettings | None = None
+) -> dict[str, list[int]]:
+    """The partitions of each of `topics` that exists (the others are left out)."""
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap, security))
+    await admin.start()
+    try:
+        # Describing a topic the broker does not know may create it: only the listed ones.
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics if t in existing]
+        described = await admin.describe_topics(wanted) if wanted else []
+    finally:
+        await admin.close()
+    return {
+        str(t["topic"]): sorted(int(p["partition"]) for p in t["partitions"])
+        for t in described
+        if t.get("error_code") == 0 and t.get("partitions")
+    }
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Where a record landed (a dead letter names it so), `topic` without the prefix."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class Upstream:
+    """An idempotent producer on the topics of `prefix`, as an upstream system uses one.
+
+    With `retry_for` (seconds), a send that fails is tried again until then: a retry may
+    publish a record twice (the same message id, which the services dedupe), which is what
+    at-least-once upstream delivery looks like while the broker restarts.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str = "",
+        security: KafkaSettings | None = None,
+        retry_for: float = 0.0,
+    ) -> None:
+        self.bootstrap, self.prefix, self.retry_for = bootstrap, prefix, retry_for
+        self.security = security
+        self.producer = self._producer()
+        #: Sends that failed and were tried again (the broker was away).
+        self.retries = 0
+
+    def _producer(self) -> AIOKafkaProducer:
+        if self.retry_for:
+            return producer(self.bootstrap, self.security, request_timeout_ms=15000)
+        return producer(self.bootstrap, self.security)
+
+    async def __aenter__(self) -> Upstream:
+        await self.producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            await self.producer.stop()
+
+    async def send(self, topic: str, *messages: Message) -> None:
+        for message in messages:
+            await self.send_raw(topic, message.model_dump_json().encode(), message.kafka_key())
+
+    async def send_raw(self, topic: str, value: bytes, key: bytes | None = b"k") -> Sent:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_for
+        delay, failures = 0.5, 0
+        while True:
+            try:
+                meta = await self.producer.send_and_wait(self.prefix + topic, value, key=key)
+                return Sent(topic, meta.partition, meta.offset)
+            except Exception as error:
+                if loop.time() + delay > deadline:
+                    raise
+                self.retries += 1
+                failures += 1
+                log.info("send failed, retrying: %s", type(error).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
+                if failures % 4 == 0:  # a producer stuck on a broken session: start afresh
+                    await self._renew()
+
+    async def _renew(self) -> None:
+        old, self.producer = self.producer, self._producer()
+        with contextlib.suppress(Exception):
+            await old.stop()
+        with contextlib.suppress(Exception):
+            await self.producer.start()
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record read back (`topic` without the prefix it was read with)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.value)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON object of the value ({} if it is not one)."""
+        try:
+            body = json.loads(self.value)
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+
+def record_of(r: ConsumerRecord[bytes, bytes], prefix: str = "") -> Record:
+    return Record(
+        topic=r.topic[len(prefix) :],
+        key=r.key,
+        value=r.value or b"",
+        headers={k: v.decode("utf-8", "replace") for k, v in (r.headers or ())},
+        partition=r.partition,
+        offset=r.offset,
+    )
+
+
+async def read_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    prefix: str = "",
+    until: Callable[[Sequence[Record]], bool] | None = None,
+    timeout: float = 30.0,
+    security: KafkaSettings | None = None,
+) -> list[Record]:
+    """Every record of the topics `prefix + name` from their start.
+
+    Without `until`: up to each topic's end as it is now (a topic that does not exist has
+    none). With `until`: until `until(records)` holds or `timeout` passes (the records so
+    far), reading topics that may appear meanwhile.
+    """
+    wanted = [prefix + name for name in names]
+    consumer = follower(bootstrap, *([] if until is None else wanted), security=security)
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        if until is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while not until(records) and loop.time() < deadline:
+                batch = await consumer.getmany(timeout_ms=200)
+                for items in batch.values():
+                    records.extend(record_of(r, prefix) for r in items)
+            return records
+        found = await partitions(bootstrap, wanted, security)
+        parts = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
+        if not parts:
+            return records
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(parts)
+        pending = {tp for tp, end in ends.items() if end > 0}
+        async with asyncio.timeout(timeout):
+            while pending:
+                batch = await consumer.getmany(timeout_ms=500)
+                for tp, items in batch.items():
+                    records.extend(record_of(r, prefix) for r in items if r.offset < ends[tp])
+                for tp in list(pending):
+                    if await consumer.position(tp) >= ends[tp]:
+                        pending.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
