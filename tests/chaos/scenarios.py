@@ -167,6 +167,7 @@ async def managed_completed(d: Drive, expect: Callable[[Expected], None]) -> Non
                     ("client", "client_confirmation_request"),
                     ("client", "invoice_issued"),
                     ("member", "invoice_draft_ready"),
+                    ("member", "order_activated"),  # X-11
                 ]
             ),
             issuer=d.member.id,
@@ -243,7 +244,13 @@ async def postpaid_lapsed(d: Drive, expect: Callable[[Expected], None]) -> None:
             "cancelled",
             customer.party,
             _counts("OrderCreated", "OrderCancelled"),
-            emails=Counter([("supplier", "order_awaiting_confirmation")]),
+            emails=Counter(
+                [
+                    ("supplier", "order_awaiting_confirmation"),
+                    ("supplier", "order_cancelled"),  # X-11: P-02's automatic one too
+                    ("customer", "order_cancelled"),
+                ]
+            ),
         )
     )
     await d.upstream.send(ORDERS, create)
@@ -273,6 +280,14 @@ async def _pay(d: Drive, order_id: uuid.UUID, requested: dict[str, object], tag:
     await d.upstream.send(PAYMENTS, sent)
     await d.wait(order_id, "PayoutPaid")
 
+
+#: X-11: what both parties hear of a booking confirmed and paid, and of its payout.
+X11_PAID = (
+    ("customer", "order_confirmed"),
+    ("customer", "payment_settled"),
+    ("supplier", "payment_settled"),
+    ("supplier", "payout_scheduled"),
+)
 
 PAID_OUT = (
     "PaymentReceived",
@@ -307,6 +322,7 @@ async def postpaid_paid(d: Drive, expect: Callable[[Expected], None]) -> None:
                     ("customer", "execution_to_confirm"),
                     ("customer", "payment_due"),
                     ("customer", "review_invitation"),
+                    *X11_PAID,
                 ]
             ),
         )
@@ -335,6 +351,8 @@ async def postpaid_captured(d: Drive, expect: Callable[[Expected], None]) -> Non
                     ("supplier", "payout_sent"),
                     ("customer", "execution_to_confirm"),
                     ("customer", "review_invitation"),
+                    ("customer", "charge_requested"),
+                    *X11_PAID,
                 ]
             ),
         )
@@ -358,7 +376,15 @@ async def postpaid_cancelled_fee(d: Drive, expect: Callable[[Expected], None]) -
             _counts("OrderCreated", "OrderConfirmed", "OrderCancelled"),
             payment_events=_counts("CancellationFeeAssessed", "ChargeRequested", *PAID_OUT),
             emails=Counter(
-                [("supplier", "order_awaiting_confirmation"), ("supplier", "payout_sent")]
+                [
+                    ("supplier", "order_awaiting_confirmation"),
+                    ("supplier", "payout_sent"),
+                    ("supplier", "order_cancelled"),
+                    ("supplier", "cancellation_fee"),
+                    ("customer", "cancellation_fee"),
+                    ("customer", "charge_requested"),
+                    *X11_PAID,
+                ]
             ),
         )
     )
