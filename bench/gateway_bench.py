@@ -10,9 +10,13 @@ view   `orders` managed orders are created through orders.commands and the bench
        request i is due at start + i / rate whatever happened before, and its latency runs
        from that due time to its response, so a server that falls behind shows its queue
        in the figures (no coordinated omission). Bounded: rate x seconds requests, each
-       with a timeout, all given up `DRAIN` seconds after the last is due. The baseline
-       is the same schedule, same client, against /livez on the same process's ops port
-       (HTTP, the event loop and the client, no token, no store).
+       with a timeout, all given up `DRAIN` seconds after the last is due. Baselines, same
+       schedule and client: a bare FastAPI route returning a constant, served by uvicorn
+       configured as the gateway's (`python -m bench.gateway_bench`: HTTP, the framework,
+       the event loop and the client, no token, no store), and /livez on the gateway's
+       own ops port (the same process, servicekit's small server: one connection each).
+       The client's own CPU per request is reported: on a loaded machine it is part of
+       what is measured.
 lag    `commands` CreateOrder sent at once, as in *ordering* (ordering at its full rate).
        The gateway's own histogram `orderflow_gateway_projection_lag_seconds` (each
        event's `occurred_at` to its view written) is read from /metrics before and after;
@@ -24,22 +28,26 @@ lag    `commands` CreateOrder sent at once, as in *ordering* (ordering at its fu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import secrets
+import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+import uvicorn
 from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
 
 from bench.ordering_bench import answer_key, check, drive, new_orders
 from bench.report import Section, load_average
 from bench.rig import CpuMeter, Reader, Run, Services, percentile, pid_of, producer
 from contracts import topics
-from devstack.services import ServiceProcess, free_port
+from devstack.services import ROOT, ServiceProcess, free_port
 from gateway.auth import issue
 from gateway.config import GatewaySettings
 from gateway.domain import Caller
@@ -150,11 +158,15 @@ async def open_loop(client: httpx.AsyncClient, urls: Sequence[str], rate: float)
     start = loop.time() + 0.05
     latencies: list[float] = []
     last = start
+    # Late requests queue here, not in httpx's pool, whose bookkeeping grows with its queue
+    # and would slow the client itself down exactly when the server falls behind.
+    connections = asyncio.Semaphore(CONNECTIONS)
 
     async def one(url: str, due: float) -> None:
         nonlocal last
         try:
-            response = await client.get(url)
+            async with connections:
+                response = await client.get(url)
         except httpx.HTTPError:
             return
         if response.status_code == 200:
@@ -174,6 +186,50 @@ async def open_loop(client: httpx.AsyncClient, urls: Sequence[str], rate: float)
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     return Paced(sent=len(urls), latencies=latencies, seconds=last - start)
+
+
+# -- the bare baseline --------------------------------------------------------------------
+
+
+def hello() -> FastAPI:
+    """The baseline's app: one route answering a constant, nothing else."""
+    app = FastAPI()
+
+    @app.get("/hello")
+    async def constant() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+def serve_hello(port: int) -> None:
+    """Serve `hello` the way the gateway serves its API (uvicorn, no log config, no access log)."""
+    config = uvicorn.Config(hello(), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    uvicorn.Server(config).run()
+
+
+@contextlib.asynccontextmanager
+async def hello_server(client: httpx.AsyncClient) -> AsyncIterator[str]:
+    """`python -m bench.gateway_bench PORT` as a process; yields the route's URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hello"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.gateway_bench", str(port), cwd=ROOT
+    )
+    try:
+        deadline = time.perf_counter() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code == 200:
+                    break
+            if time.perf_counter() > deadline or process.returncode is not None:
+                raise RuntimeError("the baseline's hello server did not start")
+            await asyncio.sleep(0.2)
+        yield url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
 
 
 # -- the section ---------------------------------------------------------------------------
@@ -254,6 +310,9 @@ async def _view_latency(
     meter.start()
     view = await open_loop(client, views, rate)
     meter.stop()
+    async with hello_server(client) as url:
+        await open_loop(client, [url] * min(count, 200), rate)
+        bare = await open_loop(client, [url] * count, rate)
     base = await open_loop(client, livez, rate)
     section.add(
         f"GET /v1/orders/{{id}} p50 / p95 / p99 / max, open loop at {rate:,.0f} /s for "
@@ -264,13 +323,24 @@ async def _view_latency(
         percentile(view.latencies, 99) < 0.020 and view.answered == view.sent,
     )
     section.add(
-        "baseline: GET /livez on the same process's ops port, same schedule and client, "
+        "baseline: a bare FastAPI route on uvicorn (own process), same schedule and client, "
+        f"{bare.answered:,} of {bare.sent:,} answered",
+        bare.figures(),
+    )
+    section.add(
+        "baseline: GET /livez on the gateway's ops port, same schedule and client, "
         f"{base.answered:,} of {base.sent:,} answered",
         base.figures(),
     )
-    section.add("achieved rate, view / baseline", f"{view.rate:,.1f} / {base.rate:,.1f} requests/s")
-    cpu = meter.used.get("gateway", math.nan) / max(1, view.answered) * 1000
-    section.add("gateway CPU per view request", f"{cpu:.2f} ms")
+    section.add(
+        "achieved rate: view / bare route / livez",
+        f"{view.rate:,.1f} / {bare.rate:,.1f} / {base.rate:,.1f} requests/s",
+    )
+    per = {k: v / max(1, view.answered) * 1000 for k, v in meter.used.items()}
+    section.add(
+        "CPU per view request: gateway, bench (the client)",
+        f"{per.get('gateway', math.nan):.2f}, {per.get('bench', math.nan):.2f} ms",
+    )
 
 
 async def _projection_lag(
@@ -306,7 +376,16 @@ async def _projection_lag(
         within >= 0.99 and count >= n,
     )
     section.add("share of those events projected within 500 ms", f"{within:.1%}")
+    p50, p99 = (percentile(outcome.latencies, p) * 1000 for p in (50, 99))
+    section.add(
+        "baseline: ordering's own latency in that run, command sent to event read back, p50 / p99",
+        f"{p50:.0f} / {p99:.0f} ms",
+    )
     section.add(
         "last view written after the last CreateOrder's event was read back",
         f"<= {behind:.1f} s",
     )
+
+
+if __name__ == "__main__":
+    serve_hello(int(sys.argv[1]))
