@@ -55,6 +55,8 @@ from orderflow import commands as c
 from orderflow.launcher import wait_for_api
 
 LAG_METRIC = "orderflow_gateway_projection_lag_seconds"
+#: The issue's goal (p99 < 20 ms) is for this rate; slower runs are reported, not judged.
+GOAL_RATE = 200.0
 #: Seconds a request may take, and the open loop waits after the last one is due.
 REQUEST_TIMEOUT = 5.0
 DRAIN = 10.0
@@ -319,8 +321,10 @@ async def _view_latency(
         f"{seconds:.0f} s ({len(ids):,} orders in turn), {view.answered:,} of {view.sent:,} "
         "answered 200",
         view.figures(),
-        "p99 < 20 ms",
-        percentile(view.latencies, 99) < 0.020 and view.answered == view.sent,
+        "p99 < 20 ms" if rate >= GOAL_RATE else "",
+        (percentile(view.latencies, 99) < 0.020 and view.answered == view.sent)
+        if rate >= GOAL_RATE
+        else None,
     )
     section.add(
         "baseline: a bare FastAPI route on uvicorn (own process), same schedule and client, "
