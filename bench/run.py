@@ -95,8 +95,9 @@ HOW = {
     "commands to preloaded orders (`EditDraft`) are measured as in *ordering*.",
     "timers": "`bench/timers_bench.py` (burst, steady, claims); its docstring says how.",
     "gateway": "`bench/gateway_bench.py`: GET /v1/orders/{id} driven open-loop at a fixed "
-    "rate (latency from each request's due time), beside /livez of the same process on the "
-    "same schedule; then the gateway's own projection-lag histogram over `--commands` "
+    "rate (latency from each request's due time), beside a bare FastAPI route on uvicorn and "
+    "the gateway's /livez on the same schedule; then the gateway's own projection-lag "
+    "histogram over `--commands` "
     "CreateOrder sent at once. Its docstring says how.",
 }
 
