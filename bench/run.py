@@ -1,6 +1,6 @@
 """`make bench`: orderflow's figures on the local real stack, each beside a baseline.
 
-    python -m bench.run [--only baseline,ordering,latency,notifier,memory,growth,timers]
+    python -m bench.run [--only baseline,ordering,latency,notifier,memory,growth,timers,gateway]
                         [--quick] [--write docs/benchmarks.md] [size flags, see --help]
 
 Sections (goals of issue 10 in brackets):
@@ -14,6 +14,8 @@ Sections (goals of issue 10 in brackets):
     growth    ordering's throughput (new and existing orders) and the store's size at
               10k .. 1M orders preloaded
     timers    bench/timers_bench.py: fired per second, lateness, claim cost at 10k and 1M
+    gateway   bench/gateway_bench.py: one order's view at 200 requests/s open loop
+              [p99 < 20 ms], projection lag while ordering runs at its full rate [p99 < 500 ms]
 
 Uses the stack `devstack` points at (the default one, or ORDERFLOW_DEVSTACK_*); every
 topic and database is named after the run and dropped at the end. Figures on a shared
@@ -31,13 +33,22 @@ from datetime import datetime
 from pathlib import Path
 
 import devstack
-from bench import baseline, growth, ordering_bench, system_bench, timers_bench
+from bench import baseline, gateway_bench, growth, ordering_bench, system_bench, timers_bench
 from bench.report import Row, Section, document, load_average
 from bench.rig import Run
 from devstack.ferretdb import FERRETDB_VERSION
 from devstack.kafka import KAFKA_VERSION
 
-SECTIONS = ("baseline", "ordering", "latency", "notifier", "memory", "growth", "timers")
+SECTIONS = (
+    "baseline",
+    "ordering",
+    "latency",
+    "notifier",
+    "memory",
+    "growth",
+    "timers",
+    "gateway",
+)
 
 #: --quick: sizes for a run of a few minutes (figures only roughly comparable).
 QUICK = {
@@ -56,6 +67,8 @@ QUICK = {
     "timers_pending": "2000,20000",
     "timers_claim_count": 1000,
     "timers_settle": 3.0,
+    "gateway_seconds": 10.0,
+    "gateway_orders": 200,
 }
 
 HOW = {
@@ -81,6 +94,11 @@ HOW = {
     "wrote for one real order (bench/growth.py), then new orders (`CreateOrder`) and "
     "commands to preloaded orders (`EditDraft`) are measured as in *ordering*.",
     "timers": "`bench/timers_bench.py` (burst, steady, claims); its docstring says how.",
+    "gateway": "`bench/gateway_bench.py`: GET /v1/orders/{id} driven open-loop at a fixed "
+    "rate (latency from each request's due time), beside a bare FastAPI route on uvicorn and "
+    "the gateway's /livez on the same schedule; then the gateway's own projection-lag "
+    "histogram over `--commands` "
+    "CreateOrder sent at once. Its docstring says how.",
 }
 
 
@@ -107,6 +125,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timers-pending", default="10000,1000000")
     p.add_argument("--timers-claim-count", type=int, default=5000)
     p.add_argument("--timers-settle", type=float, default=15.0)
+    p.add_argument("--gateway-rate", type=float, default=200.0, help="view requests/s")
+    p.add_argument("--gateway-seconds", type=float, default=30.0, help="view: open loop")
+    p.add_argument("--gateway-orders", type=int, default=1000, help="view: orders read")
     args = p.parse_args(argv)
     if args.quick:
         given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in argv if a.startswith("--")}
@@ -220,6 +241,17 @@ async def main(argv: list[str]) -> int:
             started = time.perf_counter()
             await timers(run, args, sections["timers"])
             finish(["timers"], started)
+        if "gateway" in sections:
+            started = time.perf_counter()
+            await gateway_bench.run_section(
+                run,
+                sections["gateway"],
+                args.gateway_orders,
+                args.gateway_rate,
+                args.gateway_seconds,
+                args.commands,
+            )
+            finish(["gateway"], started)
     finally:
         await run.cleanup()
     loads.append(load_average())
