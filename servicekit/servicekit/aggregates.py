@@ -4,10 +4,19 @@ FerretDB (SQLite) makes only an insert with a unique `_id` atomic; conditional u
 lose writes under concurrency, and any filter but an exact `{_id}` scans the collection
 (docs/ferretdb.md). So a change is *appended*, and every operation is an `_id` operation:
 
-    <name>_commits   {_id: "<aggregate>@<revision>", state, events (new ones),
-                      processed: [recent message ids], outbox: [...]}     never updated
-    <name>           {_id: "<aggregate>", the newest commit's content, all events,
-                      published: whether its outbox reached Kafka, index fields}
+    <name>_commits   {_id: "<aggregate>@<revision>", message_id, events (new ones),
+                      outbox: [...], index, state (only without a `fold`)} never updated
+    <name>           {_id: "<aggregate>", revision, state, processed: [recent message
+                      ids], index fields}            a cache of the newest commit
+
+Each fact is stored once (issue 18): an event only in the commit that made it (an outbox
+entry that publishes an event names its position, `{"topic", "key", "event": i}`, and
+gets its value back when read); the state in the snapshot, never the event list; the
+window of handled message ids only in the snapshot (each commit names its own message,
+and loading past the snapshot appends them). A store given a `fold` (ordering,
+invoicing) keeps no state in its commits and folds their events when it loads past a
+snapshot; one without (payments, whose ledger also follows ordering's facts, which are
+not its own events) keeps each commit's state.
 
 Two writers racing for revision r+1 cannot both insert `<aggregate>@r+1`: the loser
 reloads and decides again. The message id is in the same document as the state it
@@ -51,11 +60,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from pydantic import TypeAdapter
 from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -65,6 +76,7 @@ from contracts.envelope import Message
 from servicekit.batching import Outcomes, WriteBatcher
 
 Document = dict[str, Any]
+T = TypeVar("T")
 
 #: How many handled-message ids an aggregate remembers. A redelivery older than that is
 #: decided again (X-09 holds within this window of the aggregate's last messages).
@@ -85,16 +97,10 @@ class Stored:
     id: str
     revision: int
     state: Document
-    events: list[Document]
     processed: list[str]
     outbox: list[Document] = field(default_factory=list)
     published: bool = True
     index: Document = field(default_factory=dict)
-
-    @property
-    def version(self) -> int:
-        """How many events the aggregate has had (events are numbered by it)."""
-        return len(self.events)
 
     @property
     def exists(self) -> bool:
@@ -135,7 +141,8 @@ def commit_id(aggregate_id: str, revision: int) -> str:
 class AggregateStore:
     """Versioned, idempotent aggregates in two collections (commits and snapshots)."""
 
-    def __init__(self, db: AsyncDatabase[Document], name: str) -> None:
+    def __init__(self, db: AsyncDatabase[Document], name: str, fold: Fold | None = None) -> None:
+        self.fold = fold
         self.snapshots: AsyncCollection[Document] = db[name]
         self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
         self._commit_writes: WriteBatcher[Document] = WriteBatcher(
@@ -167,7 +174,7 @@ class AggregateStore:
             commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
             if commit is None:
                 return stored
-            stored = _advance(aggregate_id, stored, commit)
+            stored = _advance(aggregate_id, stored, commit, self.fold)
             revision += 1
 
     async def save(
@@ -175,15 +182,14 @@ class AggregateStore:
     ) -> Stored:
         """Append the change as the next commit; raise `ConcurrentUpdateError` if taken."""
         revision = (previous.revision if previous else 0) + 1
-        processed = [*(previous.processed if previous else []), processed_id][-PROCESSED_WINDOW:]
         commit: Document = {
             "_id": commit_id(aggregate_id, revision),
             "aggregate_id": aggregate_id,
             "revision": revision,
-            "state": change.state,
+            "message_id": processed_id,
+            **({} if self.fold else {"state": change.state}),
             "events": change.events,
-            "processed": processed,
-            "outbox": change.outbox,
+            "outbox": _by_reference(change.outbox, change.events),
             "index": change.index,
             "committed_at": datetime.now(UTC),
         }
@@ -191,17 +197,33 @@ class AggregateStore:
             await self._commit_writes.submit(commit)
         except DuplicateKeyError as e:
             raise ConcurrentUpdateError(aggregate_id) from e
-        return _advance(aggregate_id, previous, commit)
+        processed = [*(previous.processed if previous else []), processed_id]
+        return Stored(
+            id=aggregate_id,
+            revision=revision,
+            state=change.state,
+            processed=processed[-PROCESSED_WINDOW:],
+            outbox=change.outbox,
+            published=not change.outbox,
+            index=change.index,
+        )
+
+    async def events(self, aggregate_id: str) -> list[Document]:
+        """Every event of the aggregate, in order, from its commits (an audit's read,
+        one per commit: the snapshot holds no events)."""
+        events: list[Document] = []
+        revision = 1
+        while commit := await self.commits.find_one({"_id": commit_id(aggregate_id, revision)}):
+            events.extend(commit.get("events", []))
+            revision += 1
+        return events
 
     async def write_snapshot(self, stored: Stored, index: Document) -> None:
         """Record the aggregate as of `stored`, its outbox published (a read model)."""
         doc: Document = {
             "revision": stored.revision,
             "state": stored.state,
-            "events": stored.events,
             "processed": stored.processed,
-            "outbox": [],
-            "published": True,
             **index,
         }
         if stored.revision == 1:  # most likely no snapshot yet: an insert is far cheaper
@@ -271,27 +293,65 @@ def _from_snapshot(doc: Document) -> Stored:
         id=str(doc["_id"]),
         revision=int(doc["revision"]),
         state=doc["state"],
-        events=list(doc.get("events", [])),
         processed=list(doc.get("processed", [])),
-        outbox=list(doc.get("outbox", [])),
-        published=bool(doc.get("published", True)),
         index={k: v for k, v in doc.items() if k not in _SNAPSHOT_FIELDS},
     )
 
 
-_SNAPSHOT_FIELDS = frozenset(
-    {"_id", "revision", "state", "events", "processed", "outbox", "published"}
-)
+_SNAPSHOT_FIELDS = frozenset({"_id", "revision", "state", "processed"})
 
 
-def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> Stored:
-    outbox = list(commit.get("outbox", []))
+def _by_reference(outbox: list[Document], events: list[Document]) -> list[Document]:
+    """The outbox as stored: an entry that publishes one of the commit's events names
+    its position instead of copying it."""
+    stored = []
+    for entry in outbox:
+        value = entry.get("value")
+        parsed = json.loads(value) if isinstance(value, str) else entry
+        i = next((i for i, e in enumerate(events) if e == parsed), None)
+        if i is None:
+            stored.append(entry)
+        elif value is None:
+            stored.append({"event": i})
+        else:
+            stored.append({**{k: v for k, v in entry.items() if k != "value"}, "event": i})
+    return stored
+
+
+def _resolved(commit: Document) -> list[Document]:
+    """A stored outbox with the events it refers to put back (as published)."""
+    events = commit.get("events", [])
+    outbox = []
+    for entry in commit.get("outbox", []):
+        if "event" not in entry:
+            outbox.append(entry)
+            continue
+        event = events[entry["event"]]
+        rest = {k: v for k, v in entry.items() if k != "event"}
+        outbox.append({**rest, "value": _json(event)} if rest else event)
+    return outbox
+
+
+def _json(doc: Document) -> str:
+    """A JSON document as pydantic's `model_dump_json` writes it (compact)."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _advance(
+    aggregate_id: str, previous: Stored | None, commit: Document, fold: Fold | None
+) -> Stored:
+    outbox = _resolved(commit)
+    processed = [*(previous.processed if previous else []), str(commit["message_id"])]
+    state = previous.state if previous else {}
+    if "state" in commit:
+        state = commit["state"]
+    elif fold is not None and commit.get("events"):
+        state = fold(aggregate_id, state, commit["events"])
     return Stored(
         id=aggregate_id,
         revision=int(commit["revision"]),
-        state=commit["state"],
-        events=[*(previous.events if previous else []), *commit.get("events", [])],
-        processed=list(commit.get("processed", [])),
+        state=state,
+        processed=processed[-PROCESSED_WINDOW:],
         outbox=outbox,
         published=not outbox,  # not known to be published until a snapshot says so
         index=dict(commit.get("index", {})),
@@ -299,6 +359,9 @@ def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> St
 
 
 Publish = Callable[[Sequence[Document]], Awaitable[None]]
+#: The state after some events, from the state before them (`{}` if none) and the
+#: aggregate's id: how a store whose commits hold no state loads past its snapshot.
+Fold = Callable[[str, Document, list[Document]], Document]
 Decide = Callable[[Stored | None], Awaitable[Change | Refusal | None]]
 
 
@@ -369,7 +432,7 @@ async def _answer_again(
     if revision is None:
         return
     commit = await store.commits.find_one({"_id": commit_id(stored.id, revision)})
-    answer = [e for e in (commit or {}).get("outbox", []) if e["topic"] == topic]
+    answer = [e for e in _resolved(commit or {}) if e.get("topic") == topic]
     if answer:
         await publish(answer)
 
@@ -414,3 +477,18 @@ def outbox_entry(topic: str, message: Message) -> Document:
         "correlation_id": str(message.correlation_id),
         "value": message.model_dump_json(),
     }
+
+
+class StateCodec(Generic[T]):
+    """An aggregate's state to and from the JSON document a snapshot and a commit hold
+    (the state is stored, not refolded from events on every read)."""
+
+    def __init__(self, kind: Any) -> None:
+        self._adapter: TypeAdapter[T] = TypeAdapter(kind)
+
+    def dump(self, state: T) -> Document:
+        dumped: Document = self._adapter.dump_python(state, mode="json")
+        return dumped
+
+    def load(self, doc: Document) -> T:
+        return self._adapter.validate_python(doc)

@@ -54,7 +54,6 @@ from contracts.timers import ScheduleDeadline as ScheduleTimer
 from contracts.topics import INVOICING_EVENTS, ORDERS_COMMANDS, TIMERS_COMMANDS
 from invoicing.domain import (
     INVOICING,
-    LEDGER_EVENTS,
     CancelDeadline,
     DeadlineFired,
     DeadlineRequest,
@@ -76,7 +75,7 @@ from invoicing.domain import (
     pending_numbers,
     queue_account_order,
 )
-from invoicing.store import NumberStore, index_fields, summary
+from invoicing.store import LEDGER_STATE, NumberStore, index_fields
 from servicekit.aggregates import (
     AggregateStore,
     Change,
@@ -121,9 +120,8 @@ class Deps:
 
 
 def rebuild(stored: Stored | None, ledger_id: str) -> Ledger:
-    """A ledger's state: its stored events folded (the events are the truth)."""
-    events = [LEDGER_EVENTS.validate(e) for e in stored.events] if stored else []
-    return fold(events, Ledger(ledger_id))
+    """A ledger as of its newest commit (empty if only refusals were recorded for it)."""
+    return LEDGER_STATE.load(stored.state) if stored and stored.exists else Ledger(ledger_id)
 
 
 async def handle_order_event(event: Event, deps: Deps) -> None:
@@ -212,11 +210,14 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
         )
 
 
-async def finish_numbering(deps: Deps, ledger_id: str) -> None:
+async def finish_numbering(deps: Deps, ledger_id: str, stored: Stored | None = None) -> None:
     """Number every invoice and credit note the ledger issued for good, in order, and
-    publish what each number completes (M-12, M-14, M-16, A-11)."""
+    publish what each number completes (M-12, M-14, M-16, A-11). `stored` is the ledger
+    as just handled, so that numbering reads no more than each number's own commit."""
+    ledger = rebuild(
+        stored if stored is not None else await deps.ledgers.load(ledger_id), ledger_id
+    )
     for _ in range(MAX_NUMBERING_ROUNDS):
-        ledger = rebuild(await deps.ledgers.load(ledger_id), ledger_id)
         pending = pending_numbers(ledger)
         if not pending:
             return
@@ -226,7 +227,7 @@ async def finish_numbering(deps: Deps, ledger_id: str) -> None:
         assert invoice is not None
         cause = number_cause(request.document_id)
         with log_context(ledger_id=ledger_id, document_id=request.document_id):
-            await _apply(
+            numbered = await _apply(
                 deps,
                 ledger_id,
                 f"number:{request.document_id}",
@@ -235,6 +236,7 @@ async def finish_numbering(deps: Deps, ledger_id: str) -> None:
                 _numbered(request.document_id, number),
             )
             log.info("numbered", extra={"series": request.series, "number": number})
+        ledger = rebuild(numbered, ledger_id)
 
 
 def _numbered(document_id: str, number: int) -> Decide:
@@ -274,11 +276,32 @@ async def _handle(
     decide: Decide,
     answers_on: str | None = None,
 ) -> None:
-    await finish_numbering(deps, ledger_id)
-    await _apply(
-        deps, ledger_id, message_id, cause.message_id, cause.correlation_id, decide, answers_on
-    )
-    await finish_numbering(deps, ledger_id)
+    """One read on the common path: numbers left pending by an earlier message (a crash
+    between its commit and its numbering) are taken before this one is decided, and the
+    numbers this one leaves pending right after it, from the ledger it returns."""
+    for _ in range(2):
+        try:
+            stored = await _apply(
+                deps,
+                ledger_id,
+                message_id,
+                cause.message_id,
+                cause.correlation_id,
+                decide,
+                answers_on,
+                numbered_first=True,
+            )
+        except _NumbersPendingError:
+            await finish_numbering(deps, ledger_id)
+            continue
+        if stored is not None and stored.index.get("numbers_pending"):
+            await finish_numbering(deps, ledger_id, stored)
+        return
+    raise _NumbersPendingError(ledger_id)
+
+
+class _NumbersPendingError(Exception):
+    """The ledger waits for numbers, which come before the next message's decision."""
 
 
 async def _apply(
@@ -289,12 +312,16 @@ async def _apply(
     correlation: uuid.UUID,
     decide: Decide,
     answers_on: str | None = None,
-) -> None:
+    *,
+    numbered_first: bool = False,
+) -> Stored | None:
     now = deps.clock()
     refused: list[Event] = []
 
     async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         ledger = rebuild(stored, ledger_id)
+        if numbered_first and pending_numbers(ledger):
+            raise _NumbersPendingError(ledger_id)
         step = Step(
             ledger_id=ledger_id, now=now, policy=deps.policy, cause=cause, correlation=correlation
         )
@@ -306,7 +333,7 @@ async def _apply(
             return None
         return change(ledger, decision, cause, correlation, now)
 
-    await handle_once(
+    stored = await handle_once(
         deps.ledgers,
         ledger_id,
         message_id,
@@ -316,6 +343,7 @@ async def _apply(
     )
     if refused:
         log.info("command rejected", extra={"reason": getattr(refused[0], "reason", "")})
+    return stored
 
 
 def change(
@@ -327,7 +355,7 @@ def change(
         _timer_command(d, cause, correlation, i, now) for i, d in enumerate(decision.deadlines)
     ]
     return Change(
-        state=summary(after),
+        state=LEDGER_STATE.dump(after),
         events=[e.model_dump(mode="json") for e in decision.events],
         outbox=[outbox_entry(INVOICING_EVENTS, e) for e in decision.published]
         + [outbox_entry(ORDERS_COMMANDS, c) for c in decision.commands]

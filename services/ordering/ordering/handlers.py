@@ -23,7 +23,7 @@ from prometheus_client import Counter
 
 from contracts.accounts import AccountOpened, AccountRegistered
 from contracts.envelope import Message, Party, Role, derived_id
-from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.orders import OrderCommand, OrderCommandRejected, OrderEvent
 from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
 from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
@@ -40,7 +40,7 @@ from ordering.domain import (
 )
 from ordering.domain.registration import register
 from ordering.domain.suppliers import settings_set
-from ordering.store import AccountsStore, SupplierSettingsStore, index_fields
+from ordering.store import ORDERS, AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
     AggregateStore,
     Change,
@@ -85,11 +85,8 @@ class Deps:
 
 
 def rebuild(stored: Stored | None) -> Order | None:
-    """An order's state: its stored events folded (the events are the truth)."""
-    if stored is None:
-        return None
-    events: list[OrderEvent] = [ORDER_EVENTS.validate(e) for e in stored.events]  # type: ignore[misc]
-    return fold(events)
+    """An order as of its newest commit (None if only refusals were recorded for it)."""
+    return None if stored is None or not stored.exists else ORDERS.load(stored.state)
 
 
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
@@ -219,7 +216,7 @@ def change(
     assert after is not None, "an accepted decision has events"
     timer_commands = [timer_command(d, cause, i, now, ORDERING) for i, d in enumerate(deadlines)]
     return Change(
-        state={"status": after.status.value, "flow": after.flow.value},
+        state=ORDERS.dump(after),
         events=[e.model_dump(mode="json") for e in events],
         outbox=[outbox_entry(ORDERS_EVENTS, e) for e in events]
         + [outbox_entry(TIMERS_COMMANDS, c) for c in timer_commands],
