@@ -124,6 +124,10 @@ class Change:
     events: list[Document]
     outbox: list[Document]
     index: Document = field(default_factory=dict)
+    #: Changes the same message makes to *other* aggregates (M-15: a duplicate is a new
+    #: order). `handle_once` applies each under the same message id, idempotently, before
+    #: it commits this one, so a crash between them redoes only what is missing.
+    others: dict[str, Change] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,24 @@ class Refusal:
     redelivery gets this answer again instead of a new decision."""
 
     outbox: list[Document]
+    #: The rejection's machine-readable reason (for the log).
+    reason: str = ""
+
+
+Decided = Change | Refusal | None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What `handle_once` did: the aggregate after it, and the decision it committed
+    (None when the message was handled before, or changes and answers nothing)."""
+
+    stored: Stored | None
+    decided: Decided = None
+
+    @property
+    def refusal(self) -> Refusal | None:
+        return self.decided if isinstance(self.decided, Refusal) else None
 
 
 def commit_id(aggregate_id: str, revision: int) -> str:
@@ -362,7 +384,7 @@ Publish = Callable[[Sequence[Document]], Awaitable[None]]
 #: The state after some events, from the state before them (`{}` if none) and the
 #: aggregate's id: how a store whose commits hold no state loads past its snapshot.
 Fold = Callable[[str, Document, list[Document]], Document]
-Decide = Callable[[Stored | None], Awaitable[Change | Refusal | None]]
+Decide = Callable[[Stored | None], Awaitable[Decided]]
 
 
 async def handle_once(
@@ -373,17 +395,19 @@ async def handle_once(
     publish: Publish,
     *,
     answers_on: str | None = None,
-) -> Stored | None:
+) -> Handled:
     """Apply one message to one aggregate exactly once in effect, then publish its outbox.
 
     `decide` sees the stored aggregate (or None if it does not exist) and returns the
     change, a `Refusal` (the rejection to publish, recorded for good: X-09), or None when
     the message changes nothing and answers nothing (a stale deadline, another flow's
-    event). It may be called again after a lost race, so it must not publish anything
-    itself; it may write *other* aggregates with `handle_once` (idempotent under the same
-    id). A message handled before publishes again what its commit put on the topic
-    `answers_on` (a command's answer: the same events or rejection, the same ids).
-    Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
+    event). It runs once per attempt: a lost race reloads and decides again (at most
+    `CONFLICT_RETRIES` times), so it must not publish or write anything itself; the
+    changes it makes to other aggregates come back in `Change.others`. A message handled
+    before publishes again what its commit put on the topic `answers_on` (a command's
+    answer: the same events or rejection, the same ids). The decision comes back as the
+    value (`Handled`). Raises `ConcurrentUpdateError` after too many lost races (the
+    guard retries later).
     """
     async with _locks.hold((id(store), aggregate_id)):
         # The snapshot alone is usually the newest state. If a commit lies beyond it (a
@@ -400,21 +424,30 @@ async def handle_once(
             if stored is not None and message_id in stored.processed:
                 if answers_on is not None:
                     await _answer_again(store, stored, message_id, answers_on, publish)
-                return stored
+                return Handled(stored)
             decided = await decide(stored if stored is not None and stored.exists else None)
             if decided is None:
                 if not probed and await store.has_newer(aggregate_id, stored):
                     probed = True
                     continue
-                return stored
+                return Handled(stored)
             change = decided if isinstance(decided, Change) else _unchanged(stored, decided)
+            for other_id, other in change.others.items():
+                await handle_once(store, other_id, message_id, _given(other), publish)
             try:
                 saved = await store.save(aggregate_id, stored, message_id, change)
             except ConcurrentUpdateError:
                 probed = True
                 continue
-            return await _flush(store, saved, publish)
+            return Handled(await _flush(store, saved, publish), decided)
     raise ConcurrentUpdateError(aggregate_id)
+
+
+def _given(change: Change) -> Decide:
+    async def decide(_: Stored | None) -> Change:
+        return change
+
+    return decide
 
 
 def _unchanged(stored: Stored | None, refusal: Refusal) -> Change:

@@ -316,7 +316,6 @@ async def _apply(
     numbered_first: bool = False,
 ) -> Stored | None:
     now = deps.clock()
-    refused: list[Event] = []
 
     async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         ledger = rebuild(stored, ledger_id)
@@ -326,14 +325,14 @@ async def _apply(
             ledger_id=ledger_id, now=now, policy=deps.policy, cause=cause, correlation=correlation
         )
         decision = decide(ledger, step)
-        refused[:] = [decision.rejection_event] if decision.rejection_event else []
-        if refused:
-            return Refusal([outbox_entry(INVOICING_EVENTS, e) for e in refused])
+        if (rejected := decision.rejection_event) is not None:
+            reason = str(getattr(rejected, "reason", ""))
+            return Refusal([outbox_entry(INVOICING_EVENTS, rejected)], reason)
         if not decision.changes:
             return None
         return change(ledger, decision, cause, correlation, now)
 
-    stored = await handle_once(
+    handled = await handle_once(
         deps.ledgers,
         ledger_id,
         message_id,
@@ -341,9 +340,9 @@ async def _apply(
         deps.publish_outbox,
         answers_on=answers_on,
     )
-    if refused:
-        log.info("command rejected", extra={"reason": getattr(refused[0], "reason", "")})
-    return stored
+    if handled.refusal is not None:
+        log.info("command rejected", extra={"reason": handled.refusal.reason})
+    return handled.stored
 
 
 def change(

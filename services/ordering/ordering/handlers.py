@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from prometheus_client import Counter
@@ -92,7 +92,6 @@ def rebuild(stored: Stored | None) -> Order | None:
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
     """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
-    refused: list[OrderCommandRejected] = []
 
     async def decide_change(stored: Stored | None) -> Change | Refusal:
         order = rebuild(stored)
@@ -105,23 +104,27 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             supplier_settings=await deps.suppliers.history_for(command),
         )
         decision = decide(order, command, now, ctx)
-        refused[:] = [decision.rejection_event] if decision.rejection_event else []
         if not decision.accepted:
-            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in refused])
+            rejected = [decision.rejection_event] if decision.rejection_event else []
+            reason = rejected[0].reason if rejected else ""
+            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in rejected], reason)
         by_order = decision.by_order()
-        for other_id, events in by_order.items():
-            if other_id != command.order_id:  # M-15: a duplicate is a new order
-                await _apply(deps, other_id, command, events, decision.deadlines, now)
-        return change(
+        own = change(
             order,
             by_order.get(command.order_id, []),
             _own(decision.deadlines, command.order_id),
             command,
             now,
         )
+        others = {  # M-15: a duplicate is a new order
+            str(other_id): change(None, events, _own(decision.deadlines, other_id), command, now)
+            for other_id, events in by_order.items()
+            if other_id != command.order_id
+        }
+        return replace(own, others=others)
 
     with log_context(order_id=str(command.order_id), message_type=command.type):
-        await handle_once(
+        handled = await handle_once(
             deps.orders,
             str(command.order_id),
             str(command.message_id),
@@ -129,8 +132,8 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             deps.publish_outbox,
             answers_on=ORDERS_EVENTS,
         )
-        if refused:
-            log.info("command rejected", extra={"reason": refused[0].reason})
+        if handled.refusal is not None:
+            log.info("command rejected", extra={"reason": handled.refusal.reason})
 
 
 async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
@@ -221,22 +224,6 @@ def change(
         outbox=[outbox_entry(ORDERS_EVENTS, e) for e in events]
         + [outbox_entry(TIMERS_COMMANDS, c) for c in timer_commands],
         index=index_fields(after, now),
-    )
-
-
-async def _apply(
-    deps: Deps,
-    order_id: uuid.UUID,
-    cause: OrderCommand,
-    events: list[OrderEvent],
-    deadlines: list[DeadlineRequest],
-    now: datetime,
-) -> None:
-    async def decide_change(stored: Stored | None) -> Change:
-        return change(rebuild(stored), events, _own(deadlines, order_id), cause, now)
-
-    await handle_once(
-        deps.orders, str(order_id), str(cause.message_id), decide_change, deps.publish_outbox
     )
 
 

@@ -122,7 +122,7 @@ async def test_a_refusal_is_never_decided_on_a_snapshot_that_trails_its_commits(
         event = {"type": "Doubled", "total": total}
         return Change(state={"total": total}, events=[event], outbox=[event])
 
-    stored = await handle_once(store, "a-6", "m-2", double_if_started, outbox)
+    stored = (await handle_once(store, "a-6", "m-2", double_if_started, outbox)).stored
     assert stored is not None and stored.state == {"total": 2}
     assert [e["total"] for e in outbox.published] == [1, 2]
 
@@ -133,7 +133,7 @@ async def test_a_message_stored_beyond_the_snapshot_is_not_applied_again(
     outbox = Outbox(failures=1)
     with pytest.raises(ConnectionError):
         await handle_once(store, "a-7", "m-1", add(3), outbox)
-    stored = await handle_once(store, "a-7", "m-1", add(3), outbox)  # the redelivery
+    stored = (await handle_once(store, "a-7", "m-1", add(3), outbox)).stored  # the redelivery
     assert stored is not None and (stored.revision, stored.state) == (1, {"total": 3})
     assert [e["total"] for e in outbox.published] == [3]
 
@@ -202,7 +202,7 @@ async def test_a_store_whose_commits_hold_only_events_loads_past_its_snapshot_by
     commit = await folding.commits.find_one({"_id": "a-8@000000000002"})
     assert commit is not None and "state" not in commit
     assert commit["outbox"] == [{"event": 0}], "the outbox refers to the event, no copy"
-    stored = await handle_once(folding, "a-8", "m-3", add(4), outbox)
+    stored = (await handle_once(folding, "a-8", "m-3", add(4), outbox)).stored
     assert stored is not None and (stored.revision, stored.state) == (3, {"total": 9})
     assert [e["total"] for e in outbox.published] == [2, 5, 9]
     snapshot = await folding.snapshots.find_one({"_id": "a-8"})
