@@ -60,11 +60,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 from pymongo import ReplaceOne
@@ -160,40 +161,81 @@ def commit_id(aggregate_id: str, revision: int) -> str:
     return f"{aggregate_id}@{revision:012d}"
 
 
-class AggregateStore:
-    """Versioned, idempotent aggregates in two collections (commits and snapshots)."""
-
-    def __init__(self, db: AsyncDatabase[Document], name: str, fold: Fold | None = None) -> None:
-        self.fold = fold
-        self.snapshots: AsyncCollection[Document] = db[name]
-        self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
-        self._commit_writes: WriteBatcher[Document] = WriteBatcher(
-            lambda docs: _insert_all(self.commits, docs)
-        )
-        self._first_snapshots: WriteBatcher[Document] = WriteBatcher(
-            lambda docs: _insert_all(self.snapshots, docs)
-        )
-        self._snapshot_writes: WriteBatcher[tuple[str, Document]] = WriteBatcher(
-            self._replace_snapshots
-        )
+class Aggregates(Protocol):
+    """The store `handle_once` works on: versioned, idempotent aggregates with an outbox.
+    `AggregateStore` keeps them in MongoDB/FerretDB, `MemoryAggregates` in memory; one
+    contract suite (tests/integration/servicekit/test_aggregates_contract.py) runs
+    against both."""
 
     async def load_snapshot(self, aggregate_id: str) -> Stored | None:
         """The aggregate as its snapshot says (one read; commits may lie beyond it)."""
-        snapshot = await self.snapshots.find_one({"_id": aggregate_id})
-        return None if snapshot is None else _from_snapshot(snapshot)
+        ...
 
     async def has_newer(self, aggregate_id: str, stored: Stored | None) -> bool:
         """Whether a commit exists beyond `stored`."""
-        revision = 0 if stored is None else stored.revision
-        found = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
-        return found is not None
+        ...
 
     async def load(self, aggregate_id: str) -> Stored | None:
         """The aggregate as of its newest commit: the snapshot, then any commits beyond it."""
+        ...
+
+    async def save(
+        self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
+    ) -> Stored:
+        """Append the change as the next commit; raise `ConcurrentUpdateError` if taken."""
+        ...
+
+    async def write_snapshot(self, stored: Stored, index: Document) -> None:
+        """Record the aggregate as of `stored`, its outbox published (a read model)."""
+        ...
+
+    async def events(self, aggregate_id: str) -> list[Document]:
+        """Every event of the aggregate, in order, from its commits (an audit's read)."""
+        ...
+
+    async def answer(self, aggregate_id: str, revision: int, topic: str) -> list[Document]:
+        """What the commit `revision` put on `topic` (a command's answer, X-09)."""
+        ...
+
+    async def ids_where(self, field: str, value: Any) -> list[str]:
+        """The aggregates whose snapshot has `field` == `value` (a scan: never on a hot
+        path; invoicing's numbering repair)."""
+        ...
+
+
+class _CommitLog:
+    """What both stores share: commits appended by revision, snapshots as their cache.
+    A subclass supplies the four document operations."""
+
+    def __init__(self, fold: Fold | None) -> None:
+        self.fold = fold
+
+    async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
+        raise NotImplementedError
+
+    async def _snapshot(self, aggregate_id: str) -> Document | None:
+        raise NotImplementedError
+
+    async def _insert_commit(self, commit: Document) -> None:
+        """Insert `commit`; raise `DuplicateKeyError` if its `_id` is taken."""
+        raise NotImplementedError
+
+    async def _put_snapshot(self, aggregate_id: str, doc: Document) -> None:
+        raise NotImplementedError
+
+    async def load_snapshot(self, aggregate_id: str) -> Stored | None:
+        snapshot = await self._snapshot(aggregate_id)
+        return None if snapshot is None else _from_snapshot(aggregate_id, snapshot)
+
+    async def has_newer(self, aggregate_id: str, stored: Stored | None) -> bool:
+        revision = 0 if stored is None else stored.revision
+        return await self._commit(aggregate_id, revision + 1) is not None
+
+    async def load(self, aggregate_id: str) -> Stored | None:
         stored = await self.load_snapshot(aggregate_id)
         revision = 0 if stored is None else stored.revision
         while True:  # a snapshot trails its commits after a crash or a race; catch up
-            commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
+            commit = await self._commit(aggregate_id, revision + 1)
             if commit is None:
                 return stored
             stored = _advance(aggregate_id, stored, commit, self.fold)
@@ -202,7 +244,6 @@ class AggregateStore:
     async def save(
         self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
     ) -> Stored:
-        """Append the change as the next commit; raise `ConcurrentUpdateError` if taken."""
         revision = (previous.revision if previous else 0) + 1
         commit: Document = {
             "_id": commit_id(aggregate_id, revision),
@@ -216,7 +257,7 @@ class AggregateStore:
             "committed_at": datetime.now(UTC),
         }
         try:
-            await self._commit_writes.submit(commit)
+            await self._insert_commit(commit)
         except DuplicateKeyError as e:
             raise ConcurrentUpdateError(aggregate_id) from e
         processed = [*(previous.processed if previous else []), processed_id]
@@ -231,32 +272,66 @@ class AggregateStore:
         )
 
     async def events(self, aggregate_id: str) -> list[Document]:
-        """Every event of the aggregate, in order, from its commits (an audit's read,
-        one per commit: the snapshot holds no events)."""
         events: list[Document] = []
         revision = 1
-        while commit := await self.commits.find_one({"_id": commit_id(aggregate_id, revision)}):
+        while commit := await self._commit(aggregate_id, revision):
             events.extend(commit.get("events", []))
             revision += 1
         return events
 
+    async def answer(self, aggregate_id: str, revision: int, topic: str) -> list[Document]:
+        commit = await self._commit(aggregate_id, revision)
+        return [e for e in _resolved(commit or {}) if e.get("topic") == topic]
+
     async def write_snapshot(self, stored: Stored, index: Document) -> None:
-        """Record the aggregate as of `stored`, its outbox published (a read model)."""
         doc: Document = {
             "revision": stored.revision,
             "state": stored.state,
             "processed": stored.processed,
             **index,
         }
-        if stored.revision == 1:  # most likely no snapshot yet: an insert is far cheaper
+        await self._put_snapshot(stored.id, doc)
+
+
+class AggregateStore(_CommitLog):
+    """`Aggregates` in two MongoDB/FerretDB collections (commits and snapshots)."""
+
+    def __init__(self, db: AsyncDatabase[Document], name: str, fold: Fold | None = None) -> None:
+        super().__init__(fold)
+        self.snapshots: AsyncCollection[Document] = db[name]
+        self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
+        self._commit_writes: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _insert_all(self.commits, docs)
+        )
+        self._first_snapshots: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _insert_all(self.snapshots, docs)
+        )
+        self._snapshot_writes: WriteBatcher[tuple[str, Document]] = WriteBatcher(
+            self._replace_snapshots
+        )
+
+    async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
+        return await self.commits.find_one({"_id": commit_id(aggregate_id, revision)})
+
+    async def _snapshot(self, aggregate_id: str) -> Document | None:
+        return await self.snapshots.find_one({"_id": aggregate_id})
+
+    async def _insert_commit(self, commit: Document) -> None:
+        await self._commit_writes.submit(commit)
+
+    async def _put_snapshot(self, aggregate_id: str, doc: Document) -> None:
+        if doc["revision"] == 1:  # most likely no snapshot yet: an insert is far cheaper
             try:
-                await self._first_snapshots.submit({"_id": stored.id, **doc})
+                await self._first_snapshots.submit({"_id": aggregate_id, **doc})
                 return
             except DuplicateKeyError:
                 pass  # a racing writer wrote it first: replace it
         # Last writer wins. Within a process writes are ordered by the lock; between
         # processes an older snapshot may land last, which loads repair by probing.
-        await self._snapshot_writes.submit((stored.id, doc))
+        await self._snapshot_writes.submit((aggregate_id, doc))
+
+    async def ids_where(self, field: str, value: Any) -> list[str]:
+        return [str(d["_id"]) async for d in self.snapshots.find({field: value}, {"_id": 1})]
 
     async def _replace_snapshots(self, items: Sequence[tuple[str, Document]]) -> Outcomes:
         """Write a batch of snapshots; of two for one aggregate, the newer revision wins."""
@@ -310,9 +385,9 @@ def _write_error(error: Document) -> BaseException:
     return OperationFailure(message, code, error)
 
 
-def _from_snapshot(doc: Document) -> Stored:
+def _from_snapshot(aggregate_id: str, doc: Document) -> Stored:
     return Stored(
-        id=str(doc["_id"]),
+        id=aggregate_id,
         revision=int(doc["revision"]),
         state=doc["state"],
         processed=list(doc.get("processed", [])),
@@ -388,7 +463,7 @@ Decide = Callable[[Stored | None], Awaitable[Decided]]
 
 
 async def handle_once(
-    store: AggregateStore,
+    store: Aggregates,
     aggregate_id: str,
     message_id: str,
     decide: Decide,
@@ -458,19 +533,18 @@ def _unchanged(stored: Stored | None, refusal: Refusal) -> Change:
 
 
 async def _answer_again(
-    store: AggregateStore, stored: Stored, message_id: str, topic: str, publish: Publish
+    store: Aggregates, stored: Stored, message_id: str, topic: str, publish: Publish
 ) -> None:
     """Publish what the commit that handled `message_id` put on `topic` (X-09)."""
     revision = stored.revision_of(message_id)
     if revision is None:
         return
-    commit = await store.commits.find_one({"_id": commit_id(stored.id, revision)})
-    answer = [e for e in _resolved(commit or {}) if e.get("topic") == topic]
+    answer = await store.answer(stored.id, revision, topic)
     if answer:
         await publish(answer)
 
 
-async def _flush(store: AggregateStore, stored: Stored, publish: Publish) -> Stored:
+async def _flush(store: Aggregates, stored: Stored, publish: Publish) -> Stored:
     if stored.outbox:
         await publish(stored.outbox)
     await store.write_snapshot(stored, stored.index)
@@ -525,3 +599,39 @@ class StateCodec(Generic[T]):
 
     def load(self, doc: Document) -> T:
         return self._adapter.validate_python(doc)
+
+
+class MemoryAggregates(_CommitLog):
+    """`Aggregates` in memory: the same commits and snapshots, as dictionaries (for unit
+    tests and the contract suite). Documents are copied in and out, as a database does."""
+
+    def __init__(self, fold: Fold | None = None) -> None:
+        super().__init__(fold)
+        self.commits: dict[str, Document] = {}
+        self.snapshots: dict[str, Document] = {}
+
+    def twin(self) -> MemoryAggregates:
+        """Another writer on the same documents (no shared in-process lock)."""
+        other = MemoryAggregates(self.fold)
+        other.commits, other.snapshots = self.commits, self.snapshots
+        return other
+
+    async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
+        found = self.commits.get(commit_id(aggregate_id, revision))
+        return copy.deepcopy(found) if found is not None else None
+
+    async def _snapshot(self, aggregate_id: str) -> Document | None:
+        found = self.snapshots.get(aggregate_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    async def _insert_commit(self, commit: Document) -> None:
+        await asyncio.sleep(0)  # a round trip: let racing writers interleave
+        if commit["_id"] in self.commits:
+            raise DuplicateKeyError(f"duplicate _id {commit['_id']}", _DUPLICATE_KEY)
+        self.commits[commit["_id"]] = copy.deepcopy(commit)
+
+    async def _put_snapshot(self, aggregate_id: str, doc: Document) -> None:
+        self.snapshots[aggregate_id] = copy.deepcopy({"_id": aggregate_id, **doc})
+
+    async def ids_where(self, field: str, value: Any) -> list[str]:
+        return [i for i, doc in self.snapshots.items() if doc.get(field) == value]

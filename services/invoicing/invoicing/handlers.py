@@ -77,7 +77,7 @@ from invoicing.domain import (
 )
 from invoicing.store import LEDGER_STATE, NumberStore, index_fields
 from servicekit.aggregates import (
-    AggregateStore,
+    Aggregates,
     Change,
     Document,
     Refusal,
@@ -112,7 +112,7 @@ Decide = Callable[[Ledger, Step], Decision]
 class Deps:
     """What the handlers need; built once by the composition root (`app.build`)."""
 
-    ledgers: AggregateStore
+    ledgers: Aggregates
     numbers: NumberStore
     policy: Policy
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
@@ -247,9 +247,8 @@ async def repair(deps: Deps, every_seconds: float) -> None:
     """Finish numbering left pending by a message that was dead-lettered meanwhile."""
     while True:
         await asyncio.sleep(every_seconds)
-        cursor = deps.ledgers.snapshots.find({"numbers_pending": True}, {"_id": 1})
-        async for doc in cursor:
-            await finish_numbering(deps, str(doc["_id"]))
+        for ledger_id in await deps.ledgers.ids_where("numbers_pending", True):
+            await finish_numbering(deps, ledger_id)
 
 
 async def _queue_account_order(event: OrderCompleted, deps: Deps) -> None:

@@ -42,7 +42,7 @@ from ordering.domain.registration import register
 from ordering.domain.suppliers import settings_set
 from ordering.store import ORDERS, AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
-    AggregateStore,
+    Aggregates,
     Change,
     Document,
     Refusal,
@@ -74,7 +74,7 @@ ORDERING = Party(id=OWNER, role=Role.SYSTEM)
 class Deps:
     """What the handlers need; built once by the composition root (`app.build`)."""
 
-    orders: AggregateStore
+    orders: Aggregates
     accounts: AccountsStore
     policy: Policy
     catalogue: Catalogue

@@ -35,7 +35,7 @@ from payments.domain import (
 )
 from payments.store import index_fields, rebuild, to_document
 from servicekit.aggregates import (
-    AggregateStore,
+    Aggregates,
     Change,
     Document,
     Refusal,
@@ -56,7 +56,7 @@ OWNER = "payments"
 class Deps:
     """What the handlers need; built once by the composition root (`app.build`)."""
 
-    payments: AggregateStore
+    payments: Aggregates
     policy: Policy
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
