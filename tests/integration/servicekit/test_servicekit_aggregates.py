@@ -199,12 +199,12 @@ async def test_a_store_whose_commits_hold_only_events_loads_past_its_snapshot_by
     outbox.failures = 1
     with pytest.raises(ConnectionError):
         await handle_once(folding, "a-8", "m-2", add(3), outbox)  # commit 2, no snapshot
-    commit = await folding.commits.find_one({"_id": "a-8@000000000002"})
+    commit = await folding._commit("a-8", 2)
     assert commit is not None and "state" not in commit
     assert commit["outbox"] == [{"event": 0}], "the outbox refers to the event, no copy"
     stored = (await handle_once(folding, "a-8", "m-3", add(4), outbox)).stored
     assert stored is not None and (stored.revision, stored.state) == (3, {"total": 9})
     assert [e["total"] for e in outbox.published] == [2, 5, 9]
-    snapshot = await folding.snapshots.find_one({"_id": "a-8"})
+    snapshot = await folding._snapshot("a-8")
     assert snapshot is not None and "events" not in snapshot
     assert snapshot["processed"] == ["m-1", "m-2", "m-3"]
