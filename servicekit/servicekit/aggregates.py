@@ -59,9 +59,11 @@ together, one `insert_many` / `bulk_write` each (servicekit/batching.py).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -369,23 +371,26 @@ class AggregateStore(_CommitLog):
 
 _DUPLICATE_KEY = 11000
 
-#: Fields only ever read with their document by `_id`, stored as JSON text: FerretDB on
-#: SQLite stores a nested document at about 2.7 times its JSON size and a string at about
-#: 1.3 times, and a document past about 1.5 KB takes a whole 4 KB page (docs/ferretdb.md).
+#: Fields only ever read with their document by `_id`, stored together as one compressed
+#: JSON text (`body`): FerretDB on SQLite stores a nested document at about 2.7 times its
+#: JSON size, and a document past about 1.5 KB takes a whole 4 KB page (docs/ferretdb.md).
 #: What queries filter by (the index fields, `aggregate_id`, `revision`) stays a field.
-_AS_TEXT = ("state", "events", "outbox", "index", "processed")
+_IN_BODY = ("state", "events", "outbox", "index", "processed")
 
 
 def _encoded(doc: Document) -> Document:
-    return {
-        k: json_util.dumps(v, separators=(",", ":")) if k in _AS_TEXT else v for k, v in doc.items()
-    }
+    body = {k: v for k, v in doc.items() if k in _IN_BODY}
+    text = json_util.dumps(body, separators=(",", ":")).encode()
+    plain = {k: v for k, v in doc.items() if k not in _IN_BODY}
+    return {**plain, "body": base64.b64encode(zlib.compress(text, 6)).decode("ascii")}
 
 
 def _decoded(doc: Document) -> Document:
-    return {
-        k: json_util.loads(v) if k in _AS_TEXT and isinstance(v, str) else v for k, v in doc.items()
-    }
+    body = doc.pop("body", None)
+    if body is None:
+        return doc
+    parts: Document = json_util.loads(zlib.decompress(base64.b64decode(body)))
+    return {**doc, **parts}
 
 
 async def _insert_all(collection: AsyncCollection[Document], docs: Sequence[Document]) -> Outcomes:
