@@ -16,7 +16,8 @@ window of handled message ids only in the snapshot (each commit names its own me
 and loading past the snapshot appends them). A store given a `fold` (ordering,
 invoicing) keeps no state in its commits and folds their events when it loads past a
 snapshot; one without (payments, whose ledger also follows ordering's facts, which are
-not its own events) keeps each commit's state.
+not its own events) keeps each commit's state. On MongoDB/FerretDB the parts read only by
+`_id` (state, events, outbox, index, processed) are one compressed `body` (`_encoded`).
 
 Two writers racing for revision r+1 cannot both insert `<aggregate>@r+1`: the loser
 reloads and decides again. The message id is in the same document as the state it
