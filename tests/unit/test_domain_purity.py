@@ -24,6 +24,7 @@ SHARED_PURE = {
     "servicekit.deadlines",
     "servicekit.currencies",
     "servicekit.diagrams",
+    "servicekit.decisions",
 }
 
 #: Each service's domain, and modules it must have (so a renamed package is noticed).

@@ -14,25 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from contracts.envelope import Event, Party, Role, derived_id
-from contracts.invoicing import InvoicingCommandRejected, InvoicingRejectionReason
+from contracts.invoicing import InvoicingCommandRejected
 from contracts.orders import OrderCommand
 from invoicing.domain.policy import Policy
 from invoicing.domain.records import LedgerRecord
+from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import refuse as refuse
 
 #: The party invoicing acts as, towards ordering and in the events it makes by itself.
 INVOICING = Party(id="invoicing", role=Role.SYSTEM)
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a command was refused: a stable code and a message for people."""
-
-    reason: InvoicingRejectionReason
-    message: str
-
-
-def refuse(reason: InvoicingRejectionReason, message: str) -> Rejection:
-    return Rejection(reason, message)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from contracts.orders import (
     OrderCommandRejected,
     OrderEvent,
     OrderStatus,
-    RejectionReason,
 )
 from ordering.domain.catalogue import AccountDirectory, Catalogue
 from ordering.domain.policy import Policy
@@ -31,6 +30,8 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import refuse as refuse
 
 
 def _no_new_orders() -> uuid.UUID:
@@ -54,14 +55,6 @@ class DecisionContext:
     new_order_id: Callable[[], uuid.UUID] = _no_new_orders
     #: P-11/P-14: the recorded versions of the ordering supplier's settings (CreateOrder).
     supplier_settings: tuple[SupplierSettings, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a command was refused: a stable code and a message for people."""
-
-    reason: RejectionReason
-    message: str
 
 
 @dataclass(frozen=True)
@@ -142,10 +135,6 @@ class Step:
 def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:
     """The id of the index-th message a decision caused by `cause` makes."""
     return ctx.new_id(index) if ctx.new_id else derived_id(cause, index)
-
-
-def refuse(reason: RejectionReason, message: str) -> Rejection:
-    return Rejection(reason, message)
 
 
 Outcome = list[OrderEvent] | Rejection

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from contracts.envelope import Party, Role, derived_id
 from contracts.orders import MarkOrderPaid
 from contracts.orders.commands import MarkOrderUnpaid
-from contracts.payments import PaymentCommandRejected, PaymentEvent, PaymentRejectionReason
+from contracts.payments import PaymentCommandRejected, PaymentEvent
 from payments.domain.model import Ledger
 from payments.domain.policy import Policy
 from servicekit.businessdays import NO_DAYS_OFF, DaysOff
@@ -28,6 +28,8 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import refuse as refuse
 
 #: P-21: how long a withdrawn claim may be opened again; after it the debt is given up.
 DEFAULT_CLAIM_REOPEN_WINDOW = timedelta(days=14)
@@ -56,18 +58,6 @@ class DecisionContext:
     def holidays(self) -> Container[date]:
         """Days that are not business days besides weekends (P-18)."""
         return DaysOff(public=self.days_off, extra=frozenset(self.policy.holidays))
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a command was refused: a stable code and a message for people."""
-
-    reason: PaymentRejectionReason
-    message: str
-
-
-def refuse(reason: PaymentRejectionReason, message: str) -> Rejection:
-    return Rejection(reason, message)
 
 
 #: A command payments sends ordering.
