@@ -71,3 +71,39 @@ class Evolution(Generic[S]):
     def of(self, event: object) -> Callable[[S, Any], S] | None:
         """What `event` does to the state, if its type is registered."""
         return self._apply.get(type(event))
+
+
+class Envelopes:
+    """Stamps each message one decision makes with its envelope. Ids come from `new_id`
+    (derived from the cause's id), so deciding a redelivered message again makes the
+    same ids, and a consumer that dedupes by id sees the duplicate it is."""
+
+    def __init__(
+        self,
+        *,
+        now: datetime,
+        actor: Party,
+        cause: uuid.UUID,
+        correlation: uuid.UUID,
+        new_id: Callable[[int], uuid.UUID],
+    ) -> None:
+        self.now = now
+        self.actor = actor
+        self.cause = cause
+        self.correlation = correlation
+        self._new_id = new_id
+        self._count = 0
+
+    def next_id(self) -> uuid.UUID:
+        index, self._count = self._count, self._count + 1
+        return self._new_id(index)
+
+    def envelope(self, actor: Party | None = None) -> dict[str, Any]:
+        """Envelope fields of the next message."""
+        return {
+            "message_id": self.next_id(),
+            "occurred_at": self.now,
+            "correlation_id": self.correlation,
+            "causation_id": self.cause,
+            "actor": actor or self.actor,
+        }

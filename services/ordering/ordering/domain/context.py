@@ -30,6 +30,7 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Envelopes
 from servicekit.decisions import Rejection as Rejection
 from servicekit.decisions import refuse as refuse
 
@@ -90,7 +91,7 @@ class Decision:
         return grouped
 
 
-class Step:
+class Step(Envelopes):
     """One decision in the making: stamps each new event with its envelope."""
 
     def __init__(
@@ -104,28 +105,22 @@ class Step:
         cause: uuid.UUID,
         correlation: uuid.UUID,
     ) -> None:
+        super().__init__(
+            now=now,
+            actor=actor,
+            cause=cause,
+            correlation=correlation,
+            new_id=lambda index: message_id(ctx, cause, index),
+        )
         self.order_id = order_id
         self.flow = flow
-        self.now = now
         self.ctx = ctx
         self.policy = ctx.policy
-        self.actor = actor
-        self.cause = cause
-        self.correlation = correlation
-        self._count = 0
-
-    def next_id(self) -> uuid.UUID:
-        index, self._count = self._count, self._count + 1
-        return message_id(self.ctx, self.cause, index)
 
     def stamp(self, status: OrderStatus, order_id: uuid.UUID | None = None) -> dict[str, Any]:
         """Envelope and order fields of the next event, which leaves the order in `status`."""
         return {
-            "message_id": self.next_id(),
-            "occurred_at": self.now,
-            "correlation_id": self.correlation,
-            "causation_id": self.cause,
-            "actor": self.actor,
+            **self.envelope(),
             "order_id": order_id or self.order_id,
             "flow": self.flow,
             "status": status,

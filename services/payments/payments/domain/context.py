@@ -28,6 +28,7 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Envelopes
 from servicekit.decisions import Rejection as Rejection
 from servicekit.decisions import refuse as refuse
 
@@ -97,7 +98,7 @@ class Decision:
         return self.after is not None and (self.after != self.before or bool(self.events))
 
 
-class Step:
+class Step(Envelopes):
     """One decision in the making: stamps each new message with its envelope."""
 
     def __init__(
@@ -110,30 +111,21 @@ class Step:
         cause: uuid.UUID,
         correlation: uuid.UUID,
     ) -> None:
+        super().__init__(
+            now=now,
+            actor=actor,
+            cause=cause,
+            correlation=correlation,
+            new_id=lambda index: message_id(ctx, cause, index),
+        )
         self.ledger = ledger
         self.order_id = ledger.order_id
-        self.now = now
         self.ctx = ctx
         self.policy = ctx.policy
-        self.actor = actor
-        self.cause = cause
-        self.correlation = correlation
-        self._count = 0
-
-    def next_id(self) -> uuid.UUID:
-        index, self._count = self._count, self._count + 1
-        return message_id(self.ctx, self.cause, index)
 
     def stamp(self) -> dict[str, Any]:
         """Envelope and order id of the next message."""
-        return {
-            "message_id": self.next_id(),
-            "occurred_at": self.now,
-            "correlation_id": self.correlation,
-            "causation_id": self.cause,
-            "actor": self.actor,
-            "order_id": self.order_id,
-        }
+        return {**self.envelope(), "order_id": self.order_id}
 
     def mark_order_paid(self, payment_id: str) -> MarkOrderPaid:
         """P-15: tell ordering the customer paid; payments acts as the system party."""
