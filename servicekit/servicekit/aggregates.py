@@ -386,6 +386,16 @@ def _encoded(doc: Document) -> Document:
     return {**plain, "body": base64.b64encode(zlib.compress(text, 6)).decode("ascii")}
 
 
+def stored_form(doc: Document) -> Document:
+    """A commit or snapshot as `AggregateStore` writes it (its `body` compressed)."""
+    return _encoded(doc) if "body" not in doc and any(k in doc for k in _IN_BODY) else doc
+
+
+def readable_form(doc: Document) -> Document:
+    """A commit or snapshot as read from the collection, its `body` opened."""
+    return _decoded(dict(doc))
+
+
 def _decoded(doc: Document) -> Document:
     body = doc.pop("body", None)
     if body is None:
