@@ -6,7 +6,8 @@ the real ordering process, every document it left in the store (whatever the sto
 layout is today) is read back as raw BSON, and copied with its ids replaced, as many
 times as needed (`insert_many`). The ids that vary per copy are the order id, the
 command's message and correlation ids and the event's message id; all are 36-character
-UUID strings, so a copy is a byte-for-byte substitution of the raw document.
+UUID strings, so a copy is a byte-for-byte substitution of the raw document (an
+aggregate's compressed `body` is opened for it and closed again).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from pathlib import Path
 
 import bson
 from aiokafka import AIOKafkaProducer
-from bson.raw_bson import RawBSONDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench import ordering_bench as ob
 from bench.report import Section
 from bench.rig import Document, Reader, Run, Services, producer
 from contracts import topics
+from servicekit.aggregates import readable_form, stored_form
 from servicekit.config import service_database
 
 CHUNK = 5000
@@ -44,10 +45,11 @@ class Template:
     def order_id(self, i: int) -> uuid.UUID:
         return uuid.UUID(int=self.bases[0] + i)
 
-    def copy(self, raw: bytes, i: int) -> RawBSONDocument:
+    def copy(self, raw: bytes, i: int) -> Document:
         for old, base in zip(self.ids, self.bases, strict=True):
             raw = raw.replace(old, str(uuid.UUID(int=base + i)).encode())
-        return RawBSONDocument(raw)
+        # The ids inside an aggregate's compressed body were substituted in its opened form.
+        return stored_form(bson.decode(raw))
 
     async def insert(self, db: AsyncDatabase[Document], first: int, end: int) -> None:
         for start in range(first, end, CHUNK):
@@ -69,7 +71,7 @@ async def template_of(db: AsyncDatabase[Document], ids: Sequence[str]) -> Templa
     marker = ids[0].encode()
     docs: dict[str, list[bytes]] = {}
     for name in await db.list_collection_names():
-        raws = [bson.encode(d) async for d in db[name].find({})]
+        raws = [bson.encode(readable_form(d)) async for d in db[name].find({})]
         found = [r for r in raws if marker in r]
         if found:
             docs[name] = found

@@ -4,10 +4,20 @@ FerretDB (SQLite) makes only an insert with a unique `_id` atomic; conditional u
 lose writes under concurrency, and any filter but an exact `{_id}` scans the collection
 (docs/ferretdb.md). So a change is *appended*, and every operation is an `_id` operation:
 
-    <name>_commits   {_id: "<aggregate>@<revision>", state, events (new ones),
-                      processed: [recent message ids], outbox: [...]}     never updated
-    <name>           {_id: "<aggregate>", the newest commit's content, all events,
-                      published: whether its outbox reached Kafka, index fields}
+    <name>_commits   {_id: "<aggregate>@<revision>", message_id, events (new ones),
+                      outbox: [...], index, state (only without a `fold`)} never updated
+    <name>           {_id: "<aggregate>", revision, state, processed: [recent message
+                      ids], index fields}            a cache of the newest commit
+
+Each fact is stored once (issue 18): an event only in the commit that made it (an outbox
+entry that publishes an event names its position, `{"topic", "key", "event": i}`, and
+gets its value back when read); the state in the snapshot, never the event list; the
+window of handled message ids only in the snapshot (each commit names its own message,
+and loading past the snapshot appends them). A store given a `fold` (ordering,
+invoicing) keeps no state in its commits and folds their events when it loads past a
+snapshot; one without (payments, whose ledger also follows ordering's facts, which are
+not its own events) keeps each commit's state. On MongoDB/FerretDB the parts read only by
+`_id` (state, events, outbox, index, processed) are one compressed `body` (`_encoded`).
 
 Two writers racing for revision r+1 cannot both insert `<aggregate>@r+1`: the loser
 reloads and decides again. The message id is in the same document as the state it
@@ -50,12 +60,18 @@ together, one `insert_many` / `bulk_write` each (servicekit/batching.py).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import copy
+import json
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
+from bson import json_util
+from pydantic import TypeAdapter
 from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -66,6 +82,7 @@ from servicekit import tracing
 from servicekit.batching import Outcomes, WriteBatcher
 
 Document = dict[str, Any]
+T = TypeVar("T")
 
 #: How many handled-message ids an aggregate remembers. A redelivery older than that is
 #: decided again (X-09 holds within this window of the aggregate's last messages).
@@ -86,16 +103,10 @@ class Stored:
     id: str
     revision: int
     state: Document
-    events: list[Document]
     processed: list[str]
     outbox: list[Document] = field(default_factory=list)
     published: bool = True
     index: Document = field(default_factory=dict)
-
-    @property
-    def version(self) -> int:
-        """How many events the aggregate has had (events are numbered by it)."""
-        return len(self.events)
 
     @property
     def exists(self) -> bool:
@@ -119,6 +130,10 @@ class Change:
     events: list[Document]
     outbox: list[Document]
     index: Document = field(default_factory=dict)
+    #: Changes the same message makes to *other* aggregates (M-15: a duplicate is a new
+    #: order). `handle_once` applies each under the same message id, idempotently, before
+    #: it commits this one, so a crash between them redoes only what is missing.
+    others: dict[str, Change] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,16 +142,167 @@ class Refusal:
     redelivery gets this answer again instead of a new decision."""
 
     outbox: list[Document]
+    #: The rejection's machine-readable reason (for the log).
+    reason: str = ""
+
+
+Decided = Change | Refusal | None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What `handle_once` did: the aggregate after it, and the decision it committed
+    (None when the message was handled before, or changes and answers nothing)."""
+
+    stored: Stored | None
+    decided: Decided = None
+
+    @property
+    def refusal(self) -> Refusal | None:
+        return self.decided if isinstance(self.decided, Refusal) else None
 
 
 def commit_id(aggregate_id: str, revision: int) -> str:
     return f"{aggregate_id}@{revision:012d}"
 
 
-class AggregateStore:
-    """Versioned, idempotent aggregates in two collections (commits and snapshots)."""
+class Aggregates(Protocol):
+    """The store `handle_once` works on: versioned, idempotent aggregates with an outbox.
+    `AggregateStore` keeps them in MongoDB/FerretDB, `MemoryAggregates` in memory; one
+    contract suite (tests/integration/servicekit/test_aggregates_contract.py) runs
+    against both."""
 
-    def __init__(self, db: AsyncDatabase[Document], name: str) -> None:
+    async def load_snapshot(self, aggregate_id: str) -> Stored | None:
+        """The aggregate as its snapshot says (one read; commits may lie beyond it)."""
+        ...
+
+    async def has_newer(self, aggregate_id: str, stored: Stored | None) -> bool:
+        """Whether a commit exists beyond `stored`."""
+        ...
+
+    async def load(self, aggregate_id: str) -> Stored | None:
+        """The aggregate as of its newest commit: the snapshot, then any commits beyond it."""
+        ...
+
+    async def save(
+        self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
+    ) -> Stored:
+        """Append the change as the next commit; raise `ConcurrentUpdateError` if taken."""
+        ...
+
+    async def write_snapshot(self, stored: Stored, index: Document) -> None:
+        """Record the aggregate as of `stored`, its outbox published (a read model)."""
+        ...
+
+    async def events(self, aggregate_id: str) -> list[Document]:
+        """Every event of the aggregate, in order, from its commits (an audit's read)."""
+        ...
+
+    async def answer(self, aggregate_id: str, revision: int, topic: str) -> list[Document]:
+        """What the commit `revision` put on `topic` (a command's answer, X-09)."""
+        ...
+
+    async def ids_where(self, field: str, value: Any) -> list[str]:
+        """The aggregates whose snapshot has `field` == `value` (a scan: never on a hot
+        path; invoicing's numbering repair)."""
+        ...
+
+
+class _CommitLog:
+    """What both stores share: commits appended by revision, snapshots as their cache.
+    A subclass supplies the four document operations."""
+
+    def __init__(self, fold: Fold | None) -> None:
+        self.fold = fold
+
+    async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
+        raise NotImplementedError
+
+    async def _snapshot(self, aggregate_id: str) -> Document | None:
+        raise NotImplementedError
+
+    async def _insert_commit(self, commit: Document) -> None:
+        """Insert `commit`; raise `DuplicateKeyError` if its `_id` is taken."""
+        raise NotImplementedError
+
+    async def _put_snapshot(self, aggregate_id: str, doc: Document) -> None:
+        raise NotImplementedError
+
+    async def load_snapshot(self, aggregate_id: str) -> Stored | None:
+        snapshot = await self._snapshot(aggregate_id)
+        return None if snapshot is None else _from_snapshot(aggregate_id, snapshot)
+
+    async def has_newer(self, aggregate_id: str, stored: Stored | None) -> bool:
+        revision = 0 if stored is None else stored.revision
+        return await self._commit(aggregate_id, revision + 1) is not None
+
+    async def load(self, aggregate_id: str) -> Stored | None:
+        stored = await self.load_snapshot(aggregate_id)
+        revision = 0 if stored is None else stored.revision
+        while True:  # a snapshot trails its commits after a crash or a race; catch up
+            commit = await self._commit(aggregate_id, revision + 1)
+            if commit is None:
+                return stored
+            stored = _advance(aggregate_id, stored, commit, self.fold)
+            revision += 1
+
+    async def save(
+        self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
+    ) -> Stored:
+        revision = (previous.revision if previous else 0) + 1
+        commit: Document = {
+            "_id": commit_id(aggregate_id, revision),
+            "aggregate_id": aggregate_id,
+            "revision": revision,
+            "message_id": processed_id,
+            **({} if self.fold else {"state": change.state}),
+            "events": change.events,
+            "outbox": _by_reference(change.outbox, change.events),
+            "index": change.index,
+            "committed_at": datetime.now(UTC),
+        }
+        try:
+            await self._insert_commit(commit)
+        except DuplicateKeyError as e:
+            raise ConcurrentUpdateError(aggregate_id) from e
+        processed = [*(previous.processed if previous else []), processed_id]
+        return Stored(
+            id=aggregate_id,
+            revision=revision,
+            state=change.state,
+            processed=processed[-PROCESSED_WINDOW:],
+            outbox=change.outbox,
+            published=not change.outbox,
+            index=change.index,
+        )
+
+    async def events(self, aggregate_id: str) -> list[Document]:
+        events: list[Document] = []
+        revision = 1
+        while commit := await self._commit(aggregate_id, revision):
+            events.extend(commit.get("events", []))
+            revision += 1
+        return events
+
+    async def answer(self, aggregate_id: str, revision: int, topic: str) -> list[Document]:
+        commit = await self._commit(aggregate_id, revision)
+        return [e for e in _resolved(commit or {}) if e.get("topic") == topic]
+
+    async def write_snapshot(self, stored: Stored, index: Document) -> None:
+        doc: Document = {
+            "revision": stored.revision,
+            "state": stored.state,
+            "processed": stored.processed,
+            **index,
+        }
+        await self._put_snapshot(stored.id, doc)
+
+
+class AggregateStore(_CommitLog):
+    """`Aggregates` in two MongoDB/FerretDB collections (commits and snapshots)."""
+
+    def __init__(self, db: AsyncDatabase[Document], name: str, fold: Fold | None = None) -> None:
+        super().__init__(fold)
         self.snapshots: AsyncCollection[Document] = db[name]
         self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
         self._commit_writes: WriteBatcher[Document] = WriteBatcher(
@@ -149,71 +315,31 @@ class AggregateStore:
             self._replace_snapshots
         )
 
-    async def load_snapshot(self, aggregate_id: str) -> Stored | None:
-        """The aggregate as its snapshot says (one read; commits may lie beyond it)."""
-        snapshot = await self.snapshots.find_one({"_id": aggregate_id})
-        return None if snapshot is None else _from_snapshot(snapshot)
+    async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
+        found = await self.commits.find_one({"_id": commit_id(aggregate_id, revision)})
+        return None if found is None else _decoded(found)
 
-    async def has_newer(self, aggregate_id: str, stored: Stored | None) -> bool:
-        """Whether a commit exists beyond `stored`."""
-        revision = 0 if stored is None else stored.revision
-        found = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
-        return found is not None
+    async def _snapshot(self, aggregate_id: str) -> Document | None:
+        found = await self.snapshots.find_one({"_id": aggregate_id})
+        return None if found is None else _decoded(found)
 
-    async def load(self, aggregate_id: str) -> Stored | None:
-        """The aggregate as of its newest commit: the snapshot, then any commits beyond it."""
-        stored = await self.load_snapshot(aggregate_id)
-        revision = 0 if stored is None else stored.revision
-        while True:  # a snapshot trails its commits after a crash or a race; catch up
-            commit = await self.commits.find_one({"_id": commit_id(aggregate_id, revision + 1)})
-            if commit is None:
-                return stored
-            stored = _advance(aggregate_id, stored, commit)
-            revision += 1
+    async def _insert_commit(self, commit: Document) -> None:
+        await self._commit_writes.submit(_encoded(commit))
 
-    async def save(
-        self, aggregate_id: str, previous: Stored | None, processed_id: str, change: Change
-    ) -> Stored:
-        """Append the change as the next commit; raise `ConcurrentUpdateError` if taken."""
-        revision = (previous.revision if previous else 0) + 1
-        processed = [*(previous.processed if previous else []), processed_id][-PROCESSED_WINDOW:]
-        commit: Document = {
-            "_id": commit_id(aggregate_id, revision),
-            "aggregate_id": aggregate_id,
-            "revision": revision,
-            "state": change.state,
-            "events": change.events,
-            "processed": processed,
-            "outbox": change.outbox,
-            "index": change.index,
-            "committed_at": datetime.now(UTC),
-        }
-        try:
-            await self._commit_writes.submit(commit)
-        except DuplicateKeyError as e:
-            raise ConcurrentUpdateError(aggregate_id) from e
-        return _advance(aggregate_id, previous, commit)
-
-    async def write_snapshot(self, stored: Stored, index: Document) -> None:
-        """Record the aggregate as of `stored`, its outbox published (a read model)."""
-        doc: Document = {
-            "revision": stored.revision,
-            "state": stored.state,
-            "events": stored.events,
-            "processed": stored.processed,
-            "outbox": [],
-            "published": True,
-            **index,
-        }
-        if stored.revision == 1:  # most likely no snapshot yet: an insert is far cheaper
+    async def _put_snapshot(self, aggregate_id: str, doc: Document) -> None:
+        doc = _encoded(doc)
+        if doc["revision"] == 1:  # most likely no snapshot yet: an insert is far cheaper
             try:
-                await self._first_snapshots.submit({"_id": stored.id, **doc})
+                await self._first_snapshots.submit({"_id": aggregate_id, **doc})
                 return
             except DuplicateKeyError:
                 pass  # a racing writer wrote it first: replace it
         # Last writer wins. Within a process writes are ordered by the lock; between
         # processes an older snapshot may land last, which loads repair by probing.
-        await self._snapshot_writes.submit((stored.id, doc))
+        await self._snapshot_writes.submit((aggregate_id, doc))
+
+    async def ids_where(self, field: str, value: Any) -> list[str]:
+        return [str(d["_id"]) async for d in self.snapshots.find({field: value}, {"_id": 1})]
 
     async def _replace_snapshots(self, items: Sequence[tuple[str, Document]]) -> Outcomes:
         """Write a batch of snapshots; of two for one aggregate, the newer revision wins."""
@@ -247,6 +373,37 @@ class AggregateStore:
 
 _DUPLICATE_KEY = 11000
 
+#: Fields only ever read with their document by `_id`, stored together as one compressed
+#: JSON text (`body`): FerretDB on SQLite stores a nested document at about 2.7 times its
+#: JSON size, and a document past about 1.5 KB takes a whole 4 KB page (docs/ferretdb.md).
+#: What queries filter by (the index fields, `aggregate_id`, `revision`) stays a field.
+_IN_BODY = ("state", "events", "outbox", "index", "processed")
+
+
+def _encoded(doc: Document) -> Document:
+    body = {k: v for k, v in doc.items() if k in _IN_BODY}
+    text = json_util.dumps(body, separators=(",", ":")).encode()
+    plain = {k: v for k, v in doc.items() if k not in _IN_BODY}
+    return {**plain, "body": base64.b64encode(zlib.compress(text, 6)).decode("ascii")}
+
+
+def stored_form(doc: Document) -> Document:
+    """A commit or snapshot as `AggregateStore` writes it (its `body` compressed)."""
+    return _encoded(doc) if "body" not in doc and any(k in doc for k in _IN_BODY) else doc
+
+
+def readable_form(doc: Document) -> Document:
+    """A commit or snapshot as read from the collection, its `body` opened."""
+    return _decoded(dict(doc))
+
+
+def _decoded(doc: Document) -> Document:
+    body = doc.pop("body", None)
+    if body is None:
+        return doc
+    parts: Document = json_util.loads(zlib.decompress(base64.b64decode(body)))
+    return {**doc, **parts}
+
 
 async def _insert_all(collection: AsyncCollection[Document], docs: Sequence[Document]) -> Outcomes:
     """Insert a batch of documents; a taken `_id` fails only its own document."""
@@ -267,32 +424,70 @@ def _write_error(error: Document) -> BaseException:
     return OperationFailure(message, code, error)
 
 
-def _from_snapshot(doc: Document) -> Stored:
+def _from_snapshot(aggregate_id: str, doc: Document) -> Stored:
     return Stored(
-        id=str(doc["_id"]),
+        id=aggregate_id,
         revision=int(doc["revision"]),
         state=doc["state"],
-        events=list(doc.get("events", [])),
         processed=list(doc.get("processed", [])),
-        outbox=list(doc.get("outbox", [])),
-        published=bool(doc.get("published", True)),
         index={k: v for k, v in doc.items() if k not in _SNAPSHOT_FIELDS},
     )
 
 
-_SNAPSHOT_FIELDS = frozenset(
-    {"_id", "revision", "state", "events", "processed", "outbox", "published"}
-)
+_SNAPSHOT_FIELDS = frozenset({"_id", "revision", "state", "processed"})
 
 
-def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> Stored:
-    outbox = list(commit.get("outbox", []))
+def _by_reference(outbox: list[Document], events: list[Document]) -> list[Document]:
+    """The outbox as stored: an entry that publishes one of the commit's events names
+    its position instead of copying it."""
+    stored = []
+    for entry in outbox:
+        value = entry.get("value")
+        parsed = json.loads(value) if isinstance(value, str) else entry
+        i = next((i for i, e in enumerate(events) if e == parsed), None)
+        if i is None:
+            stored.append(entry)
+        elif value is None:
+            stored.append({"event": i})
+        else:
+            stored.append({**{k: v for k, v in entry.items() if k != "value"}, "event": i})
+    return stored
+
+
+def _resolved(commit: Document) -> list[Document]:
+    """A stored outbox with the events it refers to put back (as published)."""
+    events = commit.get("events", [])
+    outbox = []
+    for entry in commit.get("outbox", []):
+        if "event" not in entry:
+            outbox.append(entry)
+            continue
+        event = events[entry["event"]]
+        rest = {k: v for k, v in entry.items() if k != "event"}
+        outbox.append({**rest, "value": _json(event)} if rest else event)
+    return outbox
+
+
+def _json(doc: Document) -> str:
+    """A JSON document as pydantic's `model_dump_json` writes it (compact)."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _advance(
+    aggregate_id: str, previous: Stored | None, commit: Document, fold: Fold | None
+) -> Stored:
+    outbox = _resolved(commit)
+    processed = [*(previous.processed if previous else []), str(commit["message_id"])]
+    state = previous.state if previous else {}
+    if "state" in commit:
+        state = commit["state"]
+    elif fold is not None and commit.get("events"):
+        state = fold(aggregate_id, state, commit["events"])
     return Stored(
         id=aggregate_id,
         revision=int(commit["revision"]),
-        state=commit["state"],
-        events=[*(previous.events if previous else []), *commit.get("events", [])],
-        processed=list(commit.get("processed", [])),
+        state=state,
+        processed=processed[-PROCESSED_WINDOW:],
         outbox=outbox,
         published=not outbox,  # not known to be published until a snapshot says so
         index=dict(commit.get("index", {})),
@@ -300,28 +495,33 @@ def _advance(aggregate_id: str, previous: Stored | None, commit: Document) -> St
 
 
 Publish = Callable[[Sequence[Document]], Awaitable[None]]
-Decide = Callable[[Stored | None], Awaitable[Change | Refusal | None]]
+#: The state after some events, from the state before them (`{}` if none) and the
+#: aggregate's id: how a store whose commits hold no state loads past its snapshot.
+Fold = Callable[[str, Document, list[Document]], Document]
+Decide = Callable[[Stored | None], Awaitable[Decided]]
 
 
 async def handle_once(
-    store: AggregateStore,
+    store: Aggregates,
     aggregate_id: str,
     message_id: str,
     decide: Decide,
     publish: Publish,
     *,
     answers_on: str | None = None,
-) -> Stored | None:
+) -> Handled:
     """Apply one message to one aggregate exactly once in effect, then publish its outbox.
 
     `decide` sees the stored aggregate (or None if it does not exist) and returns the
     change, a `Refusal` (the rejection to publish, recorded for good: X-09), or None when
     the message changes nothing and answers nothing (a stale deadline, another flow's
-    event). It may be called again after a lost race, so it must not publish anything
-    itself; it may write *other* aggregates with `handle_once` (idempotent under the same
-    id). A message handled before publishes again what its commit put on the topic
-    `answers_on` (a command's answer: the same events or rejection, the same ids).
-    Raises `ConcurrentUpdateError` after too many lost races (the guard retries later).
+    event). It runs once per attempt: a lost race reloads and decides again (at most
+    `CONFLICT_RETRIES` times), so it must not publish or write anything itself; the
+    changes it makes to other aggregates come back in `Change.others`. A message handled
+    before publishes again what its commit put on the topic `answers_on` (a command's
+    answer: the same events or rejection, the same ids). The decision comes back as the
+    value (`Handled`). Raises `ConcurrentUpdateError` after too many lost races (the
+    guard retries later).
     """
     async with _locks.hold((id(store), aggregate_id)):
         # The snapshot alone is usually the newest state. If a commit lies beyond it (a
@@ -338,21 +538,30 @@ async def handle_once(
             if stored is not None and message_id in stored.processed:
                 if answers_on is not None:
                     await _answer_again(store, stored, message_id, answers_on, publish)
-                return stored
+                return Handled(stored)
             decided = await decide(stored if stored is not None and stored.exists else None)
             if decided is None:
                 if not probed and await store.has_newer(aggregate_id, stored):
                     probed = True
                     continue
-                return stored
+                return Handled(stored)
             change = decided if isinstance(decided, Change) else _unchanged(stored, decided)
+            for other_id, other in change.others.items():
+                await handle_once(store, other_id, message_id, _given(other), publish)
             try:
                 saved = await store.save(aggregate_id, stored, message_id, change)
             except ConcurrentUpdateError:
                 probed = True
                 continue
-            return await _flush(store, saved, publish)
+            return Handled(await _flush(store, saved, publish), decided)
     raise ConcurrentUpdateError(aggregate_id)
+
+
+def _given(change: Change) -> Decide:
+    async def decide(_: Stored | None) -> Change:
+        return change
+
+    return decide
 
 
 def _unchanged(stored: Stored | None, refusal: Refusal) -> Change:
@@ -363,19 +572,18 @@ def _unchanged(stored: Stored | None, refusal: Refusal) -> Change:
 
 
 async def _answer_again(
-    store: AggregateStore, stored: Stored, message_id: str, topic: str, publish: Publish
+    store: Aggregates, stored: Stored, message_id: str, topic: str, publish: Publish
 ) -> None:
     """Publish what the commit that handled `message_id` put on `topic` (X-09)."""
     revision = stored.revision_of(message_id)
     if revision is None:
         return
-    commit = await store.commits.find_one({"_id": commit_id(stored.id, revision)})
-    answer = [e for e in (commit or {}).get("outbox", []) if e["topic"] == topic]
+    answer = await store.answer(stored.id, revision, topic)
     if answer:
         await publish(answer)
 
 
-async def _flush(store: AggregateStore, stored: Stored, publish: Publish) -> Stored:
+async def _flush(store: Aggregates, stored: Stored, publish: Publish) -> Stored:
     if stored.outbox:
         await publish(stored.outbox)
     await store.write_snapshot(stored, stored.index)
@@ -422,3 +630,54 @@ def outbox_entry(topic: str, message: Message) -> Document:
     if trace:
         entry["trace"] = trace
     return entry
+
+
+class StateCodec(Generic[T]):
+    """An aggregate's state to and from the JSON document a snapshot and a commit hold
+    (the state is stored, not refolded from events on every read)."""
+
+    def __init__(self, kind: Any) -> None:
+        self._adapter: TypeAdapter[T] = TypeAdapter(kind)
+
+    def dump(self, state: T) -> Document:
+        dumped: Document = self._adapter.dump_python(state, mode="json")
+        return dumped
+
+    def load(self, doc: Document) -> T:
+        return self._adapter.validate_python(doc)
+
+
+class MemoryAggregates(_CommitLog):
+    """`Aggregates` in memory: the same commits and snapshots, as dictionaries (for unit
+    tests and the contract suite). Documents are copied in and out, as a database does."""
+
+    def __init__(self, fold: Fold | None = None) -> None:
+        super().__init__(fold)
+        self.commits: dict[str, Document] = {}
+        self.snapshots: dict[str, Document] = {}
+
+    def twin(self) -> MemoryAggregates:
+        """Another writer on the same documents (no shared in-process lock)."""
+        other = MemoryAggregates(self.fold)
+        other.commits, other.snapshots = self.commits, self.snapshots
+        return other
+
+    async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
+        found = self.commits.get(commit_id(aggregate_id, revision))
+        return copy.deepcopy(found) if found is not None else None
+
+    async def _snapshot(self, aggregate_id: str) -> Document | None:
+        found = self.snapshots.get(aggregate_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    async def _insert_commit(self, commit: Document) -> None:
+        await asyncio.sleep(0)  # a round trip: let racing writers interleave
+        if commit["_id"] in self.commits:
+            raise DuplicateKeyError(f"duplicate _id {commit['_id']}", _DUPLICATE_KEY)
+        self.commits[commit["_id"]] = copy.deepcopy(commit)
+
+    async def _put_snapshot(self, aggregate_id: str, doc: Document) -> None:
+        self.snapshots[aggregate_id] = copy.deepcopy({"_id": aggregate_id, **doc})
+
+    async def ids_where(self, field: str, value: Any) -> list[str]:
+        return [i for i, doc in self.snapshots.items() if doc.get(field) == value]

@@ -11,9 +11,11 @@ Pure (no I/O, no clock): the domains may import it (tests/unit/test_domain_purit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from contracts.envelope import Message, Party, derived_id
 from contracts.timers import CancelDeadline as CancelTimer
@@ -48,6 +50,35 @@ class CancelDeadline:
 
 
 DeadlineRequest = ScheduleDeadline | CancelDeadline
+
+
+class Window(Protocol):
+    """A deadline an aggregate keeps: its latest window of one kind."""
+
+    @property
+    def kind(self) -> StrEnum: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def open(self) -> bool: ...
+    def id(self, order_id: uuid.UUID) -> str: ...
+
+
+def requests(
+    order_id: uuid.UUID, before: Sequence[Window], after: Sequence[Window]
+) -> list[DeadlineRequest]:
+    """What the timer service must be told for the windows to go from `before` to `after`."""
+    old = {d.id(order_id): d for d in before if d.open}
+    new = {d.id(order_id): d for d in after if d.open}
+    cancels: list[DeadlineRequest] = [
+        CancelDeadline(deadline_id, order_id) for deadline_id in old if deadline_id not in new
+    ]
+    schedules: list[DeadlineRequest] = [
+        ScheduleDeadline(deadline_id, order_id, d.kind.value, d.due_at)
+        for deadline_id, d in new.items()
+        if deadline_id not in old
+    ]
+    return cancels + schedules
 
 
 def timer_command(

@@ -175,8 +175,7 @@ async def check_orders(
             (topics.ORDERS_EVENTS, orders_store(db("ordering"))),
             (topics.PAYMENTS_EVENTS, payments_store(db("payments"))),
         ):
-            stored = await store.load(e.order_id)
-            kept = {str(x["message_id"]) for x in (stored.events if stored else [])}
+            kept = {str(x["message_id"]) for x in await store.events(e.order_id)}
             # A rejection changes nothing: its commit holds it as an answer, not an event.
             published = {
                 str(x["message_id"])

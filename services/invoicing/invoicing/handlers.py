@@ -54,7 +54,6 @@ from contracts.timers import ScheduleDeadline as ScheduleTimer
 from contracts.topics import INVOICING_EVENTS, ORDERS_COMMANDS, TIMERS_COMMANDS
 from invoicing.domain import (
     INVOICING,
-    LEDGER_EVENTS,
     CancelDeadline,
     DeadlineFired,
     DeadlineRequest,
@@ -76,9 +75,9 @@ from invoicing.domain import (
     pending_numbers,
     queue_account_order,
 )
-from invoicing.store import NumberStore, index_fields, summary
+from invoicing.store import LEDGER_STATE, NumberStore, index_fields
 from servicekit.aggregates import (
-    AggregateStore,
+    Aggregates,
     Change,
     Document,
     Refusal,
@@ -113,7 +112,7 @@ Decide = Callable[[Ledger, Step], Decision]
 class Deps:
     """What the handlers need; built once by the composition root (`app.build`)."""
 
-    ledgers: AggregateStore
+    ledgers: Aggregates
     numbers: NumberStore
     policy: Policy
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
@@ -121,9 +120,8 @@ class Deps:
 
 
 def rebuild(stored: Stored | None, ledger_id: str) -> Ledger:
-    """A ledger's state: its stored events folded (the events are the truth)."""
-    events = [LEDGER_EVENTS.validate(e) for e in stored.events] if stored else []
-    return fold(events, Ledger(ledger_id))
+    """A ledger as of its newest commit (empty if only refusals were recorded for it)."""
+    return LEDGER_STATE.load(stored.state) if stored and stored.exists else Ledger(ledger_id)
 
 
 async def handle_order_event(event: Event, deps: Deps) -> None:
@@ -212,11 +210,14 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
         )
 
 
-async def finish_numbering(deps: Deps, ledger_id: str) -> None:
+async def finish_numbering(deps: Deps, ledger_id: str, stored: Stored | None = None) -> None:
     """Number every invoice and credit note the ledger issued for good, in order, and
-    publish what each number completes (M-12, M-14, M-16, A-11)."""
+    publish what each number completes (M-12, M-14, M-16, A-11). `stored` is the ledger
+    as just handled, so that numbering reads no more than each number's own commit."""
+    ledger = rebuild(
+        stored if stored is not None else await deps.ledgers.load(ledger_id), ledger_id
+    )
     for _ in range(MAX_NUMBERING_ROUNDS):
-        ledger = rebuild(await deps.ledgers.load(ledger_id), ledger_id)
         pending = pending_numbers(ledger)
         if not pending:
             return
@@ -226,7 +227,7 @@ async def finish_numbering(deps: Deps, ledger_id: str) -> None:
         assert invoice is not None
         cause = number_cause(request.document_id)
         with log_context(ledger_id=ledger_id, document_id=request.document_id):
-            await _apply(
+            numbered = await _apply(
                 deps,
                 ledger_id,
                 f"number:{request.document_id}",
@@ -235,6 +236,7 @@ async def finish_numbering(deps: Deps, ledger_id: str) -> None:
                 _numbered(request.document_id, number),
             )
             log.info("numbered", extra={"series": request.series, "number": number})
+        ledger = rebuild(numbered, ledger_id)
 
 
 def _numbered(document_id: str, number: int) -> Decide:
@@ -245,9 +247,8 @@ async def repair(deps: Deps, every_seconds: float) -> None:
     """Finish numbering left pending by a message that was dead-lettered meanwhile."""
     while True:
         await asyncio.sleep(every_seconds)
-        cursor = deps.ledgers.snapshots.find({"numbers_pending": True}, {"_id": 1})
-        async for doc in cursor:
-            await finish_numbering(deps, str(doc["_id"]))
+        for ledger_id in await deps.ledgers.ids_where("numbers_pending", True):
+            await finish_numbering(deps, ledger_id)
 
 
 async def _queue_account_order(event: OrderCompleted, deps: Deps) -> None:
@@ -274,11 +275,32 @@ async def _handle(
     decide: Decide,
     answers_on: str | None = None,
 ) -> None:
-    await finish_numbering(deps, ledger_id)
-    await _apply(
-        deps, ledger_id, message_id, cause.message_id, cause.correlation_id, decide, answers_on
-    )
-    await finish_numbering(deps, ledger_id)
+    """One read on the common path: numbers left pending by an earlier message (a crash
+    between its commit and its numbering) are taken before this one is decided, and the
+    numbers this one leaves pending right after it, from the ledger it returns."""
+    for _ in range(2):
+        try:
+            stored = await _apply(
+                deps,
+                ledger_id,
+                message_id,
+                cause.message_id,
+                cause.correlation_id,
+                decide,
+                answers_on,
+                numbered_first=True,
+            )
+        except _NumbersPendingError:
+            await finish_numbering(deps, ledger_id)
+            continue
+        if stored is not None and stored.index.get("numbers_pending"):
+            await finish_numbering(deps, ledger_id, stored)
+        return
+    raise _NumbersPendingError(ledger_id)
+
+
+class _NumbersPendingError(Exception):
+    """The ledger waits for numbers, which come before the next message's decision."""
 
 
 async def _apply(
@@ -289,24 +311,27 @@ async def _apply(
     correlation: uuid.UUID,
     decide: Decide,
     answers_on: str | None = None,
-) -> None:
+    *,
+    numbered_first: bool = False,
+) -> Stored | None:
     now = deps.clock()
-    refused: list[Event] = []
 
     async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         ledger = rebuild(stored, ledger_id)
+        if numbered_first and pending_numbers(ledger):
+            raise _NumbersPendingError(ledger_id)
         step = Step(
             ledger_id=ledger_id, now=now, policy=deps.policy, cause=cause, correlation=correlation
         )
         decision = decide(ledger, step)
-        refused[:] = [decision.rejection_event] if decision.rejection_event else []
-        if refused:
-            return Refusal([outbox_entry(INVOICING_EVENTS, e) for e in refused])
+        if (rejected := decision.rejection_event) is not None:
+            reason = str(getattr(rejected, "reason", ""))
+            return Refusal([outbox_entry(INVOICING_EVENTS, rejected)], reason)
         if not decision.changes:
             return None
         return change(ledger, decision, cause, correlation, now)
 
-    await handle_once(
+    handled = await handle_once(
         deps.ledgers,
         ledger_id,
         message_id,
@@ -314,8 +339,9 @@ async def _apply(
         deps.publish_outbox,
         answers_on=answers_on,
     )
-    if refused:
-        log.info("command rejected", extra={"reason": getattr(refused[0], "reason", "")})
+    if handled.refusal is not None:
+        log.info("command rejected", extra={"reason": handled.refusal.reason})
+    return handled.stored
 
 
 def change(
@@ -327,7 +353,7 @@ def change(
         _timer_command(d, cause, correlation, i, now) for i, d in enumerate(decision.deadlines)
     ]
     return Change(
-        state=summary(after),
+        state=LEDGER_STATE.dump(after),
         events=[e.model_dump(mode="json") for e in decision.events],
         outbox=[outbox_entry(INVOICING_EVENTS, e) for e in decision.published]
         + [outbox_entry(ORDERS_COMMANDS, c) for c in decision.commands]

@@ -23,14 +23,24 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from invoicing.domain import Ledger, pending_numbers
-from servicekit.aggregates import AggregateStore, Document
+from invoicing.domain import LEDGER_EVENTS, Ledger, fold, pending_numbers
+from servicekit.aggregates import AggregateStore, Document, StateCodec
 
 LEDGERS = "invoice_ledgers"
 
 
+#: A ledger as its snapshot holds it (issue 18: the state, not the events).
+LEDGER_STATE: StateCodec[Ledger] = StateCodec(Ledger)
+
+
 def ledgers_store(db: AsyncDatabase[Document]) -> AggregateStore:
-    return AggregateStore(db, LEDGERS)
+    return AggregateStore(db, LEDGERS, fold=_fold)
+
+
+def _fold(ledger_id: str, state: Document, events: list[Document]) -> Document:
+    """The ledger after `events` (loading past a snapshot: the commits hold only events)."""
+    before = LEDGER_STATE.load(state) if state else Ledger(ledger_id)
+    return LEDGER_STATE.dump(fold([LEDGER_EVENTS.validate(e) for e in events], before))
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
@@ -53,25 +63,6 @@ def index_fields(ledger: Ledger, now: datetime) -> Document:
         "statuses": sorted({i.status.value for i in ledger.invoices}),
         "numbers_pending": bool(pending_numbers(ledger)),
         "updated_at": now,
-    }
-
-
-def summary(ledger: Ledger) -> Document:
-    """The ledger's state at a glance, stored with each commit (the events are the truth)."""
-    return {
-        "order_status": ledger.order.status.value if ledger.order else None,
-        "invoices": [
-            {
-                "invoice_id": i.invoice_id,
-                "status": i.status.value,
-                "issuer_id": i.issuer_id,
-                "number": i.number,
-                "total": str(i.total.amount),
-                "currency": i.currency,
-                "payment_status": i.payment_status.value,
-            }
-            for i in ledger.invoices
-        ],
     }
 
 

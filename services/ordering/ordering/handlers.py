@@ -16,14 +16,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from prometheus_client import Counter
 
 from contracts.accounts import AccountOpened, AccountRegistered
 from contracts.envelope import Message, Party, Role, derived_id
-from contracts.orders import ORDER_EVENTS, OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.orders import OrderCommand, OrderCommandRejected, OrderEvent
 from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
 from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
@@ -40,9 +40,9 @@ from ordering.domain import (
 )
 from ordering.domain.registration import register
 from ordering.domain.suppliers import settings_set
-from ordering.store import AccountsStore, SupplierSettingsStore, index_fields
+from ordering.store import ORDERS, AccountsStore, SupplierSettingsStore, index_fields
 from servicekit.aggregates import (
-    AggregateStore,
+    Aggregates,
     Change,
     Document,
     Refusal,
@@ -74,7 +74,7 @@ ORDERING = Party(id=OWNER, role=Role.SYSTEM)
 class Deps:
     """What the handlers need; built once by the composition root (`app.build`)."""
 
-    orders: AggregateStore
+    orders: Aggregates
     accounts: AccountsStore
     policy: Policy
     catalogue: Catalogue
@@ -85,17 +85,13 @@ class Deps:
 
 
 def rebuild(stored: Stored | None) -> Order | None:
-    """An order's state: its stored events folded (the events are the truth)."""
-    if stored is None:
-        return None
-    events: list[OrderEvent] = [ORDER_EVENTS.validate(e) for e in stored.events]  # type: ignore[misc]
-    return fold(events)
+    """An order as of its newest commit (None if only refusals were recorded for it)."""
+    return None if stored is None or not stored.exists else ORDERS.load(stored.state)
 
 
 async def handle_command(command: OrderCommand, deps: Deps) -> None:
     """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
-    refused: list[OrderCommandRejected] = []
 
     async def decide_change(stored: Stored | None) -> Change | Refusal:
         order = rebuild(stored)
@@ -108,23 +104,27 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             supplier_settings=await deps.suppliers.history_for(command),
         )
         decision = decide(order, command, now, ctx)
-        refused[:] = [decision.rejection_event] if decision.rejection_event else []
         if not decision.accepted:
-            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in refused])
+            rejected = [decision.rejection_event] if decision.rejection_event else []
+            reason = rejected[0].reason if rejected else ""
+            return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in rejected], reason)
         by_order = decision.by_order()
-        for other_id, events in by_order.items():
-            if other_id != command.order_id:  # M-15: a duplicate is a new order
-                await _apply(deps, other_id, command, events, decision.deadlines, now)
-        return change(
+        own = change(
             order,
             by_order.get(command.order_id, []),
             _own(decision.deadlines, command.order_id),
             command,
             now,
         )
+        others = {  # M-15: a duplicate is a new order
+            str(other_id): change(None, events, _own(decision.deadlines, other_id), command, now)
+            for other_id, events in by_order.items()
+            if other_id != command.order_id
+        }
+        return replace(own, others=others)
 
     with log_context(order_id=str(command.order_id), message_type=command.type):
-        await handle_once(
+        handled = await handle_once(
             deps.orders,
             str(command.order_id),
             str(command.message_id),
@@ -132,8 +132,8 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             deps.publish_outbox,
             answers_on=ORDERS_EVENTS,
         )
-        if refused:
-            log.info("command rejected", extra={"reason": refused[0].reason})
+        if handled.refusal is not None:
+            log.info("command rejected", extra={"reason": handled.refusal.reason})
 
 
 async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
@@ -219,27 +219,11 @@ def change(
     assert after is not None, "an accepted decision has events"
     timer_commands = [timer_command(d, cause, i, now, ORDERING) for i, d in enumerate(deadlines)]
     return Change(
-        state={"status": after.status.value, "flow": after.flow.value},
+        state=ORDERS.dump(after),
         events=[e.model_dump(mode="json") for e in events],
         outbox=[outbox_entry(ORDERS_EVENTS, e) for e in events]
         + [outbox_entry(TIMERS_COMMANDS, c) for c in timer_commands],
         index=index_fields(after, now),
-    )
-
-
-async def _apply(
-    deps: Deps,
-    order_id: uuid.UUID,
-    cause: OrderCommand,
-    events: list[OrderEvent],
-    deadlines: list[DeadlineRequest],
-    now: datetime,
-) -> None:
-    async def decide_change(stored: Stored | None) -> Change:
-        return change(rebuild(stored), events, _own(deadlines, order_id), cause, now)
-
-    await handle_once(
-        deps.orders, str(order_id), str(cause.message_id), decide_change, deps.publish_outbox
     )
 
 

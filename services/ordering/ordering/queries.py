@@ -45,7 +45,7 @@ async def order_view(
     order = rebuild(stored)
     if stored is None or order is None or not visible_to(order, viewer):
         return None
-    return OrderView(order=order, version=stored.version)
+    return OrderView(order=order, version=order.version)
 
 
 async def list_orders(

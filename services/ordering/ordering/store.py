@@ -18,15 +18,25 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts.accounts import AccountOpened
 from contracts.envelope import Contact, Role
-from contracts.orders import CreateOrder
+from contracts.orders import ORDER_EVENTS, CreateOrder
 from contracts.suppliers import SupplierSettingsSet
-from ordering.domain import AccountDirectory, AccountRecord, Order
+from ordering.domain import AccountDirectory, AccountRecord, Order, fold
 from ordering.domain.suppliers import SupplierSettings
-from servicekit.aggregates import AggregateStore, Document
+from servicekit.aggregates import AggregateStore, Document, StateCodec
+
+#: An order as its snapshot holds it (issue 18: the state, not the events).
+ORDERS: StateCodec[Order] = StateCodec(Order)
 
 
 def orders_store(db: AsyncDatabase[Document]) -> AggregateStore:
-    return AggregateStore(db, "orders")
+    return AggregateStore(db, "orders", fold=_fold)
+
+
+def _fold(order_id: str, state: Document, events: list[Document]) -> Document:
+    """The order after `events` (loading past a snapshot: the commits hold only events)."""
+    before = ORDERS.load(state) if state else None
+    after = fold([ORDER_EVENTS.validate(e) for e in events], before)  # type: ignore[misc]
+    return ORDERS.dump(after) if after is not None else {}
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:

@@ -35,7 +35,7 @@ from payments.domain import (
 )
 from payments.store import index_fields, rebuild, to_document
 from servicekit.aggregates import (
-    AggregateStore,
+    Aggregates,
     Change,
     Document,
     Refusal,
@@ -56,7 +56,7 @@ OWNER = "payments"
 class Deps:
     """What the handlers need; built once by the composition root (`app.build`)."""
 
-    payments: AggregateStore
+    payments: Aggregates
     policy: Policy
     publish_outbox: Callable[[Sequence[Document]], Awaitable[None]]
     clock: Callable[[], datetime]
@@ -71,17 +71,15 @@ async def handle_command(command: PaymentCommand, deps: Deps) -> None:
     """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
     now = deps.clock()
     ctx = deps.decision_context()
-    refused: list[PaymentCommandRejected] = []
 
     async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         decision = decide(rebuild(stored), command, now, ctx)
-        refused[:] = [decision.rejection_event] if decision.rejection_event else []
-        if refused:
-            return Refusal([outbox_entry(PAYMENTS_EVENTS, e) for e in refused])
+        if (rejected := decision.rejection_event) is not None:
+            return Refusal([outbox_entry(PAYMENTS_EVENTS, rejected)], rejected.reason)
         return change(decision, command, now)
 
     with log_context(order_id=str(command.order_id), message_type=command.type):
-        await handle_once(
+        handled = await handle_once(
             deps.payments,
             str(command.order_id),
             str(command.message_id),
@@ -89,8 +87,8 @@ async def handle_command(command: PaymentCommand, deps: Deps) -> None:
             deps.publish_outbox,
             answers_on=PAYMENTS_EVENTS,
         )
-        if refused:
-            log.info("command rejected", extra={"reason": refused[0].reason})
+        if handled.refusal is not None:
+            log.info("command rejected", extra={"reason": handled.refusal.reason})
 
 
 async def handle_order_event(event: Event, deps: Deps) -> None:

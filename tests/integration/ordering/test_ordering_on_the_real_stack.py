@@ -20,6 +20,7 @@ from contracts.envelope import Message
 from contracts.orders import CreateOrder, PlaceOrder, SubmitOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
+from servicekit.aggregates import AggregateStore
 from servicekit.config import service_database
 from tests.support.kafka import Record, Upstream, eventually, read_topic
 from tests.support.services import service_env, start
@@ -47,7 +48,10 @@ async def snapshot(stack: Any, database: str, order_id: uuid.UUID, status: str) 
         return doc if doc is not None and doc["status"] == status else None
 
     try:
-        return dict(await eventually(check))
+        doc = dict(await eventually(check))
+        # The snapshot holds the state; the events are in the commits (issue 18).
+        events = await AggregateStore(collection.database, "orders").events(str(order_id))
+        return doc | {"events": events}
     finally:
         await mongo.close()
 

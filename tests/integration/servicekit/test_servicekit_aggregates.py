@@ -94,7 +94,7 @@ async def test_concurrent_writers_each_apply_once_without_losing_an_update(
     stored = await fresh.load("a-4")
     assert stored is not None
     assert stored.state == {"total": 4}
-    assert [e["total"] for e in stored.events] == [1, 2, 3, 4]
+    assert [e["total"] for e in await fresh.events("a-4")] == [1, 2, 3, 4]
     # A racing writer may publish a newer commit's outbox too (the same messages, so the
     # same ids downstream dedupes by); none is lost and no other is made up.
     assert sorted({e["total"] for e in outbox.published}) == [1, 2, 3, 4]
@@ -122,7 +122,7 @@ async def test_a_refusal_is_never_decided_on_a_snapshot_that_trails_its_commits(
         event = {"type": "Doubled", "total": total}
         return Change(state={"total": total}, events=[event], outbox=[event])
 
-    stored = await handle_once(store, "a-6", "m-2", double_if_started, outbox)
+    stored = (await handle_once(store, "a-6", "m-2", double_if_started, outbox)).stored
     assert stored is not None and stored.state == {"total": 2}
     assert [e["total"] for e in outbox.published] == [1, 2]
 
@@ -133,7 +133,7 @@ async def test_a_message_stored_beyond_the_snapshot_is_not_applied_again(
     outbox = Outbox(failures=1)
     with pytest.raises(ConnectionError):
         await handle_once(store, "a-7", "m-1", add(3), outbox)
-    stored = await handle_once(store, "a-7", "m-1", add(3), outbox)  # the redelivery
+    stored = (await handle_once(store, "a-7", "m-1", add(3), outbox)).stored  # the redelivery
     assert stored is not None and (stored.revision, stored.state) == (1, {"total": 3})
     assert [e["total"] for e in outbox.published] == [3]
 
@@ -183,3 +183,28 @@ async def test_X09_a_refused_message_is_refused_again_after_the_aggregate_came_t
     stored = await store.load("a-9")
     assert stored is not None and (stored.revision, stored.state) == (2, {"total": 1})
     assert [e["type"] for e in outbox.published] == ["Refused", "Added", "Refused"]
+
+
+async def test_a_store_whose_commits_hold_only_events_loads_past_its_snapshot_by_folding(
+    store: AggregateStore,
+) -> None:
+    """Issue 18: each fact once. With a fold, a commit keeps its events, not the state."""
+
+    def totals(_: str, state: Document, events: list[Document]) -> Document:
+        return {"total": events[-1]["total"]} if events else state
+
+    folding = AggregateStore(store.snapshots.database, store.snapshots.name, fold=totals)
+    outbox = Outbox()
+    await handle_once(folding, "a-8", "m-1", add(2), outbox)
+    outbox.failures = 1
+    with pytest.raises(ConnectionError):
+        await handle_once(folding, "a-8", "m-2", add(3), outbox)  # commit 2, no snapshot
+    commit = await folding._commit("a-8", 2)
+    assert commit is not None and "state" not in commit
+    assert commit["outbox"] == [{"event": 0}], "the outbox refers to the event, no copy"
+    stored = (await handle_once(folding, "a-8", "m-3", add(4), outbox)).stored
+    assert stored is not None and (stored.revision, stored.state) == (3, {"total": 9})
+    assert [e["total"] for e in outbox.published] == [2, 5, 9]
+    snapshot = await folding._snapshot("a-8")
+    assert snapshot is not None and "events" not in snapshot
+    assert snapshot["processed"] == ["m-1", "m-2", "m-3"]

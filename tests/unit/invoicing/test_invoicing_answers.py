@@ -141,3 +141,15 @@ async def test_X09_an_accepted_request_delivered_again_gets_the_same_events() ->
     assert [kind for kind, _ in answer] == ["InvoiceChangesRequested"]
     assert await rig.answer(first) == answer
     assert await rig.status() == "changes_requested"
+
+
+async def test_a_message_that_changes_a_ledger_reads_the_store_once() -> None:
+    """docs/ferretdb.md's one read per message, invoicing included (issue 18)."""
+    rig = Rig()
+    await rig.active_order()
+    await rig.fire(draft_deadline(1))
+    rig.db.calls.clear()
+    answer = await rig.answer(request_changes())
+    assert [kind for kind, _ in answer] == ["InvoiceChangesRequested"]
+    reads = sum(n for call, n in rig.db.calls.items() if call.endswith(".find_one"))
+    assert reads == 1, rig.db.calls

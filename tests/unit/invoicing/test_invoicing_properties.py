@@ -4,6 +4,7 @@ passing. Whatever happens, the table is obeyed and the money and numbers stay ri
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from contracts.invoicing import (
 )
 from contracts.orders import PlannedInvoice
 from invoicing.domain import LEDGER_EVENTS, Ledger, fold
+from invoicing.store import LEDGER_STATE as LEDGERS
 from tests.unit.invoicing.invoicing_kit import (
     LEDGER,
     MEMBER,
@@ -116,3 +118,5 @@ def test_random_histories_keep_numbers_gap_free_money_exact_and_the_table_obeyed
     # What is stored is the truth: its JSON, read back and folded, is the same ledger.
     stored = [LEDGER_EVENTS.validate(e.model_dump(mode="json")) for e in sc.stored]
     assert fold(stored, Ledger(LEDGER)) == sc.ledger
+    # The snapshot holds the state itself (issue 18): its JSON reads back as the same ledger.
+    assert LEDGERS.load(json.loads(json.dumps(LEDGERS.dump(sc.ledger)))) == sc.ledger

@@ -56,7 +56,7 @@ def create(**terms: object) -> Scenario:
 
 def refusal(sc: Scenario, cls: type[OrderCommand], **fields: object) -> RejectionReason | None:
     rejection = sc.decide(cls, AGENT.party, **fields).rejection
-    return rejection.reason if rejection else None
+    return RejectionReason(rejection.reason) if rejection else None
 
 
 def test_A01_an_order_for_an_unknown_account_is_refused() -> None:

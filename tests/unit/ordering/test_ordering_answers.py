@@ -8,7 +8,14 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from contracts.orders import ConfirmOrder, CreateOrder, OrderCommand, SubmitOrder
+from contracts.orders import (
+    ConfirmOrder,
+    CreateOrder,
+    DuplicateOrder,
+    OrderCommand,
+    RejectOrder,
+    SubmitOrder,
+)
 from contracts.topics import ORDERS_EVENTS
 from ordering.domain import Policy
 from ordering.handlers import Deps, handle_command
@@ -112,3 +119,23 @@ async def test_X09_an_accepted_command_costs_one_read_of_the_store() -> None:
     await rig.answer(command(SubmitOrder, MEMBER.party))
     assert rig.db.calls["orders.find_one"] == 1
     assert rig.db.calls["orders_commits.find_one"] == 0
+
+
+async def test_M15_a_duplicate_is_created_once_as_its_own_order_even_when_delivered_again() -> None:
+    """The new order is written by `handle_once` from the decision it returns, before the
+    source's commit, under the same message id (issue 18: no writes from the callback)."""
+    rig = Rig()
+    await rig.answer(create())
+    await rig.answer(command(SubmitOrder, MEMBER.party))
+    [(rejected, _)] = await rig.answer(command(RejectOrder, OPERATOR, reason="Out of scope"))
+    assert rejected == "OrderRejected"
+    duplicate = command(DuplicateOrder, MEMBER.party)
+    answer = await rig.answer(duplicate)
+    assert sorted(kind for kind, _ in answer) == ["OrderCreated", "OrderDuplicated"]
+    copies = [d for d in rig.db["orders"].docs.values() if d["_id"] != str(ORDER_ID)]
+    assert [d["status"] for d in copies] == ["draft"]
+    commits = len(rig.db["orders_commits"].docs)
+
+    again = await rig.answer(duplicate)  # the source's answer again, the same ids
+    assert again == [(kind, m) for kind, m in answer if kind == "OrderDuplicated"]
+    assert len(rig.db["orders_commits"].docs) == commits, "nothing written twice"

@@ -70,7 +70,7 @@ BUYER = Contact(email="buyer@acme.example", name="Ann Buyer")
 
 def refusal(sc: Scenario, cls: type[OrderCommand], actor: Party, **fields: object) -> R | None:
     rejection = sc.decide(cls, actor, **fields).rejection
-    return rejection.reason if rejection else None
+    return R(rejection.reason) if rejection else None
 
 
 def deadline_id(sc: Scenario, kind: DeadlineKind) -> str:

@@ -25,9 +25,7 @@ def test_X05_the_ledger_round_trips_through_the_store_exactly() -> None:
     sc = awaiting_payment()
     sc.pay("33.33", "gw-1")
     document = json.loads(json.dumps(to_document(sc.current)))
-    stored = Stored(
-        id=str(sc.current.order_id), revision=1, state=document, events=[], processed=[]
-    )
+    stored = Stored(id=str(sc.current.order_id), revision=1, state=document, processed=[])
     assert rebuild(stored) == sc.current
     request = sc.current.request
     assert request is not None

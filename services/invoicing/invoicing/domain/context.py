@@ -14,25 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from contracts.envelope import Event, Party, Role, derived_id
-from contracts.invoicing import InvoicingCommandRejected, InvoicingRejectionReason
+from contracts.invoicing import InvoicingCommandRejected
 from contracts.orders import OrderCommand
 from invoicing.domain.policy import Policy
 from invoicing.domain.records import LedgerRecord
+from servicekit.decisions import Envelopes
+from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import refuse as refuse
 
 #: The party invoicing acts as, towards ordering and in the events it makes by itself.
 INVOICING = Party(id="invoicing", role=Role.SYSTEM)
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a command was refused: a stable code and a message for people."""
-
-    reason: InvoicingRejectionReason
-    message: str
-
-
-def refuse(reason: InvoicingRejectionReason, message: str) -> Rejection:
-    return Rejection(reason, message)
 
 
 @dataclass(frozen=True)
@@ -96,12 +87,8 @@ class Decision:
         self.deadlines += other.deadlines
 
 
-class Step:
-    """One decision in the making: stamps each new message with its envelope.
-
-    Ids are derived from the cause's id, so deciding a redelivered message again makes
-    the same ids (and a consumer that dedupes by id sees the duplicate it is).
-    """
+class Step(Envelopes):
+    """One decision in the making: stamps each new message with its envelope."""
 
     def __init__(
         self,
@@ -113,27 +100,15 @@ class Step:
         correlation: uuid.UUID,
         actor: Party = INVOICING,
     ) -> None:
+        super().__init__(
+            now=now,
+            actor=actor,
+            cause=cause,
+            correlation=correlation,
+            new_id=lambda index: derived_id(cause, index, "invoicing"),
+        )
         self.ledger_id = ledger_id
-        self.now = now
         self.policy = policy
-        self.cause = cause
-        self.correlation = correlation
-        self.actor = actor
-        self._count = 0
-
-    def next_id(self) -> uuid.UUID:
-        index, self._count = self._count, self._count + 1
-        return derived_id(self.cause, index, "invoicing")
-
-    def envelope(self, actor: Party | None = None) -> dict[str, Any]:
-        """Envelope fields of the next message."""
-        return {
-            "message_id": self.next_id(),
-            "occurred_at": self.now,
-            "correlation_id": self.correlation,
-            "causation_id": self.cause,
-            "actor": actor or self.actor,
-        }
 
     def record(self) -> dict[str, Any]:
         """Envelope fields of the next ledger record."""

@@ -6,9 +6,9 @@ not know only bumps the version, so a newer producer never breaks the fold.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from contracts.envelope import Event
 from contracts.invoicing import (
@@ -44,8 +44,8 @@ from invoicing.domain.records import (
     OrderRecorded,
     OrderStatusNoted,
 )
+from servicekit.decisions import Evolution
 
-E = TypeVar("E", bound=Event)
 S = InvoiceStatus
 
 
@@ -53,22 +53,13 @@ class EventMismatchError(Exception):
     """An event that cannot follow the given state: a bug upstream of the fold."""
 
 
-_APPLY: dict[type[Event], Callable[[Ledger, Any], Ledger]] = {}
-
-
-def _on(
-    event_type: type[E],
-) -> Callable[[Callable[[Ledger, E], Ledger]], Callable[[Ledger, E], Ledger]]:
-    def register(apply: Callable[[Ledger, E], Ledger]) -> Callable[[Ledger, E], Ledger]:
-        _APPLY[event_type] = apply
-        return apply
-
-    return register
+_APPLY: Evolution[Ledger] = Evolution()
+_on = _APPLY.on
 
 
 def evolve(ledger: Ledger, event: Event) -> Ledger:
     """The ledger after `event`."""
-    apply = _APPLY.get(type(event))
+    apply = _APPLY.of(event)
     changed = apply(ledger, event) if apply else ledger
     return replace(changed, version=ledger.version + 1)
 

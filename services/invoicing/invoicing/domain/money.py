@@ -12,38 +12,26 @@ line amounts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from contracts.invoicing import InvoiceLine
 from contracts.orders import Money
+from servicekit.currencies import minor_units, to_minor_unit
 
-#: Currencies whose minor unit is not the cent (ISO 4217); every other code has 2 digits.
-_MINOR_UNITS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
-    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    "CLF": 4,
-    "UYW": 4,
-}
-
-
-def minor_units(currency: str) -> int:
-    """How many decimal digits an amount in `currency` has."""
-    return _MINOR_UNITS.get(currency, 2)
-
-
-def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
+__all__ = [
+    "is_exact",
+    "line_amount",
+    "lines_problem",
+    "minor_units",
+    "to_minor_unit",
+    "total_of",
+    "zero",
+]
 
 
 def is_exact(amount: Decimal, currency: str) -> bool:
     """Whether `amount` has no digits below the currency's minor unit."""
-    return amount == amount.quantize(_quantum(currency), rounding=ROUND_HALF_EVEN)
-
-
-def to_minor_unit(amount: Decimal, currency: str) -> Decimal:
-    """`amount` rounded half to even to the currency's minor unit."""
-    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_EVEN)
+    return amount == to_minor_unit(amount, currency)
 
 
 def line_amount(quantity: int, unit_price: Decimal, currency: str) -> Decimal:

@@ -20,7 +20,6 @@ from contracts.orders import (
     OrderCommandRejected,
     OrderEvent,
     OrderStatus,
-    RejectionReason,
 )
 from ordering.domain.catalogue import AccountDirectory, Catalogue
 from ordering.domain.policy import Policy
@@ -31,6 +30,9 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Envelopes
+from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import refuse as refuse
 
 
 def _no_new_orders() -> uuid.UUID:
@@ -54,14 +56,6 @@ class DecisionContext:
     new_order_id: Callable[[], uuid.UUID] = _no_new_orders
     #: P-11/P-14: the recorded versions of the ordering supplier's settings (CreateOrder).
     supplier_settings: tuple[SupplierSettings, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a command was refused: a stable code and a message for people."""
-
-    reason: RejectionReason
-    message: str
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ class Decision:
         return grouped
 
 
-class Step:
+class Step(Envelopes):
     """One decision in the making: stamps each new event with its envelope."""
 
     def __init__(
@@ -111,28 +105,22 @@ class Step:
         cause: uuid.UUID,
         correlation: uuid.UUID,
     ) -> None:
+        super().__init__(
+            now=now,
+            actor=actor,
+            cause=cause,
+            correlation=correlation,
+            new_id=lambda index: message_id(ctx, cause, index),
+        )
         self.order_id = order_id
         self.flow = flow
-        self.now = now
         self.ctx = ctx
         self.policy = ctx.policy
-        self.actor = actor
-        self.cause = cause
-        self.correlation = correlation
-        self._count = 0
-
-    def next_id(self) -> uuid.UUID:
-        index, self._count = self._count, self._count + 1
-        return message_id(self.ctx, self.cause, index)
 
     def stamp(self, status: OrderStatus, order_id: uuid.UUID | None = None) -> dict[str, Any]:
         """Envelope and order fields of the next event, which leaves the order in `status`."""
         return {
-            "message_id": self.next_id(),
-            "occurred_at": self.now,
-            "correlation_id": self.correlation,
-            "causation_id": self.cause,
-            "actor": self.actor,
+            **self.envelope(),
             "order_id": order_id or self.order_id,
             "flow": self.flow,
             "status": status,
@@ -142,10 +130,6 @@ class Step:
 def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:
     """The id of the index-th message a decision caused by `cause` makes."""
     return ctx.new_id(index) if ctx.new_id else derived_id(cause, index)
-
-
-def refuse(reason: RejectionReason, message: str) -> Rejection:
-    return Rejection(reason, message)
 
 
 Outcome = list[OrderEvent] | Rejection

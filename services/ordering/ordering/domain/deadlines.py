@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.orders import OrderStatus
-from ordering.domain.context import CancelDeadline, DeadlineRequest, ScheduleDeadline
+from ordering.domain.context import DeadlineRequest
 from ordering.domain.model import (
     AccountDetails,
     Deadline,
@@ -34,6 +34,7 @@ from ordering.domain.model import (
     Order,
     PostpaidDetails,
 )
+from servicekit.deadlines import requests as windows
 
 Kind = DeadlineKind
 S = OrderStatus
@@ -88,14 +89,4 @@ def reconcile(
 
 def requests(before: Order | None, after: Order) -> list[DeadlineRequest]:
     """What the timer service must be told for the order to go from `before` to `after`."""
-    old = {d.id(after.order_id): d for d in (before.deadlines if before else ()) if d.open}
-    new = {d.id(after.order_id): d for d in after.deadlines if d.open}
-    cancels: list[DeadlineRequest] = [
-        CancelDeadline(deadline_id, after.order_id) for deadline_id in old if deadline_id not in new
-    ]
-    schedules: list[DeadlineRequest] = [
-        ScheduleDeadline(deadline_id, after.order_id, d.kind.value, d.due_at)
-        for deadline_id, d in new.items()
-        if deadline_id not in old
-    ]
-    return cancels + schedules
+    return windows(after.order_id, before.deadlines if before else (), after.deadlines)

@@ -43,6 +43,7 @@ from ordering.domain.evolve import evolve
 from ordering.domain.flows import TABLES
 from ordering.domain.model import Order
 from ordering.domain.table import TableError
+from servicekit.decisions import rejection_fields
 
 R = RejectionReason
 
@@ -159,17 +160,10 @@ def _accepted(
 def _refused(
     command: OrderCommand, now: datetime, ctx: DecisionContext, rejection: Rejection
 ) -> Decision:
+    id_ = message_id(ctx, command.message_id, 0)
     answer = OrderCommandRejected(
-        message_id=message_id(ctx, command.message_id, 0),
-        occurred_at=now,
-        correlation_id=command.correlation_id,
-        causation_id=command.message_id,
-        actor=SYSTEM,
+        **rejection_fields(command, rejection, message_id=id_, now=now, actor=SYSTEM),
         order_id=command.order_id,
-        command_type=command.type,
-        command_id=command.message_id,
-        reason=rejection.reason.value,
-        message=rejection.message,
     )
     return Decision(rejection=rejection, rejection_event=answer)
 

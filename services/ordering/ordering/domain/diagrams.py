@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from contracts.orders import Flow, OrderStatus
 from ordering.domain.flows import TABLES
-from ordering.domain.table import Table, Timeout, Transition
+from ordering.domain.table import Table, Transition
+from servicekit.diagrams import Arrow, chart
 
 TITLES = {
     Flow.MANAGED: "Managed orders: member, operator review, client confirmation (seed 000)",
@@ -45,19 +45,34 @@ def render(flow: Flow) -> str:
         "",
         NOTES[flow],
         "",
-        "```mermaid",
-        "stateDiagram-v2",
-        *(f"    {line}" for line in _diagram(table)),
-        "```",
-        "",
-        "| From | When | To | Who | Rules | Guard |",
-        "| --- | --- | --- | --- | --- | --- |",
-        *_rows(table),
-        "",
-        f"Terminal: {', '.join(f'`{s.value}`' for s in _sorted(table, table.terminal))}.",
+        *chart(arrows(table), [s.value for s in _sorted(table, table.terminal)]),
         "",
     ]
     return "\n".join(lines)
+
+
+def arrows(table: Table) -> list[Arrow]:
+    """The table's rows as the renderer draws them: creation, commands, deadlines."""
+    creation = table.creation
+    rows = [
+        Arrow(
+            None, "CreateOrder", (creation.initial.value,), _roles(creation.roles), creation.rules
+        )
+    ]
+    for edge in table.edges:
+        command = isinstance(edge, Transition)
+        rows.append(
+            Arrow(
+                edge.source.value,
+                edge.trigger,
+                tuple(s.value for s in _sorted(table, edge.targets)),
+                _roles(edge.roles) if isinstance(edge, Transition) else "deadline",
+                edge.rules,
+                edge.guard,
+                label="" if command else edge.trigger,
+            )
+        )
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,38 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         (target / f"{flow.value}.md").write_text(render(flow), encoding="utf-8")
     sys.stderr.write(f"wrote {len(Flow)} flow diagrams to {target}\n")
     return 0
-
-
-def _diagram(table: Table) -> list[str]:
-    creation = table.creation
-    lines = [f"[*] --> {creation.initial.value} : CreateOrder ({_roles(creation.roles)})"]
-    for edge in table.edges:
-        for target in _sorted(table, edge.targets):
-            lines.append(f"{edge.source.value} --> {target.value} : {_label(edge)}")
-    lines += [f"{status.value} --> [*]" for status in _sorted(table, table.terminal)]
-    return lines
-
-
-def _rows(table: Table) -> list[str]:
-    creation = table.creation
-    rows = [
-        f"| | CreateOrder | {creation.initial.value} | {_roles(creation.roles)} "
-        f"| {' '.join(creation.rules)} | |"
-    ]
-    for edge in table.edges:
-        targets = ", ".join(s.value for s in _sorted(table, edge.targets))
-        who = _roles(edge.roles) if isinstance(edge, Transition) else "deadline"
-        rows.append(
-            f"| {edge.source.value} | {edge.trigger} | {targets} | {who} "
-            f"| {' '.join(edge.rules)} | {edge.guard} |"
-        )
-    return rows
-
-
-def _label(edge: Transition[Any] | Timeout) -> str:
-    if isinstance(edge, Timeout):
-        return edge.trigger
-    return f"{edge.trigger} ({_roles(edge.roles)})"
 
 
 def _roles(roles: frozenset[object]) -> str:

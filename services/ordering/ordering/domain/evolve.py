@@ -8,9 +8,7 @@ version and timeline: a newer producer's event never breaks the fold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
 
 from contracts.envelope import Role
 from contracts.orders import (
@@ -59,26 +57,15 @@ from ordering.domain.model import (
     managed_details,
     postpaid_details,
 )
-
-E = TypeVar("E", bound=OrderEvent)
-Apply = Callable[[Order, Any], Order]
+from servicekit.decisions import Evolution
 
 
 class EventMismatchError(Exception):
     """An event that cannot follow the given state: a bug upstream of the fold."""
 
 
-_APPLY: dict[type[OrderEvent], Apply] = {}
-
-
-def _on(
-    event_type: type[E],
-) -> Callable[[Callable[[Order, E], Order]], Callable[[Order, E], Order]]:
-    def register(apply: Callable[[Order, E], Order]) -> Callable[[Order, E], Order]:
-        _APPLY[event_type] = apply
-        return apply
-
-    return register
+_APPLY: Evolution[Order] = Evolution()
+_on = _APPLY.on
 
 
 def evolve(order: Order | None, event: OrderEvent) -> Order:
@@ -90,7 +77,7 @@ def evolve(order: Order | None, event: OrderEvent) -> Order:
     else:
         if order is None or order.order_id != event.order_id:
             raise EventMismatchError(f"{event.type} does not follow this state")
-        apply = _APPLY.get(type(event))
+        apply = _APPLY.of(event)
         changed = apply(order, event) if apply else order
         changed = replace(changed, version=order.version + 1)
     changed = replace(

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from contracts.envelope import Party, Role, derived_id
 from contracts.orders import MarkOrderPaid
 from contracts.orders.commands import MarkOrderUnpaid
-from contracts.payments import PaymentCommandRejected, PaymentEvent, PaymentRejectionReason
+from contracts.payments import PaymentCommandRejected, PaymentEvent
 from payments.domain.model import Ledger
 from payments.domain.policy import Policy
 from servicekit.businessdays import NO_DAYS_OFF, DaysOff
@@ -28,6 +28,9 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Envelopes
+from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import refuse as refuse
 
 #: P-21: how long a withdrawn claim may be opened again; after it the debt is given up.
 DEFAULT_CLAIM_REOPEN_WINDOW = timedelta(days=14)
@@ -56,18 +59,6 @@ class DecisionContext:
     def holidays(self) -> Container[date]:
         """Days that are not business days besides weekends (P-18)."""
         return DaysOff(public=self.days_off, extra=frozenset(self.policy.holidays))
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a command was refused: a stable code and a message for people."""
-
-    reason: PaymentRejectionReason
-    message: str
-
-
-def refuse(reason: PaymentRejectionReason, message: str) -> Rejection:
-    return Rejection(reason, message)
 
 
 #: A command payments sends ordering.
@@ -107,7 +98,7 @@ class Decision:
         return self.after is not None and (self.after != self.before or bool(self.events))
 
 
-class Step:
+class Step(Envelopes):
     """One decision in the making: stamps each new message with its envelope."""
 
     def __init__(
@@ -120,30 +111,21 @@ class Step:
         cause: uuid.UUID,
         correlation: uuid.UUID,
     ) -> None:
+        super().__init__(
+            now=now,
+            actor=actor,
+            cause=cause,
+            correlation=correlation,
+            new_id=lambda index: message_id(ctx, cause, index),
+        )
         self.ledger = ledger
         self.order_id = ledger.order_id
-        self.now = now
         self.ctx = ctx
         self.policy = ctx.policy
-        self.actor = actor
-        self.cause = cause
-        self.correlation = correlation
-        self._count = 0
-
-    def next_id(self) -> uuid.UUID:
-        index, self._count = self._count, self._count + 1
-        return message_id(self.ctx, self.cause, index)
 
     def stamp(self) -> dict[str, Any]:
         """Envelope and order id of the next message."""
-        return {
-            "message_id": self.next_id(),
-            "occurred_at": self.now,
-            "correlation_id": self.correlation,
-            "causation_id": self.cause,
-            "actor": self.actor,
-            "order_id": self.order_id,
-        }
+        return {**self.envelope(), "order_id": self.order_id}
 
     def mark_order_paid(self, payment_id: str) -> MarkOrderPaid:
         """P-15: tell ordering the customer paid; payments acts as the system party."""

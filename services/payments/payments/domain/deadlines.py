@@ -18,8 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.payments import ClaimStatus, PayoutStatus, RequestStatus
-from payments.domain.context import CancelDeadline, DeadlineRequest, ScheduleDeadline
+from payments.domain.context import DeadlineRequest
 from payments.domain.model import Deadline, DeadlineKind, Ledger
+from servicekit.deadlines import requests as windows
 
 Kind = DeadlineKind
 
@@ -66,14 +67,4 @@ def reconcile(
 
 def requests(before: Ledger | None, after: Ledger) -> list[DeadlineRequest]:
     """What the timer service must be told for the ledger to go from `before` to `after`."""
-    old = {d.id(after.order_id): d for d in (before.deadlines if before else ()) if d.open}
-    new = {d.id(after.order_id): d for d in after.deadlines if d.open}
-    cancels: list[DeadlineRequest] = [
-        CancelDeadline(deadline_id, after.order_id) for deadline_id in old if deadline_id not in new
-    ]
-    schedules: list[DeadlineRequest] = [
-        ScheduleDeadline(deadline_id, after.order_id, d.kind.value, d.due_at)
-        for deadline_id, d in new.items()
-        if deadline_id not in old
-    ]
-    return cancels + schedules
+    return windows(after.order_id, before.deadlines if before else (), after.deadlines)

@@ -40,6 +40,7 @@ from payments.domain.evolve import fold, track
 from payments.domain.model import Ledger
 from payments.domain.table import TableError, deadline_trigger
 from payments.domain.tables import PRIMARY, TABLES, status_of
+from servicekit.decisions import rejection_fields
 
 R = PaymentRejectionReason
 
@@ -185,16 +186,9 @@ def _accepted(
 def _refused(
     command: PaymentCommand, now: datetime, ctx: DecisionContext, rejection: Rejection
 ) -> Decision:
+    id_ = message_id(ctx, command.message_id, 0)
     answer = PaymentCommandRejected(
-        message_id=message_id(ctx, command.message_id, 0),
-        occurred_at=now,
-        correlation_id=command.correlation_id,
-        causation_id=command.message_id,
-        actor=PAYMENTS,
+        **rejection_fields(command, rejection, message_id=id_, now=now, actor=PAYMENTS),
         order_id=command.order_id,
-        command_type=command.type,
-        command_id=command.message_id,
-        reason=rejection.reason.value,
-        message=rejection.message,
     )
     return Decision(rejection=rejection, rejection_event=answer)

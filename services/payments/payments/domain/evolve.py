@@ -8,8 +8,8 @@ producer's event never breaks the fold.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from contracts.envelope import Role
 from contracts.orders import (
@@ -55,33 +55,22 @@ from payments.domain.model import (
     Receipt,
     Refund,
 )
-
-E = TypeVar("E", bound=PaymentEvent)
-Apply = Callable[[Ledger, Any], Ledger]
+from servicekit.decisions import Evolution
 
 
 class EventMismatchError(Exception):
     """An event that cannot follow the given ledger: a bug upstream of the fold."""
 
 
-_APPLY: dict[type[PaymentEvent], Apply] = {}
-
-
-def _on(
-    event_type: type[E],
-) -> Callable[[Callable[[Ledger, E], Ledger]], Callable[[Ledger, E], Ledger]]:
-    def register(apply: Callable[[Ledger, E], Ledger]) -> Callable[[Ledger, E], Ledger]:
-        _APPLY[event_type] = apply
-        return apply
-
-    return register
+_APPLY: Evolution[Ledger] = Evolution()
+_on = _APPLY.on
 
 
 def evolve(ledger: Ledger, event: PaymentEvent) -> Ledger:
     """The ledger after `event`."""
     if event.order_id != ledger.order_id:
         raise EventMismatchError(f"{event.type} is about another order")
-    apply = _APPLY.get(type(event))
+    apply = _APPLY.of(event)
     changed = apply(ledger, event) if apply else ledger
     changed = changed.model_copy(
         update={"version": ledger.version + 1, "updated_at": event.occurred_at}

@@ -7,23 +7,9 @@ from collections.abc import Iterable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from contracts.orders import Money
-
-#: ISO 4217 currencies whose minor unit is not the cent (all others have two decimals).
-MINOR_UNITS = {
-    **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-         "VND", "VUV", "XAF", "XOF", "XPF"),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}  # fmt: skip
+from servicekit.currencies import quantum as quantum
 
 HUNDRED = Decimal(100)
-
-
-def quantum(currency: str) -> Decimal:
-    """The smallest amount of `currency`: 0.01 for EUR, 1 for JPY, 0.001 for KWD."""
-    return Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
 
 
 def is_exact(money: Money) -> bool:
