@@ -19,7 +19,7 @@ FORBIDDEN_CALLS = {"now", "utcnow", "today", "uuid1", "uuid4", "time_ns", "perf_
 #: Modules that write the generated docs: they touch files, and `decide` never uses them.
 WRITES_DOCS = {"sys", "pathlib"}
 #: The pure part of servicekit the domains may use.
-SHARED_PURE = {"servicekit.businessdays", "servicekit.deadlines"}
+SHARED_PURE = {"servicekit.businessdays", "servicekit.deadlines", "servicekit.links"}
 
 #: Each service's domain, and modules it must have (so a renamed package is noticed).
 DOMAINS = {
