@@ -56,8 +56,10 @@ class NotifierSettings(ServiceSettings):
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
     confirmation_url: str = Field(
-        default=_POLICY.confirmation_url,
-        description="M-08: the client's confirmation page; {order_id} and {token} are filled in.",
+        default="http://127.0.0.1:8080/confirm?order={order_id}&token={token}",
+        description="M-08: the client's confirmation page; {order_id} and {token} are filled "
+        "in (default: the gateway's page at the gateway's default address; set it to the "
+        "gateway's ORDERFLOW_PUBLIC_URL + /confirm?order={order_id}&token={token}).",
     )
     review_url: str = Field(
         default=_POLICY.review_url, description="P-17: the review page; {order_id} is filled in."
