@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
+
 from contracts import topics
 from contracts.orders import (
     ConfirmAsClient,
@@ -27,8 +29,25 @@ from contracts.orders import (
 from contracts.payments import RecordPayment
 from orderflow import commands as c
 from orderflow.bus import Bus
+from orderflow.launcher import GATEWAY_API_PORT
 
 Scenario = Callable[[Bus], Awaitable[str]]
+
+#: The gateway whose confirmation page the demo's client uses (`orderflow run`'s).
+GATEWAY_URL = f"http://127.0.0.1:{GATEWAY_API_PORT}"
+
+
+async def confirm_on_the_page(order_id: uuid.UUID, token: str) -> bool:
+    """M-08 as a client does it: post the Confirm form of the gateway's confirmation page,
+    whose link the notifier emails (the page sends ConfirmAsClient as the client).
+    False when no gateway answers (the demo then publishes the command itself)."""
+    form = {"order": str(order_id), "token": token, "decision": "confirm"}
+    async with httpx.AsyncClient(base_url=GATEWAY_URL, timeout=30) as http:
+        try:
+            response = await http.post("/confirm", data=form)
+        except httpx.TransportError:
+            return False
+    return response.status_code == 303  # sent; the page it redirects to shows the outcome
 
 
 async def managed_confirmed_by_operator_and_client(bus: Bus) -> str:
@@ -50,10 +69,11 @@ async def managed_confirmed_by_operator_and_client(bus: Bus) -> str:
     )
     sent = await bus.wait_for(order_id, ["OrderSentToClient"])
     token = str(sent.body["confirmation_token"])
-    await bus.send(
-        topics.ORDERS_COMMANDS,
-        c.command(ConfirmAsClient, client.party, flow, order_id=order_id, token=token),
-    )
+    if not await confirm_on_the_page(order_id, token):
+        await bus.send(
+            topics.ORDERS_COMMANDS,
+            c.command(ConfirmAsClient, client.party, flow, order_id=order_id, token=token),
+        )
     done = await bus.wait_for(order_id, ["OrderActivated", "OrderCommandRejected"])
     return (
         f"managed order {str(order_id)[:8]}: {done.body.get('status') or done.body.get('reason')}"
