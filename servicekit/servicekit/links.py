@@ -21,6 +21,8 @@ from datetime import datetime
 
 #: Keeps a signature made for this purpose from ever verifying for another one.
 PURPOSE = b"orderflow/client-confirmation/v1:"
+#: P-17: the review link's token (the notifier signs it; the gateway's review page checks it).
+REVIEW_PURPOSE = b"orderflow/review/v1:"
 
 
 class TokenError(ValueError):
@@ -36,23 +38,33 @@ class ExpiredTokenError(TokenError):
 
 
 def issue_token(
-    secret: bytes | str, order_id: uuid.UUID, client_id: str, expires_at: datetime
+    secret: bytes | str,
+    order_id: uuid.UUID,
+    client_id: str,
+    expires_at: datetime,
+    purpose: bytes = PURPOSE,
 ) -> str:
     """A token letting `client_id` answer for `order_id` until `expires_at` (Rule M-08)."""
     payload = json.dumps(
         [str(order_id), client_id, int(expires_at.timestamp())], separators=(",", ":")
     ).encode()
     body = _encode(payload)
-    return f"{body}.{_encode(_sign(_key(secret), body))}"
+    return f"{body}.{_encode(_sign(_key(secret), body, purpose))}"
 
 
-def verify_token(secret: bytes | str, token: str, order_id: uuid.UUID, now: datetime) -> str:
+def verify_token(
+    secret: bytes | str,
+    token: str,
+    order_id: uuid.UUID,
+    now: datetime,
+    purpose: bytes = PURPOSE,
+) -> str:
     """The client id the token was issued to, if it is genuine, for `order_id` and not
     expired at `now`; raises `InvalidTokenError` or `ExpiredTokenError` (Rule M-08)."""
     key = _key(secret)
     body, _, signature = token.partition(".")
     try:
-        expected = _sign(key, body)
+        expected = _sign(key, body, purpose)
         if not hmac.compare_digest(expected, _decode(signature)):
             raise InvalidTokenError("the confirmation link is not genuine")
         token_order, client_id, expires = json.loads(_decode(body))
@@ -76,8 +88,8 @@ def _key(secret: bytes | str) -> bytes:
     return key
 
 
-def _sign(key: bytes, body: str) -> bytes:
-    return hmac.new(key, PURPOSE + body.encode(), hashlib.sha256).digest()
+def _sign(key: bytes, body: str, purpose: bytes) -> bytes:
+    return hmac.new(key, purpose + body.encode(), hashlib.sha256).digest()
 
 
 def _encode(raw: bytes) -> str:

@@ -26,6 +26,8 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".cache" / "screenshots"
 JWT_SECRET = "browser-tests-secret-of-at-least-32-bytes"
+#: ordering's M-08 tokens and the notifier's P-17 review links are signed with it.
+TOKEN_SECRET = "browser-tests-token-secret"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -64,7 +66,10 @@ async def services(
         ORDERFLOW_PUBLIC_URL=public_url,
         ORDERFLOW_DEMO_LOGINS="true",
         ORDERFLOW_JWT_SECRET=JWT_SECRET,
-        ORDERFLOW_TOKEN_SECRET="browser-tests-token-secret",
+        ORDERFLOW_REVIEW_URL=public_url + "/review?order={order_id}&token={token}",
+        ORDERFLOW_TOKEN_SECRET=TOKEN_SECRET,
+        ORDERFLOW_AUTO_DONE_AFTER="2",  # P-12 and P-13 in seconds: a post-paid order
+        ORDERFLOW_AUTO_CONFIRM_AFTER="2",  # closes by itself soon after its appointment
     )
     logs = tmp_path_factory.mktemp("logs")
     started: dict[str, ServiceProcess] = {}

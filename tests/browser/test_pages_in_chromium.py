@@ -1,12 +1,14 @@
 """The gateway's pages in a real browser: the client confirms from the email's link
-(M-05, M-08), an operator confirms from the console's queue (M-04, M-05), and a bad link
-is a page that says so (M-08)."""
+(M-05, M-08), the customer reviews a closed order from its email's link (P-17), an
+operator confirms from the console's queue (M-04, M-05), and a bad or expired link is a
+page that says so (M-08)."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +19,14 @@ from contracts.envelope import Role
 from contracts.orders import ConfirmOrder, CreateOrder, OrderParty, SubmitOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
-from tests.integration.notifier.notifier_mail import address, text_of, wait_for_mails
+from servicekit.links import issue_token
+from tests.browser.conftest import TOKEN_SECRET
+from tests.integration.notifier.notifier_mail import (
+    address,
+    text_of,
+    wait_for_mails,
+    wait_for_template,
+)
 from tests.support.kafka import Upstream
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -101,3 +110,51 @@ async def test_M08_a_forged_link_shows_the_link_invalid_page(
     assert response is not None and response.status == 400
     await expect(page.get_by_role("heading", name="This link is not valid")).to_be_visible()
     await expect(page.get_by_role("alert")).to_contain_text("was changed")
+
+
+async def test_M08_an_expired_link_shows_the_link_expired_page(
+    page: Page, public_url: str, services: dict[str, ServiceProcess]
+) -> None:
+    order_id = uuid.uuid4()
+    token = issue_token(TOKEN_SECRET, order_id, "client-1", datetime.now(UTC) - timedelta(1))
+    response = await page.goto(f"{public_url}/confirm?order={order_id}&token={token}")
+    assert response is not None and response.status == 410
+    await expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
+
+
+async def test_P17_the_customer_reviews_a_closed_order_from_its_email_s_link(
+    page: Page, stack: Any, prefix: str, run_id: str, public_url: str
+) -> None:
+    order_id = uuid.uuid4()
+    customer, supplier = party(run_id, Role.CUSTOMER), party(run_id, Role.SUPPLIER)
+    now = datetime.now(UTC)
+    terms = c.postpaid_terms(
+        appointment_start=now + timedelta(seconds=8),
+        appointment_end=now + timedelta(seconds=9),
+        payment_stage=False,
+    )
+    create = c.command(
+        CreateOrder, customer.party, order_id=order_id, parties=[customer, supplier], terms=terms
+    )
+    async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
+        await upstream.send(
+            topics.ORDERS_COMMANDS,
+            create,
+            c.command(ConfirmOrder, supplier.party, order_id=order_id),
+        )
+    assert customer.contact is not None
+    [mail] = await wait_for_template(
+        stack.maildir, str(customer.contact.email), "review_invitation", timeout=90
+    )
+    [link] = re.findall(re.escape(public_url) + r"/review\?\S+", text_of(mail))
+    assert str(order_id) in link
+
+    await page.goto(link)
+    await expect(page.locator("#order-status")).to_have_text("closed")
+    await page.get_by_role("group", name="How was the service?").get_by_label("5").check()
+    await page.get_by_role("group", name="How was the supplier?").get_by_label("4").check()
+    await page.get_by_label("Your review (optional)").fill("On time and friendly.")
+    await page.get_by_role("button", name="Send the review").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Thank you: your review was recorded.")
+    await expect(page.get_by_role("button", name="Send the review")).to_have_count(0)
