@@ -51,6 +51,32 @@ def render(request: Request, name: str, code: int = 200, **context: Any) -> HTML
     return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
 
 
+#: Terms a client does not need to read (shown elsewhere on the page, or internal).
+_UNSHOWN_TERMS = frozenset({"lines", "skip_client_confirmation", "offer_valid_until"})
+
+
+def terms_rows(terms: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The order's terms as (label, text) rows a person reads: amounts as `100.00 EUR`,
+    planned invoices one per line, nothing empty."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, dict) and {"amount", "currency"} <= value.keys():
+            return f"{value['amount']} {value['currency']}"
+        if isinstance(value, dict):
+            return ", ".join(f"{k.replace('_', ' ')} {text(v)}" for k, v in value.items())
+        if isinstance(value, list):
+            return "; ".join(text(v) for v in value)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+    return [
+        (key.replace("_", " ").capitalize(), text(value))
+        for key, value in (terms or {}).items()
+        if key not in _UNSHOWN_TERMS and value not in (None, "", [], {})
+    ]
+
+
 def link_problem(request: Request, expired: bool) -> HTMLResponse:
     """M-08: the one page a bad link gets; it says which, and nothing about the order."""
     return render(request, "link_problem.html", 410 if expired else 400, expired=expired)
@@ -99,6 +125,7 @@ async def confirmation(
         request,
         "confirm.html",
         view=view,
+        terms=terms_rows(view.terms),
         order=order,
         token=token,
         open=view.status == "client_confirmation",
