@@ -48,8 +48,8 @@ class GatewaySettings(ServiceSettings):
     )
     token_secret: SecretStr = Field(
         default=SecretStr("dev-only-change-me"),
-        description="M-08: ordering's key for client confirmation tokens; the confirmation "
-        "page checks a link's token with it (set the same secret on both).",
+        description="M-08, P-17: key that signs client confirmation tokens and review "
+        "links (the same on ordering, notifier and gateway; set it in production).",
     )
     demo_logins: bool = Field(
         default=False,

@@ -68,7 +68,8 @@ class NotifierSettings(ServiceSettings):
     )
     token_secret: SecretStr = Field(
         default=SecretStr("dev-only-change-me"),
-        description="M-08: key that signs client confirmation tokens (set it in production).",
+        description="M-08, P-17: key that signs client confirmation tokens and review "
+        "links (the same on ordering, notifier and gateway; set it in production).",
     )
     review_link_valid_for: Duration = Field(
         default=_POLICY.review_valid_for,
