@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page, expect
 
 from contracts import topics
@@ -27,7 +28,7 @@ from tests.integration.notifier.notifier_mail import (
     wait_for_mails,
     wait_for_template,
 )
-from tests.support.kafka import Upstream
+from tests.support.kafka import Upstream, count, read_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -158,3 +159,38 @@ async def test_P17_the_customer_reviews_a_closed_order_from_its_email_s_link(
 
     await expect(page.get_by_role("status")).to_have_text("Thank you: your review was recorded.")
     await expect(page.get_by_role("button", name="Send the review")).to_have_count(0)
+
+
+async def test_a_dead_letter_is_replayed_from_the_console_with_its_original_bytes(
+    page: Page, stack: Any, prefix: str, public_url: str
+) -> None:
+    source = f"{prefix}console-{uuid.uuid4().hex[:6]}.commands"
+    dlq = source + ".dlq"
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            dlq,
+            b'{"type": "SubmitOrder"}',
+            key=b"order-1",
+            headers=[
+                ("x-dlq-reason", b"invalid"),
+                ("x-dlq-error", b"order_id: Field required"),
+                ("x-dlq-service", b"ordering"),
+                ("x-dlq-source", f"{source}/0/7".encode()),
+            ],
+        )
+    finally:
+        await producer.stop()
+
+    await page.goto(f"{public_url}/console/login")
+    await page.get_by_role("button", name="Sign in as operator-1 (demo)").click()
+    await page.get_by_role("link", name="Dead letters").click()
+    await page.get_by_role("link", name=dlq).click()
+    await expect(page.get_by_role("cell", name="order_id: Field required")).to_be_visible()
+    await page.get_by_role("button", name="Replay letter 0 to its topic").click()
+
+    await expect(page.get_by_role("status")).to_have_text(f"Letter 0 replayed to {source}.")
+    [replayed] = await read_topic(stack.kafka_bootstrap, source, count(1))
+    assert replayed.value == b'{"type": "SubmitOrder"}'
+    assert replayed.key == b"order-1"
