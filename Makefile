@@ -21,7 +21,7 @@ PYTHON := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 
-.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos deploy-tools promtool
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos deploy-tools promtool chromium
 
 # uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
 # The stamp names the version, so changing UV_VERSION reinstalls it.
@@ -55,6 +55,14 @@ promtool:
 
 deploy-tools: $(TOOLS)/.helm-$(HELM_VERSION) promtool
 
+# The browser tests (tests/browser) drive Debian's chromium with Playwright; Playwright
+# never downloads a browser here (no `playwright install`).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium </dev/null; \
+	  else echo "chromium missing: apt-get install chromium (as root)"; exit 1; fi; }
+
 stack-up: install
 	$(PYTHON) -m devstack up
 
@@ -78,7 +86,7 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest
 
-test: install deploy-tools stack-up lint typecheck pytest
+test: install deploy-tools chromium stack-up lint typecheck pytest
 
 # The system: the local stack, all five services as processes, the demo; Ctrl-C stops.
 run: install

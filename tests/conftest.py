@@ -35,7 +35,11 @@ TESTS_DIR = Path(__file__).resolve().parent
 
 # Tests under these folders get the marker of the same name (declared in pyproject), so
 # `pytest -m "not integration and not e2e"` runs the unit tests alone.
-_MARKED_FOLDERS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+_MARKED_FOLDERS = {
+    "integration": pytest.mark.integration,
+    "e2e": pytest.mark.e2e,
+    "browser": pytest.mark.browser,
+}
 
 # Images used when the servers come from containers (no local stack needed).
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"

@@ -52,6 +52,7 @@ def print_gateway(url: str) -> None:
     from orderflow.launcher import DEMO_LOGINS, demo_logins
 
     print(f"\n  gateway    {url}   API docs {url}/docs")
+    print(f"  console    {url}/console/login   (demo: press 'Sign in as operator-1')")
     tokens = demo_logins(datetime.now(UTC))
     for (party, role), token in zip(DEMO_LOGINS, tokens, strict=True):
         print(f"  demo login {role} {party}:  Authorization: Bearer {token}")

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from contracts.orders import (
     ConfirmOrder,
     EditOrder,
@@ -26,9 +28,26 @@ from contracts.orders import (
 from orderflow import commands as c
 from orderflow import scenarios as s
 from orderflow.bus import Bus
+from orderflow.launcher import GATEWAY_API_PORT
 from orderflow.scenarios import ORDERS
 
 Scenario = Callable[[Bus], Awaitable[str]]
+
+#: The gateway whose confirmation page the demo's client uses (`orderflow run`'s).
+GATEWAY_URL = f"http://127.0.0.1:{GATEWAY_API_PORT}"
+
+
+async def confirm_on_the_page(order_id: uuid.UUID, token: str) -> bool:
+    """M-08 as a client does it: post the Confirm form of the gateway's confirmation page,
+    whose link the notifier emails (the page sends ConfirmAsClient as the client).
+    False when no gateway answers (the demo then publishes the command itself)."""
+    form = {"order": str(order_id), "token": token, "decision": "confirm"}
+    async with httpx.AsyncClient(base_url=GATEWAY_URL, timeout=30) as http:
+        try:
+            response = await http.post("/confirm", data=form)
+        except httpx.TransportError:
+            return False
+    return response.status_code == 303  # sent; the page it redirects to shows the outcome
 
 
 async def managed_confirmed_by_operator_and_client(bus: Bus) -> str:
@@ -38,8 +57,11 @@ async def managed_confirmed_by_operator_and_client(bus: Bus) -> str:
     terms = c.managed_terms()
     sent = await s.submitted_and_reviewed(bus, member, client, order_id, terms, flow=flow)
     token = str(sent["confirmation_token"])
-    done = await s.confirmed_by_client(bus, client, order_id, token, flow)
-    return f"managed order {str(order_id)[:8]}: {done['status']}"
+    if await confirm_on_the_page(order_id, token):  # as the emailed link does
+        done = (await bus.wait_for(order_id, ["OrderActivated", "OrderCommandRejected"])).body
+    else:  # no gateway answering: the client's command, as upstream would send it
+        done = await s.confirmed_by_client(bus, client, order_id, token, flow)
+    return f"managed order {str(order_id)[:8]}: {done.get('status') or done.get('reason')}"
 
 
 async def postpaid_nobody_confirms(bus: Bus) -> str:

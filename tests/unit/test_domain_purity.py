@@ -25,6 +25,7 @@ SHARED_PURE = {
     "servicekit.currencies",
     "servicekit.diagrams",
     "servicekit.decisions",
+    "servicekit.links",
 }
 
 #: Each service's domain, and modules it must have (so a renamed package is noticed).

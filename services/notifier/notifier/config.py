@@ -56,11 +56,24 @@ class NotifierSettings(ServiceSettings):
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
     confirmation_url: str = Field(
-        default=_POLICY.confirmation_url,
-        description="M-08: the client's confirmation page; {order_id} and {token} are filled in.",
+        default="http://127.0.0.1:8080/confirm?order={order_id}&token={token}",
+        description="M-08: the client's confirmation page; {order_id} and {token} are filled "
+        "in (default: the gateway's page at the gateway's default address; set it to the "
+        "gateway's ORDERFLOW_PUBLIC_URL + /confirm?order={order_id}&token={token}).",
     )
     review_url: str = Field(
-        default=_POLICY.review_url, description="P-17: the review page; {order_id} is filled in."
+        default="http://127.0.0.1:8080/review?order={order_id}&token={token}",
+        description="P-17: the review page; {order_id} and {token} (signed for the customer) "
+        "are filled in (default: the gateway's page at the gateway's default address).",
+    )
+    token_secret: SecretStr = Field(
+        default=SecretStr("dev-only-change-me"),
+        description="M-08, P-17: key that signs client confirmation tokens and review "
+        "links (the same on ordering, notifier and gateway; set it in production).",
+    )
+    review_link_valid_for: Duration = Field(
+        default=_POLICY.review_valid_for,
+        description="P-17: how long the emailed review link works after the order closed.",
     )
     email_max_attempts: int = Field(
         default=_RETRY.max_attempts, ge=1, description="X-06: SMTP attempts per email at most."
@@ -140,6 +153,8 @@ class NotifierSettings(ServiceSettings):
             timezone=ZoneInfo(self.business_timezone),
             confirmation_url=self.confirmation_url,
             review_url=self.review_url,
+            review_secret=self.token_secret.get_secret_value(),
+            review_valid_for=self.review_link_valid_for,
             reminder_leads={
                 "P-02": self.reminder_lead_p02,
                 "M-09": self.reminder_lead_m09,

@@ -54,7 +54,8 @@ class OrderingSettings(CalendarSettings):
     )
     token_secret: SecretStr = Field(
         default=SecretStr("dev-only-change-me"),
-        description="M-08: key that signs client confirmation tokens (set it in production).",
+        description="M-08, P-17: key that signs client confirmation tokens and review "
+        "links (the same on ordering, notifier and gateway; set it in production).",
     )
     catalogue_file: Path | None = Field(
         default=None, description="A-04..A-07: JSON product catalogue; a demo one when unset."

@@ -4,7 +4,9 @@
     ├── problems     every 4xx/5xx as an RFC 9457 problem document
     ├── commands     POST /v1/commands/{service}, GET /v1/commands/{id}
     ├── queries      orders, one order, queues, accounts, reports
-    └── demo         POST /v1/demo/login: tokens for `make run` (off unless demo_logins)
+    ├── demo         POST /v1/demo/login: tokens for `make run` (off unless demo_logins)
+    ├── pages        /confirm: the client's confirmation page (M-08), /review (P-17)
+    └── console      /console: the operators' console (orders, queue, dead letters)
 
 Routes read only the gateway's own views (`gateway.store`); see docs/gateway.md.
 """
@@ -19,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
 from gateway import metrics
-from gateway.api import commands, problems, queries
+from gateway.api import commands, console, pages, problems, queries
 from gateway.api.context import ApiDeps, Deps
 from gateway.api.problems import ProblemError
 from gateway.auth import ROLES, issue
@@ -57,6 +59,9 @@ def create_api(deps: ApiDeps | None = None) -> FastAPI:
     app.include_router(queries.router, responses=problems.RESPONSES)
     if deps is None or deps.settings.demo_logins:
         app.include_router(_demo_router())
+    app.include_router(pages.router)
+    app.include_router(console.router)
+    console.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.envelope import Role, derived_id
 from contracts.orders import Flow, Money, OrderParty
+from servicekit.links import REVIEW_PURPOSE, issue_token
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class OrderFacts:
         return next((p for p in self.parties if p.role is role), None)
 
 
-PLACEHOLDERS = {"confirmation_url": ("order_id", "token"), "review_url": ("order_id",)}
+PLACEHOLDERS = {"confirmation_url": ("order_id", "token"), "review_url": ("order_id", "token")}
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,12 @@ class EmailPolicy:
     timezone: tzinfo = UTC
     #: M-08: the client's confirmation page; `{order_id}` and `{token}` are filled in.
     confirmation_url: str = "https://example.test/confirm?order={order_id}&token={token}"
-    #: P-17: where the customer rates and reviews; `{order_id}` is filled in.
+    #: P-17: where the customer rates and reviews; `{order_id}` and `{token}` are filled in.
     review_url: str = "https://example.test/orders/{order_id}/review"
+    #: P-17: the secret that signs the review link's token (none: the link has no token).
+    review_secret: str = ""
+    #: P-17: how long a review link works after the order closed.
+    review_valid_for: timedelta = timedelta(days=30)
     #: X-12: how long before each window closes its party is reminded, by window name.
     reminder_leads: Mapping[str, timedelta] = field(default_factory=dict)
 
@@ -133,8 +138,21 @@ class EmailPolicy:
             order_id=quote(str(order_id), safe=""), token=quote(token, safe="")
         )
 
-    def review_link(self, order_id: uuid.UUID) -> str:
-        return self.review_url.format(order_id=quote(str(order_id), safe=""))
+    def review_link(
+        self,
+        order_id: uuid.UUID,
+        customer: OrderParty | None = None,
+        closed_at: datetime | None = None,
+    ) -> str:
+        """P-17: the link carries a token signed for the order's customer (docs/gateway.md):
+        the gateway's review page lets only its bearer review, as that customer, once."""
+        token = ""
+        if self.review_secret and customer is not None and closed_at is not None:
+            expires = closed_at + self.review_valid_for
+            token = issue_token(self.review_secret, order_id, customer.id, expires, REVIEW_PURPOSE)
+        return self.review_url.format(
+            order_id=quote(str(order_id), safe=""), token=quote(token, safe="")
+        )
 
     def for_recipient(self, recipient: Recipient) -> EmailPolicy:
         """X-11: the policy as `recipient` reads it: times in its own zone when its contact

@@ -240,7 +240,13 @@ def closed(
     event: ExecutionConfirmed | OrderPaid, facts: Facts, policy: EmailPolicy
 ) -> Mapping[str, Any]:
     """P-17: the order is closed; the customer may rate and review it, once."""
-    return {"review_url": policy.review_link(event.order_id), "paid": isinstance(event, OrderPaid)}
+    return {"review_url": review_link(event, facts, policy), "paid": isinstance(event, OrderPaid)}
+
+
+def review_link(event: Any, facts: Facts, policy: EmailPolicy) -> str:
+    """P-17: the customer's review link, signed for the customer, valid from the close."""
+    customer = None if facts is None else facts.party(Role.CUSTOMER)
+    return policy.review_link(event.order_id, customer, event.occurred_at)
 
 
 def receipt(
@@ -321,7 +327,7 @@ def closed_unpaid(event: OrderClosedUnpaid, facts: Facts, policy: EmailPolicy) -
     return {
         "cause": event.cause,
         "cause_text": UNPAID_CAUSES.get(event.cause, event.cause),
-        "review_url": policy.review_link(event.order_id),
+        "review_url": review_link(event, facts, policy),
     }
 
 
