@@ -86,7 +86,8 @@ class TimersSettings(ServiceSettings):
         default=64,
         ge=1,
         description="Collections the directory of deadline ids is hashed over. Never change "
-        "it for an existing store.",
+        "it for an existing store, except to lower it with `python -m timers.migrate` "
+        "(which moves a store kept in 2,048 onto 64).",
     )
     late_tolerance_ms: int = Field(
         default=1000, ge=0, description="An expiry later than this is marked `late`."
