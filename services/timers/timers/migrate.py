@@ -16,16 +16,17 @@ import asyncio
 import logging
 import zlib
 from collections import defaultdict
+from datetime import UTC, datetime
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from timers.config import TimersSettings
-from timers.documents import Document, insert_new
+from timers.documents import Document, aware, insert_new
 from timers.maintenance import SUMMARIES
 from timers.ring import Ring
 from timers.store import REFUSALS, directory_name
-from timers.wheel import is_wheel
+from timers.wheel import epoch_ms, is_wheel, parse
 
 log = logging.getLogger("timers.migrate")
 OLD_DIRECTORY = "timers_deadlines_"
@@ -36,14 +37,24 @@ async def migrate(
 ) -> tuple[int, int]:
     """Move the old layout's collections into the fixed set; returns (documents, collections)."""
     moved = collections = 0
-    ring = Ring(wheel_db, settings.wheel())
+    wheel = settings.wheel()
+    ring = Ring(wheel_db, wheel)
+    now_ms = epoch_ms(datetime.now(UTC))
     for name in await wheel_db.list_collection_names():
-        if is_wheel(name):  # near_<n> / far_<m>: a slot of its own
-            slot = await wheel_db[name].find({}).to_list()
-            for i in range(0, len(slot), 5000):
-                await ring.write(name, slot[i : i + 5000])
-            await wheel_db.drop_collection(name)
-            moved, collections = moved + len(slot), collections + 1
+        if not is_wheel(name):
+            continue
+        # A near slot keeps its name; a far slot's entries and tombstones are placed again
+        # by their due time, since far slots are 30 minutes wide now, not an hour.
+        slots: dict[str, list[Document]] = defaultdict(list)
+        near = parse(name)[0] == "near"
+        async for doc in wheel_db[name].find({}):
+            due_ms = epoch_ms(aware(doc["due"])) if "due" in doc else 0
+            slots[name if near else wheel.placement(due_ms, now_ms)].append(doc)
+        for target, part in slots.items():
+            for i in range(0, len(part), 5000):
+                await ring.write(target, part[i : i + 5000])
+        await wheel_db.drop_collection(name)
+        moved, collections = moved + sum(map(len, slots.values())), collections + 1
     fixed = {directory_name(p) for p in range(settings.directory_partitions)}
     for name in await directory.list_collection_names():
         docs: list[Document] = []

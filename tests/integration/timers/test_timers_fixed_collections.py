@@ -40,7 +40,7 @@ from timers.domain import DeadlineStatus, decide_schedule, entry_of
 from timers.handlers import handle_command
 from timers.maintenance import SUMMARIES
 from timers.migrate import migrate
-from timers.store import REFUSALS, directory_name
+from timers.store import REFUSALS, MongoScheduleStore, directory_name
 from timers.wheel import epoch_ms
 
 LIMITS = TimersSettings().limits()
@@ -108,6 +108,17 @@ async def test_X02_the_schedule_creates_and_drops_no_collection_while_it_idles_a
     assert before == fixed
 
 
+async def only_slots_left(store: MongoScheduleStore, slots: set[str], timeout: float) -> bool:
+    """Wait until the registry holds just `slots` (every other slot swept and deleted)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if set(await store.ring.names()) == slots:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
 async def test_X02_a_schedule_in_the_old_layout_is_moved_onto_the_fixed_set_and_fires(
     stack: Any, names: Names
 ) -> None:
@@ -117,6 +128,10 @@ async def test_X02_a_schedule_in_the_old_layout_is_moved_onto_the_fixed_set_and_
     assert decision.deadline is not None
     old = replace(decision.deadline, placement=f"near_{epoch_ms(decision.deadline.due_at) // 1000}")
     refused = uuid.uuid4()
+    far_ahead = decide_schedule(None, request(f"{run}-far", at + timedelta(hours=3)), at, LIMITS)
+    assert far_ahead.deadline is not None
+    hour = epoch_ms(far_ahead.deadline.due_at) // 3_600_000
+    far = replace(far_ahead.deadline, placement=f"far_{hour}")
     client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
     try:  # what the layout before issue 18 kept: a collection per slot, day and partition
         partition = zlib.crc32(old.deadline_id.encode()) % 2048
@@ -124,6 +139,7 @@ async def test_X02_a_schedule_in_the_old_layout_is_moved_onto_the_fixed_set_and_
             deadline_doc(old)
         )
         await client[names.wheel_database][str(old.placement)].insert_one(entry_doc(entry_of(old)))
+        await client[names.wheel_database][f"far_{hour}"].insert_one(entry_doc(entry_of(far)))
         day = epoch_ms(at) // DAY_MS
         await client[names.database][f"timers_refusals_{day}"].insert_one(
             {"_id": str(refused), "answer": "the first answer"}
@@ -132,10 +148,12 @@ async def test_X02_a_schedule_in_the_old_layout_is_moved_onto_the_fixed_set_and_
         await client.close()
     async with replica(stack, names) as a:
         moved, collections = await migrate(a.store.directory, a.store.wheel_db, a.settings)
-        assert (moved, collections) == (3, 3)
+        assert (moved, collections) == (4, 4)
+        half_hour = epoch_ms(far.due_at) // round(a.settings.far_slot_seconds * 1000)
+        assert f"far_{half_hour}" in await a.store.ring.names()  # placed again by its due time
         assert await a.store.refusal_of(refused, at) == "the first answer"
         a.start()
         await read_expiries(stack, names, {old.deadline_id})
-        assert await wheel_is_empty(a.client, names, timeout=20)
+        assert await only_slots_left(a.store, {f"far_{half_hour}"}, timeout=20)
         fired = await a.store.get(old.deadline_id, now())
         assert fired is not None and fired.status is DeadlineStatus.FIRED
