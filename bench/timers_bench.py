@@ -368,7 +368,7 @@ async def measure_claims(
             f"{name}: read a slot of {args.claim_count:,} whole (median)",
             f"{statistics.median(reads) * 1000:.0f} ms",
         ),
-        (f"{name}: read the registry ({len(listed)} slots in use)", f"{list_s * 1000:.0f} ms"),
+        (f"{name}: census of the registries ({len(listed)} slots)", f"{list_s * 1000:.0f} ms"),
         (
             f"{name}: schedule a new id / cancel a pending one (median)",
             f"{statistics.median(schedule_s) * 1000:.1f} / "

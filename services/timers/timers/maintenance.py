@@ -1,7 +1,7 @@
 """Keeping the wheel turning: read slots ahead, cascade far slots, sweep and drop ended ones.
 
     maintain(now)
-    ├── read the registry of slots in use (`timers.ring`: the only read over the schedule)
+    ├── read the registries of slots in use (`timers.ring`: the only reads over the schedule)
     ├── cascade  every far slot within the near horizon: copy into near slots, delete it
     │            (in a task of its own: a far slot may hold hours of deadlines)
     ├── read     every near slot starting within the lookahead: into the local view
@@ -62,9 +62,12 @@ class WheelKeeper:
         self._grace_ms = round(settings.sweep_grace_seconds * 1000)
         self._lookahead_ms = round(settings.lookahead_seconds * 1000)
         self._cascading: asyncio.Task[None] | None = None
+        self._census_ms = 0
+        self._census_interval_ms = min(60_000, self.wheel.far_margin_ms // 2)
+        self._far_known: set[int] = set()
 
     async def maintain(self, now_ms: int) -> None:
-        slots = [parse(n) for n in await self.ring.names()]
+        slots = [parse(n) for n in await self._slot_names(now_ms)]
         backlog = sorted(
             m for kind, m in slots if kind == "far" and self.wheel.cascade_due(m, now_ms)
         )
@@ -99,6 +102,23 @@ class WheelKeeper:
                 # A slot still to be cascaded may hold deadlines of this one: keep it.
                 covered = any(self.wheel.far_start(m) < self.wheel.near_end(n) for m in backlog)
                 await self._reconcile(n, now_ms, may_drop=not covered)
+
+    async def _slot_names(self, now_ms: int) -> list[str]:
+        """The slots in use: the near ones, and the far ones whose cascade is due or near.
+
+        The far registry is read whole at the first round and once every census interval
+        (shorter than the far margin, so no far slot opened since can fall due unseen);
+        between, only the far slots at the cascade's edge, and those left over from the
+        last census, are looked up by `_id`.
+        """
+        if now_ms >= self._census_ms:
+            names = await self.ring.names()
+            self._census_ms = now_ms + self._census_interval_ms
+            self._far_known = {parse(n)[1] for n in names if n.startswith(FAR)}
+            return names
+        edge = self.wheel.far_slot(now_ms + self.wheel.near_horizon_ms)
+        due = {m for m in self._far_known if self.wheel.cascade_due(m, now_ms)}
+        return await self.ring.names(far=[f"{FAR}{m}" for m in sorted(due | {edge - 1, edge})])
 
     async def _cascade_all(self, backlog: list[int]) -> None:
         for m in backlog:

@@ -1,7 +1,8 @@
 """The wheel's fixed set of collections: slots as tagged documents in ring collections.
 
     <wheel database>
-    ├── slots               {_id: near_<n> | far_<m>}   the registry: slots that hold documents
+    ├── slots               {_id: near_<n>}   the registries: slots that hold documents
+    ├── far_slots           {_id: far_<m>}
     ├── near_ring_<i>       slot near_<n> lives in i = n mod `near_ring`, tagged {s: near_<n>}
     └── far_ring_<j>        slot far_<m> lives in j = m mod `far_ring`, tagged {s: far_<m>}
 
@@ -9,8 +10,11 @@ The set is created once, when a replica first starts on a new store (`create_mis
 no collection is created or dropped after that: a slot is registered by an insert
 that skips an existing `_id`, read with `find({s: name})` (a scan of its ring collection,
 which normally holds that slot alone), and removed by deletes, its entries first, its
-registration last. Reading the registry replaces listing collections: a few hundred small
-documents at most. On MongoDB proper the layout works unchanged.
+registration last. Reading the near registry replaces listing collections: a few hundred
+small documents at most. The far registry holds a slot per half hour of the horizon
+(1,440 for deadlines spread over 30 days): it is read whole now and then, and otherwise
+looked up by `_id` for the far slots whose cascade comes. On MongoDB proper the layout
+works unchanged.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure
 
 from timers.documents import Document, insert_new
-from timers.wheel import Wheel, is_wheel
+from timers.wheel import NEAR, Wheel, is_wheel
 
 REGISTRY: Final = "slots"
+FAR_REGISTRY: Final = "far_slots"
 
 
 class Ring:
@@ -47,13 +52,24 @@ class Ring:
         if not docs:
             return set()
         if name not in self._registered:
-            await insert_new(self.db[REGISTRY], [{"_id": name}])
+            await insert_new(self._registry(name), [{"_id": name}])
             self._registered.add(name)
         return await insert_new(self.of(name), [{**doc, "s": name} for doc in docs])
 
-    async def names(self) -> list[str]:
-        """Every slot that holds documents (or did, until its removal finishes)."""
-        return [str(d["_id"]) async for d in self.db[REGISTRY].find({}) if is_wheel(str(d["_id"]))]
+    def _registry(self, name: str) -> AsyncCollection[Document]:
+        return self.db[REGISTRY if name.startswith(NEAR) else FAR_REGISTRY]
+
+    async def names(self, far: Iterable[str] | None = None) -> list[str]:
+        """The slots that hold documents (or did, until their removal finishes): every near
+        one, and every far one, or (`far`) those of the far slots named that are."""
+        found = [str(d["_id"]) async for d in self.db[REGISTRY].find({})]
+        if far is None:
+            found += [str(d["_id"]) async for d in self.db[FAR_REGISTRY].find({})]
+        else:
+            for name in far:
+                if await self.db[FAR_REGISTRY].find_one({"_id": name}) is not None:
+                    found.append(name)
+        return [name for name in found if is_wheel(name)]
 
     async def read(self, name: str, projection: Mapping[str, Any] | None = None) -> list[Document]:
         return await self.of(name).find({"s": name}, projection).to_list()
@@ -64,14 +80,14 @@ class Ring:
         collection = self.of(name)
         await collection.delete_many({"s": name, "_id": {"$regex": r"^e\|"}})
         await collection.delete_many({"s": name})
-        await self.db[REGISTRY].delete_one({"_id": name})
+        await self._registry(name).delete_one({"_id": name})
         self._registered.discard(name)
 
     def collections(self) -> list[str]:
         """The fixed set: the registry and every ring collection."""
         near = [f"near_ring_{i}" for i in range(self.wheel.near_ring)]
         far = [f"far_ring_{j}" for j in range(self.wheel.far_ring)]
-        return [REGISTRY, *near, *far]
+        return [REGISTRY, FAR_REGISTRY, *near, *far]
 
 
 async def create_missing(db: AsyncDatabase[Document], names: Iterable[str]) -> int:

@@ -20,7 +20,7 @@ from contracts.timers import DeadlineExpired, TimerCommandRejected
 from tests.support.kafka import Record, read_topic
 from timers.config import TimersSettings
 from timers.handlers import Deps
-from timers.ring import REGISTRY
+from timers.ring import FAR_REGISTRY, REGISTRY
 from timers.scheduler import Scheduler, pipelined
 from timers.store import MongoScheduleStore
 
@@ -184,7 +184,8 @@ async def wheel_is_empty(client: AsyncMongoClient[Document], names: Names, timeo
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if await client[names.wheel_database][REGISTRY].find_one({}) is None:
+        wheel = client[names.wheel_database]
+        if all([await wheel[r].find_one({}) is None for r in (REGISTRY, FAR_REGISTRY)]):
             return True
         await asyncio.sleep(0.2)
     return False
