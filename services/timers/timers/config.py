@@ -33,20 +33,29 @@ class TimersSettings(ServiceSettings):
         default=1.0, gt=0, description="Longest sleep of the firing loop when nothing is due."
     )
     slot_seconds: float = Field(
-        default=10.0, gt=0, description="Width of a near slot (one small collection)."
+        default=10.0, gt=0, description="Width of a near slot (read into memory at once)."
     )
     far_slot_seconds: float = Field(
-        default=3600.0, gt=0, description="Width of a far slot, for deadlines far ahead."
+        default=1800.0, gt=0, description="Width of a far slot, for deadlines far ahead."
     )
     near_horizon_seconds: float = Field(
-        default=1800.0,
+        default=600.0,
         gt=0,
         description="A far slot is cascaded into near slots this long before it starts.",
     )
     far_margin_seconds: float = Field(
-        default=300.0,
+        default=120.0,
         gt=0,
         description="A far slot stops taking new deadlines this long before its cascade.",
+    )
+    near_ring: int = Field(
+        default=128,
+        ge=1,
+        description="Collections the near slots share (slot n in n mod this). Keep it above "
+        "(near horizon + far margin + far slot) / slot, so a read scans one slot's documents.",
+    )
+    far_ring: int = Field(
+        default=32, ge=1, description="Collections the far slots share (slot m in m mod this)."
     )
     lookahead_seconds: float = Field(
         default=30.0,
@@ -56,7 +65,7 @@ class TimersSettings(ServiceSettings):
     maintenance_seconds: float = Field(
         default=1.0,
         gt=0,
-        description="How often slots are listed, read ahead, cascaded and swept.",
+        description="How often the slots in use are read, read ahead, cascaded and swept.",
     )
     sweep_grace_seconds: float = Field(
         default=5.0,
@@ -71,13 +80,14 @@ class TimersSettings(ServiceSettings):
     )
     cleanup_seconds: float = Field(default=60.0, gt=0, description="How often the cleanup runs.")
     cleanup_partitions: int = Field(
-        default=32, ge=1, description="Directory partitions the cleanup reads per run."
+        default=1, ge=1, description="Directory partitions the cleanup reads per run."
     )
     directory_partitions: int = Field(
-        default=2048,
+        default=64,
         ge=1,
         description="Collections the directory of deadline ids is hashed over. Never change "
-        "it for an existing store.",
+        "it for an existing store, except to lower it with `python -m timers.migrate` "
+        "(which moves a store kept in 2,048 onto 64).",
     )
     late_tolerance_ms: int = Field(
         default=1000, ge=0, description="An expiry later than this is marked `late`."
@@ -107,6 +117,8 @@ class TimersSettings(ServiceSettings):
             far_slot_ms=round(self.far_slot_seconds * 1000),
             near_horizon_ms=round(self.near_horizon_seconds * 1000),
             far_margin_ms=round(self.far_margin_seconds * 1000),
+            near_ring=self.near_ring,
+            far_ring=self.far_ring,
         )
 
     def limits(self) -> Limits:

@@ -1,9 +1,12 @@
 """How deadlines, schedule entries and firings are written as documents.
 
     directory  timers_deadlines_<p>  {_id: <deadline id>, ...the deadline, status, placement}
-               timers_fired_<day>    {_id: near_<n>, chunks}  a swept slot's firings:
-                                     {_id: near_<n>#<i>, fired: [{k: <id>|<gen>, at, ms}]}
-    wheel      near_<n>, far_<m>     {_id: e|<id>|<gen>, ...the entry}   the schedule entry
+               timers_fired          {_id: near_<n>, chunks, day}  a swept slot's firings:
+                                     {_id: near_<n>#<i>, fired: [{k: <id>|<gen>, at, ms}], day}
+               timers_refusals       {_id: <command message id>, answer, day}   X-09
+    wheel      slots                 {_id: near_<n> | far_<m>}   slots in use (`timers.ring`)
+               near_ring_<i>,        every document below also carries {s: <slot name>}
+               far_ring_<j>          {_id: e|<id>|<gen>, ...the entry}   the schedule entry
                                      {_id: c|<id>|<gen>|<attempt>, t: "claim", lease_until}
                                      {_id: c|<id>|<gen>|0, t: "tomb", due}   withdrawn
                                      {_id: d|<id>|<gen>, fired_at, lateness_ms}   fired
@@ -169,11 +172,6 @@ SUMMARY_CHUNK: Final = 20_000
 DAY_MS: Final = 86_400_000
 
 
-def summary_collection(slot_start_ms: int) -> str:
-    """Where the firings of a slot starting then are kept: one collection per day."""
-    return f"timers_fired_{slot_start_ms // DAY_MS}"
-
-
 def summary_chunk(key: str, chunks: int) -> int:
     return zlib.crc32(key.encode()) % chunks
 
@@ -199,5 +197,9 @@ def fired_summary(
         "fired": len(done),
         "slot_start_ms": slot_start_ms,
         "archived_ms": now_ms,
+        "day": slot_start_ms // DAY_MS,
     }
-    return [header, *({"_id": f"{slot}#{i}", "fired": part} for i, part in enumerate(parts))]
+    chunk_docs = (
+        {"_id": f"{slot}#{i}", "fired": part, "day": header["day"]} for i, part in enumerate(parts)
+    )
+    return [header, *chunk_docs]

@@ -1,18 +1,18 @@
 """Keeping the wheel turning: read slots ahead, cascade far slots, sweep and drop ended ones.
 
     maintain(now)
-    ├── list the wheel's collections (the only "query" over the schedule: metadata)
-    ├── cascade  every far slot within the near horizon: copy into near slots, drop it
+    ├── read the registries of slots in use (`timers.ring`: the only reads over the schedule)
+    ├── cascade  every far slot within the near horizon: copy into near slots, delete it
     │            (in a task of its own: a far slot may hold hours of deadlines)
     ├── read     every near slot starting within the lookahead: into the local view
     └── sweep    every near slot that ended (plus grace) and is drained here: read it again;
                  entries nobody claimed (added by another replica) and leases that lapsed
                  (a replica died mid-fire) go back into the view; a slot whose entries are
                  all fired or withdrawn leaves a summary of its firings (one document, in
-                 `timers_fired_<day>` of the directory's database) and is dropped
+                 `timers_fired` of the directory's database) and is deleted
 
 Every step is safe to run on several replicas at once: copies and records are inserts
-that skip existing `_id`s, and drops are idempotent.
+that skip existing `_id`s, and deletes are idempotent. No collection is created or dropped.
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ from timers.documents import (
     entry_from,
     fired_summary,
     insert_new,
-    summary_collection,
 )
 from timers.domain import Entry
-from timers.wheel import FAR, NEAR, LocalView, epoch_ms, is_wheel, parse
+from timers.ring import Ring
+from timers.wheel import FAR, NEAR, LocalView, epoch_ms, parse
 
 log = logging.getLogger("timers.maintenance")
+
+#: Swept slots' firings, in the directory's database (see `timers.store`).
+SUMMARIES = "timers_fired"
 
 
 class WheelKeeper:
@@ -45,12 +48,12 @@ class WheelKeeper:
 
     def __init__(
         self,
-        wheel_db: AsyncDatabase[Document],
+        ring: Ring,
         directory: AsyncDatabase[Document],
         view: LocalView,
         settings: TimersSettings,
     ) -> None:
-        self.wheel_db = wheel_db
+        self.ring = ring
         self.directory = directory
         self.view = view
         self.settings = settings
@@ -59,10 +62,12 @@ class WheelKeeper:
         self._grace_ms = round(settings.sweep_grace_seconds * 1000)
         self._lookahead_ms = round(settings.lookahead_seconds * 1000)
         self._cascading: asyncio.Task[None] | None = None
+        self._census_ms = 0
+        self._census_interval_ms = min(60_000, self.wheel.far_margin_ms // 2)
+        self._far_known: set[int] = set()
 
     async def maintain(self, now_ms: int) -> None:
-        names = [n for n in await self.wheel_db.list_collection_names() if is_wheel(n)]
-        slots = [parse(n) for n in names]
+        slots = [parse(n) for n in await self._slot_names(now_ms)]
         backlog = sorted(
             m for kind, m in slots if kind == "far" and self.wheel.cascade_due(m, now_ms)
         )
@@ -98,6 +103,23 @@ class WheelKeeper:
                 covered = any(self.wheel.far_start(m) < self.wheel.near_end(n) for m in backlog)
                 await self._reconcile(n, now_ms, may_drop=not covered)
 
+    async def _slot_names(self, now_ms: int) -> list[str]:
+        """The slots in use: the near ones, and the far ones whose cascade is due or near.
+
+        The far registry is read whole at the first round and once every census interval
+        (shorter than the far margin, so no far slot opened since can fall due unseen);
+        between, only the far slots at the cascade's edge, and those left over from the
+        last census, are looked up by `_id`.
+        """
+        if now_ms >= self._census_ms:
+            names = await self.ring.names()
+            self._census_ms = now_ms + self._census_interval_ms
+            self._far_known = {parse(n)[1] for n in names if n.startswith(FAR)}
+            return names
+        edge = self.wheel.far_slot(now_ms + self.wheel.near_horizon_ms)
+        due = {m for m in self._far_known if self.wheel.cascade_due(m, now_ms)}
+        return await self.ring.names(far=[f"{FAR}{m}" for m in sorted(due | {edge - 1, edge})])
+
     async def _cascade_all(self, backlog: list[int]) -> None:
         for m in backlog:
             try:
@@ -119,10 +141,10 @@ class WheelKeeper:
         needs ids, leases and firings); entries this replica has never seen, added by
         another one, cost a second, whole read.
         """
-        collection = self.wheel_db[f"{NEAR}{n}"]
+        name = f"{NEAR}{n}"
         view = self.view.slot(n)
         light = view.loaded
-        docs = await collection.find({}, SWEEP_FIELDS if light else None).to_list()
+        docs = await self.ring.read(name, SWEEP_FIELDS if light else None)
         entries: dict[str, Entry | None] = {}
         last_claim: dict[str, tuple[int, int]] = {}  # key -> (attempt, lease until)
         done: dict[str, Document] = {}
@@ -141,7 +163,7 @@ class WheelKeeper:
                 elif int(attempt) >= last_claim.get(key, (-1, 0))[0]:
                     last_claim[key] = (int(attempt), epoch_ms(aware(doc["lease_until"])))
         if any(entry is None for entry in entries.values()):
-            for doc in await collection.find({}).to_list():
+            for doc in await self.ring.read(name):
                 if str(doc["_id"]).startswith("e|"):
                     entries[str(doc["_id"])[2:]] = entry_from(doc)
         view.loaded = True
@@ -166,22 +188,22 @@ class WheelKeeper:
         view.recheck_ms = recheck if recheck is not None else now_ms + self._lease_ms
 
     async def _archive(self, n: int, done: Mapping[str, Document], now_ms: int) -> None:
-        """Keep slot n's firings (one summary per slot, by day), then drop the slot."""
+        """Keep slot n's firings (one summary per slot), then delete the slot."""
         name = f"{NEAR}{n}"
         summary = fired_summary(name, done, self.wheel.near_start(n), now_ms)
-        await insert_new(self.directory[summary_collection(self.wheel.near_start(n))], summary)
-        await self.wheel_db[name].drop()
+        await insert_new(self.directory[SUMMARIES], summary)
+        await self.ring.remove(name)
         self.view.forget(n)
         log.debug("slot swept away", extra={"slot": n, "fired": len(done)})
 
     async def _cascade(self, m: int) -> None:
-        """Copy far slot m into the near slots of its entries' due times, then drop it."""
+        """Copy far slot m into the near slots of its entries' due times, then delete it."""
         buffers: dict[int, list[Document]] = defaultdict(list)
         moved = 0
 
         async def flush(n: int) -> None:
             docs = buffers.pop(n, [])
-            await insert_new(self.wheel_db[f"{NEAR}{n}"], docs)
+            await self.ring.write(f"{NEAR}{n}", docs)
             view = self.view.slots.get(n)
             if view is None or not view.loaded:
                 return
@@ -193,7 +215,8 @@ class WheelKeeper:
                 else:
                     self.view.resolve(doc_id[2:].rpartition("|")[0])
 
-        async for doc in self.wheel_db[f"{FAR}{m}"].find({}, batch_size=2000):
+        far = f"{FAR}{m}"
+        async for doc in self.ring.of(far).find({"s": far}, batch_size=2000):
             n = self.wheel.near_slot(epoch_ms(aware(doc["due"])))
             buffers[n].append(doc)
             moved += 1
@@ -201,5 +224,5 @@ class WheelKeeper:
                 await flush(n)
         for n in list(buffers):
             await flush(n)
-        await self.wheel_db[f"{FAR}{m}"].drop()
+        await self.ring.remove(far)
         log.info("far slot cascaded", extra={"far_slot": m, "documents": moved})

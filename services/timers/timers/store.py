@@ -10,11 +10,15 @@
     ├── cleanup               forget fired and cancelled deadlines after the retention
     └── pending               how many deadlines wait (approximate)
 
-`MongoScheduleStore` keeps two databases: the directory (`timers_deadlines_<p>`, by id hash)
-and the wheel (`near_<n>`, `far_<m>`, see `timers.wheel`). Commands touch the directory
-and one slot; firing touches only slots. No query filters on anything but `_id`, and none
-reads more than one slot, so a claim costs the same at ten thousand pending deadlines as
-at a million. On MongoDB proper the same layout works unchanged.
+`MongoScheduleStore` keeps two databases on a fixed set of collections, made once by
+`prepare` on a new store and never created or dropped after: the directory
+(`timers_deadlines_<p>`, 64 by id hash; `timers_fired`; `timers_refusals`) and the wheel
+(`slots` and the ring `near_ring_<i>`, `far_ring_<j>`, see `timers.wheel` and
+`timers.ring`). Commands touch the directory and one slot; firing touches only slots.
+Lookups are by `_id` (indexed); the only other reads are of one slot's ring collection, of
+the registry of slots, or of one directory partition per cleanup, so a claim costs the
+same at ten thousand pending deadlines as at a million. On MongoDB proper the same layout
+works unchanged.
 """
 
 from __future__ import annotations
@@ -47,7 +51,6 @@ from timers.documents import (
     entry_doc,
     insert_new,
     summary_chunk,
-    summary_collection,
 )
 from timers.domain import (
     Claim,
@@ -59,7 +62,8 @@ from timers.domain import (
     Generation,
     entry_of,
 )
-from timers.maintenance import WheelKeeper
+from timers.maintenance import SUMMARIES, WheelKeeper
+from timers.ring import Ring, create_missing
 from timers.wheel import NEAR, Cached, LocalView, claim_id, done_id, epoch_ms, from_ms, parse
 
 log = logging.getLogger("timers.store")
@@ -118,19 +122,25 @@ class MongoScheduleStore:
         self.settings = settings
         self.wheel = settings.wheel()
         self.view = LocalView()
-        self.keeper = WheelKeeper(wheel_db, directory, self.view, settings)
+        self.ring = Ring(wheel_db, self.wheel)
+        self.keeper = WheelKeeper(self.ring, directory, self.view, settings)
         self._lookahead_ms = round(settings.lookahead_seconds * 1000)
         self._cleanup_cursor = 0
         self._pending_counts: dict[int, int] = {}
         self._retention = timedelta(seconds=settings.retention_seconds)
+        self._cleaned_day = -1
 
     def _partition(self, deadline_id: str) -> AsyncCollection[Document]:
         p = zlib.crc32(deadline_id.encode()) % self.settings.directory_partitions
         return self.directory[directory_name(p)]
 
     async def prepare(self) -> None:
-        """Nothing to create: every lookup is by `_id`; collections appear on first insert."""
-        await self.wheel_db.list_collection_names()
+        """Create the fixed set of collections where missing (a new store); nothing after."""
+        directory = [directory_name(p) for p in range(self.settings.directory_partitions)]
+        created = await create_missing(self.directory, [*directory, SUMMARIES, REFUSALS])
+        created += await create_missing(self.wheel_db, self.ring.collections())
+        if created:
+            log.info("schedule collections created", extra={"collections": created})
 
     # -- the directory (commands) ----------------------------------------------------------
 
@@ -149,7 +159,7 @@ class MongoScheduleStore:
         # the slot, so a firing cannot slip between the two reads.
         key = entry_of(deadline).key
         home = self._claims_home(deadline.current, epoch_ms(now))
-        slot = self.wheel_db[home]
+        slot = self.ring.of(home)
         done = await slot.find_one({"_id": done_id(key)})
         if done is not None:
             return _fired(deadline, aware(done["fired_at"]), int(done["lateness_ms"]))
@@ -165,10 +175,10 @@ class MongoScheduleStore:
 
     async def _fired_summary(self, slot: str, key: str) -> tuple[datetime, int] | None:
         """When and how late `key` fired, from the summary its slot left when swept away."""
-        kind, n = parse(slot)
+        kind, _ = parse(slot)
         if kind != "near":
             return None
-        summaries = self.directory[summary_collection(self.wheel.near_start(n))]
+        summaries = self.directory[SUMMARIES]
         header = await summaries.find_one({"_id": slot})
         if header is None:
             return None
@@ -203,7 +213,7 @@ class MongoScheduleStore:
         placement = deadline.placement or self.wheel.placement(epoch_ms(deadline.due_at), now_ms)
         deadline = replace(deadline, placement=placement)
         entry = entry_of(deadline)
-        await insert_new(self.wheel_db[placement], [entry_doc(entry)])
+        await self.ring.write(placement, [entry_doc(entry)])
         await directory.replace_one(
             {"_id": deadline.deadline_id}, deadline_doc(deadline), upsert=True
         )
@@ -214,7 +224,7 @@ class MongoScheduleStore:
 
     async def refusal_of(self, command_id: uuid.UUID, sent_at: datetime) -> str | None:
         """The rejection (JSON) a command was answered with, if it was refused (X-09)."""
-        doc = await self._refusals(sent_at).find_one({"_id": str(command_id)})
+        doc = await self.directory[REFUSALS].find_one({"_id": str(command_id)})
         return None if doc is None else str(doc["answer"])
 
     async def record_refusal(self, command_id: uuid.UUID, sent_at: datetime, answer: str) -> str:
@@ -222,20 +232,18 @@ class MongoScheduleStore:
 
         An insert with a unique `_id` (the command's message id) is the one write FerretDB
         makes atomic, so of two replicas answering one command only one answer stays.
-        The records go a day at a time by the command's own `occurred_at` (the same in every
-        copy of it), so the cleanup drops whole collections, as with the summaries.
+        A record carries the day of the command's own `occurred_at` (the same in every copy
+        of it): the cleanup deletes whole days, as with the summaries.
         """
-        refusals = self._refusals(sent_at)
+        refusals = self.directory[REFUSALS]
+        day = epoch_ms(sent_at) // DAY_MS
         try:
-            await refusals.insert_one({"_id": str(command_id), "answer": answer})
+            await refusals.insert_one({"_id": str(command_id), "answer": answer, "day": day})
         except DuplicateKeyError:
             first = await refusals.find_one({"_id": str(command_id)})
             if first is not None:
                 return str(first["answer"])
         return answer
-
-    def _refusals(self, sent_at: datetime) -> AsyncCollection[Document]:
-        return self.directory[f"{REFUSALS}{epoch_ms(sent_at) // DAY_MS}"]
 
     async def insert_new_deadlines(self, deadlines: Sequence[Deadline], now: datetime) -> None:
         """Schedule many deadline ids that do not exist yet, in bulk (imports, benchmarks)."""
@@ -253,7 +261,7 @@ class MongoScheduleStore:
             records.setdefault(directory.name, (directory, []))[1].append(deadline_doc(d))
         for name, docs in entries.items():
             for i in range(0, len(docs), 10_000):
-                await insert_new(self.wheel_db[name], docs[i : i + 10_000])
+                await self.ring.write(name, docs[i : i + 10_000])
         for directory, docs in records.values():
             await insert_new(directory, docs)
         for placement, entry in offers:
@@ -262,17 +270,15 @@ class MongoScheduleStore:
     async def _withdraw(self, deadline_id: str, old: Generation, now_ms: int, by: Deadline) -> bool:
         """Tombstone one generation's entry; False if a replica claimed it first."""
         key = f"{deadline_id}|{old.number}"
-        slot = self.wheel_db[self._claims_home(old, now_ms)]
+        home = self._claims_home(old, now_ms)
         tomb: Document = {
             "_id": claim_id(key, 0),
             "t": "tomb",
             "due": old.due_at,
             "by": str(by.last_command_id),
         }
-        try:
-            await slot.insert_one(tomb)
-        except DuplicateKeyError:
-            existing = await slot.find_one({"_id": claim_id(key, 0)})
+        if await self.ring.write(home, [tomb]):
+            existing = await self.ring.of(home).find_one({"_id": claim_id(key, 0)})
             if existing is None or existing.get("t") != "tomb":
                 return False
         self.view.resolve(key)
@@ -317,7 +323,7 @@ class MongoScheduleStore:
         async def claim_slot(n: int, taken: list[Cached]) -> None:
             docs = [claim_doc(c.entry, c.attempt, replica, lease_until, now) for c in taken]
             try:
-                lost = await insert_new(self.wheel_db[f"{NEAR}{n}"], docs)
+                lost = await self.ring.write(f"{NEAR}{n}", docs)
             except Exception:
                 metrics.CLAIM_ERRORS.inc()
                 log.exception("claim failed", extra={"slot": n, "entries": len(taken)})
@@ -347,7 +353,7 @@ class MongoScheduleStore:
         by_slot: dict[str, list[Document]] = defaultdict(list)
         for f in firings:
             by_slot[self._slot_of(f.claim.entry)].append(done_doc(f))
-        await asyncio.gather(*(insert_new(self.wheel_db[n], docs) for n, docs in by_slot.items()))
+        await asyncio.gather(*(self.ring.write(n, docs) for n, docs in by_slot.items()))
         for f in firings:
             self.view.resolve(f.claim.entry.key)
 
@@ -357,7 +363,7 @@ class MongoScheduleStore:
         for c in claims:
             by_slot[self._slot_of(c.entry)].append(claim_id(c.entry.key, c.attempt))
         for name, ids in by_slot.items():
-            await self.wheel_db[name].delete_many({"_id": {"$in": ids}})
+            await self.ring.of(name).delete_many({"_id": {"$in": ids}})
         for c in claims:
             self.view.retry(c.entry.key, epoch_ms(retry_at))
 
@@ -374,14 +380,15 @@ class MongoScheduleStore:
 
         FerretDB has no TTL indexes, and reading a partition is a scan: a few partitions
         are read per run, in turn (the same reads count the pending deadlines). The
-        summaries of swept slots go a day at a time: a collection per day, dropped.
+        summaries of swept slots and the refusals go a day at a time, by deletes (no
+        collection is dropped): once a day per replica, when a day passes the retention.
         """
         removed = 0
         cutoff_day = epoch_ms(older_than) // DAY_MS
-        for name in await self.directory.list_collection_names():
-            for prefix in (SUMMARIES, REFUSALS):
-                if name.startswith(prefix) and int(name[len(prefix) :]) < cutoff_day:
-                    await self.directory.drop_collection(name)
+        if cutoff_day > self._cleaned_day:
+            for name in (SUMMARIES, REFUSALS):
+                await self.directory[name].delete_many({"day": {"$lt": cutoff_day}})
+            self._cleaned_day = cutoff_day
         partitions = self.settings.directory_partitions
         for _ in range(min(self.settings.cleanup_partitions, partitions)):
             p, self._cleanup_cursor = self._cleanup_cursor, (self._cleanup_cursor + 1) % partitions
@@ -406,9 +413,8 @@ class MongoScheduleStore:
         return round(counted * self.settings.directory_partitions / len(self._pending_counts))
 
 
-SUMMARIES = "timers_fired_"
-#: X-09: refused commands' answers, a collection per day of the commands' `occurred_at`.
-REFUSALS = "timers_refusals_"
+#: X-09: refused commands' answers, one collection, by day of the commands' `occurred_at`.
+REFUSALS = "timers_refusals"
 
 
 def directory_name(partition: int) -> str:

@@ -20,6 +20,7 @@ from contracts.timers import DeadlineExpired, TimerCommandRejected
 from tests.support.kafka import Record, read_topic
 from timers.config import TimersSettings
 from timers.handlers import Deps
+from timers.ring import FAR_REGISTRY, REGISTRY
 from timers.scheduler import Scheduler, pipelined
 from timers.store import MongoScheduleStore
 
@@ -35,6 +36,8 @@ FAST: dict[str, Any] = {
     "max_idle_seconds": 0.5,
     "directory_partitions": 8,
     "cleanup_partitions": 8,
+    "near_ring": 8,
+    "far_ring": 2,
 }
 
 
@@ -142,6 +145,7 @@ async def replica(
         client[settings.database], client[settings.wheel_database_name], settings
     )
     r = Replica(client, settings, store, producer, names.events_topic, name)
+    await store.prepare()  # as a deployed service has, before the commands of a test
     try:
         yield r
     finally:
@@ -176,11 +180,12 @@ def counts(events: Sequence[dict[str, Any]]) -> Counter[str]:
 
 
 async def wheel_is_empty(client: AsyncMongoClient[Document], names: Names, timeout: float) -> bool:
-    """Wait until every slot was swept away (all fired or withdrawn, recorded, dropped)."""
+    """Wait until every slot was swept away (all fired or withdrawn, recorded, deleted)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if not await client[names.wheel_database].list_collection_names():
+        wheel = client[names.wheel_database]
+        if all([await wheel[r].find_one({}) is None for r in (REGISTRY, FAR_REGISTRY)]):
             return True
         await asyncio.sleep(0.2)
     return False

@@ -127,3 +127,13 @@ def test_forgetting_a_slot_drops_its_entries() -> None:
     view.slot(7).loaded = True
     view.forget(7)
     assert len(view) == 0 and view.take_due(NOW + 10_000, 10) == []
+
+
+def test_slots_share_a_fixed_ring_of_collections_by_their_number() -> None:
+    ring = Wheel(10_000, 3_600_000, 1_800_000, 300_000, near_ring=4, far_ring=3)
+    assert [ring.collection(f"near_{n}") for n in (0, 5, 8)] == [
+        "near_ring_0",
+        "near_ring_1",
+        "near_ring_0",
+    ]
+    assert ring.collection("far_7") == "far_ring_1"
