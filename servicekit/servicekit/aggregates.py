@@ -590,7 +590,7 @@ async def _flush(store: Aggregates, stored: Stored, publish: Publish) -> Stored:
     return replace(stored, outbox=[], published=True)
 
 
-class _KeyedLocks:
+class KeyedLocks:
     """One asyncio lock per key, dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
@@ -611,7 +611,7 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-_locks = _KeyedLocks()
+_locks = KeyedLocks()
 
 
 def outbox_entry(topic: str, message: Message) -> Document:

@@ -20,41 +20,20 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
-
+from servicekit.inserts import insert_new as insert_new
 from timers.domain import Deadline, DeadlineStatus, Entry, Firing, Generation
 from timers.wheel import claim_id, done_id, entry_id
 
 Document = dict[str, Any]
-DUPLICATE_KEY: Final = 11000
 
 
 def aware(value: datetime) -> datetime:
     """A stored date as an aware UTC datetime (clients without tz_aware give naive ones)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-async def insert_new(collection: AsyncCollection[Document], docs: Sequence[Document]) -> set[int]:
-    """Insert, skipping `_id`s that exist; returns the indexes of the skipped documents.
-
-    On FerretDB an insert with a unique `_id` is the one write that is atomic under
-    concurrency, so "inserted" means "this writer won".
-    """
-    if not docs:
-        return set()
-    try:
-        await collection.insert_many(list(docs), ordered=False)
-    except BulkWriteError as e:
-        failed = e.details.get("writeErrors", [])
-        if any(w.get("code") != DUPLICATE_KEY for w in failed):
-            raise
-        return {int(w["index"]) for w in failed}
-    return set()
 
 
 def entry_doc(entry: Entry) -> Document:
