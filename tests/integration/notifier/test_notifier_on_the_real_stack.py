@@ -22,7 +22,8 @@ from contracts.envelope import Event, Role
 from contracts.orders import Flow, OrderCreated, OrderParty
 from devstack import smtp
 from devstack.services import ServiceProcess, metric_value
-from notifier.domain import CATALOGUE, EmailPolicy, learn, plan
+from notifier.config import NotifierSettings
+from notifier.domain import CATALOGUE, learn, plan
 from notifier.queries import deliveries_of_order
 from notifier.rendering import Renderer
 from servicekit.config import service_database
@@ -351,7 +352,9 @@ async def test_X06_every_email_of_the_table_arrives_with_its_recipient_subject_a
     await publish(stack, prefix, TOPIC_OF[event_type], event)
 
     facts = learn(created)
-    policy = EmailPolicy(confirmation_url=CONFIRM_URL)
+    # The notifier process's own settings: the same defaults (the review link's secret and
+    # validity among them) and the confirmation URL it was started with.
+    policy = NotifierSettings(confirmation_url=CONFIRM_URL).policy()
     expected = plan(event, facts, policy)
     assert expected, "the sample plans at least one email"
     for email in expected:

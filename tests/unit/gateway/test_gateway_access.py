@@ -16,6 +16,8 @@ from gateway.auth import TokenError, Verifier, issue
 from gateway.config import GatewaySettings
 from gateway.domain import UPSTREAM, Caller, OrderView, may_see, may_send
 
+#: Tokens are made when the module is collected and checked against the real clock when
+#: their test runs, which in the whole suite is many minutes later: they last a day.
 NOW = datetime.now(UTC)
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 HS = GatewaySettings.model_validate({"jwt_secret": SECRET})
@@ -26,7 +28,7 @@ def token(claims: dict[str, object], key: str = SECRET, algorithm: str = "HS256"
         "sub": "m-1",
         "role": "member",
         "aud": "orderflow",
-        "exp": int((NOW + timedelta(minutes=5)).timestamp()),
+        "exp": int((NOW + timedelta(days=1)).timestamp()),
     }
     return "Bearer " + jwt.encode({**base, **claims}, key, algorithm=algorithm)
 
@@ -37,7 +39,7 @@ def test_a_valid_token_names_the_caller() -> None:
 
 def test_issued_tokens_verify() -> None:
     agent = Caller(id="ag-1", role="agent", accounts=("acc-1",))
-    assert Verifier(HS).caller("Bearer " + issue(HS, agent, NOW)) == agent
+    assert Verifier(HS).caller("Bearer " + issue(HS, agent, datetime.now(UTC))) == agent
 
 
 @pytest.mark.parametrize(
