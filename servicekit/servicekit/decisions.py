@@ -4,6 +4,8 @@
     rejection_fields(command, ...)            the envelope of a command's rejection event
     Evolution[State]()                        `@evolution.on(EventType)` registers how an
                                               event changes the state; `.apply(state, e)`
+    Envelopes / Step                          stamp each message a decision makes
+    Decision[State, Event]                    what one message did to one aggregate
 
 Ordering, payments and invoicing keep only their rules; these shapes are written once
 (issue 18). Pure.
@@ -13,15 +15,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from contracts.envelope import Message, Party
+from servicekit.deadlines import DeadlineRequest
 
 S = TypeVar("S")
 E = TypeVar("E")
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -107,3 +111,63 @@ class Envelopes:
             "causation_id": self.cause,
             "actor": actor or self.actor,
         }
+
+
+class Step(Envelopes, Generic[C]):
+    """One decision in the making, the same in every service: the time, the cause, the
+    actor, the service's decision context `ctx`, and `subject`, the fields that name the
+    aggregate on every message it makes (`order_id`, `ledger_id`...)."""
+
+    def __init__(
+        self,
+        *,
+        now: datetime,
+        actor: Party,
+        cause: uuid.UUID,
+        correlation: uuid.UUID,
+        new_id: Callable[[int], uuid.UUID],
+        ctx: C,
+        subject: dict[str, Any],
+    ) -> None:
+        super().__init__(now=now, actor=actor, cause=cause, correlation=correlation, new_id=new_id)
+        self.ctx = ctx
+        self.subject = subject
+
+    def stamp(self, actor: Party | None = None, **fields: Any) -> dict[str, Any]:
+        """Envelope and subject fields of the next message, with `fields` added."""
+        return {**self.envelope(actor), **self.subject, **fields}
+
+
+@dataclass
+class Decision(Generic[S, E]):
+    """What one message did to one aggregate: one shape in every service.
+
+    Accepted: `events` to fold, store and publish, `after` the state they lead to (from
+    `before`), `commands` for other services, `deadlines` to schedule or cancel.
+    Refused: `rejection` and `rejection_event`, ready to publish (X-07); nothing changes.
+    Empty: a message that changes nothing (a stale deadline, X-02; a fact not needed).
+    """
+
+    events: list[E] = field(default_factory=list)
+    commands: list[Message] = field(default_factory=list)
+    deadlines: list[DeadlineRequest] = field(default_factory=list)
+    rejection: Rejection | None = None
+    rejection_event: Message | None = None
+    before: S | None = None
+    after: S | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+    @property
+    def changed(self) -> bool:
+        """Whether there is anything to store."""
+        return bool(self.events) or (self.after is not None and self.after != self.before)
+
+    def messages(self) -> list[E | Message]:
+        """What to publish on the service's events topic: the events, or the rejection."""
+        answer: list[E | Message] = list(self.events)
+        if self.rejection_event is not None:
+            answer.append(self.rejection_event)
+        return answer
