@@ -88,13 +88,16 @@ class DeadEnds:
     no_exit: frozenset[StrEnum] = frozenset()
     #: Statuses no chain of moves reaches from a creation.
     unreachable: frozenset[StrEnum] = frozenset()
-    #: Ends that a row leaves again.
-    left_ends: frozenset[StrEnum] = frozenset()
     #: Statuses, not ends, from which no end can be reached.
     endless: frozenset[StrEnum] = frozenset()
+    #: Ends that a row leaves again. Not a dead end: a lifecycle may rest in an end and
+    #: still move on (money that comes late recovers a written-off request, P-16; an
+    #: issued invoice is voided when its order is cancelled, M-14). Ordering's ends are
+    #: final, and its test says so with this field.
+    left_ends: frozenset[StrEnum] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.no_exit or self.unreachable or self.left_ends or self.endless)
+        return bool(self.no_exit or self.unreachable or self.endless)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ class Table(Generic[S]):
     name: str
     statuses: tuple[S, ...]
     rows: tuple[Row[S], ...]
-    #: Rule X-10: the statuses in which the thing has ended; only these may have no exit.
+    #: Rule X-10: the statuses in which the thing may rest for ever; only these may have
+    #: no exit, and from every other status one of them must be reachable.
     ends: frozenset[S] = frozenset()
     #: Roles that may act without being one of the thing's parties (the table still
     #: names the roles of each row).
@@ -160,12 +164,12 @@ class Table(Generic[S]):
         return DeadEnds(
             no_exit=frozenset(s for s in self.statuses if s not in self.ends and not moves[s]),
             unreachable=frozenset(s for s in self.statuses if s not in reached),
-            left_ends=frozenset(s for s in self.ends if moves[s]),
             endless=frozenset(
                 s
                 for s in self.statuses
                 if s not in self.ends and moves[s] and not _closure(moves, s) & self.ends
             ),
+            left_ends=frozenset(s for s in self.ends if moves[s]),
         )
 
 
