@@ -1,4 +1,4 @@
-"""Deadlines as an order's domain sees them: pure values, shared by ordering and payments.
+"""Deadlines as a domain sees them: pure values, shared by ordering, payments and invoicing.
 
     DeadlineFired      a deadline of this order fell due (the timer service's event)
     ScheduleDeadline   ask the timer service for a deadline  } what a decision returns;
@@ -11,8 +11,8 @@ Pure (no I/O, no clock): the domains may import it (tests/unit/test_domain_purit
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -22,6 +22,10 @@ from contracts.timers import CancelDeadline as CancelTimer
 from contracts.timers import ScheduleDeadline as ScheduleTimer
 from contracts.timers import TimerCommand
 
+#: The timer service's key of a deadline: an order's id, or another aggregate's (invoicing's
+#: account ledgers); its deadlines of one key are kept in order.
+Key = uuid.UUID | str
+
 
 @dataclass(frozen=True)
 class DeadlineFired:
@@ -29,24 +33,27 @@ class DeadlineFired:
 
     deadline_id: str
     kind: str
-    order_id: uuid.UUID
+    order_id: Key
     due_at: datetime
     message_id: uuid.UUID
     correlation_id: uuid.UUID | None = None
+    #: What the owner asked to get back with it (invoicing: the ledger and the invoice).
+    payload: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ScheduleDeadline:
     deadline_id: str
-    order_id: uuid.UUID
+    order_id: Key
     kind: str
     due_at: datetime
+    payload: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CancelDeadline:
     deadline_id: str
-    order_id: uuid.UUID
+    order_id: Key
 
 
 DeadlineRequest = ScheduleDeadline | CancelDeadline
@@ -86,15 +93,33 @@ def timer_command(
 ) -> TimerCommand:
     """The timer service's command for a request; its id derived from the cause's, so a
     redelivered cause asks for the same deadline again. `actor` owns the deadline."""
+    return timer_command_of(request, cause.message_id, cause.correlation_id, index, now, actor)
+
+
+def timer_command_of(
+    request: DeadlineRequest,
+    cause: uuid.UUID,
+    correlation: uuid.UUID,
+    index: int,
+    now: datetime,
+    actor: Party,
+) -> TimerCommand:
+    """`timer_command` for a cause known by its ids only (invoicing's numbering)."""
     envelope: dict[str, Any] = {
-        "message_id": derived_id(cause.message_id, index, "timer"),
+        "message_id": derived_id(cause, index, "timer"),
         "occurred_at": now,
-        "correlation_id": cause.correlation_id,
-        "causation_id": cause.message_id,
+        "correlation_id": correlation,
+        "causation_id": cause,
         "actor": actor,
         "deadline_id": request.deadline_id,
         "order_id": str(request.order_id),
     }
     if isinstance(request, CancelDeadline):
         return CancelTimer(**envelope)
-    return ScheduleTimer(**envelope, owner=actor.id, kind=request.kind, due_at=request.due_at)
+    return ScheduleTimer(
+        **envelope,
+        owner=actor.id,
+        kind=request.kind,
+        due_at=request.due_at,
+        payload=dict(request.payload),
+    )

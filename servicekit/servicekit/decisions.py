@@ -171,3 +171,10 @@ class Decision(Generic[S, E]):
         if self.rejection_event is not None:
             answer.append(self.rejection_event)
         return answer
+
+    def extend(self, other: Decision[S, E]) -> None:
+        """Add what `other` decided to this decision (one message, several aggregates'
+        parts: invoicing's several invoices)."""
+        self.events += other.events
+        self.commands += other.commands
+        self.deadlines += other.deadlines

@@ -28,7 +28,6 @@ from contracts.envelope import Message, Role
 from servicekit.diagrams import Arrow
 
 S = TypeVar("S", bound=StrEnum)
-M = TypeVar("M")
 
 
 class TableError(Exception):
@@ -189,8 +188,8 @@ Statuses = StrEnum | None | Iterable[StrEnum | None]
 
 def on(
     sources: Statuses,
-    command: type[M],
-    handle: Callable[[Any, M, Any], Any],
+    command: type[Message],
+    handle: Callable[..., Any],
     *,
     by: Role | Iterable[Role],
     rules: str,
@@ -198,16 +197,17 @@ def on(
     guard: str = "",
 ) -> tuple[Row[Any], ...]:
     """Rows: `command`, sent by one of `by`, in each of `sources`; without `to` the status
-    stays. `handle(aggregate, command, step)` decides."""
+    stays. `handle(aggregate, command, step)` decides (invoicing's handlers also get the
+    invoice: `handle(ledger, invoice, command, step)`)."""
     roles = frozenset({by}) if isinstance(by, Role) else frozenset(by)
-    trigger = message_type(command)  # type: ignore[arg-type]
+    trigger = message_type(command)
     return _rows(sources, trigger, Via.COMMAND, to, rules, roles, handle, guard, "")
 
 
 def when(
     sources: Statuses,
-    event: type[M],
-    handle: Callable[[Any, M, Any], Any],
+    event: type[Message],
+    handle: Callable[..., Any],
     *,
     rules: str,
     to: Statuses = (),
@@ -215,14 +215,14 @@ def when(
     origin: str = "ordering",
 ) -> tuple[Row[Any], ...]:
     """Rows: `origin`'s `event` arriving in each of `sources`."""
-    trigger = message_type(event)  # type: ignore[arg-type]
+    trigger = message_type(event)
     return _rows(sources, trigger, Via.EVENT, to, rules, frozenset(), handle, guard, origin)
 
 
 def after(
     sources: Statuses,
     kind: StrEnum,
-    handle: Callable[[Any, Any, Any], Any],
+    handle: Callable[..., Any],
     *,
     rules: str,
     to: Statuses = (),

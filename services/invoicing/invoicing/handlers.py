@@ -22,12 +22,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from pydantic import JsonValue, TypeAdapter
+from pydantic import TypeAdapter
 
 from contracts.accounts import AccountOpened
-from contracts.envelope import Command, Event, Message, derived_id
+from contracts.envelope import Command, Event, Message
 from contracts.invoicing import (
     InvoiceCommand,
     InvoiceId,
@@ -48,16 +47,13 @@ from contracts.orders import (
     OrderRejected,
 )
 from contracts.orders.values import Name
-from contracts.timers import CancelDeadline as CancelTimer
-from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
-from contracts.timers import ScheduleDeadline as ScheduleTimer
+from contracts.timers import DeadlineExpired, TimerCommandRejected
 from contracts.topics import INVOICING_EVENTS, ORDERS_COMMANDS, TIMERS_COMMANDS
 from invoicing.domain import (
     INVOICING,
-    CancelDeadline,
     DeadlineFired,
-    DeadlineRequest,
     Decision,
+    DecisionContext,
     Ledger,
     MissingOrderError,
     Policy,
@@ -73,7 +69,9 @@ from invoicing.domain import (
     on_order_event,
     order_ledger_id,
     pending_numbers,
+    published,
     queue_account_order,
+    step_for,
 )
 from invoicing.store import LEDGER_STATE, NumberStore, index_fields
 from servicekit.aggregates import (
@@ -85,6 +83,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
+from servicekit.deadlines import timer_command_of
 from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
@@ -174,17 +173,18 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
         return
     if event.owner != OWNER:
         return
-    ledger_id, invoice_id = event.payload.get("ledger"), event.payload.get("invoice_id")
+    ledger_id = event.payload.get("ledger")
     if not isinstance(ledger_id, str):
         log.error("deadline without its ledger", extra={"deadline_id": event.deadline_id})
         return
     fired = DeadlineFired(
         deadline_id=event.deadline_id,
         kind=event.kind,
+        order_id=event.order_id,
         due_at=event.due_at,
         message_id=event.message_id,
         correlation_id=event.correlation_id,
-        invoice_id=invoice_id if isinstance(invoice_id, str) else None,
+        payload={k: v for k, v in event.payload.items() if isinstance(v, str)},
     )
     with log_context(ledger_id=ledger_id, deadline_kind=event.kind, late=event.late):
         # Keyed by the deadline, not the event: the timer service may fire it twice.
@@ -320,14 +320,13 @@ async def _apply(
         ledger = rebuild(stored, ledger_id)
         if numbered_first and pending_numbers(ledger):
             raise _NumbersPendingError(ledger_id)
-        step = Step(
-            ledger_id=ledger_id, now=now, policy=deps.policy, cause=cause, correlation=correlation
-        )
+        ctx = DecisionContext(policy=deps.policy)
+        step = step_for(ledger_id, now=now, ctx=ctx, cause=cause, correlation=correlation)
         decision = decide(ledger, step)
         if (rejected := decision.rejection_event) is not None:
             reason = str(getattr(rejected, "reason", ""))
             return Refusal([outbox_entry(INVOICING_EVENTS, rejected)], reason)
-        if not decision.changes:
+        if not decision.changed:
             return None
         return change(ledger, decision, cause, correlation, now)
 
@@ -350,37 +349,16 @@ def change(
     """The stored form of a decision: events, the new index, what to publish."""
     after = fold(decision.events, before)
     timers = [
-        _timer_command(d, cause, correlation, i, now) for i, d in enumerate(decision.deadlines)
+        timer_command_of(d, cause, correlation, i, now, INVOICING)
+        for i, d in enumerate(decision.deadlines)
     ]
     return Change(
         state=LEDGER_STATE.dump(after),
         events=[e.model_dump(mode="json") for e in decision.events],
-        outbox=[outbox_entry(INVOICING_EVENTS, e) for e in decision.published]
+        outbox=[outbox_entry(INVOICING_EVENTS, e) for e in published(decision)]
         + [outbox_entry(ORDERS_COMMANDS, c) for c in decision.commands]
         + [outbox_entry(TIMERS_COMMANDS, t) for t in timers],
         index=index_fields(after, now),
-    )
-
-
-def _timer_command(
-    request: DeadlineRequest, cause: uuid.UUID, correlation: uuid.UUID, index: int, now: datetime
-) -> TimerCommand:
-    envelope: dict[str, Any] = {
-        "message_id": derived_id(cause, index, "timer"),
-        "occurred_at": now,
-        "correlation_id": correlation,
-        "causation_id": cause,
-        "actor": INVOICING,
-        "deadline_id": request.deadline_id,
-        "order_id": request.key,
-    }
-    if isinstance(request, CancelDeadline):
-        return CancelTimer(**envelope)
-    payload: dict[str, JsonValue] = {"ledger": request.ledger_id}
-    if request.invoice_id is not None:
-        payload["invoice_id"] = request.invoice_id
-    return ScheduleTimer(
-        **envelope, owner=OWNER, kind=request.kind, due_at=request.due_at, payload=payload
     )
 
 

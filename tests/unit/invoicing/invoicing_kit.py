@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from contracts.accounts import AccountOpened
-from contracts.envelope import Command, Contact, Event, Party, Role
+from contracts.envelope import Command, Contact, Event, Message, Party, Role
 from contracts.invoicing import InvoiceStatus
 from contracts.orders import (
     AccountTerms,
@@ -33,6 +33,7 @@ from invoicing.domain import (
     DeadlineFired,
     DeadlineKind,
     Decision,
+    DecisionContext,
     Invoice,
     Ledger,
     Policy,
@@ -48,7 +49,9 @@ from invoicing.domain import (
     on_order_event,
     order_ledger_id,
     pending_numbers,
+    published,
     queue_account_order,
+    step_for,
 )
 
 C = TypeVar("C", bound=Command)
@@ -221,29 +224,26 @@ class Scenario:
         #: Everything published on invoicing.events, in order.
         self.published: list[Event] = []
         #: Commands for ordering (MarkInvoicingComplete).
-        self.commands: list[Command] = []
+        self.commands: list[Message] = []
         #: Pending deadlines by id, as the timer service would hold them.
         self.deadlines: dict[str, ScheduleDeadline] = {}
         self.cancelled: list[str] = []
-        self.rejections: list[Event] = []
+        self.rejections: list[Message] = []
         self.numbers: dict[str, dict[str, int]] = defaultdict(dict)
         #: Every event the ledger stored (published ones and records), in order.
         self.stored: list[Event] = []
 
     def step(self, cause: uuid.UUID | None = None) -> Step:
         cause = cause or uuid.uuid4()
-        return Step(
-            ledger_id=self.ledger.ledger_id,
-            now=self.now,
-            policy=self.policy,
-            cause=cause,
-            correlation=cause,
+        ctx = DecisionContext(policy=self.policy)
+        return step_for(
+            self.ledger.ledger_id, now=self.now, ctx=ctx, cause=cause, correlation=cause
         )
 
     def apply(self, decision: Decision) -> Decision:
         self.ledger = fold(decision.events, self.ledger)
         self.stored += decision.events
-        self.published += decision.published
+        self.published += published(decision)
         self.commands += decision.commands
         if decision.rejection_event is not None:
             self.rejections.append(decision.rejection_event)
@@ -284,10 +284,11 @@ class Scenario:
         fired = DeadlineFired(
             deadline_id=request.deadline_id,
             kind=request.kind,
+            order_id=request.order_id,
             due_at=request.due_at,
             message_id=uuid.uuid4(),
             correlation_id=uuid.uuid4(),
-            invoice_id=request.invoice_id,
+            payload=request.payload,
         )
         self.deadlines.pop(request.deadline_id, None)
         return self.apply(on_deadline(self.ledger, fired, self.step(fired.message_id)))
@@ -304,7 +305,7 @@ class Scenario:
             decision = on_number(self.ledger, request.document_id, number, self.step(cause))
             self.ledger = fold(decision.events, self.ledger)
             self.stored += decision.events
-            self.published += decision.published
+            self.published += published(decision)
             self.commands += decision.commands
 
     # -- reading ---------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_A11_an_opened_account_has_its_first_run_scheduled_on_its_bill_cycle_day
     sc = account_scenario()
     sc.account(account_opened(bill_cycle_day=5))
     assert sc.deadlines[_cycle(1)].due_at == datetime(2025, 3, 5, tzinfo=UTC)
-    assert sc.deadlines[_cycle(1)].key == "acc-1"
+    assert sc.deadlines[_cycle(1)].order_id == "acc-1"
 
 
 def test_A11_a_cycle_day_already_passed_this_month_runs_next_month() -> None:

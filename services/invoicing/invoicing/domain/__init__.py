@@ -20,9 +20,12 @@ from invoicing.domain.context import (
     DeadlineFired,
     DeadlineRequest,
     Decision,
+    DecisionContext,
     Rejection,
     ScheduleDeadline,
     Step,
+    published,
+    step_for,
 )
 from invoicing.domain.decide import (
     MissingOrderError,
@@ -50,7 +53,7 @@ from invoicing.domain.model import (
 )
 from invoicing.domain.policy import Policy
 from invoicing.domain.records import LEDGER_EVENTS, LedgerRecord
-from invoicing.domain.table import TableError
+from servicekit.tables import TableError
 
 __all__ = [
     "INVOICING",
@@ -62,6 +65,7 @@ __all__ = [
     "DeadlineKind",
     "DeadlineRequest",
     "Decision",
+    "DecisionContext",
     "EventMismatchError",
     "Invoice",
     "Ledger",
@@ -86,5 +90,7 @@ __all__ = [
     "on_order_event",
     "order_ledger_id",
     "pending_numbers",
+    "published",
     "queue_account_order",
+    "step_for",
 ]

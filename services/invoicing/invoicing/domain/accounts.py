@@ -58,7 +58,7 @@ def record_account(ledger: Ledger, event: AccountOpened, step: Step) -> Decision
     ):
         return Decision()
     recorded = AccountRecorded(
-        **step.record(),
+        **step.stamp(),
         account_id=event.account_id,
         contact=event.contact,
         bill_cycle_day=event.bill_cycle_day,
@@ -89,7 +89,7 @@ def queue_order(ledger: Ledger, facts: OrderFacts, event: OrderCompleted, step: 
         for item in terms.items
     ]
     queued = AccountOrderQueued(
-        **step.record(),
+        **step.stamp(),
         account_id=terms.account_id,
         order_id=facts.order_id,
         currency=terms.currency,
@@ -124,7 +124,7 @@ def run_cycle(ledger: Ledger, account: AccountFacts, step: Step, *, scheduled: b
     """Bill every order completed since the last run: one invoice per currency and
     addressee, issued at once by the billing system; `InvoiceIssued` follows with each
     number (A-11, A-15)."""
-    policy, cycle = step.policy, account.cycle
+    policy, cycle = step.ctx.policy, account.cycle
     groups: dict[tuple[str, Contact | None], list[QueuedOrder]] = {}
     for queued in account.queued:
         bill_to = None if queued.bill_to == account.contact else queued.bill_to
@@ -140,7 +140,7 @@ def run_cycle(ledger: Ledger, account: AccountFacts, step: Step, *, scheduled: b
             invoice_ids.append(invoice_id)
             decision.events.append(
                 AccountInvoiceIssuing(
-                    **step.record(),
+                    **step.stamp(),
                     invoice_id=invoice_id,
                     account_id=account.account_id,
                     issuer_id=policy.billing_issuer,
@@ -175,11 +175,11 @@ def _schedule_if_needed(ledger: Ledger, step: Step) -> Decision:
     account = ledger.account
     if account is None or account.next_run_at is not None:
         return Decision()
-    run_at = step.policy.next_cycle_run(step.now, account.bill_cycle_day)
+    run_at = step.ctx.policy.next_cycle_run(step.now, account.bill_cycle_day)
     if run_at is None:
         return Decision()  # no cycle day known yet: RunBillCycle still bills the account
     scheduled = BillCycleScheduled(
-        **step.record(), account_id=account.account_id, cycle=account.cycle, run_at=run_at
+        **step.stamp(), account_id=account.account_id, cycle=account.cycle, run_at=run_at
     )
     return Decision(
         events=[scheduled], deadlines=[_cycle_deadline(ledger, account, account.cycle, run_at)]
@@ -191,8 +191,8 @@ def _cycle_deadline(
 ) -> ScheduleDeadline:
     return ScheduleDeadline(
         deadline_id=cycle_deadline_id(ledger.ledger_id, cycle),
-        key=account.account_id,
+        order_id=account.account_id,
         kind=DeadlineKind.BILL_CYCLE,
         due_at=run_at,
-        ledger_id=ledger.ledger_id,
+        payload={"ledger": ledger.ledger_id},
     )

@@ -1,9 +1,13 @@
-"""What goes into a decision and what comes out of it.
+"""What goes into a decision and what comes out of it: servicekit's shapes, as invoicing
+uses them (issue 18: one Decision, one Step, one set of deadline values in every service).
 
-in    Step              now, the cause's ids, the actor; stamps each new message
-      DeadlineFired     a deadline of this ledger fell due (from the timer service)
-out   Decision          events (published ones and records) to fold, commands for other
-                        services, deadline requests; or a rejection
+in    DecisionContext   the policy (durations, calendar)
+      Step              now, the cause's ids, the actor; stamps each new message with the
+                        ledger's id (`step.stamp()`)
+      DeadlineFired     a deadline of this ledger fell due (its payload names the invoice)
+out   Decision          events (published ones and the ledger's records) to fold and
+                        store, commands for other services, deadline requests; or a
+                        rejection event
 """
 
 from __future__ import annotations
@@ -11,15 +15,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from contracts.envelope import Event, Party, Role, derived_id
-from contracts.invoicing import InvoicingCommandRejected
-from contracts.orders import OrderCommand
+from invoicing.domain.model import Ledger
 from invoicing.domain.policy import Policy
 from invoicing.domain.records import LedgerRecord
-from servicekit.decisions import Envelopes
+
+# The deadline values are shared by every domain (servicekit/deadlines.py).
+from servicekit.deadlines import CancelDeadline as CancelDeadline
+from servicekit.deadlines import DeadlineFired as DeadlineFired
+from servicekit.deadlines import DeadlineRequest as DeadlineRequest
+from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Decision as Decided
 from servicekit.decisions import Rejection as Rejection
+from servicekit.decisions import Step as Stepping
 from servicekit.decisions import refuse as refuse
 
 #: The party invoicing acts as, towards ordering and in the events it makes by itself.
@@ -27,89 +36,45 @@ INVOICING = Party(id="invoicing", role=Role.SYSTEM)
 
 
 @dataclass(frozen=True)
-class DeadlineFired:
-    """The domain's view of the timer service's deadline-expired event (X-02)."""
+class DecisionContext:
+    """Everything a decision may need besides the ledger, the message and the time."""
 
-    deadline_id: str
-    kind: str
-    due_at: datetime
-    message_id: uuid.UUID
-    correlation_id: uuid.UUID
-    invoice_id: str | None = None
+    policy: Policy = field(default_factory=Policy)
 
 
-@dataclass(frozen=True)
-class ScheduleDeadline:
-    deadline_id: str
-    key: str
-    kind: str
-    due_at: datetime
-    ledger_id: str
-    invoice_id: str | None = None
+class Decision(Decided[Ledger, Event]):
+    """What one message did to one ledger: servicekit's `Decision`, of invoicing's types."""
 
 
-@dataclass(frozen=True)
-class CancelDeadline:
-    deadline_id: str
-    key: str
+class Step(Stepping[DecisionContext]):
+    """One decision about one ledger: servicekit's `Step`, with invoicing's context."""
 
 
-DeadlineRequest = ScheduleDeadline | CancelDeadline
+Outcome = Decision | Rejection
 
 
-@dataclass
-class Decision:
-    """The outcome of one message for one ledger.
-
-    Accepted: `events` to fold and store (the published ones and the ledger's records),
-    `commands` for other services, `deadlines` to schedule or cancel. Refused:
-    `rejection_event`, ready to publish (X-07). Empty: nothing changes (a duplicate, a
-    stale deadline, a fact invoicing does not need).
-    """
-
-    events: list[Event] = field(default_factory=list)
-    commands: list[OrderCommand] = field(default_factory=list)
-    deadlines: list[DeadlineRequest] = field(default_factory=list)
-    rejection_event: InvoicingCommandRejected | None = None
-
-    @property
-    def changes(self) -> bool:
-        return bool(self.events)
-
-    @property
-    def published(self) -> list[Event]:
-        """The events other services see, in order."""
-        return [e for e in self.events if not isinstance(e, LedgerRecord)]
-
-    def extend(self, other: Decision) -> None:
-        self.events += other.events
-        self.commands += other.commands
-        self.deadlines += other.deadlines
+def step_for(
+    ledger_id: str,
+    *,
+    now: datetime,
+    ctx: DecisionContext,
+    cause: uuid.UUID,
+    correlation: uuid.UUID,
+    actor: Party = INVOICING,
+) -> Step:
+    """One decision about `ledger_id`: ids derived from the cause's, so deciding a
+    redelivered message again makes the same ids."""
+    return Step(
+        now=now,
+        actor=actor,
+        cause=cause,
+        correlation=correlation,
+        new_id=lambda index: derived_id(cause, index, "invoicing"),
+        ctx=ctx,
+        subject={"ledger_id": ledger_id},
+    )
 
 
-class Step(Envelopes):
-    """One decision in the making: stamps each new message with its envelope."""
-
-    def __init__(
-        self,
-        *,
-        ledger_id: str,
-        now: datetime,
-        policy: Policy,
-        cause: uuid.UUID,
-        correlation: uuid.UUID,
-        actor: Party = INVOICING,
-    ) -> None:
-        super().__init__(
-            now=now,
-            actor=actor,
-            cause=cause,
-            correlation=correlation,
-            new_id=lambda index: derived_id(cause, index, "invoicing"),
-        )
-        self.ledger_id = ledger_id
-        self.policy = policy
-
-    def record(self) -> dict[str, Any]:
-        """Envelope fields of the next ledger record."""
-        return {**self.envelope(), "ledger_id": self.ledger_id}
+def published(decision: Decision) -> list[Event]:
+    """The events other services see, in order: not the ledger's own records."""
+    return [e for e in decision.events if not isinstance(e, LedgerRecord)]

@@ -43,7 +43,14 @@ from contracts.orders import (
     OrderStatus,
 )
 from invoicing.domain import accounts
-from invoicing.domain.context import INVOICING, DeadlineFired, Decision, Rejection, Step, refuse
+from invoicing.domain.context import (
+    INVOICING,
+    DeadlineFired,
+    Decision,
+    Rejection,
+    Step,
+    refuse,
+)
 from invoicing.domain.evolve import fold
 from invoicing.domain.invoices import TABLE, member_of, plan
 from invoicing.domain.model import (
@@ -55,7 +62,7 @@ from invoicing.domain.model import (
     pending_numbers,
 )
 from invoicing.domain.records import CompletionReported, OrderRecorded, OrderStatusNoted
-from invoicing.domain.table import Edge, TableError, deadline_trigger
+from servicekit.tables import Row, TableError, deadline_trigger
 
 R = InvoicingRejectionReason
 S = InvoiceStatus
@@ -83,7 +90,7 @@ def on_order_event(ledger: Ledger, event: Event, step: Step) -> Decision:
             raise MissingOrderError(f"order {event.order_id} was never created")
         if ledger.invoices or facts.status in _CLOSED:
             return Decision()  # planned already, or rejected: never invoiced (M-15)
-        noted = OrderStatusNoted(**step.record(), order_id=event.order_id, status=event.status)
+        noted = OrderStatusNoted(**step.stamp(), order_id=event.order_id, status=event.status)
         decision = Decision(events=[noted])
         decision.extend(plan(fold([noted], ledger), event, step))
         decision.extend(_report_completion(fold(decision.events, ledger), step))
@@ -91,7 +98,7 @@ def on_order_event(ledger: Ledger, event: Event, step: Step) -> Decision:
     if isinstance(event, OrderRejected | OrderCancelled | OrderCompleted):
         if facts is None or facts.status is event.status:
             return Decision()
-        noted = OrderStatusNoted(**step.record(), order_id=event.order_id, status=event.status)
+        noted = OrderStatusNoted(**step.stamp(), order_id=event.order_id, status=event.status)
         decision = Decision(events=[noted])
         if isinstance(event, OrderCancelled):
             decision.extend(_cancel_all(fold([noted], ledger), event, step))
@@ -119,7 +126,7 @@ def on_deadline(ledger: Ledger, fired: DeadlineFired, step: Step) -> Decision:
     """A deadline of this ledger fell due; one that no longer applies changes nothing."""
     if fired.kind == DeadlineKind.BILL_CYCLE:
         return accounts.on_cycle_deadline(ledger, fired, step)
-    invoice = ledger.invoice(fired.invoice_id or "")
+    invoice = ledger.invoice(fired.payload.get("invoice_id", ""))
     if invoice is None or fired.kind not in {DeadlineKind.DRAFT, DeadlineKind.ISSUE}:
         return Decision()
     kind = DeadlineKind(fired.kind)
@@ -206,7 +213,7 @@ def _record(ledger: Ledger, event: OrderCreated | DraftEdited, step: Step) -> De
     ):
         return Decision()
     recorded = OrderRecorded(
-        **step.record(),
+        **step.stamp(),
         order_id=event.order_id,
         flow=event.flow,
         status=event.status,
@@ -258,7 +265,7 @@ def _cancellation_pending_or_not(
     facts = ledger.order
     if facts is None or facts.status is event.status or facts.status in _CLOSED:
         return Decision()  # told already (a redelivery), or the order is over
-    noted = OrderStatusNoted(**step.record(), order_id=event.order_id, status=event.status)
+    noted = OrderStatusNoted(**step.stamp(), order_id=event.order_id, status=event.status)
     decision = Decision(events=[noted])
     if isinstance(event, CancellationRefused):
         noted_ledger = fold([noted], ledger)
@@ -283,12 +290,12 @@ def _report_completion(ledger: Ledger, step: Step) -> Decision:
         or not ledger.all_issued
     ):
         return Decision()
-    reported = CompletionReported(**step.record(), order_id=facts.order_id)
+    reported = CompletionReported(**step.stamp(), order_id=facts.order_id)
     command = MarkInvoicingComplete(**step.envelope(INVOICING), order_id=facts.order_id)
     return Decision(events=[reported], commands=[command])
 
 
-def _checked(ledger: Ledger, invoice: Invoice, edge: Edge, decision: Decision) -> Decision:
+def _checked(ledger: Ledger, invoice: Invoice, edge: Row[S], decision: Decision) -> Decision:
     after = fold(decision.events, ledger).invoice(invoice.invoice_id)
     assert after is not None
     if after.status not in edge.targets:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from contracts.invoicing import InvoiceStatus
 from invoicing.domain.invoices import TABLE
-from invoicing.domain.table import Table
-from servicekit.diagrams import Arrow, chart, write_section
+from servicekit.diagrams import chart, write_section
 from servicekit.diagrams import section as section_of
+from servicekit.tables import Table, arrows
 
 BEGIN = (
     "<!-- BEGIN invoice statuses: generated from invoicing/domain/invoices.py by "
@@ -26,22 +26,10 @@ BEGIN = (
 END = "<!-- END invoice statuses -->"
 
 
-def render(table: Table = TABLE) -> str:
+def render(table: Table[InvoiceStatus] = TABLE) -> str:
     """The section: a mermaid stateDiagram-v2 and the table behind it, between markers."""
-    arrows = [
-        Arrow(
-            edge.source.value if edge.source else None,
-            edge.trigger,
-            tuple(s.value for s in _sorted(table, edge.targets)),
-            edge.who,
-            edge.rules,
-            edge.guard,
-            label=edge.trigger if edge.who in ("deadline", "ordering") or not edge.source else "",
-        )
-        for edge in (*table.creations, *table.edges)
-    ]
-    terminal = [s.value for s in _sorted(table, table.terminal)]
-    return "\n".join([BEGIN, "", *chart(arrows, terminal), "", END])
+    terminal = [s.value for s in table.statuses if s in table.terminal]
+    return "\n".join([BEGIN, "", *chart(arrows(table), terminal), "", END])
 
 
 def section(page: str) -> str:
@@ -56,10 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_section(path, render(), BEGIN, END)
     sys.stderr.write(f"wrote the invoice state diagram to {path}\n")
     return 0
-
-
-def _sorted(table: Table, statuses: frozenset[InvoiceStatus]) -> list[InvoiceStatus]:
-    return sorted(statuses, key=table.statuses.index)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from invoicing.domain.context import (
     CancelDeadline,
     DeadlineFired,
     Decision,
+    Outcome,
     ScheduleDeadline,
     Step,
     refuse,
@@ -52,7 +53,7 @@ from invoicing.domain.model import (
 )
 from invoicing.domain.money import is_exact, line_amount, to_minor_unit, total_of
 from invoicing.domain.records import InvoiceIssuing, InvoiceVoiding
-from invoicing.domain.table import Outcome, Table, after, on, start, when
+from servicekit.tables import Table, Via, after, follows, on, when
 
 S = InvoiceStatus
 R = InvoicingRejectionReason
@@ -71,7 +72,7 @@ def plan(ledger: Ledger, event: OrderActivated, step: Step) -> Decision:
     deadline for its draft (seven days before) and one for its date (Rule M-10)."""
     facts = ledger.order
     assert facts is not None and isinstance(facts.terms, ManagedTerms)
-    member, policy = member_of(facts), step.policy
+    member, policy = member_of(facts), step.ctx.policy
     decision = Decision()
     count = len(event.planned_invoices)
     for position, planned in enumerate(event.planned_invoices, start=1):
@@ -224,7 +225,7 @@ def void(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) ->
     """The order is cancelled: an issued invoice is voided with a credit note that
     references it (M-14); `InvoiceVoided` follows once the credit note is numbered."""
     voiding = InvoiceVoiding(
-        **step.record(),
+        **step.stamp(),
         invoice_id=invoice.invoice_id,
         credit_note_id=credit_note_id(invoice.invoice_id),
         reason=event.reason,
@@ -272,13 +273,12 @@ def _deadline(
     ledger: Ledger, invoice_id: str, kind: DeadlineKind, due_at: datetime
 ) -> ScheduleDeadline:
     key = str(ledger.order.order_id) if ledger.order else ledger.ledger_id
-    return ScheduleDeadline(
-        deadline_id(invoice_id, kind), key, kind, due_at, ledger.ledger_id, invoice_id
-    )
+    payload = {"ledger": ledger.ledger_id, "invoice_id": invoice_id}
+    return ScheduleDeadline(deadline_id(invoice_id, kind), key, kind, due_at, payload)
 
 
 def _issuing(invoice: Invoice, step: Step) -> InvoiceIssuing:
-    return InvoiceIssuing(**step.record(), invoice_id=invoice.invoice_id, issued_at=step.now)
+    return InvoiceIssuing(**step.stamp(), invoice_id=invoice.invoice_id, issued_at=step.now)
 
 
 def _issue_if_due(ledger: Ledger, invoice: Invoice, step: Step) -> list[InvoiceIssuing]:
@@ -313,15 +313,16 @@ def _describe(terms: ManagedTerms, position: int, count: int) -> str:
 
 
 # fmt: off
-TABLE = Table(
+TABLE: Table[InvoiceStatus] = Table(
+    "invoice",
     statuses=(S.PLANNED, S.DRAFT, S.CHANGES_REQUESTED, S.ISSUED, S.CANCELLED, S.VOIDED),
-    creations=(
-        start("OrderActivated", S.PLANNED, who="ordering", rules="M-10",
-              guard="one per planned invoice; never for a rejected order (M-15)"),
-        start("bill cycle run", S.ISSUED, who="deadline, operator, system", rules="A-11",
-              guard="one per account, cycle and currency"),
-    ),
-    edges=(
+    rows=(
+        *follows(None, OrderActivated, via=Via.EVENT, to=S.PLANNED, rules="M-10",
+                 guard="one per planned invoice; never for a rejected order (M-15)",
+                 origin="ordering"),
+        *follows(None, "bill cycle run", via=Via.DEADLINE, to=S.ISSUED, rules="A-11",
+                 guard="one per account, cycle and currency",
+                 origin="deadline, operator, system"),
         *after(S.PLANNED, K.DRAFT, draft, to=S.DRAFT, rules="M-10"),
         *after(S.PLANNED, K.ISSUE, issue, to=(S.PLANNED, S.ISSUED), rules="M-12 M-20",
                guard="the draft's deadline never came; held while a cancellation is pending"),
@@ -348,5 +349,8 @@ TABLE = Table(
         *when(S.DRAFT, CancellationRefused, release, to=(S.DRAFT, S.ISSUED), rules="M-20",
               guard="held past its date: issued at once"),
     ),
+    #: X-10: an invoice may rest here for ever; issued stays issued (paid or not, M-16)
+    #: unless its order is cancelled and it is voided (M-14).
+    ends=frozenset({S.ISSUED, S.CANCELLED, S.VOIDED}),
 )
 # fmt: on
