@@ -242,16 +242,19 @@ def follows(
     to: Statuses,
     guard: str = "",
     origin: str = "",
+    by: Role | Iterable[Role] = (),
 ) -> tuple[Row[Any], ...]:
     """Consequence rows: how this lifecycle may move, in each of `sources`, when another
-    lifecycle's `trigger` runs (a deadline kind, a message class or a trigger's name)."""
+    lifecycle's `trigger` runs (a deadline kind, a message class or a trigger's name).
+    A command's consequence names `by`, who may send it, or X-10 counts no move."""
     if isinstance(trigger, str) and not isinstance(trigger, StrEnum):
         name = trigger
     elif isinstance(trigger, StrEnum):
         name = deadline_trigger(trigger)
     else:
         name = message_type(trigger)
-    return _rows(sources, name, via, to, rules, frozenset(), None, guard, origin)
+    roles = frozenset({by}) if isinstance(by, Role) else frozenset(by)
+    return _rows(sources, name, via, to, rules, roles, None, guard, origin)
 
 
 def arrows(table: Table[S], order: Iterable[S] | None = None) -> list[Arrow]:

@@ -74,7 +74,7 @@ async def handle_command(command: PaymentCommand, deps: Deps) -> None:
 
     async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         decision = decide(rebuild(stored), command, now, ctx)
-        if (rejected := decision.rejection_event) is not None:
+        if isinstance(rejected := decision.rejection_event, PaymentCommandRejected):
             return Refusal([outbox_entry(PAYMENTS_EVENTS, rejected)], rejected.reason)
         return change(decision, command, now)
 

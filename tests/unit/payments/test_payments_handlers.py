@@ -11,7 +11,7 @@ from typing import Any
 
 from contracts.envelope import MessageUnion
 from contracts.orders import ORDER_COMMANDS, MarkOrderPaid
-from contracts.payments import PAYMENT_EVENTS, RecordPayment
+from contracts.payments import PAYMENT_EVENTS, PaymentCommandRejected, RecordPayment
 from contracts.timers import TIMER_COMMANDS, CancelDeadline, ScheduleDeadline
 from contracts.topics import ORDERS_COMMANDS, PAYMENTS_EVENTS, TIMERS_COMMANDS
 from payments.domain import DecisionContext, decide
@@ -83,7 +83,7 @@ def test_X07_a_rejection_stores_nothing() -> None:
     sc = awaiting_payment()
     cmd = command(RecordPayment, GATEWAY, **payment("60.00", currency="USD"))
     decision = decide(sc.current, cmd, sc.now, sc.ctx)
-    assert decision.rejection_event is not None
+    assert isinstance(decision.rejection_event, PaymentCommandRejected)
     assert decision.rejection_event.reason == "currency_mismatch"
     assert change(decision, cmd, sc.now) is None
 

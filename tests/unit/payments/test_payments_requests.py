@@ -10,6 +10,7 @@ from contracts.orders import Flow, MarkOrderPaid, OrderStatus
 from contracts.payments import (
     ChargeFailed,
     ChargeRequested,
+    PaymentCommandRejected,
     PaymentOverdue,
     PaymentReceived,
     PaymentRejectionReason,
@@ -145,7 +146,7 @@ def test_P15_the_same_payment_confirmation_twice_counts_once() -> None:
     decision = sc.send(again)
     assert decision.rejection is not None and decision.rejection.reason is R.DUPLICATE_PAYMENT
     assert decision.events == [] and decision.commands == [] and not decision.changed
-    assert decision.rejection_event is not None
+    assert isinstance(decision.rejection_event, PaymentCommandRejected)
     assert decision.rejection_event.command_id == again.message_id
     assert sc.types().count("PaymentReceived") == 1
     assert sum(isinstance(c, MarkOrderPaid) for c in sc.commands) == 1

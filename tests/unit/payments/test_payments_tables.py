@@ -15,7 +15,7 @@ from contracts.payments import (
 )
 from payments.domain import PRIMARY, TABLES, DeadlineKind, Entity, TableError
 from payments.domain.requests import record_payment
-from payments.domain.table import Table, deadline_trigger, on
+from servicekit.tables import Table, deadline_trigger, on
 
 
 def test_X05_every_status_of_the_contracts_is_in_its_table() -> None:
@@ -52,14 +52,13 @@ def test_P16_claims_are_opened_by_suppliers_and_written_off_by_staff_only() -> N
 
 
 def test_a_table_with_a_pair_twice_is_refused() -> None:
-    rows = on(Entity.REQUEST, RequestStatus.OPEN, RecordPayment, record_payment, by=Role.SYSTEM,
-              rules="P-15")  # fmt: skip
+    rows = on(RequestStatus.OPEN, RecordPayment, record_payment, by=Role.SYSTEM, rules="P-15")
     with pytest.raises(TableError):
-        Table(Entity.REQUEST, tuple(RequestStatus), (*rows, *rows), TABLES[Entity.REQUEST].missing)
+        Table(Entity.REQUEST, tuple(RequestStatus), (*rows, *rows))
 
 
 def test_a_table_leading_to_an_unknown_status_is_refused() -> None:
-    rows = on(Entity.REQUEST, RequestStatus.OPEN, RecordPayment, record_payment, by=Role.SYSTEM,
+    rows = on(RequestStatus.OPEN, RecordPayment, record_payment, by=Role.SYSTEM,
               rules="P-15", to=ClaimStatus.WITHDRAWN)  # fmt: skip
     with pytest.raises(TableError):
-        Table(Entity.REQUEST, tuple(RequestStatus), rows, TABLES[Entity.REQUEST].missing)
+        Table(Entity.REQUEST, tuple(RequestStatus), rows)

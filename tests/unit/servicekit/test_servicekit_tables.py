@@ -107,3 +107,11 @@ def test_the_diagram_arrows_are_the_rows_in_table_order() -> None:
         ("open", "ConfirmOrder", ("done",), "client"),
         ("open", "after window", ("gone",), "deadline"),
     ]
+
+
+def test_X10_a_commands_consequence_moves_only_when_it_names_who_may_send_it() -> None:
+    unsent = follows(S.OPEN, ConfirmOrder, via=Via.COMMAND, rules="X-10", to=S.DONE)
+    sent = follows(S.OPEN, ConfirmOrder, via=Via.COMMAND, by=Role.CLIENT, rules="X-10", to=S.DONE)
+    assert sent[0].roles == {Role.CLIENT} and not sent[0].primary
+    assert _table(CREATE, unsent, LAPSE).dead_ends().unreachable == {S.DONE}
+    assert not _table(CREATE, sent, LAPSE).dead_ends()

@@ -32,6 +32,7 @@ from payments.domain.model import (
     Claim,
     Deadline,
     DeadlineKind,
+    Entity,
     Ledger,
     OrderFacts,
     PaymentRequest,
@@ -41,8 +42,8 @@ from payments.domain.model import (
     deadline_id,
 )
 from payments.domain.policy import DEFAULT_CANCELLATION_POLICY, Policy
-from payments.domain.table import Entity, TableError
 from payments.domain.tables import PRIMARY, TABLES, status_of
+from servicekit.tables import TableError
 
 __all__ = [
     "DEFAULT_CANCELLATION_POLICY",

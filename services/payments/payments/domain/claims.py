@@ -27,9 +27,18 @@ from contracts.payments import (
     WithdrawClaim,
     WriteOffClaim,
 )
-from payments.domain.context import DeadlineFired, Effect, Outcome, Rejection, Step, refuse
-from payments.domain.model import Claim, DeadlineKind, Ledger
-from payments.domain.table import Entity, Table, Via, after, follows, on
+from payments.domain.context import (
+    STAFF,
+    DeadlineFired,
+    Effect,
+    Outcome,
+    Rejection,
+    Step,
+    mark_order_unpaid,
+    refuse,
+)
+from payments.domain.model import Claim, DeadlineKind, Entity, Ledger
+from servicekit.tables import Table, Via, after, follows, on
 
 S = ClaimStatus
 R = PaymentRejectionReason
@@ -108,7 +117,7 @@ def write_off_claim(ledger: Ledger, cmd: WriteOffClaim, step: Step) -> Outcome:
         )
     ]
     if not request.automatic:
-        effects.append(step.mark_order_unpaid(claim.claim_id, "claim_written_off"))
+        effects.append(mark_order_unpaid(step, claim.claim_id, "claim_written_off"))
     return effects
 
 
@@ -131,7 +140,7 @@ def lapse(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
         )
     ]
     if not request.automatic:
-        effects.append(step.mark_order_unpaid(claim.claim_id, "claim_withdrawn"))
+        effects.append(mark_order_unpaid(step, claim.claim_id, "claim_withdrawn"))
     return effects
 
 
@@ -159,24 +168,25 @@ def _current(ledger: Ledger, wanted: str) -> Claim | Rejection:
     return claim
 
 
-CLAIM = Entity.CLAIM
-
 # fmt: off
-TABLE = Table(
-    entity=CLAIM,
+TABLE: Table[S] = Table(
+    name=Entity.CLAIM,
     statuses=(S.OPENED, S.PAID, S.WITHDRAWN, S.WRITTEN_OFF, S.LAPSED),
+    ends=frozenset({S.PAID, S.WRITTEN_OFF, S.LAPSED}),
+    staff=STAFF,
     missing=R.UNKNOWN_CLAIM,
     rows=(
-        *on(CLAIM, (None, S.WITHDRAWN), OpenClaim, open_claim, by=Role.SUPPLIER, to=S.OPENED,
+        *on((None, S.WITHDRAWN), OpenClaim, open_claim, by=Role.SUPPLIER, to=S.OPENED,
             rules="P-16 P-21", guard="the payment request is overdue; after a withdrawal, a "
             "new claim within the reopen window"),
-        *on(CLAIM, S.OPENED, WithdrawClaim, withdraw_claim, by=Role.SUPPLIER, to=S.WITHDRAWN,
+        *on(S.OPENED, WithdrawClaim, withdraw_claim, by=Role.SUPPLIER, to=S.WITHDRAWN,
             rules="P-16"),
-        *on(CLAIM, S.OPENED, WriteOffClaim, write_off_claim, by=(Role.OPERATOR, Role.SYSTEM),
+        *on(S.OPENED, WriteOffClaim, write_off_claim, by=(Role.OPERATOR, Role.SYSTEM),
             to=S.WRITTEN_OFF, rules="P-16", guard="platform staff"),
-        *follows(CLAIM, S.OPENED, RecordPayment, via=Via.COMMAND, to=(S.OPENED, S.PAID),
-                 rules="P-16", guard="paid when the payment settles the request"),
-        *after(CLAIM, S.WITHDRAWN, DeadlineKind.CLAIM_REOPEN, lapse, to=S.LAPSED,
+        *follows(S.OPENED, RecordPayment, via=Via.COMMAND, by=Role.SYSTEM,
+                 to=(S.OPENED, S.PAID), rules="P-16",
+                 guard="paid when the payment settles the request"),
+        *after(S.WITHDRAWN, DeadlineKind.CLAIM_REOPEN, lapse, to=S.LAPSED,
                rules="P-21", guard="not opened again: the order ends unpaid"),
     ),
 )

@@ -2,9 +2,10 @@
 
 in    DecisionContext   policy, id factory, days off, claim reopen window
       DeadlineFired     a deadline of this ledger fell due (from the timer service)
-out   Decision          the ledger before and after, payment events to publish, commands
-                        for ordering, deadline requests; or a rejection
-      ScheduleDeadline / CancelDeadline   pure values the handler turns into commands
+      Step              servicekit's, of a DecisionContext, the order id on every message
+out   Decision          servicekit's, of a Ledger and payment events (commands for
+                        ordering, deadline requests; or a rejection)
+      mark_order_paid / mark_order_unpaid   the two commands payments sends ordering
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import uuid
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from contracts.envelope import Party, Role, derived_id
+import servicekit.decisions as decisions
+from contracts.envelope import Message, Party, Role, derived_id
 from contracts.orders import MarkOrderPaid
 from contracts.orders.commands import MarkOrderUnpaid
-from contracts.payments import PaymentCommandRejected, PaymentEvent
+from contracts.payments import PaymentEvent
 from payments.domain.model import Ledger
 from payments.domain.policy import Policy
 from servicekit.businessdays import NO_DAYS_OFF, DaysOff
@@ -28,7 +30,6 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
-from servicekit.decisions import Envelopes
 from servicekit.decisions import Rejection as Rejection
 from servicekit.decisions import refuse as refuse
 
@@ -37,6 +38,9 @@ DEFAULT_CLAIM_REOPEN_WINDOW = timedelta(days=14)
 
 #: The party payments acts as: on ordering (`MarkOrderPaid`) and for its own decisions.
 PAYMENTS = Party(id="payments", role=Role.SYSTEM)
+
+#: Roles that act on any order: the gateway and services (system), platform support.
+STAFF = frozenset({Role.SYSTEM, Role.OPERATOR})
 
 
 @dataclass(frozen=True)
@@ -70,71 +74,39 @@ Uncollected = Literal["claim_written_off", "claim_withdrawn"]
 Outcome = list[Effect] | Rejection
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The outcome of one command, order event or fired deadline.
-
-    Accepted: `after` is the new ledger (store it when `changed`), `events` to publish on
-    payments.events, `commands` for ordering, `deadlines` to schedule or cancel. Refused:
-    `rejection` and `rejection_event` ready to publish (X-07); nothing changes. Empty: a
-    message that does not concern payments, or a stale deadline (X-02).
-    """
-
-    before: Ledger | None = None
-    after: Ledger | None = None
-    events: list[PaymentEvent] = field(default_factory=list)
-    commands: list[OrderCommand] = field(default_factory=list)
-    deadlines: list[DeadlineRequest] = field(default_factory=list)
-    rejection: Rejection | None = None
-    rejection_event: PaymentCommandRejected | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.rejection is None
-
-    @property
-    def changed(self) -> bool:
-        """Whether there is anything to store."""
-        return self.after is not None and (self.after != self.before or bool(self.events))
+#: What one message did to one ledger (servicekit's one Decision shape).
+Decision = decisions.Decision[Ledger, PaymentEvent]
+#: One decision in the making; `subject` puts the order id on every message it makes.
+Step = decisions.Step[DecisionContext]
 
 
-class Step(Envelopes):
-    """One decision in the making: stamps each new message with its envelope."""
+def new_step(
+    ledger: Ledger,
+    now: datetime,
+    ctx: DecisionContext,
+    actor: Party,
+    cause: Message | DeadlineFired,
+) -> Step:
+    """The step of deciding `cause` about `ledger`, acting as `actor`."""
+    return Step(
+        now=now,
+        actor=actor,
+        cause=cause.message_id,
+        correlation=cause.correlation_id or cause.message_id,
+        new_id=lambda index: message_id(ctx, cause.message_id, index),
+        ctx=ctx,
+        subject={"order_id": ledger.order_id},
+    )
 
-    def __init__(
-        self,
-        *,
-        ledger: Ledger,
-        now: datetime,
-        ctx: DecisionContext,
-        actor: Party,
-        cause: uuid.UUID,
-        correlation: uuid.UUID,
-    ) -> None:
-        super().__init__(
-            now=now,
-            actor=actor,
-            cause=cause,
-            correlation=correlation,
-            new_id=lambda index: message_id(ctx, cause, index),
-        )
-        self.ledger = ledger
-        self.order_id = ledger.order_id
-        self.ctx = ctx
-        self.policy = ctx.policy
 
-    def stamp(self) -> dict[str, Any]:
-        """Envelope and order id of the next message."""
-        return {**self.envelope(), "order_id": self.order_id}
+def mark_order_paid(step: Step, payment_id: str) -> MarkOrderPaid:
+    """P-15: tell ordering the customer paid; payments acts as the system party."""
+    return MarkOrderPaid(**step.stamp(PAYMENTS), payment_id=payment_id)
 
-    def mark_order_paid(self, payment_id: str) -> MarkOrderPaid:
-        """P-15: tell ordering the customer paid; payments acts as the system party."""
-        return MarkOrderPaid(**{**self.stamp(), "actor": PAYMENTS}, payment_id=payment_id)
 
-    def mark_order_unpaid(self, claim_id: str, cause: Uncollected) -> MarkOrderUnpaid:
-        """P-21: tell ordering the money is finally not collected; the order ends."""
-        stamp = {**self.stamp(), "actor": PAYMENTS}
-        return MarkOrderUnpaid(**stamp, claim_id=claim_id, cause=cause)
+def mark_order_unpaid(step: Step, claim_id: str, cause: Uncollected) -> MarkOrderUnpaid:
+    """P-21: tell ordering the money is finally not collected; the order ends."""
+    return MarkOrderUnpaid(**step.stamp(PAYMENTS), claim_id=claim_id, cause=cause)
 
 
 def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:

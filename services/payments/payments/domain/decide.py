@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from contracts.envelope import Party, Role
+from contracts.envelope import Message, Party
 from contracts.orders import MarkOrderPaid, OrderEvent
 from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import (
@@ -26,26 +26,24 @@ from contracts.payments import (
 )
 from payments.domain.context import (
     PAYMENTS,
+    STAFF,
     DeadlineFired,
     Decision,
     DecisionContext,
     Effect,
     Rejection,
-    Step,
     message_id,
+    new_step,
     refuse,
 )
 from payments.domain.deadlines import requests
 from payments.domain.evolve import fold, track
 from payments.domain.model import Ledger
-from payments.domain.table import TableError, deadline_trigger
 from payments.domain.tables import PRIMARY, TABLES, status_of
 from servicekit.decisions import rejection_fields
+from servicekit.tables import TableError, deadline_trigger
 
 R = PaymentRejectionReason
-
-#: Roles that act on any order: the gateway and services (system), platform support.
-STAFF = frozenset({Role.SYSTEM, Role.OPERATOR})
 
 
 def may_act_on(ledger: Ledger, actor: Party) -> bool:
@@ -65,16 +63,17 @@ def decide(
     """
     if ledger is None:
         return _refused(command, now, ctx, refuse(R.UNKNOWN_ORDER, "payments knows no such order"))
-    if not may_act_on(ledger, command.actor):
-        message = "the actor is not a party of this order"
-        return _refused(command, now, ctx, refuse(R.NOT_AUTHORIZED, message))
     entity = PRIMARY[command.type]
     table = TABLES[entity]
+    if not (command.actor.role in table.staff or ledger.is_party(command.actor)):
+        message = "the actor is not a party of this order"
+        return _refused(command, now, ctx, refuse(R.NOT_AUTHORIZED, message))
     status = status_of(ledger, entity)
     row = table.row(status, command.type)
     if row is None:
         if status is None:
-            rejection = refuse(table.missing, f"the order has no {entity.value}")
+            missing = table.missing or R.NOT_ALLOWED_IN_STATUS
+            rejection = refuse(missing, f"the order has no {entity.value}")
         else:
             message = f"{command.type} is not possible while the {entity.value} is {status.value}"
             rejection = refuse(R.NOT_ALLOWED_IN_STATUS, message)
@@ -82,16 +81,8 @@ def decide(
     if command.actor.role not in row.roles:
         message = f"a {command.actor.role.value} cannot {command.type}"
         return _refused(command, now, ctx, refuse(R.NOT_AUTHORIZED, message))
-    step = Step(
-        ledger=ledger,
-        now=now,
-        ctx=ctx,
-        actor=command.actor,
-        cause=command.message_id,
-        correlation=command.correlation_id,
-    )
     assert row.handle is not None, "a command's row has a handler"
-    outcome = row.handle(ledger, command, step)
+    outcome = row.handle(ledger, command, new_step(ledger, now, ctx, command.actor, command))
     if isinstance(outcome, Rejection):
         return _refused(command, now, ctx, outcome)
     return _accepted(ledger, ledger, outcome, command.type)
@@ -113,15 +104,7 @@ def on_order_event(
     row = None if entity is None else TABLES[entity].row(status_of(tracked, entity), event.type)
     if row is None or row.handle is None:
         return Decision(before=ledger, after=tracked)
-    step = Step(
-        ledger=tracked,
-        now=now,
-        ctx=ctx,
-        actor=PAYMENTS,
-        cause=event.message_id,
-        correlation=event.correlation_id,
-    )
-    outcome = row.handle(tracked, event, step)
+    outcome = row.handle(tracked, event, new_step(tracked, now, ctx, PAYMENTS, event))
     if isinstance(outcome, Rejection):  # an event is a fact: nothing to answer
         return Decision(before=ledger, after=tracked)
     return _accepted(ledger, tracked, outcome, event.type)
@@ -145,15 +128,7 @@ def on_deadline(
     row = TABLES[entity].row(status_of(ledger, entity), trigger)
     if row is None or row.handle is None:
         return Decision()
-    step = Step(
-        ledger=ledger,
-        now=now,
-        ctx=ctx,
-        actor=PAYMENTS,
-        cause=fired.message_id,
-        correlation=fired.correlation_id or fired.message_id,
-    )
-    outcome = row.handle(ledger, fired, step)
+    outcome = row.handle(ledger, fired, new_step(ledger, now, ctx, PAYMENTS, fired))
     if isinstance(outcome, Rejection) or not outcome:
         return Decision()
     return _accepted(ledger, ledger, outcome, trigger)
@@ -164,15 +139,14 @@ def _accepted(
 ) -> Decision:
     """Fold the effects' events and check every entity's move against its table."""
     events = [e for e in effects if isinstance(e, PaymentEvent)]
-    commands = [e for e in effects if isinstance(e, MarkOrderPaid | MarkOrderUnpaid)]
+    commands: list[Message] = [e for e in effects if isinstance(e, MarkOrderPaid | MarkOrderUnpaid)]
     after = fold(events, base)
     primary = PRIMARY[trigger]
     for entity, table in TABLES.items():
         was, now_is = status_of(base, entity), status_of(after, entity)
         if entity is not primary and was == now_is:
             continue
-        row = table.row(was, trigger)
-        if row is None or now_is not in row.targets:
+        if not table.allows(was, trigger, now_is):
             raise TableError(f"{entity}: {trigger} may not lead from {was} to {now_is}")
     return Decision(
         before=before,

@@ -39,6 +39,7 @@ __all__ = [
     "ClaimStatus",
     "Deadline",
     "DeadlineKind",
+    "Entity",
     "Ledger",
     "OrderFacts",
     "PaymentRequest",
@@ -50,6 +51,14 @@ __all__ = [
     "RequestStatus",
     "deadline_id",
 ]
+
+
+class Entity(StrEnum):
+    """What each of payments' tables is about: the name of its lifecycle."""
+
+    REQUEST = "payment request"
+    CLAIM = "claim"
+    PAYOUT = "payout"
 
 
 class DeadlineKind(StrEnum):

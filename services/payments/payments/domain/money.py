@@ -8,15 +8,19 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from contracts.orders import Money
 from servicekit.currencies import quantum as quantum
+from servicekit.currencies import to_minor_unit
 
 HUNDRED = Decimal(100)
+#: Payments' one rounding rule (docs/payments.md), published to the customer with each
+#: fee's computation (`FeeComputation.rounding`).
+ROUNDING = ROUND_HALF_UP
 
 
 def is_exact(money: Money) -> bool:
     """Whether `money` has no fraction of its currency's minor unit (and is not so large
     that it has no exact form at all)."""
     try:
-        return money.amount == money.amount.quantize(quantum(money.currency), ROUND_DOWN)
+        return money.amount == to_minor_unit(money.amount, money.currency, ROUND_DOWN)
     except InvalidOperation:
         return False
 
@@ -24,8 +28,9 @@ def is_exact(money: Money) -> bool:
 def normalized(money: Money) -> Money:
     """`money` written with exactly its currency's decimals (40 EUR -> 40.00 EUR); a
     fraction of the minor unit, which an exact amount never has, is rounded half up."""
-    amount = money.amount.quantize(quantum(money.currency), rounding=ROUND_HALF_UP)
-    return Money(amount=amount, currency=money.currency)
+    return Money(
+        amount=to_minor_unit(money.amount, money.currency, ROUNDING), currency=money.currency
+    )
 
 
 def zero(currency: str) -> Money:
@@ -57,8 +62,7 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
 
 def percent_of(money: Money, percent: Decimal) -> Money:
     """`percent` of `money`, rounded half up to the minor unit (2.345 EUR -> 2.35 EUR)."""
-    exact = money.amount * percent / HUNDRED
-    amount = exact.quantize(quantum(money.currency), rounding=ROUND_HALF_UP)
+    amount = to_minor_unit(money.amount * percent / HUNDRED, money.currency, ROUNDING)
     return Money(amount=amount, currency=money.currency)
 
 

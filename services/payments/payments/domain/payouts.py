@@ -25,12 +25,12 @@ from contracts.payments import (
     Purpose,
     RecordPayment,
 )
-from payments.domain.context import DeadlineFired, Outcome, Step, refuse
-from payments.domain.model import DeadlineKind, Ledger, PaymentRequest, Payout
+from payments.domain.context import STAFF, DeadlineFired, Outcome, Step, refuse
+from payments.domain.model import DeadlineKind, Entity, Ledger, PaymentRequest, Payout
 from payments.domain.money import split
 from payments.domain.policy import Policy
-from payments.domain.table import Entity, Table, Via, after, follows, on
 from servicekit.businessdays import add_business_days
+from servicekit.tables import Table, Via, after, follows, on
 
 S = PayoutStatus
 R = PaymentRejectionReason
@@ -51,7 +51,7 @@ def schedule(ledger: Ledger, request: PaymentRequest, step: Step) -> PayoutSched
     """The money is in: the payout is scheduled `payout_delay` after the service was
     provided (the appointment's end; for a cancellation fee, the cancellation), or now
     if that is past. The fee is rounded half up and the net is the rest (Rule P-18)."""
-    policy = step.policy
+    policy = step.ctx.policy
     if request.purpose is Purpose.ORDER_PRICE:
         service_at = ledger.facts.terms.appointment_end
     else:
@@ -83,7 +83,7 @@ def release(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
             status=S.PROCESSING,
             supplier=ledger.facts.supplier,
             net=payout.net,
-            expected_by=processed_by(step.now, step.policy, step.ctx.holidays),
+            expected_by=processed_by(step.now, step.ctx.policy, step.ctx.holidays),
         )
     ]
 
@@ -125,21 +125,21 @@ def _payout(ledger: Ledger) -> Payout:
     return ledger.payout
 
 
-PAYOUT = Entity.PAYOUT
-
 # fmt: off
-TABLE = Table(
-    entity=PAYOUT,
+TABLE: Table[S] = Table(
+    name=Entity.PAYOUT,
     statuses=(S.SCHEDULED, S.PROCESSING, S.PAID),
+    ends=frozenset({S.PAID}),
+    staff=STAFF,
     missing=R.UNKNOWN_PAYOUT,
     rows=(
-        *follows(PAYOUT, None, RecordPayment, via=Via.COMMAND, to=S.SCHEDULED, rules="P-18",
-                 guard="when the payment request is paid"),
-        *after(PAYOUT, S.SCHEDULED, DeadlineKind.PAYOUT_RELEASE, release, to=S.PROCESSING,
+        *follows(None, RecordPayment, via=Via.COMMAND, by=Role.SYSTEM, to=S.SCHEDULED,
+                 rules="P-18", guard="when the payment request is paid"),
+        *after(S.SCHEDULED, DeadlineKind.PAYOUT_RELEASE, release, to=S.PROCESSING,
                rules="P-18", guard="14 days after the service"),
-        *on(PAYOUT, S.PROCESSING, ConfirmPayoutSent, confirm_sent, by=Role.SYSTEM, to=S.PAID,
+        *on(S.PROCESSING, ConfirmPayoutSent, confirm_sent, by=Role.SYSTEM, to=S.PAID,
             rules="P-18"),
-        *after(PAYOUT, S.PROCESSING, DeadlineKind.PAYOUT_OVERDUE, overdue, rules="P-18",
+        *after(S.PROCESSING, DeadlineKind.PAYOUT_OVERDUE, overdue, rules="P-18",
                guard="5 business days passed: a signal for ops"),
     ),
 )

@@ -31,11 +31,19 @@ from contracts.payments import (
     WriteOffClaim,
 )
 from payments.domain import claims, payouts
-from payments.domain.context import DeadlineFired, Effect, Outcome, Step, refuse
+from payments.domain.context import (
+    STAFF,
+    DeadlineFired,
+    Effect,
+    Outcome,
+    Step,
+    mark_order_paid,
+    refuse,
+)
 from payments.domain.fees import cancellation_fee, policy_for
-from payments.domain.model import DeadlineKind, Ledger, PaymentRequest
+from payments.domain.model import DeadlineKind, Entity, Ledger, PaymentRequest
 from payments.domain.money import is_exact, minus, normalized, plus, smaller, zero
-from payments.domain.table import Entity, Table, Via, after, follows, on, when
+from servicekit.tables import Table, Via, after, follows, on, when
 
 S = RequestStatus
 R = PaymentRejectionReason
@@ -56,7 +64,7 @@ def open_request(ledger: Ledger, event: ExecutionConfirmed, step: Step) -> Outco
         "purpose": Purpose.ORDER_PRICE,
         "status": S.OPEN,
         "amount": normalized(event.price),
-        "due_at": event.occurred_at + step.policy.payment_window,
+        "due_at": event.occurred_at + step.ctx.policy.payment_window,
         "payment_method": event.payment_method,
         "customer": facts.customer,
     }
@@ -71,7 +79,7 @@ def charge_cancellation_fee(ledger: Ledger, event: OrderCancelled, step: Step) -
     if not event.fee_may_apply:
         return []
     facts = ledger.facts
-    policy, source = policy_for(facts.supplier.id, step.policy, facts.terms.cancellation_policy)
+    policy, source = policy_for(facts.supplier.id, step.ctx.policy, facts.terms.cancellation_policy)
     computation = cancellation_fee(
         facts.terms.price, facts.terms.appointment_start, event.occurred_at, policy, source
     )
@@ -93,7 +101,7 @@ def charge_cancellation_fee(ledger: Ledger, event: OrderCancelled, step: Step) -
                 purpose=Purpose.CANCELLATION_FEE,
                 status=S.OPEN,
                 amount=computation.amount,
-                due_at=event.occurred_at + step.policy.payment_window,
+                due_at=event.occurred_at + step.ctx.policy.payment_window,
                 payment_method=facts.terms.payment_method,
                 customer=facts.customer,
             )
@@ -171,7 +179,7 @@ def _settle(ledger: Ledger, request: PaymentRequest, payment_id: str, step: Step
         payouts.schedule(ledger, request, step),
     ]
     if not request.automatic:
-        effects.append(step.mark_order_paid(payment_id))
+        effects.append(mark_order_paid(step, payment_id))
     return effects
 
 
@@ -221,34 +229,37 @@ def _request(ledger: Ledger) -> PaymentRequest:
     return ledger.request
 
 
-REQ = Entity.REQUEST
 PAID_OR_STAYS = "paid once nothing is outstanding; a partial payment keeps the status"
 
 # fmt: off
-TABLE = Table(
-    entity=REQ,
+TABLE: Table[S] = Table(
+    name=Entity.REQUEST,
     statuses=(S.OPEN, S.OVERDUE, S.PAID, S.WRITTEN_OFF),
+    # written off may still be left, when the debt is recovered after all (P-16).
+    ends=frozenset({S.PAID}),
+    staff=STAFF,
     missing=R.NO_PAYMENT_REQUEST,
     rows=(
-        *when(REQ, None, ExecutionConfirmed, open_request, to=S.OPEN, rules="P-01 P-14 P-15",
+        *when(None, ExecutionConfirmed, open_request, to=S.OPEN, rules="P-01 P-14 P-15",
               guard="payment stage: the customer pays; none: captured"),
-        *when(REQ, None, OrderCancelled, charge_cancellation_fee, to=(None, S.OPEN),
+        *when(None, OrderCancelled, charge_cancellation_fee, to=(None, S.OPEN),
               rules="P-11", guard="a customer's cancellation in progress; a fee above zero"),
-        *on(REQ, S.OPEN, RecordPayment, record_payment, by=Role.SYSTEM, to=(S.OPEN, S.PAID),
+        *on(S.OPEN, RecordPayment, record_payment, by=Role.SYSTEM, to=(S.OPEN, S.PAID),
             rules="P-15", guard=PAID_OR_STAYS),
-        *on(REQ, S.OVERDUE, RecordPayment, record_payment, by=Role.SYSTEM,
+        *on(S.OVERDUE, RecordPayment, record_payment, by=Role.SYSTEM,
             to=(S.OVERDUE, S.PAID), rules="P-15 P-16", guard=PAID_OR_STAYS),
-        *on(REQ, S.WRITTEN_OFF, RecordPayment, record_payment, by=Role.SYSTEM,
+        *on(S.WRITTEN_OFF, RecordPayment, record_payment, by=Role.SYSTEM,
             to=(S.WRITTEN_OFF, S.PAID), rules="P-16", guard="a written-off debt recovered"),
-        *on(REQ, S.PAID, RecordPayment, record_payment, by=Role.SYSTEM, rules="P-15",
+        *on(S.PAID, RecordPayment, record_payment, by=Role.SYSTEM, rules="P-15",
             guard="all of it flagged for refund"),
-        *on(REQ, (S.OPEN, S.OVERDUE), RecordChargeFailure, charge_failed, by=Role.SYSTEM,
+        *on((S.OPEN, S.OVERDUE), RecordChargeFailure, charge_failed, by=Role.SYSTEM,
             rules="P-11 P-14", guard="automatic charges; the window goes on"),
-        *after(REQ, S.OPEN, DeadlineKind.PAYMENT_WINDOW, window_passed, to=S.OVERDUE,
+        *after(S.OPEN, DeadlineKind.PAYMENT_WINDOW, window_passed, to=S.OVERDUE,
                rules="P-15 P-16"),
-        *follows(REQ, S.OVERDUE, WriteOffClaim, via=Via.COMMAND, to=S.WRITTEN_OFF,
-                 rules="P-16 P-21", guard="writing the claim off writes the debt off"),
-        *follows(REQ, S.OVERDUE, DeadlineKind.CLAIM_REOPEN, via=Via.DEADLINE,
+        *follows(S.OVERDUE, WriteOffClaim, via=Via.COMMAND, by=(Role.OPERATOR, Role.SYSTEM),
+                 to=S.WRITTEN_OFF, rules="P-16 P-21",
+                 guard="writing the claim off writes the debt off"),
+        *follows(S.OVERDUE, DeadlineKind.CLAIM_REOPEN, via=Via.DEADLINE,
                  to=S.WRITTEN_OFF, rules="P-21", guard="a withdrawn claim lapsed"),
     ),
 )

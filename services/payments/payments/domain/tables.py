@@ -1,15 +1,26 @@
 """The three tables, by entity: the one place that lists them, and which entity each
-trigger is about (its *primary* entity, the one whose row runs the handler)."""
+trigger is about (its *primary* entity, the one whose row runs the handler).
+
+A trigger is a command's type (`RecordPayment`), an ordering event's type
+(`ExecutionConfirmed`) or a deadline (`after payment_window`). A row without a handler
+is a *consequence*: how another entity may move when that trigger's handler runs (a
+payment that settles the request pays the claim and schedules the payout). `decide`
+checks every status change against these rows; docs/payments.md is rendered from them.
+"""
 
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
+from contracts.payments import ClaimStatus, PayoutStatus, RequestStatus
 from payments.domain import claims, payouts, requests
-from payments.domain.model import Ledger
-from payments.domain.table import Entity, Status, Table, TableError
+from payments.domain.model import Entity, Ledger
+from servicekit.tables import Table, TableError
 
-TABLES: MappingProxyType[Entity, Table] = MappingProxyType(
+Status = RequestStatus | ClaimStatus | PayoutStatus
+
+TABLES: MappingProxyType[Entity, Table[Any]] = MappingProxyType(
     {
         Entity.REQUEST: requests.TABLE,
         Entity.CLAIM: claims.TABLE,
@@ -21,6 +32,8 @@ TABLES: MappingProxyType[Entity, Table] = MappingProxyType(
 def _primaries() -> dict[str, Entity]:
     found: dict[str, Entity] = {}
     for entity, table in TABLES.items():
+        if table.name != entity:
+            raise TableError(f"the table of {entity} is named {table.name}")
         for trigger in table.triggers:
             if found.setdefault(trigger, entity) is not entity:
                 raise TableError(f"{trigger} has handlers in two tables")
