@@ -2,18 +2,19 @@
 
     minor_units("EUR") == 2, ("JPY") == 0, ("BHD") == 3, ("CLF") == 4
     quantum("KWD") == Decimal("0.001")
-    to_minor_unit(Decimal("10.005"), "EUR") == Decimal("10.00")     half to even
-    to_minor_unit(Decimal("2.345"), "EUR", ROUND_HALF_UP) == Decimal("2.35")
+    to_minor_unit(Decimal("10.005"), "EUR") == Decimal("10.01")     half up: the one rule
+    to_minor_unit(Decimal("2.349"), "EUR", ROUND_DOWN) == Decimal("2.34")
 
 Invoicing, payments and the notifier read this table (issue 18: there were three, and
-payments' and the notifier's lacked CLF and UYW). The rounding mode is the caller's one
-argument: invoicing's line amounts round half to even (docs/invoicing.md), payments'
-percentages half up (docs/payments.md); both are written rules, kept as they are.
+payments' and the notifier's lacked CLF and UYW). There is one rounding rule too: all
+money is rounded half up (docs/decisions.md, "Rounding"): invoicing's line amounts and
+planned amounts, payments' prices and percentage fees. `rounding` exists for the one
+other use, testing whether an amount is exact (ROUND_DOWN).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 #: ISO 4217 currencies whose minor unit is not the cent; every other code has 2 digits.
 MINOR_UNITS = {
@@ -35,6 +36,6 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 
 
-def to_minor_unit(amount: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    """`amount` rounded to the currency's minor unit (half to even unless told)."""
+def to_minor_unit(amount: Decimal, currency: str, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """`amount` rounded to the currency's minor unit, half up (X-05, docs/decisions.md)."""
     return amount.quantize(quantum(currency), rounding=rounding)

@@ -112,12 +112,12 @@ def test_M10_the_draft_lead_is_configuration() -> None:
     assert sc.deadlines[draft_deadline(1)].due_at.date() == date(2025, 3, 29)
 
 
-def test_M10_an_amount_finer_than_the_currency_allows_is_rounded_half_to_even() -> None:
+def test_M10_an_amount_finer_than_the_currency_allows_is_rounded_half_up() -> None:
     planned = [PlannedInvoice(invoice_date=date(2025, 3, 31), amount=eur("10.125"))]
     sc = active_scenario(planned)
-    assert sc.invoice(1).total == eur("10.12")
+    assert sc.invoice(1).total == eur("10.13")
     line = sc.invoice(1).lines[0]
-    assert line.amount == line.unit_price == Decimal("10.12")
+    assert line.amount == line.unit_price == Decimal("10.13")
 
 
 def test_M10_activating_twice_plans_the_invoices_once() -> None:

@@ -21,9 +21,10 @@ def test_amounts_are_exact_to_the_currencys_minor_unit(currency: str, digits: in
     assert not is_exact(Decimal(1).scaleb(-digits - 1), currency)
 
 
-def test_rounding_is_half_to_even_and_never_through_a_float() -> None:
-    assert to_minor_unit(Decimal("0.125"), "EUR") == Decimal("0.12")
+def test_rounding_is_half_up_as_in_payments_and_never_through_a_float() -> None:
+    assert to_minor_unit(Decimal("0.125"), "EUR") == Decimal("0.13")
     assert to_minor_unit(Decimal("0.135"), "EUR") == Decimal("0.14")
+    assert to_minor_unit(Decimal("0.124"), "EUR") == Decimal("0.12")
     assert line_amount(3, Decimal("0.1"), "EUR") == Decimal("0.30")
 
 

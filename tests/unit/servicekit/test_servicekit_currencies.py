@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
@@ -28,12 +28,13 @@ def test_X05_each_currency_has_its_iso_4217_minor_unit(currency: str, digits: in
     assert quantum(currency) == Decimal(1).scaleb(-digits)
 
 
-def test_X05_rounding_is_half_to_even_unless_the_caller_names_another_rule() -> None:
-    assert to_minor_unit(Decimal("10.005"), "EUR") == Decimal("10.00")
+def test_X05_money_is_rounded_half_up_everywhere_unless_the_caller_names_another_rule() -> None:
+    assert to_minor_unit(Decimal("10.005"), "EUR") == Decimal("10.01")
     assert to_minor_unit(Decimal("10.015"), "EUR") == Decimal("10.02")
-    assert to_minor_unit(Decimal("2.345"), "EUR", ROUND_HALF_UP) == Decimal("2.35")
+    assert to_minor_unit(Decimal("-10.005"), "EUR") == Decimal("-10.01")
+    assert to_minor_unit(Decimal("2.349"), "EUR", ROUND_DOWN) == Decimal("2.34")
     assert to_minor_unit(Decimal("1.5"), "JPY") == Decimal("2")
-    assert to_minor_unit(Decimal("0.12345"), "CLF") == Decimal("0.1234")
+    assert to_minor_unit(Decimal("0.12345"), "CLF") == Decimal("0.1235")
 
 
 def test_X05_every_service_reads_the_one_table() -> None:

@@ -78,7 +78,7 @@ def plan(ledger: Ledger, event: OrderActivated, step: Step) -> Decision:
     for position, planned in enumerate(event.planned_invoices, start=1):
         currency = planned.amount.currency
         # Ordering takes any Decimal: an amount finer than the currency's minor unit is
-        # rounded half to even here, so every invoice is exact (see docs/invoicing.md).
+        # rounded half up here, so every invoice is exact (see docs/invoicing.md).
         amount = to_minor_unit(planned.amount.amount, currency)
         line = InvoiceLine(
             description=_describe(facts.terms, position, count),

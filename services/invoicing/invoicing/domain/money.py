@@ -1,7 +1,7 @@
 """Exact money: minor units per ISO 4217 currency, line amounts and totals.
 
     minor_units("EUR") == 2, ("JPY") == 0, ("BHD") == 3
-    to_minor_unit(Decimal("10.005"), "EUR") == Decimal("10.00")   half to even
+    to_minor_unit(Decimal("10.005"), "EUR") == Decimal("10.01")   half up (the one rule)
     line_amount(3, Decimal("19.999"), "EUR") == Decimal("60.00")
     lines_problem(lines, currency)  why lines are not exact, if they are not
 
