@@ -38,7 +38,7 @@ from invoicing.domain.decide import (
     queue_account_order,
 )
 from invoicing.domain.evolve import EventMismatchError, evolve, fold
-from invoicing.domain.invoices import TABLE
+from invoicing.domain.invoices import TABLE, TABLES
 from invoicing.domain.model import (
     AccountFacts,
     DeadlineKind,
@@ -59,6 +59,7 @@ __all__ = [
     "INVOICING",
     "LEDGER_EVENTS",
     "TABLE",
+    "TABLES",
     "AccountFacts",
     "CancelDeadline",
     "DeadlineFired",

@@ -52,7 +52,7 @@ from invoicing.domain.context import (
     refuse,
 )
 from invoicing.domain.evolve import fold
-from invoicing.domain.invoices import TABLE, member_of, plan
+from invoicing.domain.invoices import TABLE, plan
 from invoicing.domain.model import (
     DeadlineKind,
     Invoice,
@@ -228,10 +228,9 @@ def _invoice_command(ledger: Ledger, command: InvoiceCommand, step: Step) -> Dec
     if invoice is None:
         return refuse(R.UNKNOWN_INVOICE, f"there is no invoice {command.invoice_id}")
     actor = command.actor
-    if actor.role is Role.MEMBER and (
-        ledger.order is None or member_of(ledger.order).id != actor.id
-    ):
-        return refuse(R.NOT_AUTHORIZED, "only the order's member may ask for changes")
+    party = ledger.order.party(actor.role) if ledger.order else None
+    if actor.role not in TABLE.staff and (party is None or party.id != actor.id):
+        return refuse(R.NOT_AUTHORIZED, "the actor is not a party of this order")
     edge = TABLE.row(invoice.status, command.type)
     if edge is None or edge.handle is None:
         message = f"{command.type} is not possible while the invoice is {invoice.status.value}"

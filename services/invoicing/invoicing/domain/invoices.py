@@ -352,5 +352,10 @@ TABLE: Table[InvoiceStatus] = Table(
     #: X-10: an invoice may rest here for ever; issued stays issued (paid or not, M-16)
     #: unless its order is cancelled and it is voided (M-14).
     ends=frozenset({S.ISSUED, S.CANCELLED, S.VOIDED}),
+    #: Operators and the platform's services act on any order's invoices; a member only
+    #: on its own order's (M-11).
+    staff=frozenset({Role.OPERATOR, Role.SYSTEM}),
 )
+#: The lifecycles invoicing decides, by name (servicekit.authority reads them).
+TABLES = {TABLE.name: TABLE}
 # fmt: on
