@@ -112,12 +112,24 @@ class Driver:
     """Plays lifecycles on one bus; the bus keeps only the events of orders in flight."""
 
     def __init__(self, run_id: str, calendar: Calendar, lead: float = 3.0) -> None:
-        self.run_id, self.calendar, self.lead = run_id, calendar, lead
+        self.run_id, self.calendar, self.min_lead = run_id, calendar, lead
+        #: How long a booking took to be answered lately (moving average, seconds).
+        self.booking_seconds = 0.0
         #: Order (and account) ids whose events the bus keeps.
         self.active: set[str] = set()
         self.bus: Bus | None = None
         self._account: str | None = None
         self._account_lock = asyncio.Lock()
+
+    @property
+    def lead(self) -> float:
+        """How far ahead an appointment (or an invoice's draft) is set: `min_lead`, or
+        three times what a booking takes lately when the system is slower (an appointment
+        already past when ordering decides is refused, and would fail the lifecycle)."""
+        return max(self.min_lead, 3 * self.booking_seconds)
+
+    def _booked(self, seconds: float) -> None:
+        self.booking_seconds = 0.8 * self.booking_seconds + 0.2 * seconds
 
     def keep(self, order_id: str) -> bool:
         return order_id in self.active
@@ -153,7 +165,9 @@ class Driver:
             appointment_start=start, appointment_end=start + timedelta(seconds=0.5)
         )
         with self._tracked(order_id):
+            began = time.perf_counter()
             await s.in_progress(bus, customer, supplier, terms, order_id)
+            self._booked(time.perf_counter() - began)
             await asyncio.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 0.05)
             done = c.command(MarkServiceDone, supplier.party, order_id=order_id)
             await s.accepted(bus, s.ORDERS, done, "ServiceMarkedDone")
@@ -189,7 +203,9 @@ class Driver:
             planned_invoices=[invoice],
         )
         with self._tracked(order_id):
+            began = time.perf_counter()
             sent = await s.submitted_and_reviewed(bus, member, client, order_id, terms)
+            self._booked((time.perf_counter() - began) * 2 / 3)  # three steps, not two
             token = str(sent["confirmation_token"])
             await s.confirmed_by_client(bus, client, order_id, token)
             await bus.wait_for(order_id, ["OrderCompleted"], timeout=TIMEOUT)
