@@ -332,6 +332,7 @@ async def run_section(
                 await closed_loop(driver.of(kind), warmup, warmup)
             idle = await idle_cpu(pids, idle_seconds)
             for kind, n in counts.items():
+                print(f"  lifecycles: {n} {kind}, {concurrency} in flight", flush=True)
                 before = await records_written(bootstrap, services.prefix)
                 meter = CpuMeter(pids)
                 meter.start()
