@@ -240,13 +240,16 @@ class Driver:
 
 
 async def closed_loop(
-    lifecycle: Callable[[], Awaitable[None]], n: int, concurrency: int
+    lifecycle: Callable[[], Awaitable[None]], n: int, concurrency: int, ramp: float = 0.1
 ) -> Outcome:
-    """`n` lifecycles, `concurrency` at a time (each worker starts the next as one ends)."""
+    """`n` lifecycles, `concurrency` at a time (each worker starts the next as one ends);
+    the workers start `ramp` seconds apart (all at once, the first bookings queue past
+    the appointment lead before the driver has seen how long a booking takes)."""
     outcome = Outcome(started=time.perf_counter())
     left = iter(range(n))
 
-    async def worker() -> None:
+    async def worker(delay: float) -> None:
+        await asyncio.sleep(delay)
         for _ in left:
             began = time.perf_counter()
             try:
@@ -257,7 +260,7 @@ async def closed_loop(
                 outcome.seconds.append(time.perf_counter() - began)
                 outcome.ended = time.perf_counter()
 
-    await asyncio.gather(*(worker() for _ in range(min(n, concurrency))))
+    await asyncio.gather(*(worker(i * ramp) for i in range(min(n, concurrency))))
     return outcome
 
 
