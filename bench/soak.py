@@ -34,10 +34,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import devstack
-from bench.lifecycles import TIMEOUT, Calendar, Driver, closed_loop, env, kinds_of
+from bench.lifecycles import (
+    TIMEOUT,
+    Calendar,
+    Driver,
+    closed_loop,
+    env,
+    forget_mails,
+    kinds_of,
+)
 from bench.report import load_average
 from bench.rig import Run, Services, pid_of
-from bench.system_bench import mails_of
 from devstack.services import SERVICES
 from orderflow.bus import Bus
 
@@ -309,9 +316,9 @@ async def soak(args: argparse.Namespace) -> int:
                 )
 
             async def sampler() -> None:
-                while True:
+                for i in itertools.count(1):  # on a fixed schedule: dbStats can take seconds
                     await sample()
-                    await asyncio.sleep(args.every)
+                    await asyncio.sleep(max(0.0, started + i * args.every - time.perf_counter()))
 
             sampling = asyncio.create_task(sampler())
             try:
@@ -325,7 +332,7 @@ async def soak(args: argparse.Namespace) -> int:
             await sample()
     finally:
         await services.stop()
-        mails_of(run.stack.maildir, run.run_id, delete=True)
+        forget_mails(run.stack.maildir, run.run_id)
         await run.cleanup()
     bounds = Bounds(args.rss_growth_mb, args.fd_growth, args.thread_growth, args.bytes_growth)
     rows = lines(samples, bounds)
