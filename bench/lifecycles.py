@@ -30,6 +30,7 @@ import contextlib
 import math
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -114,8 +115,8 @@ class Driver:
 
     def __init__(self, run_id: str, calendar: Calendar, lead: float = 3.0) -> None:
         self.run_id, self.calendar, self.min_lead = run_id, calendar, lead
-        #: How long a booking took to be answered lately (moving average, seconds).
-        self.booking_seconds = 0.0
+        #: How long the last bookings took to be answered (seconds).
+        self.bookings: deque[float] = deque(maxlen=20)
         #: Order (and account) ids whose events the bus keeps.
         self.active: set[str] = set()
         self.bus: Bus | None = None
@@ -125,12 +126,13 @@ class Driver:
     @property
     def lead(self) -> float:
         """How far ahead an appointment (or an invoice's draft) is set: `min_lead`, or
-        three times what a booking takes lately when the system is slower (an appointment
-        already past when ordering decides is refused, and would fail the lifecycle)."""
-        return max(self.min_lead, 3 * self.booking_seconds)
+        twice the slowest of the last bookings when the system is slower (an appointment
+        already past when ordering decides is refused, and would fail the lifecycle; on a
+        shared machine the answer time jumps, so the slowest, not an average)."""
+        return max(self.min_lead, 2 * max(self.bookings, default=0.0))
 
     def _booked(self, seconds: float) -> None:
-        self.booking_seconds = 0.8 * self.booking_seconds + 0.2 * seconds
+        self.bookings.append(seconds)
 
     def keep(self, order_id: str) -> bool:
         return order_id in self.active

@@ -251,9 +251,9 @@ async def open_loop(
     """Start a lifecycle every 1/rate seconds for `seconds` (late ones at once)."""
     started = time.perf_counter()
     for i in itertools.count():
-        due = started + i / rate
-        if due - started >= seconds:
+        if i / rate >= seconds:
             return
+        due = started + i / rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         if len(load.tasks) >= max_in_flight:
             load.skipped += 1

@@ -3,12 +3,13 @@ the compressed invoicing calendar, CPU per lifecycle beside the idle baseline.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bench.lifecycles import Calendar, cpu_rows, kinds_of, scaled
-from bench.soak import Bounds, Line, Sample, lines, marginal_bytes, slope, table
+from bench.lifecycles import Calendar, closed_loop, cpu_rows, kinds_of, scaled
+from bench.soak import Bounds, Line, Load, Sample, lines, marginal_bytes, open_loop, slope, table
 
 
 def sample(at: float, rss: float, fds: float = 20, stored: float = 0, done: int = 0) -> Sample:
@@ -113,3 +114,31 @@ def test_unknown_lifecycle_kinds_are_refused() -> None:
     assert kinds_of("postpaid,account") == ["postpaid", "account"]
     with pytest.raises(ValueError, match="unknown lifecycles"):
         kinds_of("postpaid,barter")
+
+
+async def test_the_open_loop_counts_starts_it_skipped_because_too_many_were_in_flight() -> None:
+    release = asyncio.Event()
+
+    async def stuck() -> None:
+        await release.wait()
+
+    load = Load()
+    await open_loop(load, stuck, rate=200, seconds=0.05, max_in_flight=2)
+    assert (len(load.tasks), load.skipped) == (2, 8)
+    release.set()
+    await asyncio.gather(*load.tasks)
+    assert (load.done, load.failed) == (2, 0)
+
+
+async def test_the_closed_loop_runs_each_lifecycle_once_and_counts_failures() -> None:
+    calls = 0
+
+    async def every_third_fails() -> None:
+        nonlocal calls
+        calls += 1
+        if calls % 3 == 0:
+            raise RuntimeError("refused")
+
+    outcome = await closed_loop(every_third_fails, 9, 4, ramp=0)
+    assert (calls, len(outcome.seconds), len(outcome.errors)) == (9, 6, 3)
+    assert outcome.errors[0] == "RuntimeError: refused"
