@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bench.lifecycles import Calendar, closed_loop, cpu_rows, kinds_of, scaled
+from bench.lifecycles import Calendar, Driver, closed_loop, cpu_rows, kinds_of, scaled
 from bench.soak import Bounds, Line, Load, Sample, lines, marginal_bytes, open_loop, slope, table
 
 
@@ -142,3 +142,15 @@ async def test_the_closed_loop_runs_each_lifecycle_once_and_counts_failures() ->
     outcome = await closed_loop(every_third_fails, 9, 4, ramp=0)
     assert (calls, len(outcome.seconds), len(outcome.errors)) == (9, 6, 3)
     assert outcome.errors[0] == "RuntimeError: refused"
+
+
+def test_the_appointment_lead_follows_the_slowest_recent_booking() -> None:
+    calendar = Calendar(datetime(2026, 12, 6, tzinfo=UTC), day=2.0, lead=1.0)
+    driver = Driver("b1", calendar, lead=3.0)
+    assert driver.lead == 3.0
+    for seconds in (0.5, 4.0, 1.0):
+        driver._booked(seconds)
+    assert driver.lead == 8.0
+    for _ in range(20):  # the slow one has left the window
+        driver._booked(1.0)
+    assert driver.lead == 3.0
