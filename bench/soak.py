@@ -230,15 +230,30 @@ class Load:
         except Exception as error:  # a failed lifecycle is a figure, not the end of the soak
             self.failed += 1
             if len(self.errors) < 5:
-                self.errors.append(f"{type(error).__name__}: {error}"[:300])
+                self.errors.append(described(error))
         else:
             self.done += 1
+
+
+def described(error: BaseException) -> str:
+    """One line for a failed lifecycle: its type, message and notes (which kind it was)."""
+    notes = " ".join(getattr(error, "__notes__", ()))
+    return " ".join(x for x in (f"{type(error).__name__}:", str(error)[:300], notes) if x)
 
 
 def mixed(driver: Driver, kinds: Sequence[str]) -> Callable[[], Awaitable[None]]:
     """A lifecycle of each kind in turn."""
     turn = itertools.cycle(kinds)
-    return lambda: driver.of(next(turn))()
+
+    async def one() -> None:
+        kind = next(turn)
+        try:
+            await driver.of(kind)()
+        except Exception as error:
+            error.add_note(f"({kind} lifecycle)")
+            raise
+
+    return one
 
 
 async def open_loop(

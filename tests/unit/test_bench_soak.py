@@ -9,7 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bench.lifecycles import Calendar, Driver, closed_loop, cpu_rows, kinds_of, scaled
-from bench.soak import Bounds, Line, Load, Sample, lines, marginal_bytes, open_loop, slope, table
+from bench.soak import (
+    Bounds,
+    Line,
+    Load,
+    Sample,
+    described,
+    lines,
+    marginal_bytes,
+    open_loop,
+    slope,
+    table,
+)
 
 
 def sample(at: float, rss: float, fds: float = 20, stored: float = 0, done: int = 0) -> Sample:
@@ -154,3 +165,10 @@ def test_the_appointment_lead_follows_the_slowest_recent_booking() -> None:
     for _ in range(20):  # the slow one has left the window
         driver._booked(1.0)
     assert driver.lead == 3.0
+
+
+def test_a_failed_lifecycle_is_described_with_its_kind() -> None:
+    error = TimeoutError()
+    error.add_note("(account lifecycle)")
+    assert described(error) == "TimeoutError: (account lifecycle)"
+    assert described(RuntimeError("refused")) == "RuntimeError: refused"
