@@ -1,6 +1,7 @@
 """`make bench`: orderflow's figures on the local real stack, each beside a baseline.
 
-    python -m bench.run [--only baseline,ordering,latency,notifier,memory,growth,timers,gateway]
+    python -m bench.run [--only baseline,ordering,latency,notifier,memory,growth,timers,gateway,
+                                lifecycles]
                         [--quick] [--write docs/benchmarks.md] [size flags, see --help]
 
 Sections (goals of issue 10 in brackets):
@@ -16,6 +17,9 @@ Sections (goals of issue 10 in brackets):
     timers    bench/timers_bench.py: fired per second, lateness, claim cost at 10k and 1M
     gateway   bench/gateway_bench.py: one order's view at 200 requests/s open loop
               [p99 < 20 ms], projection lag while ordering runs at its full rate [p99 < 500 ms]
+    lifecycles  bench/lifecycles.py: whole post-paid (booked to paid out) and managed
+              (draft to completed) orders per second with all five services, CPU ms per
+              lifecycle by process beside the same processes idle, peak RSS [< 200 MB]
 
 Uses the stack `devstack` points at (the default one, or ORDERFLOW_DEVSTACK_*); every
 topic and database is named after the run and dropped at the end. Figures on a shared
@@ -33,7 +37,15 @@ from datetime import datetime
 from pathlib import Path
 
 import devstack
-from bench import baseline, gateway_bench, growth, ordering_bench, system_bench, timers_bench
+from bench import (
+    baseline,
+    gateway_bench,
+    growth,
+    lifecycles,
+    ordering_bench,
+    system_bench,
+    timers_bench,
+)
 from bench.report import Row, Section, document, load_average
 from bench.rig import Run
 from devstack.ferretdb import FERRETDB_VERSION
@@ -48,6 +60,7 @@ SECTIONS = (
     "growth",
     "timers",
     "gateway",
+    "lifecycles",
 )
 
 #: --quick: sizes for a run of a few minutes (figures only roughly comparable).
@@ -69,6 +82,10 @@ QUICK = {
     "timers_settle": 3.0,
     "gateway_seconds": 10.0,
     "gateway_orders": 200,
+    "lifecycle_count": 60,
+    "lifecycle_concurrency": 20,
+    "lifecycle_warmup": 3,
+    "lifecycle_idle": 5.0,
 }
 
 HOW = {
@@ -99,6 +116,13 @@ HOW = {
     "the gateway's /livez on the same schedule; then the gateway's own projection-lag "
     "histogram over `--commands` "
     "CreateOrder sent at once. Its docstring says how.",
+    "lifecycles": "`bench/lifecycles.py`: each lifecycle is played by `orderflow.scenarios`' "
+    "steps on one `orderflow.bus.Bus`, all five services running with the waits compressed "
+    "(appointment 3 s after booking, payout 1 s after it, invoicing days of 2 s). Workers "
+    "start the next lifecycle as theirs ends (`--lifecycle-concurrency` in flight). CPU: "
+    "/proc/<pid>/stat of each process before and after, beside the same processes idle for "
+    "as long (Kafka and FerretDB serve other runs too). The ceiling: the baseline loop's "
+    "rate over the Kafka records one lifecycle writes. Its docstring says how.",
 }
 
 
@@ -128,6 +152,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--gateway-rate", type=float, default=200.0, help="view requests/s")
     p.add_argument("--gateway-seconds", type=float, default=30.0, help="view: open loop")
     p.add_argument("--gateway-orders", type=int, default=1000, help="view: orders read")
+    p.add_argument("--lifecycles", default="postpaid,managed", help="lifecycles: which kinds")
+    p.add_argument("--lifecycle-count", type=int, default=500, help="lifecycles: per kind")
+    p.add_argument("--lifecycle-concurrency", type=int, default=60, help="lifecycles in flight")
+    p.add_argument("--lifecycle-warmup", type=int, default=10, help="lifecycles: per kind")
+    p.add_argument("--lifecycle-idle", type=float, default=20.0, help="idle baseline, seconds")
     args = p.parse_args(argv)
     if args.quick:
         given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in argv if a.startswith("--")}
@@ -252,6 +281,22 @@ async def main(argv: list[str]) -> int:
                 args.commands,
             )
             finish(["gateway"], started)
+        if "lifecycles" in sections:
+            started = time.perf_counter()
+            kinds = lifecycles.kinds_of(args.lifecycles)
+            if not rates:  # the ceiling's baseline, from this run
+                n = min(args.commands, 3000)
+                rates = await baseline.measure(run, sections["lifecycles"], n, args.warmup)
+            peaks += await lifecycles.run_section(
+                run,
+                sections["lifecycles"],
+                {kind: args.lifecycle_count for kind in kinds},
+                args.lifecycle_concurrency,
+                args.lifecycle_warmup,
+                args.lifecycle_idle,
+                rates,
+            )
+            finish(["lifecycles"], started)
     finally:
         await run.cleanup()
     loads.append(load_average())
