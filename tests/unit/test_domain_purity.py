@@ -26,6 +26,7 @@ SHARED_PURE = {
     "servicekit.diagrams",
     "servicekit.decisions",
     "servicekit.links",
+    "servicekit.tables",
 }
 
 #: Each service's domain, and modules it must have (so a renamed package is noticed).
