@@ -90,6 +90,13 @@ EXPECTED_TERMINAL = {
     Flow.ACCOUNT: {"completed", "cancelled"},
 }
 
+#: CreateOrder: the status an order of the flow starts in, and who may create one.
+EXPECTED_CREATION = {
+    Flow.MANAGED: ({"draft"}, {"member"}),
+    Flow.POSTPAID: ({"confirmation"}, {"customer"}),
+    Flow.ACCOUNT: ({"draft"}, {"agent"}),
+}
+
 COMMANDS = [name for name in ORDER_COMMANDS.names() if name != "CreateOrder"]
 PAIRS = [
     pytest.param(flow, status, name, id=f"{flow.value}-{status.value}-{name}")
@@ -121,6 +128,14 @@ def test_each_table_holds_exactly_the_expected_timeouts(flow: Flow) -> None:
 @pytest.mark.parametrize("flow", list(Flow))
 def test_terminal_statuses_are_the_expected_ones(flow: Flow) -> None:
     assert {s.value for s in TABLES[flow].terminal} == EXPECTED_TERMINAL[flow]
+    assert {s.value for s in TABLES[flow].ends} == EXPECTED_TERMINAL[flow]
+
+
+@pytest.mark.parametrize("flow", list(Flow))
+def test_each_flow_starts_with_its_one_creation_row(flow: Flow) -> None:
+    (row,) = TABLES[flow].creations
+    assert row.trigger == "CreateOrder"
+    assert ({str(s) for s in row.targets}, {r.value for r in row.roles}) == EXPECTED_CREATION[flow]
 
 
 def test_every_command_is_used_by_some_flow() -> None:
