@@ -62,7 +62,7 @@ def decide(
     if isinstance(found, Rejection):
         return _refused(command, now, ctx, found)
     flow, row = found
-    assert row.handle is not None, "_row finds only rows that decide"
+    assert row.handle is not None, "only rows that decide are found"
     step = Step(
         now=now,
         actor=command.actor,
