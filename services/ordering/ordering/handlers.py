@@ -34,6 +34,7 @@ from ordering.domain import (
     DecisionContext,
     Order,
     Policy,
+    by_order,
     decide,
     fold,
     on_deadline,
@@ -104,21 +105,21 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             supplier_settings=await deps.suppliers.history_for(command),
         )
         decision = decide(order, command, now, ctx)
-        if not decision.accepted:
+        if decision.rejection is not None:
             rejected = [decision.rejection_event] if decision.rejection_event else []
-            reason = rejected[0].reason if rejected else ""
+            reason = decision.rejection.reason.value
             return Refusal([outbox_entry(ORDERS_EVENTS, e) for e in rejected], reason)
-        by_order = decision.by_order()
+        grouped = by_order(decision.events)
         own = change(
             order,
-            by_order.get(command.order_id, []),
+            grouped.get(command.order_id, []),
             _own(decision.deadlines, command.order_id),
             command,
             now,
         )
         others = {  # M-15: a duplicate is a new order
             str(other_id): change(None, events, _own(decision.deadlines, other_id), command, now)
-            for other_id, events in by_order.items()
+            for other_id, events in grouped.items()
             if other_id != command.order_id
         }
         return replace(own, others=others)

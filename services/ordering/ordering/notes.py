@@ -5,23 +5,25 @@ source of truth) into ordering's AsyncAPI document by `servicekit.asyncapi`."""
 from __future__ import annotations
 
 from ordering.domain.flows import TABLES
+from servicekit.tables import Via
 
 
 def message_notes() -> dict[str, str]:
     """Per command type, one line per flow: `status -> targets, by roles (rules)`."""
     lines: dict[str, list[str]] = {}
     for flow, table in TABLES.items():
-        creation = table.creation
-        lines.setdefault("CreateOrder", []).append(
-            f"- {flow.value}: starts the order in `{creation.initial.value}`, sent by "
-            f"{_roles(creation.roles)} ({' '.join(creation.rules)})"
-        )
-        for t in table.transitions:
-            targets = ", ".join(f"`{s.value}`" for s in sorted(t.targets))
+        for t in table.rows:
+            if t.via is not Via.COMMAND:
+                continue
+            targets = ", ".join(f"`{s}`" for s in sorted(s.value for s in t.targets if s))
             guard = f"; {t.guard}" if t.guard else ""
+            where = (
+                f"starts the order in {targets}"
+                if t.source is None
+                else f"in `{t.source.value}` -> {targets}"
+            )
             lines.setdefault(t.trigger, []).append(
-                f"- {flow.value}: in `{t.source.value}` -> {targets}, sent by "
-                f"{_roles(t.roles)} ({' '.join(t.rules)}{guard})"
+                f"- {flow.value}: {where}, sent by {_roles(t.roles)} ({' '.join(t.rules)}{guard})"
             )
     intro = (
         "Taken where the flow's table has it (docs/flows); anywhere else it is refused "

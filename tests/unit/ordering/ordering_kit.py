@@ -35,10 +35,12 @@ from ordering.domain import (
     Order,
     Policy,
     Product,
+    by_order,
     decide,
     evolve,
     on_deadline,
 )
+from servicekit.tables import Row, Table, Via
 
 C = TypeVar("C", bound=OrderCommand)
 S = OrderStatus
@@ -48,6 +50,16 @@ T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 SECRET = b"unit-test-secret"
 ORDER_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 DUPLICATE_ID = uuid.UUID("00000000-0000-4000-8000-000000000002")
+
+
+def transitions(table: Table[OrderStatus]) -> list[Row[OrderStatus]]:
+    """The rows of `table` a command about an existing order takes."""
+    return [r for r in table.rows if r.via is Via.COMMAND and r.source is not None]
+
+
+def timeouts(table: Table[OrderStatus]) -> list[Row[OrderStatus]]:
+    """The rows of `table` a deadline falling due takes."""
+    return [r for r in table.rows if r.via is Via.DEADLINE]
 
 
 def party(pid: str, role: Role, email: str | None = None) -> OrderParty:
@@ -241,7 +253,7 @@ class Scenario:
         return decision
 
     def _fold(self, decision: Decision) -> None:
-        for order_id, events in decision.by_order().items():
+        for order_id, events in by_order(decision.events).items():
             for event in events:
                 if self.order is None or order_id == self.current.order_id:
                     self.order = evolve(self.order, event)

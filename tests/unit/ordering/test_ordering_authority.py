@@ -23,6 +23,7 @@ from tests.unit.ordering.ordering_kit import (
     Scenario,
     command,
     postpaid_terms,
+    transitions,
 )
 from tests.unit.ordering.ordering_states import managed_in, order_in, postpaid_in, sample
 
@@ -30,9 +31,9 @@ S = OrderStatus
 R = RejectionReason
 
 LEGAL = [
-    pytest.param(flow, t.source, t.trigger, id=f"{flow.value}-{t.source.value}-{t.trigger}")
+    pytest.param(flow, t.source, t.trigger, id=f"{flow.value}-{t.source}-{t.trigger}")
     for flow, table in TABLES.items()
-    for t in table.transitions
+    for t in transitions(table)
 ]
 
 

@@ -31,7 +31,7 @@ from contracts.orders import (
     RequestCancellation,
     SubmitOrder,
 )
-from ordering.domain import DeadlineKind, issue_token, visible_to
+from ordering.domain import DeadlineKind, by_order, issue_token, visible_to
 from ordering.domain.model import managed_details
 from tests.unit.ordering.ordering_kit import (
     CLIENT,
@@ -285,7 +285,7 @@ def test_M14_cancellation_is_announced_with_the_member_s_reason_for_invoicing() 
 def test_M15_a_rejected_order_is_duplicated_into_a_new_linked_draft() -> None:
     sc = managed_in(S.REJECTED)
     decision = sc.decide(DuplicateOrder, MEMBER.party)
-    created = decision.by_order()[DUPLICATE_ID]
+    created = by_order(decision.events)[DUPLICATE_ID]
     assert isinstance(created[0], OrderCreated) and created[0].duplicated_from == ORDER_ID
     assert sc.status() is S.REJECTED
     assert managed_details(sc.current).duplicates == (DUPLICATE_ID,)

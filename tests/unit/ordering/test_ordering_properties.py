@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.envelope import Party
-from contracts.orders import ORDER_COMMANDS, CreateOrder, Flow
+from contracts.orders import ORDER_COMMANDS, CreateOrder, Flow, OrderStatus
 from ordering.domain import TABLES, DeadlineKind, Order, fold
 from ordering.domain.deadlines import required
-from ordering.domain.table import Timeout, Transition
 from ordering.store import ORDERS
+from servicekit.tables import Row, deadline_trigger
 from tests.unit.ordering.ordering_kit import (
     AGENT,
     APPROVER,
@@ -31,6 +30,7 @@ from tests.unit.ordering.ordering_kit import (
     account_terms,
     managed_terms,
     postpaid_terms,
+    transitions,
 )
 from tests.unit.ordering.ordering_states import sample
 
@@ -48,13 +48,13 @@ def next_move(sc: Scenario, data: st.DataObject) -> tuple[str, Party]:
     """Mostly a move the table allows now, by a party that may make it; sometimes any."""
     order, table = sc.current, TABLES[sc.current.flow]
     pool = POOL[order.flow]
-    legal = [t.trigger for t in table.transitions if t.source is order.status]
+    legal = [t.trigger for t in transitions(table) if t.source is order.status]
     legal += [f"fire:{d.kind.value}" for d in order.deadlines if d.open]
     anything = st.sampled_from(TRIGGERS)
     trigger = data.draw(
         st.one_of(st.sampled_from(legal), st.sampled_from(legal), anything) if legal else anything
     )
-    transition = table.transition(order.status, trigger)
+    transition = table.row(order.status, trigger)
     fitting = [p for p in PARTIES[order.flow] if transition and p.role in transition.roles]
     choices = st.sampled_from(pool)
     if fitting:
@@ -83,7 +83,7 @@ def play(flow: Flow, variant: bool, data: st.DataObject) -> Scenario:
         sc.later(timedelta(hours=data.draw(HOURS)))
         trigger, actor = next_move(sc, data)
         before = sc.current
-        edge: Transition[Any] | Timeout | None
+        edge: Row[OrderStatus] | None
         if trigger.startswith(("fire:", "stale:")):
             action, kind = trigger.split(":")
             deadline = before.open_deadline(DeadlineKind(kind))
@@ -94,11 +94,11 @@ def play(flow: Flow, variant: bool, data: st.DataObject) -> Scenario:
             if deadline is None:
                 continue
             decision = sc.fire(DeadlineKind(kind), at=max(sc.now, deadline.due_at))
-            edge = table.timeout(before.status, kind)
+            edge = table.row(before.status, deadline_trigger(kind))
         else:
             fields, _ = sample(trigger, sc)
             decision = sc.decide(ORDER_COMMANDS.classes[trigger], actor, **fields)
-            edge = table.transition(before.status, trigger)
+            edge = table.row(before.status, trigger)
             if not decision.accepted:
                 assert decision.events == [] and decision.deadlines == []
                 assert sc.current is before

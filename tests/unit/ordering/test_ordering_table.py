@@ -7,8 +7,8 @@ import pytest
 
 from contracts.envelope import Party
 from contracts.orders import ORDER_COMMANDS, Flow, OrderStatus, RejectionReason
-from ordering.domain import TABLES, decide
-from tests.unit.ordering.ordering_kit import PARTIES, command
+from ordering.domain import TABLES, by_order, decide
+from tests.unit.ordering.ordering_kit import PARTIES, command, timeouts, transitions
 from tests.unit.ordering.ordering_states import order_in, sample
 
 R = RejectionReason
@@ -90,6 +90,13 @@ EXPECTED_TERMINAL = {
     Flow.ACCOUNT: {"completed", "cancelled"},
 }
 
+#: CreateOrder: the status an order of the flow starts in, and who may create one.
+EXPECTED_CREATION = {
+    Flow.MANAGED: ({"draft"}, {"member"}),
+    Flow.POSTPAID: ({"confirmation"}, {"customer"}),
+    Flow.ACCOUNT: ({"draft"}, {"agent"}),
+}
+
 COMMANDS = [name for name in ORDER_COMMANDS.names() if name != "CreateOrder"]
 PAIRS = [
     pytest.param(flow, status, name, id=f"{flow.value}-{status.value}-{name}")
@@ -103,8 +110,8 @@ PAIRS = [
 def test_each_table_holds_exactly_the_expected_transitions(flow: Flow) -> None:
     table = TABLES[flow]
     actual = {
-        (t.source.value, t.trigger): ({s.value for s in t.targets}, {r.value for r in t.roles})
-        for t in table.transitions
+        (str(t.source), t.trigger): ({str(s) for s in t.targets}, {r.value for r in t.roles})
+        for t in transitions(table)
     }
     assert actual == EXPECTED[flow]
 
@@ -112,7 +119,8 @@ def test_each_table_holds_exactly_the_expected_transitions(flow: Flow) -> None:
 @pytest.mark.parametrize("flow", list(Flow))
 def test_each_table_holds_exactly_the_expected_timeouts(flow: Flow) -> None:
     actual = {
-        (t.source.value, t.kind.value): {s.value for s in t.targets} for t in TABLES[flow].timeouts
+        (str(t.source), t.trigger.removeprefix("after ")): {str(s) for s in t.targets}
+        for t in timeouts(TABLES[flow])
     }
     assert actual == EXPECTED_TIMEOUTS[flow]
 
@@ -120,10 +128,18 @@ def test_each_table_holds_exactly_the_expected_timeouts(flow: Flow) -> None:
 @pytest.mark.parametrize("flow", list(Flow))
 def test_terminal_statuses_are_the_expected_ones(flow: Flow) -> None:
     assert {s.value for s in TABLES[flow].terminal} == EXPECTED_TERMINAL[flow]
+    assert {s.value for s in TABLES[flow].ends} == EXPECTED_TERMINAL[flow]
+
+
+@pytest.mark.parametrize("flow", list(Flow))
+def test_each_flow_starts_with_its_one_creation_row(flow: Flow) -> None:
+    (row,) = TABLES[flow].creations
+    assert row.trigger == "CreateOrder"
+    assert ({str(s) for s in row.targets}, {r.value for r in row.roles}) == EXPECTED_CREATION[flow]
 
 
 def test_every_command_is_used_by_some_flow() -> None:
-    used = {t.trigger for table in TABLES.values() for t in table.transitions}
+    used = {t.trigger for table in TABLES.values() for t in transitions(table)}
     assert used | {"CreateOrder"} == set(ORDER_COMMANDS.names())
 
 
@@ -139,7 +155,7 @@ def test_every_status_and_command_pair(flow: Flow, status: OrderStatus, name: st
         decision = decide(sc.order, cmd, now, sc.ctx)
         if decision.rejection is not None:
             return decision.rejection.reason.value, ""
-        own = decision.by_order()[sc.current.order_id]
+        own = by_order(decision.events)[sc.current.order_id]
         return None, own[-1].status.value
 
     outcomes = {actor: attempt(actor) for actor in PARTIES[flow]}

@@ -31,13 +31,13 @@ from ordering.domain.context import (
     DecisionContext,
     Rejection,
     ScheduleDeadline,
+    by_order,
 )
 from ordering.domain.decide import decide, on_deadline
 from ordering.domain.evolve import EventMismatchError, evolve, fold
 from ordering.domain.flows import TABLES
 from ordering.domain.model import DeadlineKind, Order, TimelineEntry, deadline_id
 from ordering.domain.policy import Policy
-from ordering.domain.table import TableError
 from ordering.domain.tokens import (
     ExpiredTokenError,
     InvalidTokenError,
@@ -45,6 +45,7 @@ from ordering.domain.tokens import (
     issue_token,
     verify_token,
 )
+from servicekit.tables import TableError
 
 __all__ = [
     "ORDER_COMMANDS",
@@ -74,6 +75,7 @@ __all__ = [
     "TableError",
     "TimelineEntry",
     "TokenError",
+    "by_order",
     "deadline_id",
     "decide",
     "evolve",

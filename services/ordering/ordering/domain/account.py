@@ -48,7 +48,7 @@ from ordering.domain.context import (
     refuse,
 )
 from ordering.domain.model import DeadlineKind, Order, account_details
-from ordering.domain.table import Creation, Table, after, on
+from servicekit.tables import Table, after, on
 
 S = OrderStatus
 R = RejectionReason
@@ -101,7 +101,7 @@ def needs_approval(terms: AccountTerms, catalogue: Catalogue) -> bool:
     return catalogue.approval_required or any(p.needs_approval for p in products if p)
 
 
-def create(cmd: CreateOrder, step: Step) -> Outcome:
+def create(order: None, cmd: CreateOrder, step: Step) -> Outcome:
     """An agent enters a draft for an existing account (Rules A-01, A-03 to A-05)."""
     terms = cmd.terms
     assert isinstance(terms, AccountTerms)
@@ -113,7 +113,9 @@ def create(cmd: CreateOrder, step: Step) -> Outcome:
     assert account is not None
     # The account is the customer: its email gets the receipt (A-10).
     customer = OrderParty(id=account.account_id, role=Role.CUSTOMER, contact=account.contact)
-    return [OrderCreated(**step.stamp(S.DRAFT), parties=[*cmd.parties, customer], terms=terms)]
+    return [
+        OrderCreated(**step.stamp(status=S.DRAFT), parties=[*cmd.parties, customer], terms=terms)
+    ]
 
 
 def edit_draft(order: Order, cmd: EditDraft, step: Step) -> Outcome:
@@ -125,19 +127,19 @@ def edit_draft(order: Order, cmd: EditDraft, step: Step) -> Outcome:
         return refuse(R.INVALID, "an order stays with the account it was entered for")
     if rejection := prerequisites_problem(terms, step.ctx):
         return rejection
-    return [DraftEdited(**step.stamp(S.DRAFT), parties=list(order.parties), terms=terms)]
+    return [DraftEdited(**step.stamp(status=S.DRAFT), parties=list(order.parties), terms=terms)]
 
 
 def edit_notes(order: Order, cmd: EditNotes, step: Step) -> Outcome:
     """Notes stay editable while the order is in progress (Rule A-08)."""
-    return [NotesEdited(**step.stamp(order.status), notes=cmd.notes)]
+    return [NotesEdited(**step.stamp(status=order.status), notes=cmd.notes)]
 
 
 def configure(order: Order, cmd: ConfigureItem, step: Step) -> Outcome:
     """Set an item's configuration values (Rule A-06)."""
     if cmd.line >= len(account_details(order).terms.items):
         return refuse(R.INVALID, f"the order has no item at line {cmd.line}")
-    return [ItemConfigured(**step.stamp(order.status), line=cmd.line, values=cmd.values)]
+    return [ItemConfigured(**step.stamp(status=order.status), line=cmd.line, values=cmd.values)]
 
 
 def place(order: Order, cmd: PlaceOrder, step: Step) -> Outcome:
@@ -153,26 +155,28 @@ def place(order: Order, cmd: PlaceOrder, step: Step) -> Outcome:
             R.CONFIGURATION_MISSING, "required configuration missing: " + "; ".join(missing)
         )
     approval = needs_approval(terms, step.ctx.catalogue)
-    due = step.now + step.policy.approval_target if approval else None
-    placed = OrderPlaced(**step.stamp(S.IN_PROGRESS), needs_approval=approval, approval_due_at=due)
+    due = step.now + step.ctx.policy.approval_target if approval else None
+    placed = OrderPlaced(
+        **step.stamp(status=S.IN_PROGRESS), needs_approval=approval, approval_due_at=due
+    )
     return [placed] if approval else [placed, _completed(order, step)]
 
 
 def approve(order: Order, cmd: ApproveOrder, step: Step) -> Outcome:
     """An approver approves; completing is a separate step (Rule A-07)."""
-    return [OrderApproved(**step.stamp(S.APPROVED))]
+    return [OrderApproved(**step.stamp(status=S.APPROVED))]
 
 
 def refuse_approval(order: Order, cmd: RefuseApproval, step: Step) -> Outcome:
     """The approver refuses, with a reason: a draft again for the agent to change and
     place again (Rule A-13)."""
-    return [ApprovalRefused(**step.stamp(S.DRAFT), reason=cmd.reason)]
+    return [ApprovalRefused(**step.stamp(status=S.DRAFT), reason=cmd.reason)]
 
 
 def approval_overdue(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
     """Still unapproved after the approval target: a signal, the status stays (Rule A-13)."""
     due = account_details(order).approval_due_at or fired.due_at
-    return [ApprovalOverdue(**step.stamp(order.status), approval_due_at=due)]
+    return [ApprovalOverdue(**step.stamp(status=order.status), approval_due_at=due)]
 
 
 def complete(order: Order, cmd: CompleteOrder, step: Step) -> Outcome:
@@ -190,13 +194,15 @@ def resend_receipt(order: Order, cmd: ResendReceipt, step: Step) -> Outcome:
     """Send the receipt again to the order's contact (Rules A-10, A-15)."""
     contact, _ = addressees(order, step.ctx)
     assert contact is not None, "an account order has its account's contact"
-    return [ReceiptResent(**step.stamp(S.COMPLETED), receipt_to=contact)]
+    return [ReceiptResent(**step.stamp(status=S.COMPLETED), receipt_to=contact)]
 
 
 def cancel(order: Order, cmd: CancelOrder, step: Step) -> Outcome:
     """Only a draft can be cancelled, by the agent who entered it (Rule A-09)."""
     return [
-        OrderCancelled(**step.stamp(S.CANCELLED), reason=cmd.reason, previous_status=order.status)
+        OrderCancelled(
+            **step.stamp(status=S.CANCELLED), reason=cmd.reason, previous_status=order.status
+        )
     ]
 
 
@@ -218,7 +224,7 @@ def addressees(order: Order, ctx: DecisionContext) -> tuple[Contact | None, Cont
 def _completed(order: Order, step: Step) -> OrderCompleted:
     contact, bill_to = addressees(order, step.ctx)
     return OrderCompleted(
-        **step.stamp(S.COMPLETED),
+        **step.stamp(status=S.COMPLETED),
         receipt_to=contact,
         total=total(account_details(order).terms),
         bill_to=bill_to,
@@ -226,13 +232,14 @@ def _completed(order: Order, step: Step) -> OrderCompleted:
 
 
 # fmt: off
-TABLE = Table(
-    flow=Flow.ACCOUNT,
+TABLE = Table[S](
+    name=Flow.ACCOUNT.value,
     statuses=(S.DRAFT, S.IN_PROGRESS, S.APPROVED, S.COMPLETED, S.CANCELLED),
-    creation=Creation(S.DRAFT, frozenset({Role.AGENT}), ("A-01", "A-03", "A-04", "A-05"),
-                      create),
     staff=frozenset({Role.APPROVER, Role.SYSTEM}),
-    transitions=(
+    ends=frozenset({S.COMPLETED, S.CANCELLED}),
+    rows=(
+        *on(None, CreateOrder, create, to=S.DRAFT, by=Role.AGENT,
+            rules="A-01 A-03 A-04 A-05"),
         *on(S.DRAFT, EditDraft, edit_draft, by=Role.AGENT, rules="A-03 A-04 A-05 A-08"),
         *on((S.DRAFT, S.IN_PROGRESS), EditNotes, edit_notes, by=Role.AGENT, rules="A-08"),
         *on((S.DRAFT, S.IN_PROGRESS, S.APPROVED), ConfigureItem, configure, by=Role.AGENT,
@@ -247,8 +254,6 @@ TABLE = Table(
         *on(S.COMPLETED, ResendReceipt, resend_receipt, by=Role.AGENT, rules="A-10 A-15"),
         *on(S.IN_PROGRESS, RefuseApproval, refuse_approval, to=S.DRAFT, by=Role.APPROVER,
             rules="A-13", guard="with a reason"),
-    ),
-    timeouts=(
         *after(S.IN_PROGRESS, DeadlineKind.APPROVAL_OVERDUE, approval_overdue, rules="A-13"),
     ),
 )

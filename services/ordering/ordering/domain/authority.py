@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contracts.envelope import Party, Role
 from contracts.orders import OrderStatus
-from ordering.domain.flows import TABLES
+from ordering.domain.flows import TABLES, creation
 from ordering.domain.model import Order
 
 
@@ -34,6 +34,6 @@ def visible_to(order: Order, party: Party) -> bool:
     if party.role is Role.SYSTEM:
         return True
     if order.status in (OrderStatus.DRAFT, OrderStatus.DISCARDED):
-        creators = TABLES[order.flow].creation.roles
+        creators = creation(order.flow).roles
         return party.role in creators and order.has_party(party)
     return may_act_on(order, party)

@@ -2,7 +2,9 @@
 
 in    DecisionContext   policy, token secret, snapshots, id factories
       DeadlineFired     a deadline of this order fell due (from the timer service)
-out   Decision          events to fold and publish, or a rejection; deadline requests
+out   Decision          servicekit's: events to fold and publish, or a rejection;
+                        deadline requests
+      Step              servicekit's, with this service's DecisionContext as `ctx`
       ScheduleDeadline / CancelDeadline   pure values the handler turns into commands
 """
 
@@ -11,17 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
-from contracts.envelope import Party, derived_id
-from contracts.orders import (
-    Flow,
-    OrderCommandRejected,
-    OrderEvent,
-    OrderStatus,
-)
+import servicekit.decisions
+from contracts.envelope import derived_id
+from contracts.orders import OrderEvent
 from ordering.domain.catalogue import AccountDirectory, Catalogue
+from ordering.domain.model import Order
 from ordering.domain.policy import Policy
 from ordering.domain.suppliers import SupplierSettings
 
@@ -30,7 +27,6 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
-from servicekit.decisions import Envelopes
 from servicekit.decisions import Rejection as Rejection
 from servicekit.decisions import refuse as refuse
 
@@ -58,73 +54,22 @@ class DecisionContext:
     supplier_settings: tuple[SupplierSettings, ...] = ()
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The outcome of one command or one fired deadline.
+#: The outcome of one command or one fired deadline (servicekit's one shape): `events`
+#: may concern more than one order (DuplicateOrder creates one): group them with
+#: `by_order`. `before` is the order decided on, `after` what its own events make of it.
+Decision = servicekit.decisions.Decision[Order, OrderEvent]
 
-    Accepted: `events` (fold them, then publish them) and `deadlines` to schedule or
-    cancel. Refused: `rejection`, and `rejection_event` ready to publish (X-07); nothing
-    to fold. Empty: a stale deadline (X-02). `events` may concern more than one order
-    (DuplicateOrder creates one): group them with `by_order()`.
-    """
-
-    events: list[OrderEvent] = field(default_factory=list)
-    rejection: Rejection | None = None
-    rejection_event: OrderCommandRejected | None = None
-    deadlines: list[DeadlineRequest] = field(default_factory=list)
-
-    @property
-    def accepted(self) -> bool:
-        return self.rejection is None
-
-    def messages(self) -> list[OrderEvent | OrderCommandRejected]:
-        """What to publish on orders.events."""
-        answer: list[OrderEvent | OrderCommandRejected] = list(self.events)
-        if self.rejection_event is not None:
-            answer.append(self.rejection_event)
-        return answer
-
-    def by_order(self) -> dict[uuid.UUID, list[OrderEvent]]:
-        grouped: dict[uuid.UUID, list[OrderEvent]] = {}
-        for event in self.events:
-            grouped.setdefault(event.order_id, []).append(event)
-        return grouped
+#: One decision in the making: `step.stamp(status=...)` stamps each new event with its
+#: envelope and the order's id and flow (`subject`); `step.ctx` is the DecisionContext.
+Step = servicekit.decisions.Step[DecisionContext]
 
 
-class Step(Envelopes):
-    """One decision in the making: stamps each new event with its envelope."""
-
-    def __init__(
-        self,
-        *,
-        order_id: uuid.UUID,
-        flow: Flow,
-        now: datetime,
-        ctx: DecisionContext,
-        actor: Party,
-        cause: uuid.UUID,
-        correlation: uuid.UUID,
-    ) -> None:
-        super().__init__(
-            now=now,
-            actor=actor,
-            cause=cause,
-            correlation=correlation,
-            new_id=lambda index: message_id(ctx, cause, index),
-        )
-        self.order_id = order_id
-        self.flow = flow
-        self.ctx = ctx
-        self.policy = ctx.policy
-
-    def stamp(self, status: OrderStatus, order_id: uuid.UUID | None = None) -> dict[str, Any]:
-        """Envelope and order fields of the next event, which leaves the order in `status`."""
-        return {
-            **self.envelope(),
-            "order_id": order_id or self.order_id,
-            "flow": self.flow,
-            "status": status,
-        }
+def by_order(events: list[OrderEvent]) -> dict[uuid.UUID, list[OrderEvent]]:
+    """A decision's events, grouped by the order each concerns, in their order."""
+    grouped: dict[uuid.UUID, list[OrderEvent]] = {}
+    for event in events:
+        grouped.setdefault(event.order_id, []).append(event)
+    return grouped
 
 
 def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:

@@ -12,11 +12,9 @@ every snapshot come in as arguments.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 
-from contracts.envelope import SYSTEM, Party
+from contracts.envelope import SYSTEM
 from contracts.orders import (
     CreateOrder,
     Flow,
@@ -35,17 +33,19 @@ from ordering.domain.context import (
     Outcome,
     Rejection,
     Step,
+    by_order,
     message_id,
     refuse,
 )
 from ordering.domain.deadlines import requests
 from ordering.domain.evolve import evolve
-from ordering.domain.flows import TABLES
+from ordering.domain.flows import TABLES, creation
 from ordering.domain.model import Order
-from ordering.domain.table import TableError
 from servicekit.decisions import rejection_fields
+from servicekit.tables import Row, TableError, deadline_trigger
 
 R = RejectionReason
+S = OrderStatus
 
 
 def decide(
@@ -58,29 +58,24 @@ def decide(
     `not_allowed_in_status` for a pair the table lacks; `not_authorized` for a role the
     table does not name there; then the handler's own guards.
     """
-    if isinstance(command, CreateOrder):
-        return _create(order, command, now, ctx)
-    if order is None:
-        return _refused(command, now, ctx, refuse(R.UNKNOWN_ORDER, "there is no such order"))
-    if command.order_id != order.order_id:
-        return _refused(command, now, ctx, refuse(R.INVALID, "the command is for another order"))
-    actor = command.actor
-    if not may_act_on(order, actor):
-        return _refused(
-            command, now, ctx, refuse(R.NOT_AUTHORIZED, "the actor is not a party of this order")
-        )
-    transition = TABLES[order.flow].transition(order.status, command.type)
-    if transition is None:
-        message = f"{command.type} is not possible while the order is {order.status.value}"
-        return _refused(command, now, ctx, refuse(R.NOT_ALLOWED_IN_STATUS, message))
-    if actor.role not in transition.roles:
-        message = f"a {actor.role.value} cannot {command.type} here"
-        return _refused(command, now, ctx, refuse(R.NOT_AUTHORIZED, message))
-    step = _step(order.order_id, order.flow, now, ctx, actor, command)
-    outcome: Outcome = transition.handle(order, command, step)
+    found = _creation(order, command) if isinstance(command, CreateOrder) else _row(order, command)
+    if isinstance(found, Rejection):
+        return _refused(command, now, ctx, found)
+    flow, row = found
+    assert row.handle is not None, "only rows that decide are found"
+    step = Step(
+        now=now,
+        actor=command.actor,
+        cause=command.message_id,
+        correlation=command.correlation_id,
+        new_id=lambda index: message_id(ctx, command.message_id, index),
+        ctx=ctx,
+        subject={"order_id": command.order_id, "flow": flow},
+    )
+    outcome: Outcome = row.handle(order, command, step)
     if isinstance(outcome, Rejection):
         return _refused(command, now, ctx, outcome)
-    return _accepted(order, order.order_id, outcome, transition.targets)
+    return _accepted(order, command.order_id, outcome, row.targets)
 
 
 def on_deadline(
@@ -96,64 +91,82 @@ def on_deadline(
     )
     if deadline is None:
         return Decision()
-    timeout = TABLES[order.flow].timeout(order.status, deadline.kind)
-    if timeout is None:
+    row = TABLES[order.flow].row(order.status, deadline_trigger(deadline.kind))
+    if row is None or row.handle is None:
         return Decision()
     step = Step(
-        order_id=order.order_id,
-        flow=order.flow,
         now=now,
-        ctx=ctx,
         actor=SYSTEM,
         cause=fired.message_id,
         correlation=fired.correlation_id or fired.message_id,
+        new_id=lambda index: message_id(ctx, fired.message_id, index),
+        ctx=ctx,
+        subject={"order_id": order.order_id, "flow": order.flow},
     )
-    events = timeout.handle(order, fired, step)
+    events: list[OrderEvent] = row.handle(order, fired, step)
     if not events:
         return Decision()
-    decision = _accepted(order, order.order_id, events, timeout.targets)
+    decision = _accepted(order, order.order_id, events, row.targets)
     # It has fired: cancelling it would only be noise for the timer service.
-    still_needed = [
+    decision.deadlines = [
         r
         for r in decision.deadlines
         if not (isinstance(r, CancelDeadline) and r.deadline_id == fired.deadline_id)
     ]
-    return replace(decision, deadlines=still_needed)
+    return decision
 
 
-def _create(
-    order: Order | None, command: CreateOrder, now: datetime, ctx: DecisionContext
-) -> Decision:
-    table = TABLES[Flow(command.terms.flow)]
+def _creation(order: Order | None, command: CreateOrder) -> tuple[Flow, Row[S]] | Rejection:
+    flow = Flow(command.terms.flow)
+    row = creation(flow)
     if order is not None:
-        return _refused(command, now, ctx, refuse(R.ALREADY_EXISTS, "the order exists already"))
-    if command.actor.role not in table.creation.roles:
-        message = f"a {command.actor.role.value} cannot create a {table.flow.value} order"
-        return _refused(command, now, ctx, refuse(R.NOT_AUTHORIZED, message))
-    step = _step(command.order_id, table.flow, now, ctx, command.actor, command)
-    outcome = table.creation.handle(command, step)
-    if isinstance(outcome, Rejection):
-        return _refused(command, now, ctx, outcome)
-    return _accepted(None, command.order_id, outcome, frozenset({table.creation.initial}))
+        return refuse(R.ALREADY_EXISTS, "the order exists already")
+    if command.actor.role not in row.roles:
+        return refuse(
+            R.NOT_AUTHORIZED, f"a {command.actor.role.value} cannot create a {flow.value} order"
+        )
+    return flow, row
+
+
+def _row(order: Order | None, command: OrderCommand) -> tuple[Flow, Row[S]] | Rejection:
+    if order is None:
+        return refuse(R.UNKNOWN_ORDER, "there is no such order")
+    if command.order_id != order.order_id:
+        return refuse(R.INVALID, "the command is for another order")
+    actor = command.actor
+    if not may_act_on(order, actor):
+        return refuse(R.NOT_AUTHORIZED, "the actor is not a party of this order")
+    row = TABLES[order.flow].row(order.status, command.type)
+    if row is None or row.handle is None:
+        message = f"{command.type} is not possible while the order is {order.status.value}"
+        return refuse(R.NOT_ALLOWED_IN_STATUS, message)
+    if actor.role not in row.roles:
+        return refuse(R.NOT_AUTHORIZED, f"a {actor.role.value} cannot {command.type} here")
+    return order.flow, row
 
 
 def _accepted(
     before: Order | None,
     order_id: uuid.UUID,
     events: list[OrderEvent],
-    targets: Iterable[OrderStatus],
+    targets: frozenset[S | None],
 ) -> Decision:
-    decision = Decision(events=list(events))
-    for each_id, its_events in decision.by_order().items():
+    """The decision of accepted `events`: each order they concern folded, held to its
+    table (the decided order to the row's `targets`, a created one to its creation row),
+    and the deadline requests each change needs."""
+    decision = Decision(events=list(events), before=before)
+    for each_id, its_events in by_order(events).items():
         start = before if each_id == order_id else None
         after = start
         for event in its_events:
             after = evolve(after, event)
         assert after is not None
-        allowed = set(targets) if each_id == order_id else {TABLES[after.flow].creation.initial}
+        allowed = targets if each_id == order_id else creation(after.flow).targets
         if after.status not in allowed:
-            raise TableError(f"{after.flow}: {after.status} is not a target of {allowed}")
+            raise TableError(f"{after.flow}: {after.status} is not a target of {set(allowed)}")
         decision.deadlines.extend(requests(start, after))
+        if each_id == order_id:
+            decision.after = after
     return decision
 
 
@@ -166,22 +179,3 @@ def _refused(
         order_id=command.order_id,
     )
     return Decision(rejection=rejection, rejection_event=answer)
-
-
-def _step(
-    order_id: uuid.UUID,
-    flow: Flow,
-    now: datetime,
-    ctx: DecisionContext,
-    actor: Party,
-    command: OrderCommand,
-) -> Step:
-    return Step(
-        order_id=order_id,
-        flow=flow,
-        now=now,
-        ctx=ctx,
-        actor=actor,
-        cause=command.message_id,
-        correlation=command.correlation_id,
-    )

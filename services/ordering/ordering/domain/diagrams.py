@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from contracts.orders import Flow, OrderStatus
+import servicekit.tables
+from contracts.orders import Flow
 from ordering.domain.flows import TABLES
-from ordering.domain.table import Table, Transition
 from servicekit.diagrams import Arrow, chart
 
 TITLES = {
@@ -45,34 +46,19 @@ def render(flow: Flow) -> str:
         "",
         NOTES[flow],
         "",
-        *chart(arrows(table), [s.value for s in _sorted(table, table.terminal)]),
+        *chart(arrows(flow), [s.value for s in table.statuses if s in table.terminal]),
         "",
     ]
     return "\n".join(lines)
 
 
-def arrows(table: Table) -> list[Arrow]:
-    """The table's rows as the renderer draws them: creation, commands, deadlines."""
-    creation = table.creation
-    rows = [
-        Arrow(
-            None, "CreateOrder", (creation.initial.value,), _roles(creation.roles), creation.rules
-        )
+def arrows(flow: Flow) -> list[Arrow]:
+    """The table's rows as the renderer draws them; a deadline's arrow says only "after
+    <kind>", as the table's who column already says "deadline"."""
+    return [
+        replace(a, label=a.trigger) if a.trigger.startswith("after ") else a
+        for a in servicekit.tables.arrows(TABLES[flow])
     ]
-    for edge in table.edges:
-        command = isinstance(edge, Transition)
-        rows.append(
-            Arrow(
-                edge.source.value,
-                edge.trigger,
-                tuple(s.value for s in _sorted(table, edge.targets)),
-                _roles(edge.roles) if isinstance(edge, Transition) else "deadline",
-                edge.rules,
-                edge.guard,
-                label="" if command else edge.trigger,
-            )
-        )
-    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,14 +70,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         (target / f"{flow.value}.md").write_text(render(flow), encoding="utf-8")
     sys.stderr.write(f"wrote {len(Flow)} flow diagrams to {target}\n")
     return 0
-
-
-def _roles(roles: frozenset[object]) -> str:
-    return ", ".join(sorted(str(r) for r in roles))
-
-
-def _sorted(table: Table, statuses: frozenset[OrderStatus]) -> list[OrderStatus]:
-    return sorted(statuses, key=table.statuses.index)
 
 
 if __name__ == "__main__":

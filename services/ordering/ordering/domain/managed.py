@@ -49,9 +49,9 @@ from contracts.orders import (
 from ordering.domain.common import parties_problem, replace_party
 from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, refuse
 from ordering.domain.model import DeadlineKind, ManagedDetails, Order, managed_details
-from ordering.domain.table import Creation, Table, after, on
 from ordering.domain.tokens import ExpiredTokenError, TokenError, issue_token, verify_token
 from servicekit.businessdays import add_weekday_time
+from servicekit.tables import Table, after, on
 
 S = OrderStatus
 R = RejectionReason
@@ -65,7 +65,7 @@ def _terms_problem(terms: ManagedTerms) -> str | None:
     return None
 
 
-def create(cmd: CreateOrder, step: Step) -> Outcome:
+def create(order: None, cmd: CreateOrder, step: Step) -> Outcome:
     """A member saves a new order as a draft (Rule M-01)."""
     assert isinstance(cmd.terms, ManagedTerms)
     roles = frozenset({Role.MEMBER, Role.CLIENT})
@@ -73,7 +73,7 @@ def create(cmd: CreateOrder, step: Step) -> Outcome:
     problem = problem or _terms_problem(cmd.terms)
     if problem:
         return refuse(R.INVALID, problem)
-    return [OrderCreated(**step.stamp(S.DRAFT), parties=cmd.parties, terms=cmd.terms)]
+    return [OrderCreated(**step.stamp(status=S.DRAFT), parties=cmd.parties, terms=cmd.terms)]
 
 
 def edit_draft(order: Order, cmd: EditDraft, step: Step) -> Outcome:
@@ -87,12 +87,12 @@ def edit_draft(order: Order, cmd: EditDraft, step: Step) -> Outcome:
         parties = replace_party(parties, cmd.client)
     if problem := _terms_problem(cmd.terms):
         return refuse(R.INVALID, problem)
-    return [DraftEdited(**step.stamp(S.DRAFT), parties=list(parties), terms=cmd.terms)]
+    return [DraftEdited(**step.stamp(status=S.DRAFT), parties=list(parties), terms=cmd.terms)]
 
 
 def submit(order: Order, cmd: SubmitOrder, step: Step) -> Outcome:
     """Submit for operator review (Rule M-03), refusing a past or too short offer (M-07)."""
-    terms, now, policy = managed_details(order).terms, step.now, step.policy
+    terms, now, policy = managed_details(order).terms, step.now, step.ctx.policy
     if terms.offer_valid_until <= now:
         return refuse(R.OFFER_EXPIRED, "the offer's validity has passed: set a later date")
     left = terms.offer_valid_until - now
@@ -109,7 +109,7 @@ def submit(order: Order, cmd: SubmitOrder, step: Step) -> Outcome:
     )
     return [
         OrderSubmitted(
-            **step.stamp(S.OPERATOR_REVIEW),
+            **step.stamp(status=S.OPERATOR_REVIEW),
             offer_valid_until=terms.offer_valid_until,
             review_due_at=review_due,
         )
@@ -129,7 +129,7 @@ def review_confirm(order: Order, cmd: ConfirmOrder, step: Step) -> Outcome:
     token = issue_token(step.ctx.token_secret, order.order_id, client.id, terms.offer_valid_until)
     return [
         OrderSentToClient(
-            **step.stamp(S.CLIENT_CONFIRMATION),
+            **step.stamp(status=S.CLIENT_CONFIRMATION),
             client=client,
             confirmation_token=token,
             offer_valid_until=terms.offer_valid_until,
@@ -141,7 +141,7 @@ def review_reject(order: Order, cmd: RejectOrder, step: Step) -> Outcome:
     """The operator rejects, with a reason (Rule M-05)."""
     return [
         OrderRejected(
-            **step.stamp(S.REJECTED),
+            **step.stamp(status=S.REJECTED),
             cause="operator",
             reason=cmd.reason,
             previous_status=order.status,
@@ -161,7 +161,7 @@ def client_decline(order: Order, cmd: DeclineAsClient, step: Step) -> Outcome:
         return problem
     return [
         OrderRejected(
-            **step.stamp(S.REJECTED),
+            **step.stamp(status=S.REJECTED),
             cause="client",
             reason=cmd.reason,
             previous_status=order.status,
@@ -171,27 +171,33 @@ def client_decline(order: Order, cmd: DeclineAsClient, step: Step) -> Outcome:
 
 def request_cancellation(order: Order, cmd: RequestCancellation, step: Step) -> Outcome:
     """The member asks to cancel an active order with a detailed reason (Rule M-13)."""
-    least = step.policy.min_cancellation_reason
+    least = step.ctx.policy.min_cancellation_reason
     if len(cmd.reason.strip()) < least:
         return refuse(R.INVALID, f"give a detailed reason: at least {least} characters")
-    return [CancellationRequested(**step.stamp(S.CANCELLATION_REQUESTED), reason=cmd.reason)]
+    return [CancellationRequested(**step.stamp(status=S.CANCELLATION_REQUESTED), reason=cmd.reason)]
 
 
 def approve_cancellation(order: Order, cmd: ApproveCancellation, step: Step) -> Outcome:
     """The operator approves; invoicing then cancels and voids (Rules M-13, M-14)."""
     reason = managed_details(order).cancellation_reason
-    return [OrderCancelled(**step.stamp(S.CANCELLED), reason=reason, previous_status=order.status)]
+    return [
+        OrderCancelled(
+            **step.stamp(status=S.CANCELLED), reason=reason, previous_status=order.status
+        )
+    ]
 
 
 def refuse_cancellation(order: Order, cmd: RefuseCancellation, step: Step) -> Outcome:
     """The operator refuses: back to active, or completed if M-16 was met meanwhile."""
-    events: list[OrderEvent] = [CancellationRefused(**step.stamp(S.ACTIVE), reason=cmd.reason)]
+    events: list[OrderEvent] = [
+        CancellationRefused(**step.stamp(status=S.ACTIVE), reason=cmd.reason)
+    ]
     return events + _complete_if_done(managed_details(order), step, active=True)
 
 
 def invoicing_complete(order: Order, cmd: MarkInvoicingComplete, step: Step) -> Outcome:
     """Every planned invoice is issued; completed if the service period is over (M-16)."""
-    events: list[OrderEvent] = [InvoicingCompleted(**step.stamp(order.status))]
+    events: list[OrderEvent] = [InvoicingCompleted(**step.stamp(status=order.status))]
     details = replace(managed_details(order), invoicing_complete=True)
     return events + _complete_if_done(details, step, active=order.status is S.ACTIVE)
 
@@ -201,9 +207,9 @@ def duplicate(order: Order, cmd: DuplicateOrder, step: Step) -> Outcome:
     new_id = step.ctx.new_order_id()
     terms = managed_details(order).terms
     return [
-        OrderDuplicated(**step.stamp(S.REJECTED), new_order_id=new_id),
+        OrderDuplicated(**step.stamp(status=S.REJECTED), new_order_id=new_id),
         OrderCreated(
-            **step.stamp(S.DRAFT, order_id=new_id),
+            **step.stamp(status=S.DRAFT, order_id=new_id),
             parties=list(order.parties),
             terms=terms,
             duplicated_from=order.order_id,
@@ -214,14 +220,14 @@ def duplicate(order: Order, cmd: DuplicateOrder, step: Step) -> Outcome:
 def review_overdue(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
     """Unreviewed after 24 weekday hours: a signal, the status stays (Rule M-04)."""
     due = managed_details(order).review_due_at or fired.due_at
-    return [OperatorReviewOverdue(**step.stamp(order.status), review_due_at=due)]
+    return [OperatorReviewOverdue(**step.stamp(status=order.status), review_due_at=due)]
 
 
 def offer_expired(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
     """No answer by "offer valid until": rejected with reason offer_expired (Rule M-09)."""
     return [
         OrderRejected(
-            **step.stamp(S.REJECTED),
+            **step.stamp(status=S.REJECTED),
             cause="offer_expired",
             reason="the offer's validity passed before the order was confirmed",
             # The notifier tells "expired in review" from "the client did not answer" (M-09).
@@ -232,7 +238,7 @@ def offer_expired(order: Order, fired: DeadlineFired, step: Step) -> list[OrderE
 
 def service_period_ended(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
     """The service period is over; completed if every invoice is issued (Rule M-16)."""
-    events: list[OrderEvent] = [ServicePeriodEnded(**step.stamp(order.status))]
+    events: list[OrderEvent] = [ServicePeriodEnded(**step.stamp(status=order.status))]
     details = replace(managed_details(order), service_ended=True)
     return events + _complete_if_done(details, step, active=order.status is S.ACTIVE)
 
@@ -240,33 +246,33 @@ def service_period_ended(order: Order, fired: DeadlineFired, step: Step) -> list
 def return_to_member(order: Order, cmd: ReturnOrder, step: Step) -> Outcome:
     """The operator sends the order back to draft with a question or comment; the old
     review's deadlines close, and submitting again starts a new review (Rule M-18)."""
-    return [OrderReturned(**step.stamp(S.DRAFT), comment=cmd.comment)]
+    return [OrderReturned(**step.stamp(status=S.DRAFT), comment=cmd.comment)]
 
 
 def withdraw(order: Order, cmd: WithdrawOrder, step: Step) -> Outcome:
     """The member takes the order back to draft before the operator decides (Rule M-19)."""
-    return [OrderWithdrawn(**step.stamp(S.DRAFT))]
+    return [OrderWithdrawn(**step.stamp(status=S.DRAFT))]
 
 
 def discard(order: Order, cmd: DiscardDraft, step: Step) -> Outcome:
     """The member discards a draft: kept, theirs alone to see, never changed (Rule M-19)."""
-    return [DraftDiscarded(**step.stamp(S.DISCARDED))]
+    return [DraftDiscarded(**step.stamp(status=S.DISCARDED))]
 
 
 def _complete_if_done(details: ManagedDetails, step: Step, *, active: bool) -> list[OrderEvent]:
     # M-16 needs both facts; whichever arrives last completes the order, if it is active.
     if active and details.invoicing_complete and details.service_ended:
-        return [OrderCompleted(**step.stamp(S.COMPLETED))]
+        return [OrderCompleted(**step.stamp(status=S.COMPLETED))]
     return []
 
 
 def _activated(order: Order, step: Step) -> OrderActivated:
     details = managed_details(order)
-    terms, tz = details.terms, step.policy.business_tz
+    terms, tz = details.terms, step.ctx.policy.business_tz
     # The period's last day counts in full: it ends at the following midnight.
     ends_at = datetime.combine(terms.service_end + timedelta(days=1), time(0), tzinfo=tz)
     return OrderActivated(
-        **step.stamp(S.ACTIVE),
+        **step.stamp(status=S.ACTIVE),
         confirmed_by=step.actor.role,
         no_payment_guarantee=details.no_payment_guarantee,
         proof_document=terms.proof_document,
@@ -294,13 +300,14 @@ def _days(span: timedelta) -> str:
 
 
 # fmt: off
-TABLE = Table(
-    flow=Flow.MANAGED,
+TABLE = Table[S](
+    name=Flow.MANAGED.value,
     statuses=(S.DRAFT, S.OPERATOR_REVIEW, S.CLIENT_CONFIRMATION, S.ACTIVE,
               S.CANCELLATION_REQUESTED, S.REJECTED, S.CANCELLED, S.COMPLETED, S.DISCARDED),
-    creation=Creation(S.DRAFT, frozenset({Role.MEMBER}), ("M-01",), create),
     staff=frozenset({Role.OPERATOR, Role.SYSTEM}),
-    transitions=(
+    ends=frozenset({S.REJECTED, S.CANCELLED, S.COMPLETED, S.DISCARDED}),
+    rows=(
+        *on(None, CreateOrder, create, to=S.DRAFT, by=Role.MEMBER, rules="M-01"),
         *on(S.DRAFT, EditDraft, edit_draft, by=Role.MEMBER, rules="M-01"),
         *on(S.DRAFT, SubmitOrder, submit, to=S.OPERATOR_REVIEW, by=Role.MEMBER,
             rules="M-03 M-07", guard="offer valid long enough"),
@@ -331,8 +338,6 @@ TABLE = Table(
         *on(S.OPERATOR_REVIEW, WithdrawOrder, withdraw, to=S.DRAFT, by=Role.MEMBER,
             rules="M-19"),
         *on(S.DRAFT, DiscardDraft, discard, to=S.DISCARDED, by=Role.MEMBER, rules="M-19"),
-    ),
-    timeouts=(
         *after(S.OPERATOR_REVIEW, DeadlineKind.REVIEW_OVERDUE, review_overdue, rules="M-04"),
         *after((S.OPERATOR_REVIEW, S.CLIENT_CONFIRMATION), DeadlineKind.OFFER_EXPIRY,
                offer_expired, to=S.REJECTED, rules="M-09"),

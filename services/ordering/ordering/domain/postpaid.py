@@ -45,13 +45,13 @@ from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, ref
 from ordering.domain.model import DeadlineKind, Order, Proposal, apply_change, postpaid_details
 from ordering.domain.postpaid_edits import appointment_problem, edited_prices, normalized_change
 from ordering.domain.suppliers import in_force, stamped
-from ordering.domain.table import Creation, Table, after, on
+from servicekit.tables import Table, after, on
 
 S = OrderStatus
 R = RejectionReason
 
 
-def create(cmd: CreateOrder, step: Step) -> Outcome:
+def create(order: None, cmd: CreateOrder, step: Step) -> Outcome:
     """The customer books; the supplier has 24 hours to confirm or edit (Rules P-01, P-02).
     The supplier's settings in force at the booking are stamped on the terms (P-11, P-14)."""
     terms = cmd.terms
@@ -70,10 +70,10 @@ def create(cmd: CreateOrder, step: Step) -> Outcome:
     settings = in_force(step.ctx.supplier_settings, supplier, booked_at)
     return [
         OrderCreated(
-            **step.stamp(S.CONFIRMATION),
+            **step.stamp(status=S.CONFIRMATION),
             parties=cmd.parties,
             terms=stamped(terms, settings),
-            respond_by=step.now + step.policy.confirmation_window,
+            respond_by=step.now + step.ctx.policy.confirmation_window,
         )
     ]
 
@@ -82,7 +82,7 @@ def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
     """In confirmation an edit applies and the other party has 24 hours to answer (Rules
     P-02 to P-05, P-07), a new price pending until the customer accepts it (P-19); in
     progress it is a proposal the customer must accept (P-09)."""
-    details, now, policy = postpaid_details(order), step.now, step.policy
+    details, now, policy = postpaid_details(order), step.now, step.ctx.policy
     if cmd.accept_price is not None and step.actor.role is not Role.CUSTOMER:
         return refuse(R.NOT_AUTHORIZED, "only the customer accepts a price")
     changes = normalized_change(details.terms, cmd.changes, step.actor.role, now)
@@ -96,7 +96,7 @@ def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
         other = Role.CUSTOMER if step.actor.role is Role.SUPPLIER else Role.SUPPLIER
         return [
             OrderEdited(
-                **step.stamp(S.CONFIRMATION),
+                **step.stamp(status=S.CONFIRMATION),
                 changes=changes,
                 comment=cmd.comment,
                 awaiting=other,
@@ -111,7 +111,7 @@ def edit(order: Order, cmd: EditOrder, step: Step) -> Outcome:
     proposed_start = apply_change(details.terms, changes).appointment_start
     return [
         ChangeProposed(
-            **step.stamp(S.IN_PROGRESS),
+            **step.stamp(status=S.IN_PROGRESS),
             proposal=details.proposals_made + 1,
             changes=changes,
             comment=cmd.comment,
@@ -138,9 +138,9 @@ def confirm(order: Order, cmd: ConfirmOrder, step: Step) -> Outcome:
     terms = details.terms
     return [
         OrderConfirmed(
-            **step.stamp(S.IN_PROGRESS),
+            **step.stamp(status=S.IN_PROGRESS),
             terms=terms,
-            auto_done_at=terms.appointment_end + step.policy.auto_done_after,
+            auto_done_at=terms.appointment_end + step.ctx.policy.auto_done_after,
             accepted_price=pending,
         )
     ]
@@ -162,7 +162,7 @@ def cancel(order: Order, cmd: CancelOrder, step: Step) -> Outcome:
         )
     return [
         OrderCancelled(
-            **step.stamp(S.CANCELLED),
+            **step.stamp(status=S.CANCELLED),
             reason=cmd.reason,
             previous_status=order.status,
             fee_may_apply=customer_in_progress,
@@ -178,10 +178,10 @@ def accept(order: Order, cmd: AcceptProposal, step: Step) -> Outcome:
     terms = apply_change(postpaid_details(order).terms, proposal.changes)
     return [
         ProposalAccepted(
-            **step.stamp(S.IN_PROGRESS),
+            **step.stamp(status=S.IN_PROGRESS),
             proposal=proposal.number,
             changes=proposal.changes,
-            auto_done_at=terms.appointment_end + step.policy.auto_done_after,
+            auto_done_at=terms.appointment_end + step.ctx.policy.auto_done_after,
         )
     ]
 
@@ -192,7 +192,9 @@ def reject(order: Order, cmd: RejectProposal, step: Step) -> Outcome:
     if isinstance(proposal, Rejection):
         return proposal
     return [
-        ProposalRejected(**step.stamp(S.IN_PROGRESS), proposal=proposal.number, comment=cmd.comment)
+        ProposalRejected(
+            **step.stamp(status=S.IN_PROGRESS), proposal=proposal.number, comment=cmd.comment
+        )
     ]
 
 
@@ -210,13 +212,15 @@ def confirm_execution(order: Order, cmd: ConfirmExecution, step: Step) -> Outcom
 
 def paid(order: Order, cmd: MarkOrderPaid, step: Step) -> Outcome:
     """Payments reports the payment: the order is closed (Rule P-15)."""
-    return [OrderPaid(**step.stamp(S.CLOSED), payment_id=cmd.payment_id)]
+    return [OrderPaid(**step.stamp(status=S.CLOSED), payment_id=cmd.payment_id)]
 
 
 def unpaid(order: Order, cmd: MarkOrderUnpaid, step: Step) -> Outcome:
     """Payments gives up collecting the money: the order ends, closed and marked unpaid,
     and the review opens (Rules P-21, P-17)."""
-    return [OrderClosedUnpaid(**step.stamp(S.CLOSED), cause=cmd.cause, claim_id=cmd.claim_id)]
+    return [
+        OrderClosedUnpaid(**step.stamp(status=S.CLOSED), cause=cmd.cause, claim_id=cmd.claim_id)
+    ]
 
 
 def review(order: Order, cmd: LeaveReview, step: Step) -> Outcome:
@@ -225,7 +229,7 @@ def review(order: Order, cmd: LeaveReview, step: Step) -> Outcome:
         return refuse(R.ALREADY_EXISTS, "this order has been reviewed already")
     return [
         ReviewLeft(
-            **step.stamp(S.CLOSED),
+            **step.stamp(status=S.CLOSED),
             service_rating=cmd.service_rating,
             supplier_rating=cmd.supplier_rating,
             text=cmd.text,
@@ -238,7 +242,7 @@ def window_passed(order: Order, fired: DeadlineFired, step: Step) -> list[OrderE
     unaccepted = postpaid_details(order).pending_price is not None
     return [
         OrderCancelled(
-            **step.stamp(S.CANCELLED),
+            **step.stamp(status=S.CANCELLED),
             reason="the customer did not accept the supplier's new price within the window"
             if unaccepted
             else "nobody confirmed the order within the confirmation window",
@@ -252,7 +256,7 @@ def proposal_lapsed(order: Order, fired: DeadlineFired, step: Step) -> list[Orde
     proposal = postpaid_details(order).proposal
     if proposal is None:
         return []
-    return [ProposalLapsed(**step.stamp(S.IN_PROGRESS), proposal=proposal.number)]
+    return [ProposalLapsed(**step.stamp(status=S.IN_PROGRESS), proposal=proposal.number)]
 
 
 def auto_done(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
@@ -267,16 +271,16 @@ def auto_confirm(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEv
 
 def _done(step: Step, *, automatic: bool) -> ServiceMarkedDone:
     return ServiceMarkedDone(
-        **step.stamp(S.EXECUTION_CONFIRMATION),
+        **step.stamp(status=S.EXECUTION_CONFIRMATION),
         automatic=automatic,
-        confirm_by=step.now + step.policy.auto_confirm_after,
+        confirm_by=step.now + step.ctx.policy.auto_confirm_after,
     )
 
 
 def _execution_confirmed(order: Order, step: Step, *, automatic: bool) -> ExecutionConfirmed:
     terms = postpaid_details(order).terms
     return ExecutionConfirmed(
-        **step.stamp(S.CLOSED if terms.payment_stage is False else S.PAYMENT),
+        **step.stamp(status=S.CLOSED if terms.payment_stage is False else S.PAYMENT),
         automatic=automatic,
         price=terms.price,
         payment_method=terms.payment_method,
@@ -293,13 +297,15 @@ def _pending(order: Order, number: int, now: datetime) -> Proposal | Rejection:
 
 
 # fmt: off
-TABLE = Table(
-    flow=Flow.POSTPAID,
+TABLE = Table[S](
+    name=Flow.POSTPAID.value,
     statuses=(S.CONFIRMATION, S.IN_PROGRESS, S.EXECUTION_CONFIRMATION, S.PAYMENT, S.CLOSED,
               S.CANCELLED),
-    creation=Creation(S.CONFIRMATION, frozenset({Role.CUSTOMER}), ("P-01", "P-02"), create),
     staff=frozenset({Role.SYSTEM}),
-    transitions=(
+    ends=frozenset({S.CLOSED, S.CANCELLED}),
+    rows=(
+        *on(None, CreateOrder, create, to=S.CONFIRMATION, by=Role.CUSTOMER,
+            rules="P-01 P-02"),
         *on(S.CONFIRMATION, EditOrder, edit, by=(Role.SUPPLIER, Role.CUSTOMER),
             rules="P-03 P-04 P-05 P-07 P-19", guard="restarts the other party's window"),
         *on(S.CONFIRMATION, ConfirmOrder, confirm, to=S.IN_PROGRESS,
@@ -322,8 +328,6 @@ TABLE = Table(
         *on(S.PAYMENT, MarkOrderPaid, paid, to=S.CLOSED, by=Role.SYSTEM, rules="P-15"),
         *on(S.CLOSED, LeaveReview, review, by=Role.CUSTOMER, rules="P-17", guard="once"),
         *on(S.PAYMENT, MarkOrderUnpaid, unpaid, to=S.CLOSED, by=Role.SYSTEM, rules="P-21"),
-    ),
-    timeouts=(
         *after(S.CONFIRMATION, DeadlineKind.CONFIRMATION_WINDOW, window_passed,
                to=S.CANCELLED, rules="P-02 P-07"),
         *after(S.IN_PROGRESS, DeadlineKind.PROPOSAL_LAPSE, proposal_lapsed, rules="P-09"),
