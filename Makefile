@@ -126,4 +126,5 @@ docs: install
 	$(PYTHON) -m invoicing.domain.diagrams
 	$(PYTHON) -m notifier.docs
 	$(PYTHON) -m gateway.docs
+	$(PYTHON) -m servicekit.authority
 	$(PYTHON) -m servicekit.readme

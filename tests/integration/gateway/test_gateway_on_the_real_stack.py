@@ -20,13 +20,18 @@ import httpx
 import pytest
 
 from contracts import topics
+from contracts.envelope import Party, Role
+from contracts.orders import Flow
 from devstack.services import ServiceProcess
 from gateway.app import wire
 from gateway.auth import issue
 from gateway.config import GatewaySettings
 from gateway.domain import Caller
 from orderflow import commands as c
+from ordering.domain import TABLES
+from servicekit.authority import PARTY_ROLES, Answer, Relation, answer
 from servicekit.runtime import ServiceRuntime
+from tests.support.authority import actor as authority_actor
 from tests.support.kafka import Upstream, eventually, read_topic
 from tests.support.services import service_env, start
 
@@ -36,6 +41,7 @@ SECRET = "integration-secret-of-at-least-32-bytes"
 MEMBER = Caller(id="member-1", role="member")
 OPERATOR = Caller(id="operator-1", role="operator")
 MEMBER_PARTY = {"id": "member-1", "role": "member"}
+CLIENT_PARTY = Party(id=c.client().id, role=Role.CLIENT)
 LIMIT = 4096
 
 
@@ -166,6 +172,31 @@ async def test_a_retried_request_gets_the_same_answer_and_makes_one_effect(
     )
     mine = [r.json() for r in events if r.key == str(order_id).encode()]
     assert [e["type"] for e in mine] == ["OrderCreated", "OrderSubmitted"]
+
+
+async def test_X07_the_authority_matrix_holds_through_the_gateway(
+    http: httpx.AsyncClient,
+) -> None:
+    """docs/authority.md over HTTP: a managed draft's `SubmitOrder` from callers of every
+    role in every relation to the order gets the matrix's answer (the allowed ones last:
+    the first accepted moves the order on)."""
+    order_id = await created(http)
+    table, name = TABLES[Flow.MANAGED], "SubmitOrder"
+    own = {Role.MEMBER: Party(id=MEMBER.id, role=Role.MEMBER), Role.CLIENT: CLIENT_PARTY}
+    system = Party(id="gateway-tests", role=Role.SYSTEM)
+    cases = [
+        (role, relation, who, answer(table, name, role, relation))
+        for relation in Relation
+        for role in ((Role.SYSTEM,) if relation is Relation.SYSTEM else PARTY_ROLES)
+        if (who := authority_actor(role, relation, own, system)) is not None
+    ]
+    cases.sort(key=lambda case: case[3] is Answer.ALLOWED)
+    assert any(case[3] is Answer.ALLOWED for case in cases)
+    for role, relation, who, expected in cases:
+        caller = Caller(id=who.id, role=who.role.value)
+        reply = (await post(http, caller, {"type": name, "order_id": str(order_id)})).json()
+        refused = reply["outcome"] == "rejected" and reply["reason"] == "not_authorized"
+        assert refused == (expected is Answer.NOT_AUTHORIZED), (role, relation, reply)
 
 
 async def test_without_waiting_the_answer_is_read_later_at_its_url(
