@@ -164,6 +164,8 @@ class Record:
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    #: The record's Kafka timestamp in ms (CreateTime: when it was produced); -1 unknown.
+    timestamp: int = -1
 
     def json(self) -> Any:
         return json.loads(self.value)
@@ -185,6 +187,7 @@ def record_of(r: ConsumerRecord[bytes, bytes], prefix: str = "") -> Record:
         headers={k: v.decode("utf-8", "replace") for k, v in (r.headers or ())},
         partition=r.partition,
         offset=r.offset,
+        timestamp=r.timestamp if r.timestamp is not None else -1,
     )
 
 
