@@ -87,6 +87,9 @@ ENV = {
 STORAGE_METADATA = frozenset({"committed_at", "published", "updated_at", "created_at"})
 
 Document = dict[str, Any]
+#: How long a wait for a deadline may take: a timer service on a new store creates its
+#: fixed set of collections before its first firing, which on a busy machine takes long.
+TIMERS_READY = 60
 
 
 # -- the lifecycles ------------------------------------------------------------------------
@@ -98,14 +101,14 @@ async def paid_and_paid_out(system: System) -> None:
     start = datetime.now(UTC) + timedelta(seconds=5)
     terms = c.postpaid_terms(appointment_start=start, appointment_end=start + timedelta(seconds=1))
     order_id = await scenarios.in_progress(system.bus, customer, supplier, terms)
-    await wait_for(system, order_id, "ServiceMarkedDone", timeout=30)
+    await wait_for(system, order_id, "ServiceMarkedDone", timeout=TIMERS_READY)
     await send(
         system,
         topics.ORDERS_COMMANDS,
         c.command(ConfirmExecution, customer.party, order_id=order_id),
     )
     await scenarios.pay_what_is_asked(system.bus, order_id, "PaymentRequested", timeout=30)
-    await wait_for(system, order_id, "PayoutRequested", timeout=30)
+    await wait_for(system, order_id, "PayoutRequested", timeout=TIMERS_READY)
 
 
 async def lapsed(system: System) -> None:
@@ -117,7 +120,7 @@ async def lapsed(system: System) -> None:
         topics.ORDERS_COMMANDS,
         scenarios.booking(customer, supplier, order_id, c.postpaid_terms()),
     )
-    await wait_for(system, order_id, "OrderCancelled", timeout=30)
+    await wait_for(system, order_id, "OrderCancelled", timeout=TIMERS_READY)
 
 
 async def cancelled_with_a_fee(system: System) -> None:
@@ -167,7 +170,7 @@ async def billed_account(system: System) -> None:
         system,
         account_id,
         lambda found: any(e["type"] == "InvoiceIssued" for e in found),
-        30,
+        TIMERS_READY,
         "the bill-cycle invoice",
     )
 
