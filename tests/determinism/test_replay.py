@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import importlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -192,7 +193,7 @@ class Outcome:
 
 def writes(service: str) -> list[str]:
     """The topics `service` publishes to (its dead-letter topics aside)."""
-    runtime = __import__(f"{service}.app", fromlist=["build"]).build(ServiceSettings())
+    runtime = importlib.import_module(f"{service}.app").build(ServiceSettings(topic_prefix=""))
     written = [name for kind, name, op in runtime.kafka_acls() if kind == "TOPIC" and op == "WRITE"]
     return [t for t in written if not t.endswith(topics.DLQ_SUFFIX)]
 

@@ -156,7 +156,7 @@ def starting_now() -> datetime:
 def reads(service: str) -> tuple[str, tuple[str, ...]]:
     """The consumer group (without the prefix) of `service` and the topics it reads, from
     its own composition root (nothing is connected by building it)."""
-    runtime = importlib.import_module(f"{service}.app").build(ServiceSettings())
+    runtime = importlib.import_module(f"{service}.app").build(ServiceSettings(topic_prefix=""))
     [group] = [name for kind, name, _ in runtime.kafka_acls() if kind == "GROUP"]
     return group, runtime.consumed_topics
 
