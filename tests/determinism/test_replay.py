@@ -48,19 +48,26 @@ from pymongo import AsyncMongoClient
 import devstack
 from contracts import topics
 from contracts.envelope import Role
-from contracts.orders import AcceptProposal, CancelOrder, ConfirmExecution, OrderItem
+from contracts.orders import (
+    AcceptProposal,
+    CancelOrder,
+    ConfirmExecution,
+    EditOrder,
+    OrderItem,
+    TermsChange,
+)
 from orderflow import commands as c
 from orderflow import scenarios
 from orderflow.bus import Bus
 from orderflow.kafka import Record, committed, end_offsets, producer, read_topics
 from orderflow.launcher import Launcher
+from orderflow.scenarios import eur
 from servicekit.aggregates import readable_form
 from servicekit.config import ServiceSettings, service_database
 from tests.e2e.conftest import E2E_DURATIONS, System, dead_letters
 from tests.e2e.timeline import (
     InvoiceCalendar,
     accepted,
-    answer,
     handled,
     person,
     reads,
@@ -69,6 +76,8 @@ from tests.e2e.timeline import (
     until,
     wait_for,
 )
+from timers.config import TimersSettings
+from timers.store import MongoScheduleStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -82,14 +91,15 @@ ENV = {
     **CALENDAR.env(),
     "ORDERFLOW_BILL_CYCLE_EVERY": "6",
     "ORDERFLOW_CLOCK": "record",
+    # P-02: room for the supplier's confirmation on a busy machine (the lapsed order waits).
+    "ORDERFLOW_CONFIRMATION_WINDOW": "15",
 }
 #: What a store writes about its own writing (when, whether published), not about the
 #: aggregate: left out of the comparison.
 STORAGE_METADATA = frozenset({"committed_at", "published", "updated_at", "created_at"})
 
 Document = dict[str, Any]
-#: How long a wait for a deadline may take: a timer service on a new store creates its
-#: fixed set of collections before its first firing, which on a busy machine takes long.
+#: How long a wait for a deadline may take on a busy machine (seconds).
 TIMERS_READY = 60
 
 
@@ -140,13 +150,18 @@ async def haggled(system: System) -> None:
     """P-03, P-19, X-07: the price raised, a stale answer refused, then cancelled."""
     customer, supplier = person(Role.CUSTOMER, system), person(Role.SUPPLIER, system)
     order_id = uuid.uuid4()
-    create = scenarios.booking(customer, supplier, order_id, c.postpaid_terms())
-    await accepted(system, topics.ORDERS_COMMANDS, create, "OrderCreated")
-    await scenarios.price_raised(system.bus, supplier, order_id)
-    stale = c.command(AcceptProposal, customer.party, order_id=order_id, proposal=7)
-    await answer(system, topics.ORDERS_COMMANDS, stale)
+    # Sent at once, as a client queues them: whatever each answer, the replay must repeat it.
+    await send(
+        system,
+        topics.ORDERS_COMMANDS,
+        scenarios.booking(customer, supplier, order_id, c.postpaid_terms()),
+        c.command(
+            EditOrder, supplier.party, order_id=order_id, changes=TermsChange(price=eur("55.00"))
+        ),
+        c.command(AcceptProposal, customer.party, order_id=order_id, proposal=7),
+    )
     cancel = c.command(CancelOrder, customer.party, order_id=order_id, reason="Too dear")
-    await answer(system, topics.ORDERS_COMMANDS, cancel)
+    await accepted(system, topics.ORDERS_COMMANDS, cancel, "OrderCancelled")
 
 
 async def managed(system: System) -> None:
@@ -177,6 +192,20 @@ async def billed_account(system: System) -> None:
 
 
 LIFECYCLES = (paid_and_paid_out, lapsed, cancelled_with_a_fee, haggled, managed, billed_account)
+
+
+async def prepared_timers(mongo: AsyncMongoClient[Document], database: str) -> None:
+    """Create the timer service's collections before it starts (timers' own `prepare`).
+
+    On a new store the service creates its fixed set (222 collections) one by one before
+    its first firing, and does not say when it is done: measured 45 s and more at load 20,
+    while the lifecycles' deadlines wait. Prepared here, the test waits for it instead.
+    """
+    config = TimersSettings(database=database)
+    store = MongoScheduleStore(
+        mongo[service_database(database, "timers")], mongo[config.wheel_database_name], config
+    )
+    await store.prepare()
 
 
 # -- what a service consumed, published and stored -----------------------------------------
@@ -361,7 +390,10 @@ async def test_X02_replaying_what_each_service_consumed_gives_the_same_states_an
             fixed_ports=False,
         )
         try:
-            await launcher.start(stack, RECORDED)
+            await asyncio.gather(
+                launcher.start(stack, list(AGGREGATES)), prepared_timers(mongo, database)
+            )
+            await launcher.start(stack, ["timers"])
             async with Bus(bootstrap, prefix, from_beginning=True) as bus:
                 system = System(stack, launcher, bus, prefix, database, logs, run_id, mongo)
                 await asyncio.gather(*(lifecycle(system) for lifecycle in LIFECYCLES))
