@@ -15,7 +15,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from contracts import topics
 from contracts.envelope import Message
-from orderflow.kafka import Upstream, follower
+from orderflow.kafka import Upstream, end_offsets, follower
 
 #: The event topics an order's timeline is made of.
 TIMELINE_TOPICS = (
@@ -143,6 +143,18 @@ class Bus:
 
         def done() -> bool:
             return all(self._next.get(tp, 0) >= end for tp, end in self._ends.items())
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(done)
+
+    async def read_to_now(self, timeout: float = 60.0) -> None:
+        """Wait until every event on the timeline topics now has been read: what `history`
+        lacks then was not published before this call (a marker to prove absence by)."""
+        ends = await end_offsets(self.bootstrap, TIMELINE_TOPICS, self.prefix)
+        wanted = {TopicPartition(self.prefix + t, p): end for (t, p), end in ends.items()}
+
+        def done() -> bool:
+            return all(self._next.get(tp, 0) >= end for tp, end in wanted.items())
 
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(done)

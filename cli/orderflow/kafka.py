@@ -11,6 +11,8 @@ CLI, the bench, the chaos harness and the tests share (plain aiokafka, no servic
     Record                            one record read back
     read_topics(bootstrap, names)     every record from the start: up to the topics' end now,
                                       or, with `until`, until a check on them holds
+    end_offsets(bootstrap, names)     where each partition of the topics ends now
+    committed(bootstrap, group)       how far a consumer group has committed, per partition
 """
 
 from __future__ import annotations
@@ -162,6 +164,8 @@ class Record:
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    #: The record's Kafka timestamp in ms (CreateTime: when it was produced); -1 unknown.
+    timestamp: int = -1
 
     def json(self) -> Any:
         return json.loads(self.value)
@@ -183,6 +187,7 @@ def record_of(r: ConsumerRecord[bytes, bytes], prefix: str = "") -> Record:
         headers={k: v.decode("utf-8", "replace") for k, v in (r.headers or ())},
         partition=r.partition,
         offset=r.offset,
+        timestamp=r.timestamp if r.timestamp is not None else -1,
     )
 
 
@@ -232,3 +237,39 @@ async def read_topics(
         return records
     finally:
         await consumer.stop()
+
+
+async def end_offsets(
+    bootstrap: str, names: Iterable[str], prefix: str = "", security: KafkaSettings | None = None
+) -> dict[tuple[str, int], int]:
+    """The offset after the last record of each partition of `prefix + name`, now, keyed by
+    (name, partition) without the prefix; a topic that does not exist has none."""
+    found = await partitions(bootstrap, [prefix + name for name in names], security)
+    parts = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
+    if not parts:
+        return {}
+    consumer = follower(bootstrap, security=security)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(parts)
+    finally:
+        await consumer.stop()
+    return {(tp.topic[len(prefix) :], tp.partition): end for tp, end in ends.items()}
+
+
+async def committed(
+    bootstrap: str, group: str, prefix: str = "", security: KafkaSettings | None = None
+) -> dict[tuple[str, int], int]:
+    """The offsets consumer `group` has committed (the next it would read), keyed by
+    (topic without `prefix`, partition); a partition it never committed on is absent."""
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap, security))
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {
+        (tp.topic[len(prefix) :], tp.partition): meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic.startswith(prefix) and meta.offset >= 0
+    }

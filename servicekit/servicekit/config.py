@@ -13,6 +13,7 @@ from typing import Annotated, Any, Self
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from servicekit.clocks import ClockSource
 from servicekit.kafka import KafkaSettings
 
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
@@ -137,6 +138,12 @@ class ServiceSettings(KafkaSettings):
         default=TOPIC_MAX_MESSAGE_BYTES,
         description="`max.message.bytes` of the topics the service creates (their dead-letter "
         "twins take 64 KiB more, for the error headers); the producers' `max_request_size`.",
+    )
+    clock: ClockSource = Field(
+        default="wall",
+        description="Where ordering's, payments' and invoicing's handlers take `now` from: "
+        "`wall` (when the message is handled) or `record` (the Kafka timestamp of the record "
+        "handled, so that a replay gives the same results: tests/determinism).",
     )
 
     @model_validator(mode="after")

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from contracts.envelope import Message
-from servicekit import metrics, tracing
+from servicekit import clocks, metrics, tracing
 from servicekit.dispatch import Dispatcher
 from servicekit.invalid import InvalidCommands, answer_invalid
 from servicekit.logs import log_context
@@ -180,6 +180,7 @@ class ConsumerGuard:
             log_context(
                 topic=record.topic, partition=record.partition, offset=record.offset, **ids
             ),
+            clocks.handling_record(record.timestamp),
         ):
             metrics.CONSUMED.labels(service, topic).inc()
             self._record_lag(msg, record, topic)

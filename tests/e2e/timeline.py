@@ -8,6 +8,8 @@
     events(system, key, ...)      what the bus saw about an order (or account), by id
     until(system, key, check)     wait until the events of `key` satisfy `check`
     InvoiceCalendar               invoicing's compressed calendar (invoice dates are days)
+    handled(system, *services)    wait until the services handled all that is on their topics
+                                  now, and the bus read what came of it (to prove absence)
 
 Events are counted by message id: a service may publish an event again after a crash or
 a rebalance (at least once), and then the copy has the same id, so it is the same event.
@@ -16,6 +18,8 @@ a rebalance (at least once), and then the copy has the same id, so it is the sam
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import math
 import uuid
 from collections.abc import Callable
@@ -27,6 +31,9 @@ from contracts.envelope import Command, Message, Role
 from contracts.orders import OrderParty
 from orderflow import commands as c
 from orderflow import scenarios
+from orderflow.kafka import committed, end_offsets
+from orderflow.launcher import GATEWAY
+from servicekit.config import ServiceSettings
 from tests.e2e.conftest import System
 
 
@@ -144,3 +151,43 @@ class InvoiceCalendar:
 
 def starting_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+@functools.cache
+def reads(service: str) -> tuple[str, tuple[str, ...]]:
+    """The consumer group (without the prefix) of `service` and the topics it reads, from
+    its own composition root (nothing is connected by building it)."""
+    runtime = importlib.import_module(f"{service}.app").build(ServiceSettings(topic_prefix=""))
+    [group] = [name for kind, name, _ in runtime.kafka_acls() if kind == "GROUP"]
+    return group, runtime.consumed_topics
+
+
+async def handled(system: System, *services: str, timeout: float = 60.0) -> None:
+    """Wait until `services` (by default every running one) have handled every message on
+    the topics they read as of now, and the bus has read every event published meanwhile.
+
+    The later marker that proves absence: a service commits an offset only after its
+    handler stored and published what it caused (servicekit/runtime.py), so once its
+    group's committed offsets reach the topics' present ends, an effect of those messages
+    that the bus has not seen by now never happened. No sleeping.
+    """
+    running = (p.module for p in system.launcher.processes if p.module != GATEWAY)
+    names = services or tuple(dict.fromkeys(running))  # the gateway: a group per topic
+    bootstrap, prefix = system.stack.kafka_bootstrap, system.prefix
+    every = {topic for name in names for topic in reads(name)[1]}
+    ends = await end_offsets(bootstrap, every, prefix)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    for name in names:
+        group, topics = reads(name)
+        while True:
+            done = await committed(bootstrap, prefix + group, prefix)
+            behind = {
+                tp: end for tp, end in ends.items() if tp[0] in topics and done.get(tp, 0) < end
+            }
+            if not behind:
+                break
+            if loop.time() > deadline:
+                raise TimeoutError(f"{name} has not handled {behind} in {timeout}s")
+            await asyncio.sleep(0.2)
+    await system.bus.read_to_now(max(1.0, deadline - loop.time()))

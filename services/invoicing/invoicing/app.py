@@ -6,7 +6,6 @@ and registers each handler on its topic. Nothing else in the service wires anyth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 from contracts import topics
@@ -18,6 +17,7 @@ from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from invoicing import handlers
 from invoicing.config import InvoicingSettings
 from invoicing.store import MongoNumberStore, create_indexes, ledgers_store
+from servicekit import clocks
 from servicekit.config import ServiceSettings
 from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
@@ -58,7 +58,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         numbers=MongoNumberStore(runtime.db),
         policy=config.policy(),
         publish_outbox=runtime.publish_outbox,
-        clock=lambda: datetime.now(UTC),
+        clock=clocks.clock(config.clock),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
     runtime.background(lambda: handlers.repair(deps, config.numbering_repair_seconds))

@@ -6,7 +6,6 @@ and registers each handler on its topic. Nothing else in the service wires anyth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 from contracts import topics
@@ -17,6 +16,7 @@ from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from ordering import handlers
 from ordering.config import OrderingSettings
 from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
+from servicekit import clocks
 from servicekit.config import ServiceSettings
 from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
@@ -55,7 +55,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         catalogue=config.catalogue(),
         token_secret=config.token_secret.get_secret_value().encode(),
         publish_outbox=runtime.publish_outbox,
-        clock=lambda: datetime.now(UTC),
+        clock=clocks.clock(config.clock),
         suppliers=SupplierSettingsStore(runtime.db),
     )
     runtime.output(

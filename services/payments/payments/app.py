@@ -10,7 +10,6 @@ registers each handler on its topic. Nothing else in the service wires anything.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from pydantic import Field
@@ -25,6 +24,7 @@ from payments import handlers
 from payments import metrics as payments_metrics
 from payments.config import PaymentsSettings
 from payments.store import create_indexes, payments_store
+from servicekit import clocks
 from servicekit.config import ServiceSettings
 from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
@@ -68,7 +68,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         payments=payments_store(runtime.db),
         policy=config.policy(),
         publish_outbox=runtime.publish_outbox,
-        clock=lambda: datetime.now(UTC),
+        clock=clocks.clock(config.clock),
         context=config.context(),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
