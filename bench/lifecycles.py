@@ -224,7 +224,13 @@ class Driver:
         )
         with self._tracked(order_id):
             await s.placed_approved_and_completed(
-                bus, c.agent(), order_id, account_id, [plan], configure={0: {"tier": "gold"}}
+                bus,
+                c.agent(),
+                order_id,
+                account_id,
+                [plan],
+                configure={0: {"tier": "gold"}},
+                timeout=TIMEOUT,
             )
 
     async def _opened_account(self) -> str:

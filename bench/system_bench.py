@@ -89,8 +89,11 @@ def mails_of(maildir: Path, run_id: str, delete: bool) -> int:
     marker = run_id.encode()
     for folder in ("new", "cur"):
         for path in (maildir / folder).glob("*"):
-            with path.open("rb") as f:
-                head = f.read(4096)
+            try:
+                with path.open("rb") as f:
+                    head = f.read(4096)
+            except FileNotFoundError:  # another run took it meanwhile: not ours
+                continue
             header = next((h for h in head.split(b"\n") if h.startswith(b"X-Envelope-To:")), b"")
             if marker in header:
                 found += 1

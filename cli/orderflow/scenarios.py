@@ -246,6 +246,7 @@ async def placed_approved_and_completed(
     account_id: str,
     items: list[OrderItem],
     configure: dict[int, dict[str, str]] | None = None,
+    timeout: float = 30.0,
 ) -> Answer:
     """A-06, A-07: created, its items configured, placed, approved and completed, the
     commands sent at once as an agent's tool would queue them; the `OrderCompleted`."""
@@ -260,4 +261,4 @@ async def placed_approved_and_completed(
         c.command(ApproveOrder, c.APPROVER, order_id=order_id),
         c.command(CompleteOrder, agent.party, order_id=order_id),
     )
-    return (await bus.wait_for(order_id, ["OrderCompleted"], timeout=30)).body
+    return (await bus.wait_for(order_id, ["OrderCompleted"], timeout=timeout)).body
