@@ -49,7 +49,10 @@ settings.register_profile(
     "fuzz", _COMMON, max_examples=int(os.environ.get("ORDERFLOW_FUZZ_EXAMPLES", "200"))
 )
 #: The profile of this run's fuzz tests (applied per test: other tests keep their own).
-PROFILE = settings.get_profile(os.environ.get("ORDERFLOW_FUZZ_PROFILE", "ci"))
+PROFILE_NAME = os.environ.get("ORDERFLOW_FUZZ_PROFILE", "ci")
+PROFILE = settings.get_profile(PROFILE_NAME)
+#: pytest-timeout for a fuzz test: bounded in `make test`, none for `make fuzz`.
+TIMEOUT = 900 if PROFILE_NAME == "ci" else 0
 
 
 @dataclass
@@ -155,4 +158,4 @@ async def _drop_databases(stack: devstack.StackEndpoints, database: str) -> None
         await mongo.close()
 
 
-__all__ = ["COMMAND_TOPICS", "PROFILE", "FuzzSystem", "fuzz_system", "sentinel_for"]
+__all__ = ["COMMAND_TOPICS", "PROFILE", "TIMEOUT", "FuzzSystem", "fuzz_system", "sentinel_for"]

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import PROFILE, FuzzSystem
+from tests.fuzz.conftest import PROFILE, TIMEOUT, FuzzSystem
 from tests.fuzz.harness import Sent, unhandled
 from tests.fuzz.messages import Recipe, expected_id, recipes
 from tests.fuzz.schemas import COMMAND_TOPICS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.timeout(TIMEOUT)]
 
 
 async def send_batch(system: FuzzSystem, batch: list[Recipe]) -> list[Sent]:

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import PROFILE, FuzzSystem
+from tests.fuzz.conftest import PROFILE, TIMEOUT, FuzzSystem
 from tests.fuzz.requests import FORGED, LOGINS, Call, calls
 
-pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.timeout(TIMEOUT)]
 
 PROBLEM = "application/problem+json"
 
