@@ -51,6 +51,8 @@ settings.register_profile(
 #: The profile of this run's fuzz tests (applied per test: other tests keep their own).
 PROFILE_NAME = os.environ.get("ORDERFLOW_FUZZ_PROFILE", "ci")
 PROFILE = settings.get_profile(PROFILE_NAME)
+#: The gateway's batches take longer to draw (command bodies of every service): fewer in CI.
+GATEWAY_PROFILE = settings(PROFILE, max_examples=25) if PROFILE_NAME == "ci" else PROFILE
 #: pytest-timeout for a fuzz test: bounded in `make test`, none for `make fuzz`.
 TIMEOUT = 900 if PROFILE_NAME == "ci" else 0
 
@@ -158,4 +160,12 @@ async def _drop_databases(stack: devstack.StackEndpoints, database: str) -> None
         await mongo.close()
 
 
-__all__ = ["COMMAND_TOPICS", "PROFILE", "TIMEOUT", "FuzzSystem", "fuzz_system", "sentinel_for"]
+__all__ = [
+    "COMMAND_TOPICS",
+    "GATEWAY_PROFILE",
+    "PROFILE",
+    "TIMEOUT",
+    "FuzzSystem",
+    "fuzz_system",
+    "sentinel_for",
+]

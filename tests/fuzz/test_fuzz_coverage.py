@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from contracts import topics
 from contracts.channels import CHANNELS
-from contracts.envelope import Command
+from contracts.envelope import Command, Message
 from tests.fuzz.harness import ANSWER_TOPIC
 from tests.fuzz.messages import MUTATIONS, Recipe, recipe_of
 from tests.fuzz.requests import OPENAPI, operations
@@ -46,7 +46,7 @@ def test_X07_every_fuzzed_topic_has_an_answer_topic_and_a_sentinel() -> None:
 
 
 @pytest.mark.parametrize(("topic", "cls"), commands(), ids=lambda x: getattr(x, "__name__", x))
-def test_X07_each_command_strategy_makes_bodies_of_its_type(topic: str, cls: type) -> None:
+def test_X07_each_command_strategy_makes_bodies_of_its_type(topic: str, cls: type[Message]) -> None:
     name = cls.model_fields["type"].default
 
     @_QUICK

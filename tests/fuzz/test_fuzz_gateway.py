@@ -13,7 +13,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import PROFILE, TIMEOUT, FuzzSystem
+from tests.fuzz.conftest import GATEWAY_PROFILE, TIMEOUT, FuzzSystem
 from tests.fuzz.requests import FORGED, LOGINS, Call, calls
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.timeout(TIMEOUT)]
@@ -62,7 +62,7 @@ def fault(call: Call, response: httpx.Response) -> str | None:
     return None
 
 
-@PROFILE
+@GATEWAY_PROFILE
 @given(batch=st.lists(calls(), min_size=1, max_size=8))
 async def test_X07_every_fuzzed_request_gets_2xx_or_a_problem_document_never_500(
     fuzz_system: FuzzSystem,
