@@ -48,6 +48,8 @@ class Sent:
     message_id: str | None
     mutation: str
     type: str
+    #: The value parses as a message of its topic (and is not oversized): a valid command.
+    valid: bool = False
 
     @property
     def source(self) -> str:

@@ -24,7 +24,9 @@ from contracts.channels import BY_TOPIC
 from contracts.envelope import CommandEnvelope, Message
 from tests.fuzz.schemas import KNOWN_ORDERS, body_of, commands
 
-#: Larger than a service's ORDERFLOW_MAX_MESSAGE_BYTES (256 KiB), under the topic's limit.
+#: A service's ORDERFLOW_MAX_MESSAGE_BYTES (the default): larger records are dead-lettered.
+MAX_MESSAGE_BYTES = 256 * 1024
+#: Larger than that, under the topic's limit.
 HUGE_BYTES = 300 * 1024
 
 MUTATIONS = (
@@ -97,6 +99,17 @@ def expected_id(value: bytes) -> str | None:
         return str(CommandEnvelope.model_validate_json(value).message_id)
     except ValueError:
         return None
+
+
+def is_valid(topic: str, value: bytes) -> bool:
+    """`value` is a message of `topic` as its consumer parses it, and not oversized."""
+    if len(value) > MAX_MESSAGE_BYTES:
+        return False
+    try:
+        BY_TOPIC[topic].messages.parse(value)
+    except ValueError:
+        return False
+    return True
 
 
 _JUNK = st.one_of(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import PROFILE, TIMEOUT, FuzzSystem
 from tests.fuzz.harness import Sent, unhandled
-from tests.fuzz.messages import Recipe, expected_id, recipes
+from tests.fuzz.messages import Recipe, expected_id, is_valid, recipes
 from tests.fuzz.schemas import COMMAND_TOPICS
 
 #: The dead-letter reason of a handler that kept raising (servicekit/deadletters.py).
@@ -40,6 +40,7 @@ async def send_batch(system: FuzzSystem, batch: list[Recipe]) -> list[Sent]:
                 expected_id(value),
                 recipe.mutation,
                 recipe.type,
+                is_valid(recipe.topic, value),
             )
         )
     return sent
@@ -65,6 +66,12 @@ async def check_batch(system: FuzzSystem, batch: list[Recipe]) -> None:
         r for r, outcome in outcomes.items() if outcome == f"dead-lettered ({HANDLER_FAILED})"
     ]
     assert not failed, "handlers failed (see the service logs): " + "; ".join(map(str, failed))
+    # a valid command is answered, accepted or refused; never a dead letter (a
+    # handler raising a ValidationError of its own is dead-lettered as `invalid`).
+    dropped = [r for r, outcome in outcomes.items() if r.valid and outcome.startswith("dead")]
+    assert not dropped, "valid commands dead-lettered: " + "; ".join(
+        f"{r} {outcomes[r]}" for r in dropped
+    )
     stalled = await unhandled(system.stack.kafka_bootstrap, system.prefix, sent)
     assert not stalled, "no consumer committed past: " + "; ".join(map(str, stalled))
     assert not system.crashed(), f"services down: {system.crashed()}"
