@@ -6,9 +6,10 @@ Hypothesis profiles (choose with ORDERFLOW_FUZZ_PROFILE, default `ci`):
            a few hundred records in all, under two minutes
     fuzz   `make fuzz`: random, ORDERFLOW_FUZZ_EXAMPLES batches per test (default 200)
 
-Every test here shares one `FuzzSystem`: the five services and the gateway as processes
-(started as the end-to-end tests start them, `orderflow.launcher`), on the session's own
-topic prefix and database, and an `Observer` of their answers and dead letters. Unlike
+Every test here shares one `FuzzSystem`, stopped when the package's tests are done: the
+five services and the gateway as processes (started as the end-to-end tests start them,
+`orderflow.launcher`), on the session's own topic prefix and database, and an
+`Observer` of their answers and dead letters. Unlike
 the end-to-end tests, dead letters are expected here: that is where unreadable input goes.
 """
 
@@ -115,7 +116,7 @@ def known_order(order_id: uuid.UUID) -> CreateOrder:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def fuzz_system(
     stack: devstack.StackEndpoints,
     topic_prefix: str,

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.timeout(TIMEOUT)]
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def gateway(
     fuzz_system: FuzzSystem,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
