@@ -44,7 +44,7 @@ _COMMON = settings(
     deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True
 )
 settings.register_profile(
-    "ci", _COMMON, max_examples=40, derandomize=True, phases=[Phase.generate, Phase.shrink]
+    "ci", _COMMON, max_examples=30, derandomize=True, phases=[Phase.generate, Phase.shrink]
 )
 settings.register_profile(
     "fuzz", _COMMON, max_examples=int(os.environ.get("ORDERFLOW_FUZZ_EXAMPLES", "200"))
