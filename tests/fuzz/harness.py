@@ -121,7 +121,8 @@ class Observer:
 
 
 async def committed(bootstrap: str, prefix: str) -> dict[tuple[str, int], int]:
-    """The highest committed offset of any consumer group of the run, per partition."""
+    """The lowest committed offset of the run's consumer groups, per partition (a topic
+    two services consume, such as accounts.events, is only as far as the slower)."""
     admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
@@ -129,9 +130,9 @@ async def committed(bootstrap: str, prefix: str) -> dict[tuple[str, int], int]:
         found: dict[tuple[str, int], int] = {}
         for group in groups:
             for tp, meta in (await admin.list_consumer_group_offsets(group)).items():
-                if tp.topic.startswith(prefix):
+                if tp.topic.startswith(prefix) and meta.offset >= 0:
                     key = (tp.topic[len(prefix) :], tp.partition)
-                    found[key] = max(found.get(key, -1), meta.offset)
+                    found[key] = min(found.get(key, meta.offset), meta.offset)
         return found
     finally:
         await admin.close()
