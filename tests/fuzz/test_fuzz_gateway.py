@@ -47,9 +47,9 @@ async def send(client: httpx.AsyncClient, tokens: dict[str, str], call: Call) ->
     )
 
 
-def fault(call: Call, response: httpx.Response) -> str | None:
+def fault(call: Call, response: httpx.Response, token: str | None = None) -> str | None:
     """What is wrong with `response` to `call`, or None: 2xx, or 4xx/5xx (not 500) as a
-    problem document."""
+    problem document that does not repeat the caller's token."""
     kind = response.headers.get("content-type", "")
     if response.status_code == 500:
         return f"500 to {call}: {response.text[:300]}"
@@ -59,6 +59,8 @@ def fault(call: Call, response: httpx.Response) -> str | None:
         return f"{response.status_code} as {kind!r}, not a problem document, to {call}"
     if response.json().get("status") != response.status_code:
         return f"problem document's status differs from {response.status_code} for {call}"
+    if token and token in response.text:
+        return f"the problem document repeats the caller's token, to {call}"
     return None
 
 
@@ -74,7 +76,7 @@ async def test_X07_every_fuzzed_request_gets_2xx_or_a_problem_document_never_500
     for call in batch:
         response = await send(client, tokens, call)
         event(f"{call.method} {call.template}: {response.status_code}")
-        if (found := fault(call, response)) is not None:
+        if (found := fault(call, response, tokens.get(call.token))) is not None:
             faults.append(found)
     assert not faults, "\n".join(faults)
     after = await client.get(
