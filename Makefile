@@ -2,6 +2,7 @@
 #
 #   make run        the system: local stack, the five services, a demo (Ctrl-C stops)
 #   make test       everything CI runs: install, stack up, lint, typecheck, pytest
+#   make fuzz       fuzzed commands and gateway requests, longer (FUZZ_EXAMPLES=200)
 #   make stack-up   start Kafka, FerretDB and the SMTP catcher under .cache/devstack
 #
 # The stack's folder and ports come from ORDERFLOW_DEVSTACK_* (see docs/devstack.md).
@@ -21,7 +22,7 @@ PYTHON := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 
-.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos deploy-tools promtool chromium
+.PHONY: install stack-up stack-down stack-status clean-stack lint typecheck pytest test run docs bench bench-timers chaos fuzz deploy-tools promtool chromium
 
 # uv is bootstrapped into a private venv so the machine's pip/Python stay untouched.
 # The stamp names the version, so changing UV_VERSION reinstalls it.
@@ -103,6 +104,14 @@ bench: install stack-up
 # Runs on its own stack (.cache/chaos/<run>); CI runs the short one in `make test`.
 chaos: install
 	$(PYTHON) -m tests.chaos full
+
+# Fuzzed input, the long run (issue 20): random examples, FUZZ_EXAMPLES batches per test
+# (commands and gateway requests); `make test` runs the same tests derandomized and short.
+# A failure prints its example: keep it as a test in tests/fuzz/test_fuzz_regressions.py.
+FUZZ_EXAMPLES ?= 200
+fuzz: install stack-up
+	ORDERFLOW_FUZZ_PROFILE=fuzz ORDERFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(VENV)/bin/pytest tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
 
 # The timer service's benchmark (figures printed, not a timed test; about 20 minutes).
 bench-timers: install stack-up
