@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DeleteOne, ReplaceOne
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
@@ -165,9 +165,11 @@ class MongoDeliveries:
         return None if doc is None else outcome_from(doc)
 
     async def finish(self, keys: Sequence[str]) -> None:
-        # One `_id` delete per key in one call: FerretDB scans the collection for `$in`.
+        # One statement: FerretDB scans the collection for `$in`, but this set is small (the
+        # deliveries in flight), and one `_id` delete per key took a write lock per key:
+        # 200 of them 0.7-1.5 s on the shared dev store against 0.3 s for one `$in`.
         if keys:
-            await self.unfinished.bulk_write([DeleteOne({"_id": k}) for k in keys], ordered=False)
+            await self.unfinished.delete_many({"_id": {"$in": list(keys)}})
 
     async def pending(self, limit: int) -> list[Pending]:
         return [
