@@ -3,7 +3,11 @@
 notifier  N post-paid `OrderCreated` events are published on orders.events as ordering
           publishes them (P-02: each emails the supplier); the figure is N over the
           time from the first event sent to the last `EmailSent` read on
-          notifications.events. The mails are counted in the catcher's Maildir too.
+          notifications.events. The mails are counted in the catcher's Maildir too, and
+          the notifier's CPU time per email is read from /proc. Its baseline, in the same
+          run: one of those mails, as the catcher stored it, sent N times by a bare
+          aiosmtplib loop on as many connections as the notifier's pool (the catcher's
+          own ceiling; no store, no Kafka, no rendering).
 memory    a mixed load through ordering: managed orders created and submitted (timers
           get M-04's review deadline), post-paid orders created (timers get P-02's
           window, the notifier emails the supplier; payments and invoicing read every
@@ -12,15 +16,29 @@ memory    a mixed load through ordering: managed orders created and submitted (t
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiosmtplib
 
 from bench import ordering_bench as ob
 from bench.report import Section
-from bench.rig import Reader, Run, Services, encoded, peak_rss_mb, pid_of, producer, send_all
+from bench.rig import (
+    CpuMeter,
+    Reader,
+    Run,
+    Services,
+    encoded,
+    peak_rss_mb,
+    pid_of,
+    producer,
+    send_all,
+)
 from contracts import topics
 from contracts.envelope import Message, Role
 from contracts.orders import (
@@ -134,9 +152,12 @@ async def _notifier(run: Run, services: Services, section: Section, n: int) -> N
             ids = [str(e.message_id) for e in events]
             reader.expect(ids)
             items = encoded(events)
+            cpu = CpuMeter({"notifier": [pid_of(p) for p in services.of("notifier")]})
+            cpu.start()
             started = time.perf_counter()
             await send_all(out, services.topic(topics.ORDERS_EVENTS), items)
             await reader.wait_all(ids, timeout=max(120.0, n / 20))
+            cpu.stop()
         finally:
             await out.stop()
     seen = [reader.seen[i] for i in ids if i in reader.seen]
@@ -154,6 +175,57 @@ async def _notifier(run: Run, services: Services, section: Section, n: int) -> N
         "mails in the catcher's Maildir for this run",
         f"{mails_of(run.stack.maildir, run.run_id, delete=False):,}",
     )
+    section.add(
+        "notifier CPU per email",
+        f"{1000 * cpu.used['notifier'] / max(sent, 1):.2f} ms ({cpu.summary()} s)",
+    )
+    mail = a_mail(run.stack.maildir, run.run_id)
+    if mail is None:
+        return
+    bare = await bare_smtp(run.stack.smtp_url, mail, f"bare.{run.run_id}@example.com", n)
+    section.add(
+        f"baseline: {n:,} such mails by a bare aiosmtplib loop, {SMTP_CONNECTIONS} connections",
+        f"{bare:,.0f} /s",
+    )
+    section.add("notifier vs baseline", f"{rate / bare:.2f}x" if bare else "-")
+
+
+#: The notifier's default pool (ORDERFLOW_SMTP_POOL_SIZE).
+SMTP_CONNECTIONS = 8
+
+
+def a_mail(maildir: Path, run_id: str) -> bytes | None:
+    """One mail of this run as the catcher stored it, without the headers it added."""
+    marker = run_id.encode()
+    for folder in ("new", "cur"):
+        for path in (maildir / folder).glob("*"):
+            raw = path.read_bytes()
+            if marker in raw[:4096]:
+                lines = raw.split(b"\n")
+                kept = [line for line in lines if not line.startswith(b"X-Envelope-")]
+                return b"\r\n".join(line.rstrip(b"\r") for line in kept)
+    return None
+
+
+async def bare_smtp(url: str, message: bytes, recipient: str, n: int) -> float:
+    """Send `message` n times on SMTP_CONNECTIONS connections at once; mails per second."""
+    where = urlsplit(url)
+    per = [n // SMTP_CONNECTIONS + (i < n % SMTP_CONNECTIONS) for i in range(SMTP_CONNECTIONS)]
+
+    async def one(count: int) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=where.hostname, port=where.port or 25, start_tls=False, timeout=30
+        )
+        await client.connect()
+        try:
+            for _ in range(count):
+                await client.sendmail("bench@example.com", [recipient], message)
+        finally:
+            await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(k) for k in per))
+    return n / (time.perf_counter() - started)
 
 
 async def _memory(

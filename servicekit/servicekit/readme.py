@@ -77,6 +77,13 @@ def configuration_table() -> str:
         default = _default(field)
         if name == "http_port":  # each service has its own port
             default = ", ".join(f"{s} `{c.model_fields[name].default}`" for s, c in classes.items())
+        else:  # a service that sets its own default says so
+            own = [
+                f"{s} `{c.model_fields[name].default}`"
+                for s, c in classes.items()
+                if c.model_fields[name].default != field.default
+            ]
+            default += f" ({', '.join(own)})" if own else ""
         rows[env] = [env, "all", default, field.description or ""]
     for service, cls in classes.items():
         for name, field in cls.model_fields.items():

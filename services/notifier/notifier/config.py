@@ -30,6 +30,13 @@ _DISPATCH = DispatchSettings(owner="")
 
 class NotifierSettings(ServiceSettings):
     http_port: int = Field(default=8104, description="Port of /metrics, /livez and /readyz.")
+    max_in_flight: int = Field(
+        default=256,
+        ge=1,
+        description="Messages handled at once per service process (same key: one at a time); "
+        "the notifier's handlers mostly wait on the store, and the more run at once, the "
+        "more of their claims share one write.",
+    )
     smtp_url: str = Field(
         default="smtp://127.0.0.1:1025",
         validation_alias=AliasChoices("SMTP_URL", "ORDERFLOW_SMTP_URL"),

@@ -26,7 +26,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Protocol, TypeVar
 
 from contracts.notifications import NOTIFICATION_EVENTS, EmailFailed, EmailFailureReason, EmailSent
@@ -47,7 +46,7 @@ T = TypeVar("T")
 
 
 class Sender(Protocol):
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> str: ...
+    async def send(self, message: mail.Mail, sender: str, recipient: str) -> str: ...
 
     async def close(self) -> None: ...
 
@@ -79,7 +78,7 @@ class Job:
     lease_until: datetime
     attempts: int = 0
     first_attempt_at: datetime | None = None
-    message: EmailMessage | None = None
+    message: mail.Mail | None = None
     #: The handling span's context (W3C headers) when tracing is on: the send's parent.
     trace: dict[str, str] = field(default_factory=dict)
 
@@ -309,7 +308,7 @@ class Dispatcher:
         header = mail.message_id(email, self.origin)
         self._results.put_nowait(Result(job, sent(email, job.attempts, header, self.clock())))
 
-    def _build(self, job: Job) -> EmailMessage:
+    def _build(self, job: Job) -> mail.Mail:
         rendered = self.renderer.render(job.email)
         job.message = mail.build(job.email, rendered, self.origin, self.clock())
         return job.message

@@ -13,6 +13,7 @@ sends nothing again. Sending, retrying and announcing are the dispatcher's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -88,19 +89,36 @@ async def handle_event(event: Event, deps: Deps) -> None:
     reminders it opens or closes."""
     facts: OrderFacts | None = None
     order_id = cause_of(event).order_id
+    writes: list[Awaitable[None]] = []
     if isinstance(event, OrderCreated | DraftEdited):
         facts = learn(event)
-        await deps.facts.remember(facts)
+        # Written beside the claims and windows below: none reads what another writes,
+        # each is idempotent, and the handler returns only once all are stored.
+        writes.append(deps.facts.remember(facts))
     elif order_id is not None and (needs_facts(event) or reminders.touches(event)):
         facts = await deps.facts.get(order_id)
     if isinstance(event, OrderSentToClient):
         await deps.facts.client_asked(event.order_id)  # M-09: an expiry now is the client's
     emails = plan(event, facts, deps.policy)
     if emails:
-        queued = await deps.dispatcher.submit(emails)
-        log.info("emails planned", extra={"emails": len(emails), "queued": queued})
+        writes.append(_submit(emails, deps))
     if deps.windows is not None:
-        await _keep_windows(event, reminders.remind(event, facts, deps.policy), deps)
+        writes.append(_keep_windows(event, reminders.remind(event, facts, deps.policy), deps))
+    await _all(writes)
+
+
+async def _submit(emails: list[Email], deps: Deps) -> None:
+    queued = await deps.dispatcher.submit(emails)
+    log.info("emails planned", extra={"emails": len(emails), "queued": queued})
+
+
+async def _all(writes: list[Awaitable[None]]) -> None:
+    """Await every write, even when one fails (none is left running), then raise the first
+    failure: the message is handled again and the writes that went through absorb it."""
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _keep_windows(event: Event, actions: list[Action], deps: Deps) -> None:

@@ -1,6 +1,6 @@
 """Sending over SMTP with aiosmtplib: a small pool of reused connections.
 
-    SmtpPool.send(message, sender, recipient)   one email on a pooled connection;
+    SmtpPool.send(mail, sender, recipient)      one email on a pooled connection;
                                                 raises `SendError` with a `Failure`
     classify(error)                             temporary (4xx, connection) or not (5xx)
 
@@ -22,6 +22,7 @@ from typing import Literal
 import aiosmtplib
 
 from notifier.domain import Failure
+from notifier.mail import Mail
 
 _ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
 
@@ -87,14 +88,20 @@ class SmtpPool:
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> str:
+    async def send(self, message: Mail | EmailMessage, sender: str, recipient: str) -> str:
         """Send one email; returns the server's reply. Raises `SendError`."""
+        if isinstance(message, Mail) and message.message is not None:
+            message = message.message
         async with self._slots:
             connection = await self._acquire()
             try:
-                _, reply = await connection.client.send_message(
-                    message, sender=sender, recipients=[recipient]
-                )
+                client = connection.client
+                if isinstance(message, Mail):  # its bytes as built: nothing to flatten
+                    _, reply = await client.sendmail(sender, [recipient], message.data)
+                else:
+                    _, reply = await client.send_message(
+                        message, sender=sender, recipients=[recipient]
+                    )
             except aiosmtplib.SMTPException as error:
                 self._release(connection, keep=_still_usable(error))
                 raise SendError(classify(error)) from error

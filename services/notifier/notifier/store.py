@@ -1,6 +1,8 @@
 """notifier's stores: each delivery claimed once, its outcome recorded once, and what it
 learned of orders. Every write that decides something is an insert with a unique `_id`,
-the only atomic write FerretDB has (docs/ferretdb.md); every hot read is by `_id`.
+the only atomic write FerretDB has (docs/ferretdb.md); every hot read is by `_id`. The
+handlers running at once write together (claims, facts, windows: one call per batch,
+servicekit/batching.py), each still told its own outcome.
 
     deliveries          {_id: "<event id>|<recipient>|<template>", the email, lease (gen 1)}
                         the claim: inserted before anything is sent; a duplicate claims nothing
@@ -20,21 +22,24 @@ the only atomic write FerretDB has (docs/ferretdb.md); every hot read is by `_id
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DeleteOne
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from contracts.envelope import Role
 from contracts.orders import Flow, Money, OrderParty
 from notifier.domain import Cause, Email, OrderFacts, Recipient
 from notifier.domain.reminders import Open, Window
-from servicekit.inserts import insert_new
+from servicekit.batching import Outcomes, WriteBatcher
+from servicekit.inserts import DUPLICATE_KEY, insert_new
 
 Document = dict[str, Any]
 
@@ -107,15 +112,24 @@ class MongoDeliveries:
         self.leases: AsyncCollection[Document] = db["delivery_leases"]
         self.outcomes: AsyncCollection[Document] = db["delivery_outcomes"]
         self.unfinished: AsyncCollection[Document] = db["deliveries_pending"]
+        # The handlers running at once claim together: one insert_many for all of them.
+        self._pending_writes: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _inserts(self.unfinished, docs)
+        )
+        self._claim_writes: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _inserts(self.claims, docs)
+        )
 
     async def claim(
         self, emails: Sequence[Email], lease_until: datetime, owner: str, now: datetime
     ) -> list[bool]:
         # Pending first: a crash between the two leaves a pending key without a claim,
         # which the recovery drops; the other order could leave a claim nobody finishes.
-        pending = await _insert_all(self.unfinished, [{"_id": e.key, "since": now} for e in emails])
+        pending = await _each_new(
+            self._pending_writes, [{"_id": e.key, "since": now} for e in emails]
+        )
         docs = [claim_document(e, lease_until, owner, now) for e in emails]
-        claimed = await _insert_all(self.claims, docs)
+        claimed = await _each_new(self._claim_writes, docs)
         # A pending key that was new while the claim was not: the delivery had finished
         # (its key was dropped from the set), so this redelivery must not reopen it.
         finished = [e.key for e, p, c in zip(emails, pending, claimed, strict=True) if p and not c]
@@ -151,9 +165,11 @@ class MongoDeliveries:
         return None if doc is None else outcome_from(doc)
 
     async def finish(self, keys: Sequence[str]) -> None:
-        # One `_id` delete per key in one call: FerretDB scans the collection for `$in`.
+        # One statement: FerretDB scans the collection for `$in`, but this set is small (the
+        # deliveries in flight), and one `_id` delete per key took a write lock per key:
+        # 200 of them 0.7-1.5 s on the shared dev store against 0.3 s for one `$in`.
         if keys:
-            await self.unfinished.bulk_write([DeleteOne({"_id": k}) for k in keys], ordered=False)
+            await self.unfinished.delete_many({"_id": {"$in": list(keys)}})
 
     async def pending(self, limit: int) -> list[Pending]:
         return [
@@ -165,6 +181,56 @@ async def _insert_all(collection: AsyncCollection[Document], docs: list[Document
     """Insert each document; True where it was new, False where its `_id` existed."""
     taken = await insert_new(collection, docs)
     return [i not in taken for i in range(len(docs))]
+
+
+async def _inserts(collection: AsyncCollection[Document], docs: Sequence[Document]) -> Outcomes:
+    """A batch of inserts for `WriteBatcher`: a taken `_id` is its own document's error."""
+    taken = await insert_new(collection, docs)
+    return [
+        DuplicateKeyError("_id taken", DUPLICATE_KEY) if i in taken else None
+        for i in range(len(docs))
+    ]
+
+
+async def _each_new(writes: WriteBatcher[Document], docs: Sequence[Document]) -> list[bool]:
+    """Insert each document with whatever else is waiting; True where it was new."""
+    outcomes = await asyncio.gather(*(writes.submit(d) for d in docs), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, DuplicateKeyError):
+            raise outcome
+    return [outcome is None for outcome in outcomes]
+
+
+async def _replace_all(collection: AsyncCollection[Document], docs: Sequence[Document]) -> Outcomes:
+    """A batch of upserts by `_id` for `WriteBatcher`; of two for one `_id`, the later wins.
+
+    Most are new (an order's facts from its OrderCreated, a window opening): they are
+    inserted, which FerretDB does about ten times faster than upserts (64 in 3-22 ms
+    against 45-130 ms on the shared dev store); only those whose `_id` exists are replaced.
+    """
+    last = {d["_id"]: i for i, d in enumerate(docs)}
+    chosen = sorted(last.values())
+    try:
+        taken = await insert_new(collection, [docs[i] for i in chosen])
+    except BulkWriteError as e:
+        return [OperationFailure(str(e))] * len(docs)
+    chosen = [chosen[i] for i in sorted(taken)]
+    if not chosen:
+        return [None] * len(docs)
+    try:
+        await collection.bulk_write(
+            [ReplaceOne({"_id": docs[i]["_id"]}, docs[i], upsert=True) for i in chosen],
+            ordered=False,
+        )
+    except BulkWriteError as e:
+        failed = {chosen[w["index"]]: w for w in e.details.get("writeErrors", [])}
+        return [
+            OperationFailure(str(failed[last[d["_id"]]].get("errmsg")))
+            if last[d["_id"]] in failed
+            else None
+            for d in docs
+        ]
+    return [None] * len(docs)
 
 
 def claim_document(email: Email, lease_until: datetime, owner: str, now: datetime) -> Document:
@@ -262,11 +328,12 @@ class FactsStore:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["order_facts"]
+        self._writes: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _replace_all(self.collection, docs)
+        )
 
     async def remember(self, facts: OrderFacts) -> None:
-        await self.collection.replace_one(
-            {"_id": str(facts.order_id)}, facts_document(facts), upsert=True
-        )
+        await self._writes.submit(facts_document(facts))
 
     async def get(self, order_id: uuid.UUID) -> OrderFacts | None:
         doc = await self.collection.find_one({"_id": str(order_id)})
@@ -319,6 +386,9 @@ class MongoWindows:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["reminder_windows"]
+        self._writes: WriteBatcher[Document] = WriteBatcher(
+            lambda docs: _replace_all(self.collection, docs)
+        )
 
     async def open(self, window: Open) -> None:
         doc = {
@@ -329,7 +399,7 @@ class MongoWindows:
             "closes_at": window.closes_at,
             "email": email_document(window.email),
         }
-        await self.collection.replace_one({"_id": window.window_id}, doc, upsert=True)
+        await self._writes.submit(doc)
 
     async def close(self, window_id: str) -> None:
         await self.collection.update_one({"_id": window_id}, {"$set": {"status": "closed"}})

@@ -125,3 +125,28 @@ async def test_X06_the_facts_of_an_order_are_replaced_by_a_later_draft_edit(db: 
     assert facts.party(Role.CLIENT) == new_client
     assert facts.title == "Yearly maintenance"
     assert await store.get(uuid.uuid4()) is None
+
+
+async def test_X06_claims_batched_across_handlers_delivered_twice_claim_each_email_once(
+    db: Any,
+) -> None:
+    """Concurrent handlers share one insert_many; a redelivery that lands in the same batch
+    as new emails, or in the same batch as its own first delivery, still claims once."""
+    store = MongoDeliveries(db)
+    now = datetime.now(UTC)
+    until = now + timedelta(minutes=5)
+    done = [receipt_email(f"done-{n}@example.com") for n in range(5)]
+    assert await store.claim(done, until, "me", now) == [True] * 5
+    await store.finish([e.key for e in done])
+    fresh = [receipt_email(f"fresh-{n}@example.com") for n in range(5)]
+    twice = await asyncio.gather(
+        *(store.claim([e], until, "me", now) for e in done),
+        *(store.claim([e], until, "me", now) for e in fresh),
+        *(store.claim([e], until, "me", now) for e in fresh),
+    )
+    assert twice[:5] == [[False]] * 5, "finished deliveries are not claimed again"
+    first, again = twice[5:10], twice[10:]
+    assert all(a != b for [a], [b] in zip(first, again, strict=True)), "one claim each"
+    pending = {p.key for p in await store.pending(10_000)}
+    assert not pending & {e.key for e in done}, "a redelivery reopens nothing"
+    assert {e.key for e in fresh} <= pending

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from email.message import EmailMessage
 from typing import Any, Literal, TypeVar
 
 from contracts.envelope import SYSTEM, Contact, Event, Party, Role
@@ -65,6 +64,7 @@ from contracts.payments import (
     RequestStatus,
 )
 from notifier.domain import Email, EmailPolicy, Failure, OrderFacts, learn
+from notifier.mail import Mail
 from notifier.smtp import SendError
 from notifier.store import Lease, Outcome, Pending
 from ordering.domain import issue_token
@@ -581,12 +581,12 @@ class FakeSmtp:
 
     refusals: int = 0
     code: int = 451
-    accepted: list[tuple[EmailMessage, str, str]] = field(default_factory=list)
+    accepted: list[tuple[Mail, str, str]] = field(default_factory=list)
     attempts: int = 0
     delay: float = 0.0
     closed: bool = False
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> str:
+    async def send(self, message: Mail, sender: str, recipient: str) -> str:
         self.attempts += 1
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -288,7 +288,7 @@ async def test_X11_M09_the_handler_remembers_the_client_was_asked() -> None:
     rejected = [
         m for m, _, _ in harness.smtp.accepted if m["X-Orderflow-Template"] == "order_rejected"
     ]
-    body = rejected[0].get_body(("plain",))
+    body = rejected[0].parsed().get_body(("plain",))
     assert body is not None
     assert "without the client's answer" in str(body.get_content())
 
@@ -313,7 +313,7 @@ async def test_X11_an_email_delivered_twice_is_sent_once() -> None:
         )
     finally:
         await harness.stop()
-    templates = [m["X-Orderflow-Template"] for m, _, _ in harness.smtp.accepted]
+    templates = [str(m["X-Orderflow-Template"]) for m, _, _ in harness.smtp.accepted]
     assert sorted(templates) == ["cancellation_fee", "cancellation_fee", "payout_scheduled"]
     assert sorted(r for _, _, r in harness.smtp.accepted) == [
         "customer@example.com",
