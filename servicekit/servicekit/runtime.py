@@ -34,6 +34,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.envelope import Message
 from contracts.topics import DLQ_SUFFIX, dlq
 from servicekit import cloudevents, metrics, tracing
+from servicekit.aggregates import forget_cached
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher, SettleOnRevoke
@@ -89,6 +90,9 @@ class ServiceRuntime:
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._committer: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(settings.max_in_flight, settings.commit_interval_seconds)
+        # Aggregates kept in memory are of the partitions this process owns (a stale one
+        # only costs a failed insert and a reload, but after a rebalance most would be).
+        self.dispatcher.on_revoke.append(lambda _: forget_cached())
         self.guard = ConsumerGuard(
             GuardPolicy(
                 service=name,
