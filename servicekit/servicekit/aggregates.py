@@ -384,7 +384,9 @@ _IN_BODY = ("state", "events", "outbox", "index", "processed")
 
 def _encoded(doc: Document) -> Document:
     body = {k: v for k, v in doc.items() if k in _IN_BODY}
-    text = json_util.dumps(body, separators=(",", ":")).encode()
+    # The C encoder; only what JSON lacks (a datetime, an ObjectId) goes through
+    # json_util, in the same extended JSON that `json_util.loads` reads back.
+    text = json.dumps(body, separators=(",", ":"), default=json_util.default).encode()
     plain = {k: v for k, v in doc.items() if k not in _IN_BODY}
     return {**plain, "body": base64.b64encode(zlib.compress(text, 6)).decode("ascii")}
 
