@@ -98,6 +98,9 @@ class Dispatcher:
         self._owners: dict[TopicPartition, Any] = {}
         self._tracker = OffsetTracker()
         self._accepting = True
+        #: Called with the partitions a rebalance takes away, once they are settled
+        #: (e.g. to forget what is kept in memory of their keys).
+        self.on_revoke: list[Callable[[set[TopicPartition]], None]] = []
 
     async def submit(
         self,
@@ -194,6 +197,9 @@ class Dispatcher:
         if running:
             await asyncio.wait(running, timeout=timeout)
         await self.commit(only=revoked)
+        if revoked:
+            for hook in self.on_revoke:
+                hook(revoked)
 
     def rebalance_listener(self, timeout: float) -> SettleOnRevoke:
         """A listener for one subscriber: settle revoked partitions before giving them up."""

@@ -34,6 +34,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.envelope import Message
 from contracts.topics import DLQ_SUFFIX, dlq
 from servicekit import cloudevents, metrics, tracing
+from servicekit.aggregates import forget_cached
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher, SettleOnRevoke
@@ -89,6 +90,9 @@ class ServiceRuntime:
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._committer: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(settings.max_in_flight, settings.commit_interval_seconds)
+        # Aggregates kept in memory are of the partitions this process owns (a stale one
+        # only costs a failed insert and a reload, but after a rebalance most would be).
+        self.dispatcher.on_revoke.append(lambda _: forget_cached())
         self.guard = ConsumerGuard(
             GuardPolicy(
                 service=name,
@@ -227,7 +231,13 @@ class ServiceRuntime:
             metrics.count_rejection(self.name, message.type, getattr(message, "reason", None))
 
     async def publish_outbox(self, entries: Sequence[Document]) -> None:
-        """Publish stored outbox entries (see `servicekit.aggregates.outbox_entry`) in order."""
+        """Publish stored outbox entries (see `servicekit.aggregates.outbox_entry`) in order.
+
+        All are handed to the producer first, then their acknowledgements awaited
+        together: one broker round trip for the lot, not one each. The idempotent
+        producer keeps them in order; the caller goes on (writes the snapshot, lets the
+        offset be committed) only once every one is acknowledged."""
+        sent: list[asyncio.Future[Any]] = []
         for entry in entries:
             publisher = self._outputs.get(entry["topic"])
             if publisher is None:
@@ -236,12 +246,17 @@ class ServiceRuntime:
             # The span's parent is the handling that wrote the entry, however late this is.
             parent = entry.get("trace")
             with tracing.publishing(self.topic(entry["topic"]), entry["type"], headers, parent):
-                await publisher.publish(
-                    entry["value"].encode(),
-                    key=entry["key"].encode(),
-                    headers=headers,
-                    correlation_id=entry["correlation_id"],
+                sent.append(
+                    await publisher.publish(
+                        entry["value"].encode(),
+                        key=entry["key"].encode(),
+                        headers=headers,
+                        correlation_id=entry["correlation_id"],
+                        no_confirm=True,
+                    )
                 )
+        await asyncio.gather(*sent)
+        for entry in entries:
             metrics.PUBLISHED.labels(self.name, entry["topic"]).inc()
             if entry["type"].endswith("CommandRejected"):
                 reason = json.loads(entry["value"]).get("reason")

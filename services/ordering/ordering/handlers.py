@@ -23,7 +23,7 @@ from prometheus_client import Counter
 
 from contracts.accounts import AccountOpened, AccountRegistered
 from contracts.envelope import Message, Party, Role, derived_id
-from contracts.orders import OrderCommand, OrderCommandRejected, OrderEvent
+from contracts.orders import CreateOrder, OrderCommand, OrderCommandRejected, OrderEvent
 from contracts.suppliers import SetSupplierSettings, SupplierCommandRejected
 from contracts.timers import DeadlineExpired, TimerCommandRejected
 from contracts.topics import ACCOUNTS_ANSWERS, ORDERS_EVENTS, SUPPLIERS_EVENTS, TIMERS_COMMANDS
@@ -132,6 +132,7 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             decide_change,
             deps.publish_outbox,
             answers_on=ORDERS_EVENTS,
+            fresh=isinstance(command, CreateOrder),  # a new order id: nothing to read
         )
         if handled.refusal is not None:
             log.info("command rejected", extra={"reason": handled.refusal.reason})

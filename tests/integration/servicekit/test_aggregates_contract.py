@@ -24,6 +24,8 @@ from servicekit.aggregates import (
     MemoryAggregates,
     Refusal,
     Stored,
+    cached,
+    forget_cached,
     handle_once,
 )
 
@@ -197,3 +199,80 @@ async def test_racing_writers_each_apply_once(make: Make) -> None:
     loaded = await make().load("a")
     assert loaded is not None and loaded.state == {"total": 4}
     assert [e["total"] for e in await make().events("a")] == [1, 2, 3, 4]
+
+
+async def test_a_stale_cached_state_loses_to_another_writer_and_reloads(make: Make) -> None:
+    mine, theirs, outbox = make(), make(), Outbox()
+    await handle_once(mine, "a", "m-1", add(1), outbox)  # `mine` keeps revision 1 in memory
+    await handle_once(theirs, "a", "m-2", add(2), outbox)  # e.g. the owner during a rebalance
+    handled = await handle_once(mine, "a", "m-3", add(3), outbox)
+    assert handled.stored is not None and (handled.stored.revision, handled.stored.state) == (
+        3,
+        {"total": 6},
+    )
+    assert [e["total"] for e in await make().events("a")] == [1, 3, 6]
+    # The cache now holds the reloaded state: the next message needs no reload.
+    nxt = await handle_once(mine, "a", "m-4", add(4), outbox)
+    assert nxt.stored is not None and nxt.stored.state == {"total": 10}
+
+
+async def test_a_message_handled_by_another_writer_is_not_decided_again_from_the_cache(
+    make: Make,
+) -> None:
+    mine, theirs, outbox = make(), make(), Outbox()
+    await handle_once(mine, "a", "m-1", add(1), outbox, answers_on="events")
+    await handle_once(theirs, "a", "m-2", add(2), outbox, answers_on="events")
+    again = await handle_once(mine, "a", "m-2", add(2), outbox, answers_on="events")
+    assert again.decided is None
+    assert [e["total"] for e in await make().events("a")] == [1, 3]
+    assert [e["value"] for e in outbox.published][-2:] == ['{"type":"Added","n":2,"total":3}'] * 2
+
+
+async def test_fresh_on_an_existing_aggregate_fails_the_first_insert_and_decides_again(
+    make: Make,
+) -> None:
+    store, outbox = make(), Outbox()
+    await handle_once(store, "a", "m-1", add(1), outbox)
+    forget_cached()  # e.g. a restart: nothing in memory
+    handled = await handle_once(make(), "a", "m-2", add(2), outbox, fresh=True)
+    assert handled.stored is not None and handled.stored.state == {"total": 3}
+    assert [e["total"] for e in await make().events("a")] == [1, 3]
+
+
+async def test_a_batch_delivered_twice_has_its_effects_once_and_the_same_answers(
+    make: Make,
+) -> None:
+    """At least once delivery, exactly once effects: a batch handled again after a crash
+    before its offsets were committed (by a new owner, with nothing in memory, and by
+    the same owner) stores nothing new and answers with the very same messages."""
+    outbox = Outbox()
+    batch = [(f"agg-{i}", f"m-{i}", i + 1) for i in range(8)]
+
+    async def deliver(store: Aggregates) -> None:
+        await asyncio.gather(
+            *(
+                handle_once(store, a, m, add(n), outbox, answers_on="events", fresh=True)
+                for a, m, n in batch
+            )
+        )
+
+    first = make()
+    await deliver(first)
+    answers = list(outbox.published)
+    await deliver(make())  # the next owner
+    await deliver(first)  # the same owner, its cache warm
+    for a, _, n in batch:
+        assert [e["total"] for e in await make().events(a)] == [n]
+    values = sorted(e["value"] for e in answers)
+    assert len(values) == len(batch)
+    assert sorted(e["value"] for e in outbox.published) == sorted(values * 3)
+
+
+async def test_forgetting_the_cache_reads_the_store_again(make: Make) -> None:
+    store, outbox = make(), Outbox()
+    await handle_once(store, "a", "m-1", add(1), outbox)
+    assert cached(store).get("a") is not None
+    forget_cached()
+    assert cached(store).get("a") is None
+    handled = await handle_once(store, "a", "m-2", add(1), outbox)
+    assert handled.stored is not None and handled.stored.state == {"total": 2}

@@ -183,3 +183,19 @@ async def test_partitions_the_consumer_no_longer_owns_are_not_committed() -> Non
     await dispatcher.submit(consumer, TP, 0, b"a", work)
     await dispatcher.close(timeout=1)
     assert consumer.commits == []
+
+
+async def test_revoke_hooks_hear_of_revoked_partitions_after_they_are_committed() -> None:
+    dispatcher = Dispatcher(max_in_flight=4, commit_interval=60)
+    consumer = Consumer(TP)
+    heard: list[tuple[set[TopicPartition], int]] = []
+    dispatcher.on_revoke.append(lambda revoked: heard.append((revoked, len(consumer.commits))))
+
+    async def work() -> None:
+        return None
+
+    await dispatcher.submit(consumer, TP, 1, b"a", work)
+    await dispatcher.rebalance_listener(timeout=5).on_partitions_revoked({TP})
+    await dispatcher.rebalance_listener(timeout=5).on_partitions_revoked(set())
+    assert heard == [({TP}, 1)], "once, for a real revocation, after its commit"
+    await dispatcher.close(timeout=1)
