@@ -99,3 +99,48 @@ class Watcher:
             return
         if isinstance(body, dict) and key is not None:
             self._seen[key.decode()].setdefault(str(body.get("message_id")), (topic, body))
+
+
+class GatewayClient:
+    """A client of the gateway's HTTP API that retries a command with the same
+    Idempotency-Key until it has its answer: through a killed gateway (connection
+    refused or cut), a 5xx, or a 202 (not answered yet). Any other 4xx is a failure."""
+
+    def __init__(self, url: str, token: Callable[[str, str], str], timeout: float) -> None:
+        self.url, self.token, self.timeout = url, token, timeout
+        #: set when a request has been sent (the gateway fault waits for it to kill)
+        self.in_flight = asyncio.Event()
+        #: requests sent again after a failure, in all
+        self.retries = 0
+
+    async def send(self, caller: tuple[str, str], body: dict[str, Any], key: str) -> dict[str, Any]:
+        """POST /v1/commands/orders as `caller` (party id, role) until answered."""
+        import httpx  # only the gateway fault needs it
+
+        headers = {
+            "Authorization": f"Bearer {self.token(*caller)}",
+            "Idempotency-Key": key,
+        }
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as http:
+            while True:
+                problem = ""
+                try:
+                    sending = http.post(
+                        "/v1/commands/orders", json=body, headers=headers, params={"wait": 10}
+                    )
+                    self.in_flight.set()
+                    response = await sending
+                    if response.status_code == 200:
+                        answer: dict[str, Any] = response.json()
+                        return answer
+                    if response.status_code != 202 and response.status_code < 500:
+                        raise RuntimeError(f"gateway answered {response.status_code}: {response.text[:300]}")  # fmt: skip
+                    problem = f"HTTP {response.status_code}"
+                except httpx.TransportError as error:
+                    problem = type(error).__name__
+                if loop.time() > deadline:
+                    raise TimeoutError(f"no answer from the gateway for {key}: {problem}")
+                self.retries += 1
+                await asyncio.sleep(0.5)
