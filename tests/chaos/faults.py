@@ -158,7 +158,35 @@ def smtp_faults(down: float, refusing: float, slow: float, delay: float) -> list
 
 
 async def all_healthy(launcher: Launcher, timeout: float = 180.0) -> None:
-    await asyncio.gather(*(p.wait_healthy(timeout=timeout) for p in launcher.processes))
+    """Every process answers /readyz; one that exited by itself is waited for while the
+    supervisor starts it again."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        left = max(deadline - loop.time(), 1.0)
+        try:
+            await asyncio.gather(*(p.wait_healthy(timeout=left) for p in launcher.processes))
+            return
+        except RuntimeError:  # "exited": `supervise` restarts it
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(1.0)
+
+
+async def supervise(launcher: Launcher, restarts: list[str], t0: float) -> None:
+    """What an orchestrator does (a pod's restartPolicy): a service process that ended
+    by itself (not killed by a fault: those are -9 and restarted by the fault) is started
+    again. Each restart is reported, with the process's exit status."""
+    while True:
+        for p in launcher.processes:
+            if p.proc is None or p.proc.poll() is None or p.proc.returncode == -signal.SIGKILL:
+                continue
+            restarts.append(
+                f"+{time.monotonic() - t0:5.1f}s  {p.log_path.stem} exited with status "
+                f"{p.proc.returncode}; started again"
+            )
+            p.start()
+        await asyncio.sleep(0.5)
 
 
 @dataclass

@@ -51,6 +51,7 @@ from tests.chaos.faults import (
     pause,
     round_of_faults,
     smtp_faults,
+    supervise,
 )
 from tests.chaos.report import Played, Report, code_version, machine
 from tests.chaos.scenarios import (
@@ -114,13 +115,18 @@ SHORT = Profile(
     gap=3.0,
     tail=3.0,
     faults=(
-        *round_of_faults(service_pause=1.0, kafka_down=5.0, store_down=3.0, hard=False),
+        # The broker restarts once, under a killed service (kill+kafka), not twice: on two
+        # busy cores Kafka takes 40-70 s to come back, and bookings handled that late are
+        # rightly refused (P-01); the full run stops it on its own as well.
+        *[f for f in round_of_faults(1.0, 5.0, 3.0, hard=False) if f.target != "kafka"],
         *faults_together("payments", 5.0, "ordering", 3.0, "timers"),
         pause("timers", 12.0, LEASE),
         # The SMTP server's minute down, compressed: 10 s (still inside the retry budget).
         *smtp_faults(down=10.0, refusing=6.0, slow=6.0, delay=1.0),
         Fault("gateway", GATEWAY, 1.0),
     ),
+    scenario_timeout=360.0,
+    appointment_lead=90.0,
     replicas=REPLICAS,
 )
 FULL = Profile(
@@ -308,11 +314,14 @@ async def run(profile: Profile) -> Report:
         "ORDERFLOW_DATABASE": database,
     }
     launcher = Launcher(logs=stack.config.root / "services", env=env, fixed_ports=False)
+    restarts: list[str] = []
+    supervisor: asyncio.Task[None] | None = None
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.endpoints.mongodb_uri)
     report: Report | None = None
     try:
         await launcher.start(stack.endpoints, profile.services)
         say(f"services up: {', '.join(p.module for p in launcher.processes)}")
+        supervisor = asyncio.create_task(supervise(launcher, restarts, time.monotonic()))
         bootstrap = stack.endpoints.kafka_bootstrap
         upstream_retrying = Upstream(bootstrap, prefix, retry_for=300.0)
         async with upstream_retrying as upstream, Watcher(bootstrap, prefix) as watcher:
@@ -354,9 +363,14 @@ async def run(profile: Profile) -> Report:
             code=code,
             gateway_retries=gateway_retries,
             processes=[p.log_path.stem for p in launcher.processes],
+            restarts=restarts,
         )
         return report
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         await launcher.stop()
         await mongo.close()
         keep = report is None or not report.ok

@@ -45,6 +45,8 @@ class Report:
     gateway_retries: int = 0
     #: the processes the run started (a second replica is `<service>-2`)
     processes: list[str] = field(default_factory=list)
+    #: processes that ended by themselves and were started again (harness: supervise)
+    restarts: list[str] = field(default_factory=list)
 
     @property
     def orders(self) -> list[Expected]:
@@ -81,6 +83,7 @@ class Report:
             ("upstream sends retried", str(self.upstream_retries)),
             ("gateway requests retried (same key)", str(self.gateway_retries)),
             ("drivers stuck", str(len(self.stuck))),
+            ("services that exited by themselves", str(len(self.restarts))),
             ("wall time", f"{self.seconds:.0f} s"),
         ]  # fmt: skip
         width = max(len(k) for k, _ in rows)
@@ -97,6 +100,9 @@ class Report:
                 for i in self.injected
             ),
         ]
+        if self.restarts:
+            lines.append("restarted by the supervisor (seconds into the services' run):")
+            lines += [f"  {r}" for r in self.restarts]
         if self.stuck:
             lines.append("drivers stuck:")
             lines += [

@@ -21,7 +21,7 @@ async def test_X01_X02_X06_killed_services_and_stopped_servers_lose_no_order_and
     report = await run(SHORT)
     print(report.table())
     verdict, table = report.verdict, report.table()
-    assert len(report.injected) == len(SHORT.faults) == 16, table
+    assert len(report.injected) == len(SHORT.faults) == 15, table
     assert len(report.orders) >= 20 and not report.stuck, table
     assert report.lost == set(), table
     assert verdict.count("duplicate") == 0, table
