@@ -508,11 +508,13 @@ class Poison:
     services: tuple[str, ...]
 
 
-def poisons(marker: str) -> list[Poison]:
-    """The run's deliberate dead letters; each value carries `marker` to be told apart."""
+def poisons(marker: str, gateway: bool = False) -> list[Poison]:
+    """The run's deliberate dead letters; each value carries `marker` to be told apart.
+    The gateway, when it runs, reads accounts.events too (its projection)."""
+    accounts = ("invoicing", "ordering", "gateway") if gateway else ("invoicing", "ordering")
     return [
         Poison(ORDERS, f'{{"type": "CreateOrder", "chaos": "{marker}-1", '.encode(), "malformed", ("ordering",)),
         Poison(PAYMENTS, f'{{"type": "TeleportOrder", "chaos": "{marker}-2"}}'.encode(), "unknown_type", ("payments",)),
         Poison(topics.INVOICING_COMMANDS, f'{{"type": "RunBillCycle", "chaos": "{marker}-3"}}'.encode(), "invalid", ("invoicing",)),
-        Poison(topics.ACCOUNTS_EVENTS, f"not json {marker}-4".encode(), "malformed", ("invoicing", "ordering")),
+        Poison(topics.ACCOUNTS_EVENTS, f"not json {marker}-4".encode(), "malformed", accounts),
     ]  # fmt: skip

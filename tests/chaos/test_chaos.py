@@ -21,11 +21,12 @@ async def test_X01_X02_X06_killed_services_and_stopped_servers_lose_no_order_and
     report = await run(SHORT)
     print(report.table())
     verdict, table = report.verdict, report.table()
-    assert len(report.injected) == len(SHORT.faults) == 15, table
+    assert len(report.injected) == len(SHORT.faults) == 12, table
     assert len(report.orders) >= 20 and not report.stuck, table
+    assert report.gateway_retries >= 1, table  # the gateway was killed mid-request
     assert report.lost == set(), table
     assert verdict.count("duplicate") == 0, table
     assert verdict.count("status") == 0 and verdict.count("unexpected") == 0, table
-    assert verdict.dead_letters_found == verdict.dead_letters_expected == 5, table
+    assert verdict.dead_letters_found == verdict.dead_letters_expected == 6, table
     assert verdict.count("dead letter") == 0, table
     assert report.ok, table
