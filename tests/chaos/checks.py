@@ -320,34 +320,48 @@ async def check_emails(
 def check_dead_letters(
     verdict: Verdict, records: Iterable[Record], prefix: str, sent: list[tuple[Poison, Sent]]
 ) -> None:
-    """The dead-letter topics hold the deliberate poison, each (source, service) once."""
-    expected = {
-        (f"{prefix}{s.topic}/{s.partition}/{s.offset}", service): poison.reason
-        for poison, s in sent
-        for service in poison.services
+    """The dead-letter topics hold the deliberate poison, each (poison, service) once.
+
+    A dead letter keeps the original bytes, so a poison is known by its value: a copy of
+    it that the upstream producer's retry left on the topic (at least once, like any
+    upstream send through a broker restart) is the same poison, and so is one source
+    dead-lettered twice (redelivered before its offset was committed).
+    """
+    where = {p.value: f"{prefix}{s.topic}/{s.partition}/{s.offset}" for p, s in sent}
+    expected: dict[tuple[bytes | str, str], str] = {
+        (poison.value, service): poison.reason for poison, _ in sent for service in poison.services
     }
-    found: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    found: dict[tuple[bytes | str, str], list[Record]] = defaultdict(list)
     for r in records:
         if r.topic.endswith(topics.DLQ_SUFFIX):
-            found[(r.headers.get(DLQ_SOURCE, "?"), r.headers.get(DLQ_SERVICE, "?"))].append(r)
+            what: bytes | str = r.value if r.value in where else r.headers.get(DLQ_SOURCE, "?")
+            found[(what, r.headers.get(DLQ_SERVICE, "?"))].append(r)
     verdict.dead_letters_expected = len(expected)
     verdict.dead_letters_found = len(found)
-    for key in sorted(set(expected) - set(found)):
-        verdict.add("dead letter", key[0], f"deliberate poison not dead-lettered by {key[1]}")
-    for key, letters in sorted(found.items()):
+
+    def name(what: bytes | str) -> str:
+        return where[what] if isinstance(what, bytes) else what
+
+    for missing in sorted(set(expected) - set(found), key=str):
+        verdict.add(
+            "dead letter", name(missing[0]), f"deliberate poison not dead-lettered by {missing[1]}"
+        )
+    for key, letters in sorted(found.items(), key=str):
         headers = letters[0].headers
         if key not in expected:
             body = letters[0].body()
             about = body.get("type", "?"), body.get("order_id") or body.get("account_id")
             verdict.add(
                 "dead letter",
-                key[0],
+                name(key[0]),
                 f"unexpected, by {key[1]}: {headers.get(DLQ_REASON)} {about} "
                 f"{headers.get(DLQ_ERROR, '')[:300]}",
             )
         elif headers.get(DLQ_REASON) != expected[key]:
             verdict.add(
-                "dead letter", key[0], f"reason {headers.get(DLQ_REASON)}, expected {expected[key]}"
+                "dead letter",
+                name(key[0]),
+                f"reason {headers.get(DLQ_REASON)}, expected {expected[key]}",
             )
 
 
