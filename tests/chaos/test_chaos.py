@@ -12,7 +12,7 @@ import pytest
 
 from tests.chaos.harness import SHORT, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.timeout(1200)]
 
 
 async def test_X01_X02_X06_killed_services_and_stopped_servers_lose_no_order_and_repeat_no_effect() -> (
