@@ -197,6 +197,8 @@ class Target:
     launcher: Launcher
     stack: PrivateStack
     gateway_request: Callable[[], Awaitable[Callable[[], int]]] | None = None
+    #: the gateway's start (it runs beside the stream until its API answers)
+    gateway_ready: asyncio.Task[None] | None = None
 
 
 async def _kill(*processes: ServiceProcess) -> None:
@@ -206,6 +208,8 @@ async def _kill(*processes: ServiceProcess) -> None:
 async def _gateway(fault: Fault, target: Target) -> str:
     """Kill the gateway while a request is in flight; the client retries with its key."""
     assert target.gateway_request is not None, "the gateway fault needs a gateway client"
+    if target.gateway_ready is not None:
+        await target.gateway_ready
     [gateway] = target.launcher.of("gateway")
     retries = await target.gateway_request()
     await asyncio.sleep(random.uniform(0.01, 0.06))  # between its record and its answer

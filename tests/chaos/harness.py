@@ -38,7 +38,14 @@ from contracts.envelope import Role
 from devstack import smtp
 from orderflow import commands as c
 from orderflow.kafka import Sent, Upstream, read_topics
-from orderflow.launcher import DEMO_JWT_SECRET, GATEWAY, Launcher, installed
+from orderflow.launcher import (
+    DEMO_JWT_SECRET,
+    GATEWAY,
+    Launcher,
+    installed,
+    stack_env,
+    wait_for_api,
+)
 from servicekit.config import service_database
 from tests.chaos.checks import check_all
 from tests.chaos.faults import (
@@ -112,7 +119,7 @@ SHORT = Profile(
     "short",
     interval=4.0,
     warmup=6.0,
-    gap=3.0,
+    gap=2.0,
     tail=3.0,
     faults=(
         # The broker restarts once, under a killed service (kill+kafka), not twice: on two
@@ -125,11 +132,11 @@ SHORT = Profile(
         *faults_together("payments", 5.0, "ordering", 3.0, "timers"),
         pause("timers", 12.0, LEASE),
         # The SMTP server's minute down, compressed: 10 s (still inside the retry budget).
-        *smtp_faults(down=10.0, refusing=6.0, slow=6.0, delay=1.0),
+        *smtp_faults(down=10.0, refusing=4.0, slow=4.0, delay=1.0),
         Fault("gateway", GATEWAY, 1.0),
     ),
     scenario_timeout=360.0,
-    appointment_lead=90.0,
+    appointment_lead=75.0,
     replicas=REPLICAS,
 )
 FULL = Profile(
@@ -198,8 +205,7 @@ async def play(scenario: Scenario, drive: Drive, played: Played, timeout: float)
 async def stream(
     profile: Profile,
     drive: Drive,
-    launcher: Launcher,
-    stack: PrivateStack,
+    target: Target,
     poison: list[Poison],
 ) -> tuple[list[Played], list[Injected], list[tuple[Poison, Sent]]]:
     """Orders every `interval` s (and the poison among them) while the faults happen."""
@@ -238,7 +244,7 @@ async def stream(
     t0 = time.monotonic()
     producer = asyncio.create_task(produce())
     injected: list[Injected] = []
-    target = Target(launcher, stack, gateway_request)
+    target.gateway_request = gateway_request
     try:
         await asyncio.sleep(profile.warmup)
         for fault in profile.faults:
@@ -283,6 +289,19 @@ async def settle(watcher: Watcher, orders: list[Expected], timeout: float) -> No
             quiet_since, seen = loop.time(), about_orders()
 
 
+def start_gateway(launcher: Launcher, stack: PrivateStack) -> asyncio.Task[None]:
+    """The gateway, started beside the stream rather than before it (it takes the longest
+    to start, and only its own fault needs it); the task ends once its API answers."""
+    gateway = launcher.spawn(GATEWAY, {**stack_env(stack.endpoints), **launcher.env})
+
+    async def ready() -> None:
+        await gateway.wait_healthy(timeout=180)
+        assert launcher.gateway_url is not None
+        await wait_for_api(launcher.gateway_url, timeout=180)
+
+    return asyncio.create_task(ready())
+
+
 def token(party_id: str, role: str) -> str:
     """A bearer token the run's gateway takes (the launcher gives it the demo secret)."""
     from gateway.auth import issue
@@ -322,7 +341,8 @@ async def run(profile: Profile) -> Report:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.endpoints.mongodb_uri)
     report: Report | None = None
     try:
-        await launcher.start(stack.endpoints, profile.services)
+        await launcher.start(stack.endpoints, [s for s in profile.services if s != GATEWAY])
+        gateway_ready = start_gateway(launcher, stack) if GATEWAY in profile.services else None
         say(f"services up: {', '.join(p.module for p in launcher.processes)}")
         supervisor = asyncio.create_task(supervise(launcher, restarts, time.monotonic()))
         bootstrap = stack.endpoints.kafka_bootstrap
@@ -336,8 +356,7 @@ async def run(profile: Profile) -> Report:
             played, injected, poison = await stream(
                 profile,
                 drive,
-                launcher,
-                stack,
+                Target(launcher, stack, gateway_ready=gateway_ready),
                 poisons(f"chaos-{run_id}", GATEWAY in profile.services),
             )
             orders = [p.expected for p in played if p.expected is not None]
