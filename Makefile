@@ -99,8 +99,10 @@ run: install
 bench: install stack-up
 	$(PYTHON) -m bench.run --write docs/benchmarks.md --invoked-as "make bench"
 
-# Fault test, full version (about 10 minutes): kills every service and stops Kafka and the
-# store, three rounds, while orders stream; fails on a lost order or a doubled effect.
+# Fault test, full version (35 faults; 30-40 minutes on a busy 2-core machine): kills
+# every service and stops Kafka and the store, three rounds, then faults two at once, a
+# paused replica, the SMTP server down/refusing/slow and the gateway killed mid-request,
+# while orders stream; fails on a lost order or a doubled effect (docs/chaos.md).
 # Runs on its own stack (.cache/chaos/<run>); CI runs the short one in `make test`.
 chaos: install
 	$(PYTHON) -m tests.chaos full

@@ -10,6 +10,13 @@ answers ``451 4.3.0`` at the end of DATA (a temporary failure: the client should
 for the next *n* messages that match the rule, then accepts again. A rule can be limited
 to mails with a recipient containing some text (say the test run id), so concurrent test
 runs sharing one catcher don't eat each other's refusals.
+
+For fault tests the catcher can also misbehave for a while, for every message:
+:func:`set_fault` writes ``devstack-fault.json`` into the Maildir, and until
+:func:`clear_fault` removes it the server waits ``delay`` seconds before answering the end
+of DATA (a slow server) and/or answers ``reply`` instead of storing (say ``451 ...``, a
+temporary refusal, or ``554 ...``, a permanent one). Without the file (the normal case)
+nothing changes.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
 CONTROL_FILE = "devstack-refusals.json"
+FAULT_FILE = "devstack-fault.json"
 REFUSAL_REPLY = "451 4.3.0 devstack: refusing this message on purpose (refuse_next), try later"
 # Headers the catcher prepends, because the envelope (who the mail was really sent to,
 # Bcc included) is otherwise lost once the message sits in a file.
@@ -145,6 +153,40 @@ def _take_refusal(maildir: Path, recipients: Sequence[str]) -> bool:
     return False
 
 
+# --- fault mode (every message, until cleared) ---------------------------------------------
+
+
+def set_fault(maildir: Path, *, reply: str | None = None, delay: float = 0.0) -> None:
+    """Until :func:`clear_fault`: wait ``delay`` s before answering each message's DATA,
+    and answer ``reply`` (a full SMTP reply line, 4xx or 5xx) instead of storing it."""
+    if reply is not None and not (reply[:1] in "45" and reply[:3].isdigit()):
+        raise ValueError(f"reply must be a 4xx or 5xx SMTP reply, got {reply!r}")
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0, got {delay}")
+    maildir.mkdir(parents=True, exist_ok=True)
+    staged = maildir / f".{FAULT_FILE}.tmp"
+    staged.write_text(json.dumps({"reply": reply, "delay": delay}), encoding="utf-8")
+    staged.replace(maildir / FAULT_FILE)  # atomic: the server never reads half a file
+
+
+def clear_fault(maildir: Path) -> None:
+    """The catcher behaves normally again."""
+    with contextlib.suppress(FileNotFoundError):
+        (maildir / FAULT_FILE).unlink()
+
+
+def _fault(maildir: Path) -> tuple[str | None, float]:
+    """The fault mode in force: (reply instead of storing, delay before answering)."""
+    try:
+        loaded = json.loads((maildir / FAULT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, 0.0
+    if not isinstance(loaded, dict):
+        return None, 0.0
+    reply = loaded.get("reply")
+    return (str(reply) if reply else None), float(loaded.get("delay") or 0.0)
+
+
 # --- the server -------------------------------------------------------------------------
 
 
@@ -158,6 +200,11 @@ class MaildirHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
         """Called by aiosmtpd once a message's DATA is complete; returns the SMTP reply."""
         recipients = [str(r) for r in envelope.rcpt_tos]
+        reply, delay = _fault(self.maildir)
+        if delay:
+            await asyncio.sleep(delay)
+        if reply is not None:
+            return reply
         if _take_refusal(self.maildir, recipients):
             return REFUSAL_REPLY
         content: bytes = envelope.original_content or b""

@@ -21,14 +21,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError, RequestTimedOutError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    RequestTimedOutError,
+)
 from aiokafka.structs import TopicPartition
 from faststream import BaseMiddleware
 from pydantic import ValidationError
@@ -78,6 +85,30 @@ OUTAGES: tuple[type[BaseException], ...] = (
     KafkaConnectionError,
     RequestTimedOutError,
 )
+
+
+#: The exit status of a service whose producer cannot publish any more (EX_TEMPFAIL).
+EXIT_PRODUCER_WEDGED = 75
+
+
+def producer_wedged(service: str, exit: Callable[[int], object] = os._exit) -> None:
+    """aiokafka's idempotent producer, once the broker answers OutOfOrderSequenceNumber
+    (a broker restart with sends in flight), fails every later send and never recovers
+    (aio-libs/aiokafka#1017). Found by the chaos run (docs/chaos.md): the notifier
+    dead-lettered every event after a broker restart while reporting ready. So the
+    process ends at once, as if killed (nothing drained, nothing dead-lettered, no offset
+    committed past the failed work), and its supervisor starts it again with a new
+    producer; the outbox and the at-least-once delivery redo what was cut."""
+    log.critical(
+        "the Kafka producer is out of sequence with the broker and cannot recover; exiting",
+        extra={"service": service, "exit_status": EXIT_PRODUCER_WEDGED},
+    )
+    with contextlib.suppress(Exception):
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    exit(EXIT_PRODUCER_WEDGED)
 
 
 def is_outage(error: BaseException) -> bool:
@@ -147,6 +178,13 @@ class ConsumerGuard:
                 self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
             ) -> Any:
                 await guard.submit(call_next, msg)
+
+            async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: Any) -> Any:  # fmt: skip
+                try:
+                    return await call_next(cmd)
+                except OutOfOrderSequenceNumber:
+                    producer_wedged(guard.policy.service)
+                    raise
 
         return _Guard
 

@@ -14,7 +14,8 @@ rules allow one:
                            request id, two PaymentReceived for one gateway payment id, two
                            RefundRequested for one payment, two PayoutScheduled /
                            PayoutRequested / PayoutPaid for one payout, two fees per order
-    notifications.events   two EmailSent for one delivery id
+    notifications.events   two EmailSent (or EmailFailed, or one of each) for one
+                           delivery id
     emails                 two deliveries (distinct delivery ids, so distinct Message-IDs)
                            of one template to one role about one order. The same Message-ID
                            caught twice is the one email sent again after a crash between the
@@ -26,7 +27,11 @@ rules allow one:
 
 Lost is anything expected and missing: a final status not reached, an expected event,
 email, invoice or payout absent, a stored event never published, an email announced but
-not caught (or caught but never announced), an EmailFailed. Dead letters must be exactly
+not caught (or caught but never announced), an EmailFailed outside the SMTP faults (one
+while the SMTP server was down, refusing or slow, or within the retry budget after, is
+the notifier's documented outcome: the email is counted as failed, not lost). Through the
+gateway (Idempotency-Key), a command the service rejected is a request that reached it
+twice: a duplicate. Dead letters must be exactly
 the deliberate poison: each (source record, consuming service) once, with its reason.
 """
 
@@ -35,6 +40,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -66,6 +72,8 @@ PAYMENT_IDENTITY = {
     "CancellationFeeAssessed": "order_id",
 }
 INVOICE_ONCE = ("InvoicePlanned", "InvoiceDrafted", "InvoiceIssued")
+#: EmailFailed reasons an SMTP fault may cause: a 5xx, or the retry budget used up.
+FAILED_FOR_SMTP = ("refused", "retries_exhausted")
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,9 @@ class Verdict:
     republished: int = 0
     dead_letters_expected: int = 0
     dead_letters_found: int = 0
+    #: distinct deliveries announced sent, and failed (during the SMTP faults)
+    emails_sent: int = 0
+    emails_failed: int = 0
 
     def add(self, kind: str, subject: str, detail: str) -> None:
         self.findings.append(Finding(kind, subject, detail))
@@ -170,6 +181,14 @@ async def check_orders(
             (topics.INVOICING_EVENTS, e.invoicing_events),
         ):
             found = Counter(str(x["type"]) for x in events.of(topic, order_id=e.order_id))
+            if e.via_gateway:
+                for kind in [k for k in found if k.endswith("CommandRejected")]:
+                    verdict.add(
+                        "duplicate",
+                        e.order_id,
+                        f"{e.scenario}: {found.pop(kind)} command(s) sent again with another "
+                        "message id despite the Idempotency-Key, rejected",
+                    )
             _compare(verdict, e.order_id, f"{e.scenario} {topic}", expected, found)
         for topic, store in (
             (topics.ORDERS_EVENTS, orders_store(db("ordering"))),
@@ -239,22 +258,31 @@ async def check_emails(
     events: Events,
     orders: list[Expected],
     mails: list[EmailMessage],
+    smtp_faults: list[tuple[datetime, datetime]],
 ) -> None:
-    """One delivery per expected email, announced once, caught (maybe re-sent), none failed."""
+    """One delivery per expected email, announced once, caught (maybe re-sent); failed
+    only while the SMTP server was faulted (each window runs to the end of the retry
+    budget after the fault), and then not caught and not also sent."""
     outcomes = events.of(topics.NOTIFICATIONS_EVENTS)
     _once_each(
         verdict,
-        outcomes,
-        {"EmailSent": "delivery_id", "EmailFailed": "delivery_id"},
-        "notifications.events",
+        [{**e, "type": "EmailOutcome"} for e in outcomes],
+        {"EmailOutcome": "delivery_id"},
+        "notifications.events (EmailSent or EmailFailed)",
     )
-    for failed in (e for e in outcomes if e["type"] == "EmailFailed"):
-        verdict.add(
-            "lost",
-            str(failed.get("order_id")),
-            f"EmailFailed {failed['template']}: {failed['reason']}",
-        )
+    failed: dict[str, dict[str, Any]] = {}
+    for x in (x for x in outcomes if x["type"] == "EmailFailed"):
+        at = datetime.fromisoformat(str(x["failed_at"]))
+        during = any(begin <= at <= end for begin, end in smtp_faults)
+        if during and x["reason"] in FAILED_FOR_SMTP:
+            failed[str(x["delivery_id"])] = x
+        else:
+            verdict.add(
+                "lost", str(x.get("order_id")), f"EmailFailed {x['template']}: {x['reason']}"
+            )
+    verdict.emails_failed = len(failed)
     sent = {str(e["delivery_id"]): e for e in outcomes if e["type"] == "EmailSent"}
+    verdict.emails_sent = len(sent)
     caught = Counter(str(m[DELIVERY_HEADER]) for m in mails)
     verdict.emails_caught = len(caught)
     verdict.emails_resent = sum(n - 1 for n in caught.values())
@@ -264,13 +292,18 @@ async def check_emails(
         )
     for delivery in sorted(set(caught) - set(sent)):
         verdict.add("lost", delivery, "email caught, never announced (EmailSent)")
+    settled = {**failed, **sent}
     for e in orders:
-        mine = [x for x in sent.values() if str(x.get("order_id")) == e.order_id]
+        mine = [x for x in settled.values() if str(x.get("order_id")) == e.order_id]
         found = Counter((str(x["recipient_role"]), str(x["template"])) for x in mine)
-        _compare(verdict, e.order_id, f"{e.scenario} emails", e.emails, found)
+        _compare(verdict, e.order_id, f"{e.scenario} emails (sent or failed)", e.emails, found)
         for d in await deliveries_of_order(db("notifier"), e.order_id):
-            if d.status != "sent":
-                verdict.add("lost", e.order_id, f"delivery {d.template} is {d.status} in the store")
+            announced = "failed" if str(d.delivery_id) in failed else "sent"
+            if d.status != announced:
+                verdict.add(
+                    "lost", e.order_id, f"delivery {d.template} is {d.status} in the store, "
+                    f"announced {announced}",
+                )  # fmt: skip
     issued = Counter(
         str(i["account_id"])
         for i in events.of(topics.INVOICING_EVENTS, type="InvoiceIssued")
@@ -278,7 +311,7 @@ async def check_emails(
     )
     mailed = Counter(
         str(x["account_id"])
-        for x in sent.values()
+        for x in settled.values()
         if x["template"] == "invoice_issued" and x.get("account_id")
     )
     _compare(verdict, "accounts", "invoice_issued emails per account", issued, mailed)
@@ -287,34 +320,48 @@ async def check_emails(
 def check_dead_letters(
     verdict: Verdict, records: Iterable[Record], prefix: str, sent: list[tuple[Poison, Sent]]
 ) -> None:
-    """The dead-letter topics hold the deliberate poison, each (source, service) once."""
-    expected = {
-        (f"{prefix}{s.topic}/{s.partition}/{s.offset}", service): poison.reason
-        for poison, s in sent
-        for service in poison.services
+    """The dead-letter topics hold the deliberate poison, each (poison, service) once.
+
+    A dead letter keeps the original bytes, so a poison is known by its value: a copy of
+    it that the upstream producer's retry left on the topic (at least once, like any
+    upstream send through a broker restart) is the same poison, and so is one source
+    dead-lettered twice (redelivered before its offset was committed).
+    """
+    where = {p.value: f"{prefix}{s.topic}/{s.partition}/{s.offset}" for p, s in sent}
+    expected: dict[tuple[bytes | str, str], str] = {
+        (poison.value, service): poison.reason for poison, _ in sent for service in poison.services
     }
-    found: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    found: dict[tuple[bytes | str, str], list[Record]] = defaultdict(list)
     for r in records:
         if r.topic.endswith(topics.DLQ_SUFFIX):
-            found[(r.headers.get(DLQ_SOURCE, "?"), r.headers.get(DLQ_SERVICE, "?"))].append(r)
+            what: bytes | str = r.value if r.value in where else r.headers.get(DLQ_SOURCE, "?")
+            found[(what, r.headers.get(DLQ_SERVICE, "?"))].append(r)
     verdict.dead_letters_expected = len(expected)
     verdict.dead_letters_found = len(found)
-    for key in sorted(set(expected) - set(found)):
-        verdict.add("dead letter", key[0], f"deliberate poison not dead-lettered by {key[1]}")
-    for key, letters in sorted(found.items()):
+
+    def name(what: bytes | str) -> str:
+        return where[what] if isinstance(what, bytes) else what
+
+    for missing in sorted(set(expected) - set(found), key=str):
+        verdict.add(
+            "dead letter", name(missing[0]), f"deliberate poison not dead-lettered by {missing[1]}"
+        )
+    for key, letters in sorted(found.items(), key=str):
         headers = letters[0].headers
         if key not in expected:
             body = letters[0].body()
             about = body.get("type", "?"), body.get("order_id") or body.get("account_id")
             verdict.add(
                 "dead letter",
-                key[0],
+                name(key[0]),
                 f"unexpected, by {key[1]}: {headers.get(DLQ_REASON)} {about} "
                 f"{headers.get(DLQ_ERROR, '')[:300]}",
             )
         elif headers.get(DLQ_REASON) != expected[key]:
             verdict.add(
-                "dead letter", key[0], f"reason {headers.get(DLQ_REASON)}, expected {expected[key]}"
+                "dead letter",
+                name(key[0]),
+                f"reason {headers.get(DLQ_REASON)}, expected {expected[key]}",
             )
 
 
@@ -325,6 +372,7 @@ async def check_all(
     mails: list[EmailMessage],
     prefix: str,
     poison: list[tuple[Poison, Sent]],
+    smtp_faults: list[tuple[datetime, datetime]] = [],  # noqa: B006 (never changed)
 ) -> Verdict:
     verdict = Verdict()
     events = Events(r for r in records if not r.topic.endswith(topics.DLQ_SUFFIX))
@@ -333,6 +381,6 @@ async def check_all(
     check_numbers(verdict, events)
     check_billing(verdict, events, orders)
     check_payments(verdict, events)
-    await check_emails(verdict, db, events, orders, mails)
+    await check_emails(verdict, db, events, orders, mails, smtp_faults)
     check_dead_letters(verdict, records, prefix, poison)
     return verdict

@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.services import ROOT
@@ -41,6 +41,12 @@ class Report:
     kept: Path | None = None
     #: the commit the services ran from (`-dirty`: with uncommitted changes)
     code: str = "?"
+    #: requests the gateway client sent again (same Idempotency-Key) after a cut
+    gateway_retries: int = 0
+    #: the processes the run started (a second replica is `<service>-2`)
+    processes: list[str] = field(default_factory=list)
+    #: processes that ended by themselves and were started again (harness: supervise)
+    restarts: list[str] = field(default_factory=list)
 
     @property
     def orders(self) -> list[Expected]:
@@ -71,10 +77,13 @@ class Report:
             ("unexpected events", str(v.count("unexpected"))),
             ("dead letters expected / found", f"{v.dead_letters_expected} / {v.dead_letters_found}"),
             ("dead-letter problems", str(v.count("dead letter"))),
+            ("emails sent / failed (SMTP faults, X-06)", f"{v.emails_sent} / {v.emails_failed}"),
             ("emails caught / re-sent (same Message-ID)", f"{v.emails_caught} / {v.emails_resent}"),
             ("event copies (same message id)", str(v.republished)),
             ("upstream sends retried", str(self.upstream_retries)),
+            ("gateway requests retried (same key)", str(self.gateway_retries)),
             ("drivers stuck", str(len(self.stuck))),
+            ("services that exited by themselves", str(len(self.restarts))),
             ("wall time", f"{self.seconds:.0f} s"),
         ]  # fmt: skip
         width = max(len(k) for k, _ in rows)
@@ -82,13 +91,18 @@ class Report:
             f"chaos run {self.run_id} ({self.profile}): {'PASSED' if self.ok else 'FAILED'}",
             f"machine: {machine()}",
             f"code: {self.code}",
+            f"processes: {', '.join(self.processes)}",
             *(f"  {k:<{width}}  {val}" for k, val in rows),
             "faults (seconds into the stream):",
             *(
                 f"  +{i.at:5.1f}s  {i.fault.label()}; all healthy after {i.recovered_after:.1f}s"
+                + (f" ({i.note})" if i.note else "")
                 for i in self.injected
             ),
         ]
+        if self.restarts:
+            lines.append("restarted by the supervisor (seconds into the services' run):")
+            lines += [f"  {r}" for r in self.restarts]
         if self.stuck:
             lines.append("drivers stuck:")
             lines += [

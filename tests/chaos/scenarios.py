@@ -19,6 +19,10 @@ post-paid appointment starts `Drive.appointment_lead` seconds after its booking.
                              charged, paid, paid out
     account_completed        A-07 A-10 A-11: placed and completed at once, receipt, billed
                              by the next bill-cycle run of its account
+    gateway_rejected         X-09 M-05 M-09: created and submitted through the gateway's
+                             HTTP API, each request retried with its Idempotency-Key
+                             through a gateway killed mid-request; the operator rejects
+                             (started by the gateway fault, not by the stream)
 
 Deliberate poison (`POISONS`) goes to four topics: not JSON, an unknown type, an invalid
 command, and not JSON on accounts.events (read by two services: two dead letters).
@@ -50,7 +54,7 @@ from contracts.orders import (
 from contracts.payments import ConfirmPayoutSent, RecordPayment
 from orderflow import commands as c
 from orderflow.kafka import Upstream
-from tests.chaos.traffic import Watcher
+from tests.chaos.traffic import GatewayClient, Watcher
 from tests.e2e.timeline import InvoiceCalendar
 
 ORDERS = topics.ORDERS_COMMANDS
@@ -70,11 +74,24 @@ CHAOS_DURATIONS = {
     "ORDERFLOW_SMTP_TIMEOUT_SECONDS": "3",
     "ORDERFLOW_EMAIL_LEASE": "30",
     "ORDERFLOW_EMAIL_RECOVERY_INTERVAL": "2",
+    # X-06: the retry budget the SMTP faults are measured against (EMAIL_BUDGET): an
+    # email whose attempts all fall in an outage fails after 30 s, one refused with a 5xx
+    # at once; any other email is sent exactly once.
+    "ORDERFLOW_EMAIL_MAX_ATTEMPTS": "10",
+    "ORDERFLOW_EMAIL_RETRY_FIRST_DELAY": "1",
+    "ORDERFLOW_EMAIL_RETRY_MAX_DELAY": "5",
+    "ORDERFLOW_EMAIL_RETRY_WITHIN": "30",
     # A killed timer replica's claims are fired by the next one after this lease.
     "ORDERFLOW_LEASE_SECONDS": "5",
     "ORDERFLOW_NUMBERING_REPAIR_SECONDS": "5",
     "ORDERFLOW_CONNECT_TIMEOUT_SECONDS": "120",
 }
+
+#: How long after an SMTP fault an email may still fail of it: the retry budget (no
+#: attempt starts later than `within` after the first), its last delay and a margin.
+EMAIL_BUDGET = 30.0 + 5.0 + 10.0
+#: The timers' claim lease (ORDERFLOW_LEASE_SECONDS): a pause must outlast it.
+LEASE = float(CHAOS_DURATIONS["ORDERFLOW_LEASE_SECONDS"])
 
 #: Invoicing's compressed calendar: days of 6 s, drafts 3 s ahead of their date.
 DAY, LEAD = 6.0, 3.0
@@ -102,6 +119,9 @@ class Expected:
     #: a managed order's invoices: their issuer (the member) and how many
     issuer: str | None = None
     invoices: int = 0
+    #: sent through the gateway with Idempotency-Keys: a command the order's service
+    #: rejects is a request that reached it twice (a second effect refused), a duplicate
+    via_gateway: bool = False
 
 
 @dataclass
@@ -119,6 +139,8 @@ class Drive:
     #: Seconds a postpaid appointment starts after it is booked: a booking handled late
     #: (ordering killed, Kafka away, a backlog) must still find it in the future (P-01).
     appointment_lead: float = 60.0
+    #: the gateway's API, when the run has the gateway fault
+    gateway: GatewayClient | None = None
 
     def person(self, role: Role) -> OrderParty:
         tag = f"{role.value}-{uuid.uuid4().hex[:8]}"
@@ -432,6 +454,38 @@ async def account_completed(d: Drive, expect: Callable[[Expected], None]) -> Non
     )
 
 
+async def gateway_rejected(d: Drive, expect: Callable[[Expected], None]) -> None:
+    """X-09: two commands over HTTP, each retried with its Idempotency-Key until answered
+    while the gateway is killed mid-request; one effect each (M-05), then M-09."""
+    member, client, order_id = d.person(Role.MEMBER), d.person(Role.CLIENT), uuid.uuid4()
+    expect(
+        Expected(
+            "gateway_rejected",
+            str(order_id),
+            "rejected",
+            member.party,
+            _counts("OrderCreated", "OrderSubmitted", "OrderRejected"),
+            emails=Counter([("member", "order_rejected")]),
+            via_gateway=True,
+        )
+    )
+    assert d.gateway is not None, "the gateway scenario needs the gateway"
+    caller = (member.id, Role.MEMBER.value)
+    create = {
+        "type": "CreateOrder",
+        "order_id": str(order_id),
+        "parties": [member.model_dump(mode="json"), client.model_dump(mode="json")],
+        "terms": c.managed_terms(description="Chaos through the gateway").model_dump(mode="json"),
+    }
+    await d.gateway.send(caller, create, f"create-{order_id}")
+    submit = {"type": "SubmitOrder", "order_id": str(order_id)}
+    await d.gateway.send(caller, submit, f"submit-{order_id}")
+    await d.upstream.send(
+        ORDERS, c.command(RejectOrder, c.OPERATOR, order_id=order_id, reason="Out of our area")
+    )
+    await d.wait(order_id, "OrderRejected")
+
+
 SCENARIOS: list[Scenario] = [
     managed_completed,
     postpaid_paid,
@@ -454,11 +508,13 @@ class Poison:
     services: tuple[str, ...]
 
 
-def poisons(marker: str) -> list[Poison]:
-    """The run's deliberate dead letters; each value carries `marker` to be told apart."""
+def poisons(marker: str, gateway: bool = False) -> list[Poison]:
+    """The run's deliberate dead letters; each value carries `marker` to be told apart.
+    The gateway, when it runs, reads accounts.events too (its projection)."""
+    accounts = ("invoicing", "ordering", "gateway") if gateway else ("invoicing", "ordering")
     return [
         Poison(ORDERS, f'{{"type": "CreateOrder", "chaos": "{marker}-1", '.encode(), "malformed", ("ordering",)),
         Poison(PAYMENTS, f'{{"type": "TeleportOrder", "chaos": "{marker}-2"}}'.encode(), "unknown_type", ("payments",)),
         Poison(topics.INVOICING_COMMANDS, f'{{"type": "RunBillCycle", "chaos": "{marker}-3"}}'.encode(), "invalid", ("invoicing",)),
-        Poison(topics.ACCOUNTS_EVENTS, f"not json {marker}-4".encode(), "malformed", ("invoicing", "ordering")),
+        Poison(topics.ACCOUNTS_EVENTS, f"not json {marker}-4".encode(), "malformed", accounts),
     ]  # fmt: skip

@@ -1,6 +1,8 @@
 """Kafka as the chaos run's downstream sees it, through broker restarts.
 
-Watcher       follows the event topics for the scenarios' drivers, reconnecting
+Watcher           follows the event topics for the scenarios' drivers, reconnecting
+RenewingUpstream  the drivers' producer: one renewal per failure for all of them
+GatewayClient     the gateway's HTTP API, retrying a command with its Idempotency-Key
 
 Upstream (with `retry_for`: it keeps trying while the broker is away) and `read_topics`
 (every record up to the topics' current end, for the checks) are `orderflow.kafka`'s,
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts import topics
-from orderflow.kafka import follower
+from orderflow.kafka import Sent, Upstream, follower
 
 log = logging.getLogger("chaos.traffic")
 
@@ -99,3 +101,103 @@ class Watcher:
             return
         if isinstance(body, dict) and key is not None:
             self._seen[key.decode()].setdefault(str(body.get("message_id")), (topic, body))
+
+
+class GatewayClient:
+    """A client of the gateway's HTTP API that retries a command with the same
+    Idempotency-Key until it has its answer: through a killed gateway (connection
+    refused or cut), a 5xx, or a 202 (not answered yet). Any other 4xx is a failure."""
+
+    def __init__(self, url: str, token: Callable[[str, str], str], timeout: float) -> None:
+        self.url, self.token, self.timeout = url, token, timeout
+        #: set when a request has been sent (the gateway fault waits for it to kill)
+        self.in_flight = asyncio.Event()
+        #: requests sent again after a failure, in all
+        self.retries = 0
+
+    async def send(self, caller: tuple[str, str], body: dict[str, Any], key: str) -> dict[str, Any]:
+        """POST /v1/commands/orders as `caller` (party id, role) until answered."""
+        import httpx  # only the gateway fault needs it
+
+        headers = {
+            "Authorization": f"Bearer {self.token(*caller)}",
+            "Idempotency-Key": key,
+        }
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as http:
+            while True:
+                problem = ""
+                try:
+                    sending = http.post(
+                        "/v1/commands/orders", json=body, headers=headers, params={"wait": 10}
+                    )
+                    self.in_flight.set()
+                    response = await sending
+                    if response.status_code == 200:
+                        answer: dict[str, Any] = response.json()
+                        return answer
+                    if response.status_code != 202 and response.status_code < 500:
+                        raise RuntimeError(f"gateway answered {response.status_code}: {response.text[:300]}")  # fmt: skip
+                    problem = f"HTTP {response.status_code}"
+                except httpx.TransportError as error:
+                    problem = type(error).__name__
+                if loop.time() > deadline:
+                    raise TimeoutError(f"no answer from the gateway for {key}: {problem}")
+                self.retries += 1
+                await asyncio.sleep(0.5)
+
+
+class RenewingUpstream(Upstream):
+    """`orderflow.kafka.Upstream` for many concurrent drivers through long broker outages.
+
+    Upstream's own retry renews its producer every fourth failure of *each* send: with a
+    hundred drivers sending at once through a 90 s broker restart, they stopped each
+    other's producers (and new ones that had not started yet) over and over, and after the
+    broker was back no command got through (seen in a short run: every order after the
+    restart stuck). Here a failed send renews the producer once for all (the first to see
+    a failure on the current producer does it, the others use the result), only swaps in a
+    producer that has started, and no send waits for longer than `send_timeout`.
+    """
+
+    def __init__(self, *args: Any, send_timeout: float = 30.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.send_timeout = send_timeout
+        self._generation = 0
+        self._renewing = asyncio.Lock()
+
+    async def send_raw(self, topic: str, value: bytes, key: bytes | None = b"k") -> Sent:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_for
+        delay = 0.5
+        while True:
+            producer, generation = self.producer, self._generation
+            try:
+                meta = await asyncio.wait_for(
+                    producer.send_and_wait(self.prefix + topic, value, key=key), self.send_timeout
+                )
+                return Sent(topic, meta.partition, meta.offset)
+            except Exception as error:
+                if loop.time() + delay > deadline:
+                    raise
+                self.retries += 1
+                log.info("send failed, retrying: %s", type(error).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
+                await self._renew_once(generation)
+
+    async def _renew_once(self, generation: int) -> None:
+        async with self._renewing:
+            if generation != self._generation:
+                return  # another send renewed it since this one failed
+            fresh = self._producer()
+            try:
+                await asyncio.wait_for(fresh.start(), self.send_timeout)
+            except Exception:  # the broker is still away: keep the old one for now
+                with contextlib.suppress(Exception):
+                    await fresh.stop()
+                return
+            old, self.producer = self.producer, fresh
+            self._generation += 1
+            with contextlib.suppress(Exception):
+                await old.stop()
