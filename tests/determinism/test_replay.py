@@ -35,7 +35,7 @@ import heapq
 import importlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -218,6 +218,9 @@ class Outcome:
     aggregates: dict[str, Document] = field(default_factory=dict)
     commits: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     outputs: dict[str, list[str]] = field(default_factory=dict)
+    #: When the service stored what each message it handled did (epoch ms, by the commit's
+    #: message id): the order in which it consumed them, which a replay must follow.
+    handled_at: dict[str, int] = field(default_factory=dict)
 
 
 def writes(service: str) -> list[str]:
@@ -258,6 +261,8 @@ async def outcome(
         found.aggregates[str(doc["_id"])] = without_metadata(readable_form(doc))
     by_aggregate: dict[str, list[tuple[int, str, list[str]]]] = defaultdict(list)
     async for doc in db[f"{name}_commits"].find():
+        if isinstance(at := doc.get("committed_at"), datetime):
+            found.handled_at[str(doc.get("message_id"))] = int(at.timestamp() * 1000)
         commit = readable_form(doc)
         aggregate, revision = str(commit["_id"]).rsplit("@", 1)
         events = [str(e.get("message_id")) for e in commit.get("events") or []]
@@ -291,18 +296,43 @@ def differ(service: str, before: Outcome, after: Outcome) -> list[str]:
 # -- the replay ----------------------------------------------------------------------------
 
 
-def recorded_order(records: Iterable[Record]) -> Iterator[Record]:
-    """Every partition's records in offset order, the partitions merged by timestamp."""
+def recorded_order(
+    records: Iterable[Record], handled_at: Mapping[str, int] | None = None
+) -> Iterator[Record]:
+    """Every partition's records in offset order, the partitions merged by when the
+    service handled each record (its commit's time, `handled_at`), or by the record's
+    timestamp for a record that stored nothing. A service reads its topics side by side,
+    so under load it may handle a later-stamped record of one topic before an earlier one
+    of another (an account's order completed vs its bill-cycle deadline): only its own
+    commits say which came first."""
+    handled_at = handled_at or {}
+
+    def when(record: Record) -> int:
+        for handled_as in handled_ids(record):
+            if handled_as in handled_at:
+                return handled_at[handled_as]
+        return record.timestamp
+
     queues: dict[tuple[str, int], list[Record]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r.offset):
         queues[(record.topic, record.partition)].append(record)
-    heads = [(q[0].timestamp, tp, 0) for tp, q in queues.items()]
+    heads = [(when(q[0]), tp, 0) for tp, q in queues.items()]
     heapq.heapify(heads)
     while heads:
         _, tp, i = heapq.heappop(heads)
         yield queues[tp][i]
         if i + 1 < len(queues[tp]):
-            heapq.heappush(heads, (queues[tp][i + 1].timestamp, tp, i + 1))
+            heapq.heappush(heads, (when(queues[tp][i + 1]), tp, i + 1))
+
+
+def handled_ids(record: Record) -> list[str]:
+    """The ids a service stores a record's commit under: its message id, or its deadline
+    (a deadline may fire twice; the services key it by the deadline's id)."""
+    body = record.body()
+    ids = [str(body.get("message_id"))]
+    if "deadline_id" in body:
+        ids.insert(0, f"deadline:{body['deadline_id']}")
+    return ids
 
 
 async def handled_up_to(
@@ -328,6 +358,7 @@ async def replay(
     prefix: str,
     database: str,
     logs: Path,
+    handled_at: Mapping[str, int],
 ) -> None:
     """Start `service` alone on `prefix` and `database`, produce `inputs` again (see the
     module docstring), wait until it has handled them all, and stop it."""
@@ -346,7 +377,7 @@ async def replay(
         try:
             produced: dict[tuple[str, int], int] = {}
             topic = ""
-            for record in recorded_order(inputs):
+            for record in recorded_order(inputs, handled_at):
                 if record.topic != topic:
                     await handled_up_to(bootstrap, group, prefix, produced)
                     topic = record.topic
@@ -409,7 +440,7 @@ async def test_X02_replaying_what_each_service_consumed_gives_the_same_states_an
         databases += [service_database(d, s) for s, (_, d) in again.items()]
         await asyncio.gather(
             *(
-                replay(stack, s, inputs[s], p, d, logs / f"replay-{s}")
+                replay(stack, s, inputs[s], p, d, logs / f"replay-{s}", recorded[s].handled_at)
                 for s, (p, d) in again.items()
             )
         )
