@@ -43,9 +43,11 @@ from contracts.orders import (
     ServiceMarkedDone,
     ServicePeriodEnded,
 )
-from ordering.domain.deadlines import reconcile, required
+from ordering.domain.deadlines import required
 from ordering.domain.model import (
     AccountDetails,
+    Deadline,
+    DeadlineKind,
     Details,
     ManagedDetails,
     Order,
@@ -57,6 +59,7 @@ from ordering.domain.model import (
     managed_details,
     postpaid_details,
 )
+from servicekit.deadlines import reconcile
 from servicekit.decisions import Evolution
 
 
@@ -89,7 +92,9 @@ def evolve(order: Order | None, event: OrderEvent) -> Order:
             TimelineEntry(event.type, event.actor, event.occurred_at, event.status),
         ),
     )
-    return replace(changed, deadlines=reconcile(changed.deadlines, required(changed)))
+    return replace(
+        changed, deadlines=reconcile(Deadline, DeadlineKind, changed.deadlines, required(changed))
+    )
 
 
 def fold(events: list[OrderEvent], order: Order | None = None) -> Order | None:

@@ -39,7 +39,6 @@ from payments.domain.model import (
     Payout,
     Receipt,
     Refund,
-    deadline_id,
 )
 from payments.domain.policy import DEFAULT_CANCELLATION_POLICY, Policy
 from payments.domain.tables import PRIMARY, TABLES, status_of
@@ -71,7 +70,6 @@ __all__ = [
     "ScheduleDeadline",
     "TableError",
     "cancellation_fee",
-    "deadline_id",
     "decide",
     "evolve",
     "fold",

@@ -45,9 +45,11 @@ from contracts.payments import (
     RefundRequested,
     RequestStatus,
 )
-from payments.domain.deadlines import reconcile, required
+from payments.domain.deadlines import required
 from payments.domain.model import (
     Claim,
+    Deadline,
+    DeadlineKind,
     Ledger,
     OrderFacts,
     PaymentRequest,
@@ -55,6 +57,7 @@ from payments.domain.model import (
     Receipt,
     Refund,
 )
+from servicekit.deadlines import reconcile
 from servicekit.decisions import Evolution
 
 
@@ -75,7 +78,11 @@ def evolve(ledger: Ledger, event: PaymentEvent) -> Ledger:
     changed = changed.model_copy(
         update={"version": ledger.version + 1, "updated_at": event.occurred_at}
     )
-    return changed.model_copy(update={"deadlines": reconcile(changed.deadlines, required(changed))})
+    return changed.model_copy(
+        update={
+            "deadlines": reconcile(Deadline, DeadlineKind, changed.deadlines, required(changed))
+        }
+    )
 
 
 def fold(events: Iterable[PaymentEvent], ledger: Ledger) -> Ledger:
