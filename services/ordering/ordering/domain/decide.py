@@ -32,16 +32,14 @@ from ordering.domain.context import (
     DecisionContext,
     Outcome,
     Rejection,
-    Step,
     by_order,
-    message_id,
     refuse,
 )
 from ordering.domain.deadlines import requests
 from ordering.domain.evolve import evolve
 from ordering.domain.flows import TABLES, creation
 from ordering.domain.model import Order
-from servicekit.decisions import rejection_fields
+from servicekit.decisions import rejected, step_for
 from servicekit.tables import Row, TableError, deadline_trigger
 
 R = RejectionReason
@@ -63,14 +61,9 @@ def decide(
         return _refused(command, now, ctx, found)
     flow, row = found
     assert row.handle is not None, "only rows that decide are found"
-    step = Step(
-        now=now,
-        actor=command.actor,
-        cause=command.message_id,
-        correlation=command.correlation_id,
-        new_id=lambda index: message_id(ctx, command.message_id, index),
-        ctx=ctx,
-        subject={"order_id": command.order_id, "flow": flow},
+    subject = {"order_id": command.order_id, "flow": flow}
+    step = step_for(
+        command, now=now, actor=command.actor, ctx=ctx, subject=subject, new_id=ctx.new_id
     )
     outcome: Outcome = row.handle(order, command, step)
     if isinstance(outcome, Rejection):
@@ -94,15 +87,8 @@ def on_deadline(
     row = TABLES[order.flow].row(order.status, deadline_trigger(deadline.kind))
     if row is None or row.handle is None:
         return Decision()
-    step = Step(
-        now=now,
-        actor=SYSTEM,
-        cause=fired.message_id,
-        correlation=fired.correlation_id or fired.message_id,
-        new_id=lambda index: message_id(ctx, fired.message_id, index),
-        ctx=ctx,
-        subject={"order_id": order.order_id, "flow": order.flow},
-    )
+    subject = {"order_id": order.order_id, "flow": order.flow}
+    step = step_for(fired, now=now, actor=SYSTEM, ctx=ctx, subject=subject, new_id=ctx.new_id)
     events: list[OrderEvent] = row.handle(order, fired, step)
     if not events:
         return Decision()
@@ -173,9 +159,5 @@ def _accepted(
 def _refused(
     command: OrderCommand, now: datetime, ctx: DecisionContext, rejection: Rejection
 ) -> Decision:
-    id_ = message_id(ctx, command.message_id, 0)
-    answer = OrderCommandRejected(
-        **rejection_fields(command, rejection, message_id=id_, now=now, actor=SYSTEM),
-        order_id=command.order_id,
-    )
-    return Decision(rejection=rejection, rejection_event=answer)
+    answer, keys = OrderCommandRejected, {"order_id": command.order_id}
+    return rejected(answer, command, rejection, now=now, actor=SYSTEM, new_id=ctx.new_id, **keys)

@@ -60,12 +60,7 @@ from ordering.domain.model import (
     postpaid_details,
 )
 from servicekit.deadlines import reconcile
-from servicekit.decisions import Evolution
-
-
-class EventMismatchError(Exception):
-    """An event that cannot follow the given state: a bug upstream of the fold."""
-
+from servicekit.decisions import EventMismatchError, Evolution
 
 _APPLY: Evolution[Order] = Evolution()
 _on = _APPLY.on

@@ -32,7 +32,6 @@ from payments.domain.context import (
     DecisionContext,
     Effect,
     Rejection,
-    message_id,
     new_step,
     refuse,
 )
@@ -40,7 +39,7 @@ from payments.domain.deadlines import requests
 from payments.domain.evolve import fold, track
 from payments.domain.model import Ledger
 from payments.domain.tables import PRIMARY, TABLES, status_of
-from servicekit.decisions import rejection_fields
+from servicekit.decisions import rejected
 from servicekit.tables import TableError, deadline_trigger
 
 R = PaymentRejectionReason
@@ -160,9 +159,5 @@ def _accepted(
 def _refused(
     command: PaymentCommand, now: datetime, ctx: DecisionContext, rejection: Rejection
 ) -> Decision:
-    id_ = message_id(ctx, command.message_id, 0)
-    answer = PaymentCommandRejected(
-        **rejection_fields(command, rejection, message_id=id_, now=now, actor=PAYMENTS),
-        order_id=command.order_id,
-    )
-    return Decision(rejection=rejection, rejection_event=answer)
+    answer, keys = PaymentCommandRejected, {"order_id": command.order_id}
+    return rejected(answer, command, rejection, now=now, actor=PAYMENTS, new_id=ctx.new_id, **keys)

@@ -58,12 +58,7 @@ from payments.domain.model import (
     Refund,
 )
 from servicekit.deadlines import reconcile
-from servicekit.decisions import Evolution
-
-
-class EventMismatchError(Exception):
-    """An event that cannot follow the given ledger: a bug upstream of the fold."""
-
+from servicekit.decisions import EventMismatchError, Evolution
 
 _APPLY: Evolution[Ledger] = Evolution()
 _on = _APPLY.on
