@@ -6,6 +6,7 @@
     timer_command      the command a request becomes
     Window             the latest deadline of one kind an aggregate keeps
     reconcile          an aggregate's windows after a change: keep, restart, open, close
+    fired_window       the open window a fired deadline closes, if it still applies
 
 Pure (no I/O, no clock): the domains may import it (tests/unit/test_domain_purity.py).
 """
@@ -104,6 +105,14 @@ def reconcile(
         else:
             result.append(window(kind, 0 if before is None else before.n + 1, due))
     return tuple(result)
+
+
+def fired_window(windows: Sequence[W], key: uuid.UUID, fired: DeadlineFired) -> W | None:
+    """The open window of `key` that `fired` closes; None when it no longer applies
+    (X-02: another key's, a stale id, a window closed since)."""
+    if fired.order_id != key:
+        return None
+    return next((d for d in windows if d.open and d.id(key) == fired.deadline_id), None)
 
 
 def requests(

@@ -39,6 +39,7 @@ from ordering.domain.deadlines import requests
 from ordering.domain.evolve import evolve
 from ordering.domain.flows import TABLES, creation
 from ordering.domain.model import Order
+from servicekit.deadlines import fired_window
 from servicekit.decisions import rejected, step_for
 from servicekit.tables import Row, TableError, deadline_trigger
 
@@ -76,13 +77,8 @@ def on_deadline(
 ) -> Decision:
     """What a fired deadline does (Rule X-02): nothing at all when the window it closes
     no longer applies (unknown order, a stale id, a status that moved on)."""
-    if order is None or fired.order_id != order.order_id:
-        return Decision()
-    deadline = next(
-        (d for d in order.deadlines if d.open and d.id(order.order_id) == fired.deadline_id),
-        None,
-    )
-    if deadline is None:
+    deadline = None if order is None else fired_window(order.deadlines, order.order_id, fired)
+    if order is None or deadline is None:
         return Decision()
     row = TABLES[order.flow].row(order.status, deadline_trigger(deadline.kind))
     if row is None or row.handle is None:

@@ -39,6 +39,7 @@ from payments.domain.deadlines import requests
 from payments.domain.evolve import fold, track
 from payments.domain.model import Ledger
 from payments.domain.tables import PRIMARY, TABLES, status_of
+from servicekit.deadlines import fired_window
 from servicekit.decisions import rejected
 from servicekit.tables import TableError, deadline_trigger
 
@@ -114,13 +115,8 @@ def on_deadline(
 ) -> Decision:
     """What a fired timer does (Rule X-02): nothing at all when it no longer applies
     (unknown order, a stale id, an entity that moved on)."""
-    if ledger is None or fired.order_id != ledger.order_id:
-        return Decision()
-    deadline = next(
-        (d for d in ledger.deadlines if d.open and d.id(ledger.order_id) == fired.deadline_id),
-        None,
-    )
-    if deadline is None:
+    deadline = None if ledger is None else fired_window(ledger.deadlines, ledger.order_id, fired)
+    if ledger is None or deadline is None:
         return Decision()
     trigger = deadline_trigger(deadline.kind)
     entity = PRIMARY[trigger]
