@@ -4,6 +4,9 @@
     ScheduleDeadline   ask the timer service for a deadline  } what a decision returns;
     CancelDeadline     withdraw one                          } the handler sends commands
     timer_command      the command a request becomes
+    Window             the latest deadline of one kind an aggregate keeps
+    reconcile          an aggregate's windows after a change: keep, restart, open, close
+    fired_window       the open window a fired deadline closes, if it still applies
 
 Pure (no I/O, no clock): the domains may import it (tests/unit/test_domain_purity.py).
 """
@@ -11,11 +14,11 @@ Pure (no I/O, no clock): the domains may import it (tests/unit/test_domain_purit
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, TypeVar
 
 from contracts.envelope import Message, Party, derived_id
 from contracts.timers import CancelDeadline as CancelTimer
@@ -59,20 +62,61 @@ class CancelDeadline:
 DeadlineRequest = ScheduleDeadline | CancelDeadline
 
 
-class Window(Protocol):
-    """A deadline an aggregate keeps: its latest window of one kind."""
+K = TypeVar("K", bound=StrEnum)
 
-    @property
-    def kind(self) -> StrEnum: ...
-    @property
-    def due_at(self) -> datetime: ...
-    @property
-    def open(self) -> bool: ...
-    def id(self, order_id: uuid.UUID) -> str: ...
+
+@dataclass(frozen=True)
+class Window(Generic[K]):
+    """The latest deadline of one kind an aggregate keeps: open while it still waits for
+    it; its n-th window of the kind (a restart takes n + 1). A domain subclasses it with its
+    own kinds, and `prefix` sets its ids apart from another service's (X-02)."""
+
+    prefix: ClassVar[str] = ""
+
+    kind: K
+    n: int
+    due_at: datetime
+    open: bool = True
+
+    def id(self, order_id: uuid.UUID) -> str:
+        """Deterministic: `{prefix}{order_id}:{kind}:{n}`."""
+        return f"{self.prefix}{order_id}:{self.kind.value}:{self.n}"
+
+
+W = TypeVar("W", bound=Window[Any])
+
+
+def reconcile(
+    window: type[W], kinds: Iterable[K], current: Sequence[W], wanted: Mapping[K, datetime]
+) -> tuple[W, ...]:
+    """The `window`s after a change, in the order of `kinds`: keep one whose due time
+    holds, restart one whose due time moved or that opens again (n + 1), open a new kind,
+    close one no longer `wanted`."""
+    latest: dict[StrEnum, W] = {d.kind: d for d in current}
+    result: list[W] = []
+    for kind in kinds:
+        before = latest.get(kind)
+        due = wanted.get(kind)
+        if due is None:
+            if before is not None:
+                result.append(replace(before, open=False))
+        elif before is not None and before.open and before.due_at == due:
+            result.append(before)
+        else:
+            result.append(window(kind, 0 if before is None else before.n + 1, due))
+    return tuple(result)
+
+
+def fired_window(windows: Sequence[W], key: uuid.UUID, fired: DeadlineFired) -> W | None:
+    """The open window of `key` that `fired` closes; None when it no longer applies
+    (X-02: another key's, a stale id, a window closed since)."""
+    if fired.order_id != key:
+        return None
+    return next((d for d in windows if d.open and d.id(key) == fired.deadline_id), None)
 
 
 def requests(
-    order_id: uuid.UUID, before: Sequence[Window], after: Sequence[Window]
+    order_id: uuid.UUID, before: Sequence[Window[Any]], after: Sequence[Window[Any]]
 ) -> list[DeadlineRequest]:
     """What the timer service must be told for the windows to go from `before` to `after`."""
     old = {d.id(order_id): d for d in before if d.open}

@@ -6,6 +6,9 @@
                                               event changes the state; `.apply(state, e)`
     Envelopes / Step                          stamp each message a decision makes
     Decision[State, Event]                    what one message did to one aggregate
+    step_for(cause, ...) -> Step              the step of deciding `cause`
+    rejected(Answer, command, rejection, ...) a refused command's Decision (X-07)
+    EventMismatchError                        an event that cannot follow the state
 
 Ordering, payments and invoicing keep only their rules; these shapes are written once
 (issue 18). Pure.
@@ -18,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from contracts.envelope import Message, Party
+from contracts.envelope import Message, Party, derived_id
 from servicekit.deadlines import DeadlineRequest
 
 S = TypeVar("S")
@@ -178,3 +181,64 @@ class Decision(Generic[S, E]):
         self.events += other.events
         self.commands += other.commands
         self.deadlines += other.deadlines
+
+
+class EventMismatchError(Exception):
+    """An event that cannot follow the given state: a bug upstream of the fold."""
+
+
+class Cause(Protocol):
+    """What a decision is about: a message, or a fired deadline."""
+
+    @property
+    def message_id(self) -> uuid.UUID: ...
+    @property
+    def correlation_id(self) -> uuid.UUID | None: ...
+
+
+def new_ids(
+    cause: uuid.UUID, pinned: Callable[[int], uuid.UUID] | None = None
+) -> Callable[[int], uuid.UUID]:
+    """The ids of the messages one decision makes: `pinned` (tests), else derived from the
+    cause's id, so re-deciding a redelivered message makes the same ids."""
+    return pinned or (lambda index: derived_id(cause, index))
+
+
+def step_for(
+    cause: Cause,
+    *,
+    now: datetime,
+    actor: Party,
+    ctx: C,
+    subject: dict[str, Any],
+    new_id: Callable[[int], uuid.UUID] | None = None,
+) -> Step[C]:
+    """The step of deciding `cause` (its correlation, or its own id when it has none)."""
+    return Step(
+        now=now,
+        actor=actor,
+        cause=cause.message_id,
+        correlation=cause.correlation_id or cause.message_id,
+        new_id=new_ids(cause.message_id, new_id),
+        ctx=ctx,
+        subject=subject,
+    )
+
+
+def rejected(
+    answer: Callable[..., Message],
+    command: Message,
+    rejection: Rejection,
+    *,
+    now: datetime,
+    actor: Party,
+    new_id: Callable[[int], uuid.UUID] | None = None,
+    **keys: Any,
+) -> Decision[Any, Any]:
+    """A refused command's decision (X-07): the service's `<Service>CommandRejected`
+    `answer` with the rejection's fields and the service's `keys`, its id the first the
+    command causes."""
+    fields = rejection_fields(
+        command, rejection, message_id=new_ids(command.message_id, new_id)(0), now=now, actor=actor
+    )
+    return Decision(rejection=rejection, rejection_event=answer(**fields, **keys))

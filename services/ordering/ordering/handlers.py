@@ -116,6 +116,7 @@ async def handle_command(command: OrderCommand, deps: Deps) -> None:
             _own(decision.deadlines, command.order_id),
             command,
             now,
+            decision.after,
         )
         others = {  # M-15: a duplicate is a new order
             str(other_id): change(None, events, _own(decision.deadlines, other_id), command, now)
@@ -173,7 +174,8 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
             REVIEW_OVERDUE.inc()
         if any(e.type == "ApprovalOverdue" for e in decision.events):
             APPROVAL_OVERDUE.inc()
-        return change(order, decision.events, _own(decision.deadlines, order_id), event, now)
+        own = _own(decision.deadlines, order_id)
+        return change(order, decision.events, own, event, now, decision.after)
 
     with log_context(order_id=event.order_id, deadline_kind=event.kind):
         # Keyed by the deadline, not the event: the timer service may fire twice.
@@ -215,9 +217,11 @@ def change(
     deadlines: list[DeadlineRequest],
     cause: Message,
     now: datetime,
+    after: Order | None = None,
 ) -> Change:
-    """The stored form of a decision: events, the new index, what to publish."""
-    after = fold(events, before)
+    """The stored form of a decision: events, the new index, what to publish; `after`
+    the state the decision reached (a created duplicate's is folded here)."""
+    after = after or fold(events, before)
     assert after is not None, "an accepted decision has events"
     timer_commands = [timer_command(d, cause, i, now, ORDERING) for i, d in enumerate(deadlines)]
     return Change(

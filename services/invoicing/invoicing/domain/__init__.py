@@ -14,19 +14,7 @@
 No I/O, no clock: time, ids and numbers come in as arguments.
 """
 
-from invoicing.domain.context import (
-    INVOICING,
-    CancelDeadline,
-    DeadlineFired,
-    DeadlineRequest,
-    Decision,
-    DecisionContext,
-    Rejection,
-    ScheduleDeadline,
-    Step,
-    published,
-    step_for,
-)
+from invoicing.domain.context import INVOICING, Decision, DecisionContext, Step, published, step_for
 from invoicing.domain.decide import (
     MissingOrderError,
     number_cause,
@@ -37,7 +25,7 @@ from invoicing.domain.decide import (
     on_order_event,
     queue_account_order,
 )
-from invoicing.domain.evolve import EventMismatchError, evolve, fold
+from invoicing.domain.evolve import evolve, fold
 from invoicing.domain.invoices import TABLE, TABLES
 from invoicing.domain.model import (
     AccountFacts,
@@ -53,6 +41,8 @@ from invoicing.domain.model import (
 )
 from invoicing.domain.policy import Policy
 from invoicing.domain.records import LEDGER_EVENTS, LedgerRecord
+from servicekit.deadlines import CancelDeadline, DeadlineFired, DeadlineRequest, ScheduleDeadline
+from servicekit.decisions import EventMismatchError, Rejection
 from servicekit.tables import TableError
 
 __all__ = [

@@ -44,13 +44,9 @@ from invoicing.domain.records import (
     OrderRecorded,
     OrderStatusNoted,
 )
-from servicekit.decisions import Evolution
+from servicekit.decisions import EventMismatchError, Evolution
 
 S = InvoiceStatus
-
-
-class EventMismatchError(Exception):
-    """An event that cannot follow the given state: a bug upstream of the fold."""
 
 
 _APPLY: Evolution[Ledger] = Evolution()

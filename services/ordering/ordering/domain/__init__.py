@@ -23,18 +23,9 @@ from contracts.orders import (
 )
 from ordering.domain.authority import may_act_on, visible_to
 from ordering.domain.catalogue import AccountDirectory, AccountRecord, Catalogue, Product
-from ordering.domain.context import (
-    CancelDeadline,
-    DeadlineFired,
-    DeadlineRequest,
-    Decision,
-    DecisionContext,
-    Rejection,
-    ScheduleDeadline,
-    by_order,
-)
+from ordering.domain.context import Decision, DecisionContext, by_order
 from ordering.domain.decide import decide, on_deadline
-from ordering.domain.evolve import EventMismatchError, evolve, fold
+from ordering.domain.evolve import evolve, fold
 from ordering.domain.flows import TABLES
 from ordering.domain.model import DeadlineKind, Order, TimelineEntry, deadline_id
 from ordering.domain.policy import Policy
@@ -45,6 +36,8 @@ from ordering.domain.tokens import (
     issue_token,
     verify_token,
 )
+from servicekit.deadlines import CancelDeadline, DeadlineFired, DeadlineRequest, ScheduleDeadline
+from servicekit.decisions import EventMismatchError, Rejection
 from servicekit.tables import TableError
 
 __all__ = [

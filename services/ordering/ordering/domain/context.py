@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import servicekit.decisions
-from contracts.envelope import derived_id
 from contracts.orders import OrderEvent
 from ordering.domain.catalogue import AccountDirectory, Catalogue
 from ordering.domain.model import Order
@@ -70,11 +69,6 @@ def by_order(events: list[OrderEvent]) -> dict[uuid.UUID, list[OrderEvent]]:
     for event in events:
         grouped.setdefault(event.order_id, []).append(event)
     return grouped
-
-
-def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:
-    """The id of the index-th message a decision caused by `cause` makes."""
-    return ctx.new_id(index) if ctx.new_id else derived_id(cause, index)
 
 
 Outcome = list[OrderEvent] | Rejection

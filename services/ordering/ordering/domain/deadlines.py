@@ -28,7 +28,6 @@ from contracts.orders import OrderStatus
 from ordering.domain.context import DeadlineRequest
 from ordering.domain.model import (
     AccountDetails,
-    Deadline,
     DeadlineKind,
     ManagedDetails,
     Order,
@@ -66,25 +65,6 @@ def required(order: Order) -> dict[DeadlineKind, datetime]:
         if status is S.IN_PROGRESS and details.needs_approval and not details.approval_overdue:
             wanted[Kind.APPROVAL_OVERDUE] = details.approval_due_at
     return {kind: due for kind, due in wanted.items() if due is not None}
-
-
-def reconcile(
-    current: tuple[Deadline, ...], wanted: dict[DeadlineKind, datetime]
-) -> tuple[Deadline, ...]:
-    """The deadlines after a change: keep, restart (n + 1), open or close each kind."""
-    latest = {d.kind: d for d in current}
-    result: list[Deadline] = []
-    for kind in DeadlineKind:
-        before = latest.get(kind)
-        due = wanted.get(kind)
-        if due is None:
-            if before is not None:
-                result.append(Deadline(kind, before.n, before.due_at, open=False))
-        elif before is not None and before.open and before.due_at == due:
-            result.append(before)
-        else:
-            result.append(Deadline(kind, 0 if before is None else before.n + 1, due))
-    return tuple(result)
 
 
 def requests(before: Order | None, after: Order) -> list[DeadlineRequest]:

@@ -32,16 +32,15 @@ from ordering.domain.context import (
     DecisionContext,
     Outcome,
     Rejection,
-    Step,
     by_order,
-    message_id,
     refuse,
 )
 from ordering.domain.deadlines import requests
 from ordering.domain.evolve import evolve
 from ordering.domain.flows import TABLES, creation
 from ordering.domain.model import Order
-from servicekit.decisions import rejection_fields
+from servicekit.deadlines import fired_window
+from servicekit.decisions import rejected, step_for
 from servicekit.tables import Row, TableError, deadline_trigger
 
 R = RejectionReason
@@ -63,14 +62,9 @@ def decide(
         return _refused(command, now, ctx, found)
     flow, row = found
     assert row.handle is not None, "only rows that decide are found"
-    step = Step(
-        now=now,
-        actor=command.actor,
-        cause=command.message_id,
-        correlation=command.correlation_id,
-        new_id=lambda index: message_id(ctx, command.message_id, index),
-        ctx=ctx,
-        subject={"order_id": command.order_id, "flow": flow},
+    subject = {"order_id": command.order_id, "flow": flow}
+    step = step_for(
+        command, now=now, actor=command.actor, ctx=ctx, subject=subject, new_id=ctx.new_id
     )
     outcome: Outcome = row.handle(order, command, step)
     if isinstance(outcome, Rejection):
@@ -83,26 +77,14 @@ def on_deadline(
 ) -> Decision:
     """What a fired deadline does (Rule X-02): nothing at all when the window it closes
     no longer applies (unknown order, a stale id, a status that moved on)."""
-    if order is None or fired.order_id != order.order_id:
-        return Decision()
-    deadline = next(
-        (d for d in order.deadlines if d.open and d.id(order.order_id) == fired.deadline_id),
-        None,
-    )
-    if deadline is None:
+    deadline = None if order is None else fired_window(order.deadlines, order.order_id, fired)
+    if order is None or deadline is None:
         return Decision()
     row = TABLES[order.flow].row(order.status, deadline_trigger(deadline.kind))
     if row is None or row.handle is None:
         return Decision()
-    step = Step(
-        now=now,
-        actor=SYSTEM,
-        cause=fired.message_id,
-        correlation=fired.correlation_id or fired.message_id,
-        new_id=lambda index: message_id(ctx, fired.message_id, index),
-        ctx=ctx,
-        subject={"order_id": order.order_id, "flow": order.flow},
-    )
+    subject = {"order_id": order.order_id, "flow": order.flow}
+    step = step_for(fired, now=now, actor=SYSTEM, ctx=ctx, subject=subject, new_id=ctx.new_id)
     events: list[OrderEvent] = row.handle(order, fired, step)
     if not events:
         return Decision()
@@ -173,9 +155,5 @@ def _accepted(
 def _refused(
     command: OrderCommand, now: datetime, ctx: DecisionContext, rejection: Rejection
 ) -> Decision:
-    id_ = message_id(ctx, command.message_id, 0)
-    answer = OrderCommandRejected(
-        **rejection_fields(command, rejection, message_id=id_, now=now, actor=SYSTEM),
-        order_id=command.order_id,
-    )
-    return Decision(rejection=rejection, rejection_event=answer)
+    answer, keys = OrderCommandRejected, {"order_id": command.order_id}
+    return rejected(answer, command, rejection, now=now, actor=SYSTEM, new_id=ctx.new_id, **keys)

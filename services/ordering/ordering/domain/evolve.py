@@ -43,9 +43,11 @@ from contracts.orders import (
     ServiceMarkedDone,
     ServicePeriodEnded,
 )
-from ordering.domain.deadlines import reconcile, required
+from ordering.domain.deadlines import required
 from ordering.domain.model import (
     AccountDetails,
+    Deadline,
+    DeadlineKind,
     Details,
     ManagedDetails,
     Order,
@@ -57,12 +59,8 @@ from ordering.domain.model import (
     managed_details,
     postpaid_details,
 )
-from servicekit.decisions import Evolution
-
-
-class EventMismatchError(Exception):
-    """An event that cannot follow the given state: a bug upstream of the fold."""
-
+from servicekit.deadlines import reconcile
+from servicekit.decisions import EventMismatchError, Evolution
 
 _APPLY: Evolution[Order] = Evolution()
 _on = _APPLY.on
@@ -89,7 +87,9 @@ def evolve(order: Order | None, event: OrderEvent) -> Order:
             TimelineEntry(event.type, event.actor, event.occurred_at, event.status),
         ),
     )
-    return replace(changed, deadlines=reconcile(changed.deadlines, required(changed)))
+    return replace(
+        changed, deadlines=reconcile(Deadline, DeadlineKind, changed.deadlines, required(changed))
+    )
 
 
 def fold(events: list[OrderEvent], order: Order | None = None) -> Order | None:

@@ -26,6 +26,7 @@ from contracts.orders import (
     PostpaidTerms,
     TermsChange,
 )
+from servicekit.deadlines import Window
 
 __all__ = [
     "AccountDetails",
@@ -63,16 +64,10 @@ def deadline_id(order_id: uuid.UUID, kind: DeadlineKind, n: int) -> str:
 
 
 @dataclass(frozen=True)
-class Deadline:
+class Deadline(Window[DeadlineKind]):
     """The latest window of one kind: open while the order still waits for it."""
 
     kind: DeadlineKind
-    n: int
-    due_at: datetime
-    open: bool = True
-
-    def id(self, order_id: uuid.UUID) -> str:
-        return deadline_id(order_id, self.kind, self.n)
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,9 @@
 No I/O, no clock: time, ids and the policy come in as arguments.
 """
 
-from payments.domain.context import (
-    PAYMENTS,
-    CancelDeadline,
-    DeadlineFired,
-    DeadlineRequest,
-    Decision,
-    DecisionContext,
-    Rejection,
-    ScheduleDeadline,
-)
+from payments.domain.context import PAYMENTS, Decision, DecisionContext
 from payments.domain.decide import decide, may_act_on, on_deadline, on_order_event
-from payments.domain.evolve import EventMismatchError, evolve, fold, track
+from payments.domain.evolve import evolve, fold, track
 from payments.domain.fees import cancellation_fee, policy_for
 from payments.domain.model import (
     Claim,
@@ -39,10 +30,11 @@ from payments.domain.model import (
     Payout,
     Receipt,
     Refund,
-    deadline_id,
 )
 from payments.domain.policy import DEFAULT_CANCELLATION_POLICY, Policy
 from payments.domain.tables import PRIMARY, TABLES, status_of
+from servicekit.deadlines import CancelDeadline, DeadlineFired, DeadlineRequest, ScheduleDeadline
+from servicekit.decisions import EventMismatchError, Rejection
 from servicekit.tables import TableError
 
 __all__ = [
@@ -71,7 +63,6 @@ __all__ = [
     "ScheduleDeadline",
     "TableError",
     "cancellation_fee",
-    "deadline_id",
     "decide",
     "evolve",
     "fold",

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 import servicekit.decisions as decisions
-from contracts.envelope import Message, Party, Role, derived_id
+from contracts.envelope import Party, Role
 from contracts.orders import MarkOrderPaid
 from contracts.orders.commands import MarkOrderUnpaid
 from contracts.payments import PaymentEvent
@@ -30,6 +30,7 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
+from servicekit.decisions import Cause, step_for
 from servicekit.decisions import Rejection as Rejection
 from servicekit.decisions import refuse as refuse
 
@@ -81,22 +82,11 @@ Step = decisions.Step[DecisionContext]
 
 
 def new_step(
-    ledger: Ledger,
-    now: datetime,
-    ctx: DecisionContext,
-    actor: Party,
-    cause: Message | DeadlineFired,
+    ledger: Ledger, now: datetime, ctx: DecisionContext, actor: Party, cause: Cause
 ) -> Step:
     """The step of deciding `cause` about `ledger`, acting as `actor`."""
-    return Step(
-        now=now,
-        actor=actor,
-        cause=cause.message_id,
-        correlation=cause.correlation_id or cause.message_id,
-        new_id=lambda index: message_id(ctx, cause.message_id, index),
-        ctx=ctx,
-        subject={"order_id": ledger.order_id},
-    )
+    subject = {"order_id": ledger.order_id}
+    return step_for(cause, now=now, actor=actor, ctx=ctx, subject=subject, new_id=ctx.new_id)
 
 
 def mark_order_paid(step: Step, payment_id: str) -> MarkOrderPaid:
@@ -107,8 +97,3 @@ def mark_order_paid(step: Step, payment_id: str) -> MarkOrderPaid:
 def mark_order_unpaid(step: Step, claim_id: str, cause: Uncollected) -> MarkOrderUnpaid:
     """P-21: tell ordering the money is finally not collected; the order ends."""
     return MarkOrderUnpaid(**step.stamp(PAYMENTS), claim_id=claim_id, cause=cause)
-
-
-def message_id(ctx: DecisionContext, cause: uuid.UUID, index: int) -> uuid.UUID:
-    """The id of the index-th message a decision caused by `cause` makes."""
-    return ctx.new_id(index) if ctx.new_id else derived_id(cause, index)

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from contracts.payments import ClaimStatus, PayoutStatus, RequestStatus
 from payments.domain.context import DeadlineRequest
-from payments.domain.model import Deadline, DeadlineKind, Ledger
+from payments.domain.model import DeadlineKind, Ledger
 from servicekit.deadlines import requests as windows
 
 Kind = DeadlineKind
@@ -44,25 +44,6 @@ def required(ledger: Ledger) -> dict[DeadlineKind, datetime]:
     if payout is not None and payout.status is PayoutStatus.PROCESSING and not payout.overdue:
         wanted[Kind.PAYOUT_OVERDUE] = payout.expected_by
     return wanted
-
-
-def reconcile(
-    current: tuple[Deadline, ...], wanted: dict[DeadlineKind, datetime]
-) -> tuple[Deadline, ...]:
-    """The timers after a change: keep, restart (n + 1), open or close each kind."""
-    latest = {d.kind: d for d in current}
-    result: list[Deadline] = []
-    for kind in DeadlineKind:
-        before = latest.get(kind)
-        due = wanted.get(kind)
-        if due is None:
-            if before is not None:
-                result.append(before.model_copy(update={"open": False}))
-        elif before is not None and before.open and before.due_at == due:
-            result.append(before)
-        else:
-            result.append(Deadline(kind=kind, n=0 if before is None else before.n + 1, due_at=due))
-    return tuple(result)
 
 
 def requests(before: Ledger | None, after: Ledger) -> list[DeadlineRequest]:

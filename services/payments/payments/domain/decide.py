@@ -32,7 +32,6 @@ from payments.domain.context import (
     DecisionContext,
     Effect,
     Rejection,
-    message_id,
     new_step,
     refuse,
 )
@@ -40,7 +39,8 @@ from payments.domain.deadlines import requests
 from payments.domain.evolve import fold, track
 from payments.domain.model import Ledger
 from payments.domain.tables import PRIMARY, TABLES, status_of
-from servicekit.decisions import rejection_fields
+from servicekit.deadlines import fired_window
+from servicekit.decisions import rejected
 from servicekit.tables import TableError, deadline_trigger
 
 R = PaymentRejectionReason
@@ -115,13 +115,8 @@ def on_deadline(
 ) -> Decision:
     """What a fired timer does (Rule X-02): nothing at all when it no longer applies
     (unknown order, a stale id, an entity that moved on)."""
-    if ledger is None or fired.order_id != ledger.order_id:
-        return Decision()
-    deadline = next(
-        (d for d in ledger.deadlines if d.open and d.id(ledger.order_id) == fired.deadline_id),
-        None,
-    )
-    if deadline is None:
+    deadline = None if ledger is None else fired_window(ledger.deadlines, ledger.order_id, fired)
+    if ledger is None or deadline is None:
         return Decision()
     trigger = deadline_trigger(deadline.kind)
     entity = PRIMARY[trigger]
@@ -160,9 +155,5 @@ def _accepted(
 def _refused(
     command: PaymentCommand, now: datetime, ctx: DecisionContext, rejection: Rejection
 ) -> Decision:
-    id_ = message_id(ctx, command.message_id, 0)
-    answer = PaymentCommandRejected(
-        **rejection_fields(command, rejection, message_id=id_, now=now, actor=PAYMENTS),
-        order_id=command.order_id,
-    )
-    return Decision(rejection=rejection, rejection_event=answer)
+    answer, keys = PaymentCommandRejected, {"order_id": command.order_id}
+    return rejected(answer, command, rejection, now=now, actor=PAYMENTS, new_id=ctx.new_id, **keys)

@@ -45,9 +45,11 @@ from contracts.payments import (
     RefundRequested,
     RequestStatus,
 )
-from payments.domain.deadlines import reconcile, required
+from payments.domain.deadlines import required
 from payments.domain.model import (
     Claim,
+    Deadline,
+    DeadlineKind,
     Ledger,
     OrderFacts,
     PaymentRequest,
@@ -55,12 +57,8 @@ from payments.domain.model import (
     Receipt,
     Refund,
 )
-from servicekit.decisions import Evolution
-
-
-class EventMismatchError(Exception):
-    """An event that cannot follow the given ledger: a bug upstream of the fold."""
-
+from servicekit.deadlines import reconcile
+from servicekit.decisions import EventMismatchError, Evolution
 
 _APPLY: Evolution[Ledger] = Evolution()
 _on = _APPLY.on
@@ -75,7 +73,11 @@ def evolve(ledger: Ledger, event: PaymentEvent) -> Ledger:
     changed = changed.model_copy(
         update={"version": ledger.version + 1, "updated_at": event.occurred_at}
     )
-    return changed.model_copy(update={"deadlines": reconcile(changed.deadlines, required(changed))})
+    return changed.model_copy(
+        update={
+            "deadlines": reconcile(Deadline, DeadlineKind, changed.deadlines, required(changed))
+        }
+    )
 
 
 def fold(events: Iterable[PaymentEvent], ledger: Ledger) -> Ledger:

@@ -16,9 +16,11 @@ as text, so no amount ever passes through a float.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +35,7 @@ from contracts.payments import (
     RequestStatus,
 )
 from payments.domain.money import minus, total
+from servicekit.deadlines import Window
 
 __all__ = [
     "Claim",
@@ -49,7 +52,6 @@ __all__ = [
     "Receipt",
     "Refund",
     "RequestStatus",
-    "deadline_id",
 ]
 
 
@@ -68,25 +70,17 @@ class DeadlineKind(StrEnum):
     CLAIM_REOPEN = "claim_reopen_window"  # P-21
 
 
-def deadline_id(order_id: uuid.UUID, kind: DeadlineKind, n: int) -> str:
-    """Deterministic and apart from ordering's: `payments:{order_id}:{kind}:{n}`."""
-    return f"payments:{order_id}:{kind.value}:{n}"
-
-
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Deadline(Frozen):
-    """The latest timer of one kind: open while the ledger still waits for it."""
+@dataclass(frozen=True)
+class Deadline(Window[DeadlineKind]):
+    """The latest timer of one kind: open while the ledger still waits for it; its id
+    `payments:{order_id}:{kind}:{n}`, apart from ordering's."""
 
+    prefix: ClassVar[str] = "payments:"
     kind: DeadlineKind
-    n: int
-    due_at: datetime
-    open: bool = True
-
-    def id(self, order_id: uuid.UUID) -> str:
-        return deadline_id(order_id, self.kind, self.n)
 
 
 class OrderFacts(Frozen):
