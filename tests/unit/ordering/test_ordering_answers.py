@@ -15,12 +15,13 @@ from contracts.orders import (
     OrderCommand,
     RejectOrder,
     SubmitOrder,
+    WithdrawOrder,
 )
 from contracts.topics import ORDERS_EVENTS
 from ordering.domain import Policy
 from ordering.handlers import Deps, handle_command
 from ordering.store import AccountsStore, SupplierSettingsStore, orders_store
-from servicekit.aggregates import Document
+from servicekit.aggregates import Document, forget_cached
 from tests.support.memory_db import MemoryDatabase
 from tests.unit.ordering.ordering_kit import (
     CLIENT,
@@ -112,11 +113,19 @@ async def test_X09_an_accepted_command_delivered_again_gets_the_same_events_and_
     assert len(commits) == 2, "one commit per distinct command"
 
 
-async def test_X09_an_accepted_command_costs_one_read_of_the_store() -> None:
+async def test_X09_an_accepted_command_costs_one_read_of_the_store_and_none_from_its_owner() -> (
+    None
+):
+    """The order's owner keeps it in memory (issue 19); a process that does not, after a
+    rebalance for instance, reads it once."""
     rig = Rig()
     await rig.answer(create())
     rig.db.calls.clear()
     await rig.answer(command(SubmitOrder, MEMBER.party))
+    assert rig.db.calls["orders.find_one"] == 0
+    forget_cached()
+    rig.db.calls.clear()
+    await rig.answer(command(WithdrawOrder, MEMBER.party))
     assert rig.db.calls["orders.find_one"] == 1
     assert rig.db.calls["orders_commits.find_one"] == 0
 
