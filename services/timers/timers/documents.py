@@ -7,11 +7,11 @@
     wheel      slots                 {_id: near_<n> | far_<m>}   slots in use (`timers.ring`)
                near_ring_<i>,        every document below also carries {s: <slot name>}
                far_ring_<j>          {_id: e|<id>|<gen>, ...the entry}   the schedule entry
-                                     {_id: c|<id>|<gen>|<attempt>, t: "claim", lease_until}
+                                     {_id: c|<id>|<gen>|<attempt>, lease_until}   a claim
                                      {_id: c|<id>|<gen>|0, t: "tomb", due}   withdrawn
-                                     {_id: d|<id>|<gen>, fired_at, lateness_ms}   fired
+                                     {_id: d|<id>|<gen>, fired_at, lateness_ms, replica}
 
-Claims and firings (`c|…` with t "claim", `d|…`) are only ever in near slots; a far slot
+Claims and firings (`c|…` without `t`, `d|…`) are only ever in near slots; a far slot
 holds entries and tombstones until it is cascaded. Ids never contain `|` (the contract
 forbids it), so the prefixes cannot collide.
 """
@@ -65,16 +65,11 @@ def entry_from(doc: Mapping[str, Any]) -> Entry:
     )
 
 
-def claim_doc(
-    entry: Entry, attempt: int, replica: str, lease_until: datetime, now: datetime
-) -> Document:
-    return {
-        "_id": claim_id(entry.key, attempt),
-        "t": "claim",
-        "replica": replica,
-        "lease_until": lease_until,
-        "at": now,
-    }
+def claim_doc(entry: Entry, attempt: int, lease_until: datetime) -> Document:
+    """A claim: its lease and nothing else. Every field costs FerretDB time on the firing
+    path (docs/timers.md), so a claim has no `t` (only a tombstone does; readers ask
+    `t == "tomb"`), no claim time (the lease's start), and no replica (a firing says it)."""
+    return {"_id": claim_id(entry.key, attempt), "lease_until": lease_until}
 
 
 def done_doc(firing: Firing) -> Document:
@@ -82,9 +77,7 @@ def done_doc(firing: Firing) -> Document:
         "_id": done_id(firing.claim.entry.key),
         "fired_at": firing.fired_at,
         "lateness_ms": firing.lateness_ms,
-        "late": firing.late,
         "replica": firing.claim.replica,
-        "attempt": firing.claim.attempt,
     }
 
 

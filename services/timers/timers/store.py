@@ -321,7 +321,7 @@ class MongoScheduleStore:
         claims: list[Claim] = []
 
         async def claim_slot(n: int, taken: list[Cached]) -> None:
-            docs = [claim_doc(c.entry, c.attempt, replica, lease_until, now) for c in taken]
+            docs = [claim_doc(c.entry, c.attempt, lease_until) for c in taken]
             try:
                 lost = await self.ring.write(f"{NEAR}{n}", docs)
             except Exception:
