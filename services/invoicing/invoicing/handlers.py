@@ -56,8 +56,8 @@ from invoicing.domain import (
     DecisionContext,
     Ledger,
     MissingOrderError,
+    NumberTaken,
     Policy,
-    Step,
     account_ledger_id,
     fold,
     ledger_of,
@@ -71,7 +71,6 @@ from invoicing.domain import (
     pending_numbers,
     published,
     queue_account_order,
-    step_for,
 )
 from invoicing.store import LEDGER_STATE, NumberStore, index_fields
 from servicekit.aggregates import (
@@ -104,7 +103,8 @@ ORDER_FACTS = (
 #: More numbers than one ledger ever waits for at once: a bound, not a rule.
 MAX_NUMBERING_ROUNDS = 1000
 
-Decide = Callable[[Ledger, Step], Decision]
+#: One of the domain's entry points, its message bound: (ledger, now, ctx) -> Decision.
+Decide = Callable[[Ledger, datetime, DecisionContext], Decision]
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ async def handle_order_event(event: Event, deps: Deps) -> None:
                 order_ledger_id(event.order_id),
                 str(event.message_id),
                 event,
-                lambda ledger, step: on_order_event(ledger, event, step),
+                lambda ledger, now, ctx: on_order_event(ledger, event, now, ctx),
             )
 
 
@@ -158,7 +158,7 @@ async def handle_command(command: Command, deps: Deps) -> None:
             ledger_id,
             str(command.message_id),
             command,
-            lambda ledger, step: on_command(ledger, command, step),
+            lambda ledger, now, ctx: on_command(ledger, command, now, ctx),
             answers_on=INVOICING_EVENTS,
         )
 
@@ -193,7 +193,7 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
             ledger_id,
             f"deadline:{event.deadline_id}",
             event,
-            lambda ledger, step: on_deadline(ledger, fired, step),
+            lambda ledger, now, ctx: on_deadline(ledger, fired, now, ctx),
         )
 
 
@@ -206,7 +206,7 @@ async def handle_account(event: AccountOpened, deps: Deps) -> None:
             ledger_id,
             str(event.message_id),
             event,
-            lambda ledger, step: on_account_event(ledger, event, step),
+            lambda ledger, now, ctx: on_account_event(ledger, event, now, ctx),
         )
 
 
@@ -240,7 +240,8 @@ async def finish_numbering(deps: Deps, ledger_id: str, stored: Stored | None = N
 
 
 def _numbered(document_id: str, number: int) -> Decide:
-    return lambda ledger, step: on_number(ledger, document_id, number, step)
+    taken = NumberTaken(document_id, number)
+    return lambda ledger, now, ctx: on_number(ledger, taken, now, ctx)
 
 
 async def repair(deps: Deps, every_seconds: float) -> None:
@@ -263,7 +264,7 @@ async def _queue_account_order(event: OrderCompleted, deps: Deps) -> None:
         account_ledger_id(account_id),
         str(event.message_id),
         event,
-        lambda ledger, step: queue_account_order(ledger, facts, event, step),
+        lambda ledger, now, ctx: queue_account_order(ledger, event, now, ctx, facts=facts),
     )
 
 
@@ -320,9 +321,7 @@ async def _apply(
         ledger = rebuild(stored, ledger_id)
         if numbered_first and pending_numbers(ledger):
             raise _NumbersPendingError(ledger_id)
-        ctx = DecisionContext(policy=deps.policy)
-        step = step_for(ledger_id, now=now, ctx=ctx, cause=cause, correlation=correlation)
-        decision = decide(ledger, step)
+        decision = decide(ledger, now, DecisionContext(policy=deps.policy))
         if (rejected := decision.rejection_event) is not None:
             reason = str(getattr(rejected, "reason", ""))
             return Refusal([outbox_entry(INVOICING_EVENTS, rejected)], reason)

@@ -36,12 +36,11 @@ from invoicing.domain import (
     DecisionContext,
     Invoice,
     Ledger,
+    NumberTaken,
     Policy,
     ScheduleDeadline,
-    Step,
     account_ledger_id,
     fold,
-    number_cause,
     on_account_event,
     on_command,
     on_deadline,
@@ -51,7 +50,6 @@ from invoicing.domain import (
     pending_numbers,
     published,
     queue_account_order,
-    step_for,
 )
 
 C = TypeVar("C", bound=Command)
@@ -233,12 +231,9 @@ class Scenario:
         #: Every event the ledger stored (published ones and records), in order.
         self.stored: list[Event] = []
 
-    def step(self, cause: uuid.UUID | None = None) -> Step:
-        cause = cause or uuid.uuid4()
-        ctx = DecisionContext(policy=self.policy)
-        return step_for(
-            self.ledger.ledger_id, now=self.now, ctx=ctx, cause=cause, correlation=cause
-        )
+    @property
+    def ctx(self) -> DecisionContext:
+        return DecisionContext(policy=self.policy)
 
     def apply(self, decision: Decision) -> Decision:
         self.ledger = fold(decision.events, self.ledger)
@@ -257,18 +252,19 @@ class Scenario:
         return decision
 
     def order(self, event: Event) -> Decision:
-        return self.apply(on_order_event(self.ledger, event, self.step(event.message_id)))
+        return self.apply(on_order_event(self.ledger, event, self.now, self.ctx))
 
     def do(self, command: Command) -> Decision:
-        return self.apply(on_command(self.ledger, command, self.step(command.message_id)))
+        return self.apply(on_command(self.ledger, command, self.now, self.ctx))
 
     def account(self, event: AccountOpened) -> Decision:
-        return self.apply(on_account_event(self.ledger, event, self.step(event.message_id)))
+        return self.apply(on_account_event(self.ledger, event, self.now, self.ctx))
 
     def queue(self, created: OrderCreated, completed: OrderCompleted) -> Decision:
-        facts = fold(on_order_event(Ledger("x"), created, self.step()).events, Ledger("x")).order
+        recorded = on_order_event(Ledger("x"), created, self.now, self.ctx).events
+        facts = fold(recorded, Ledger("x")).order
         assert facts is not None
-        decision = queue_account_order(self.ledger, facts, completed, self.step())
+        decision = queue_account_order(self.ledger, completed, self.now, self.ctx, facts=facts)
         return self.apply(decision)
 
     def fire(self, deadline_id: str, *, move_clock: bool = True) -> Decision:
@@ -291,7 +287,7 @@ class Scenario:
             payload=request.payload,
         )
         self.deadlines.pop(request.deadline_id, None)
-        return self.apply(on_deadline(self.ledger, fired, self.step(fired.message_id)))
+        return self.apply(on_deadline(self.ledger, fired, self.now, self.ctx))
 
     def number_pending(self) -> None:
         for _ in range(100):
@@ -301,8 +297,8 @@ class Scenario:
             request = pending[0]
             taken = self.numbers[request.series]
             number = taken.setdefault(request.document_id, len(taken) + 1)
-            cause = number_cause(request.document_id)
-            decision = on_number(self.ledger, request.document_id, number, self.step(cause))
+            numbered = NumberTaken(request.document_id, number)
+            decision = on_number(self.ledger, numbered, self.now, self.ctx)
             self.ledger = fold(decision.events, self.ledger)
             self.stored += decision.events
             self.published += published(decision)

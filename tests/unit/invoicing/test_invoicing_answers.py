@@ -144,7 +144,8 @@ async def test_X09_an_accepted_request_delivered_again_gets_the_same_events() ->
 
 
 async def test_a_message_that_changes_a_ledger_reads_the_store_once() -> None:
-    """docs/ferretdb.md's one read per message, invoicing included (issue 18)."""
+    """docs/ferretdb.md's one read per message, invoicing included (issue 18); none at all
+    when the ledger is kept in memory by its owner (servicekit.aggregates' StateCache)."""
     rig = Rig()
     await rig.active_order()
     await rig.fire(draft_deadline(1))
@@ -153,4 +154,4 @@ async def test_a_message_that_changes_a_ledger_reads_the_store_once() -> None:
     answer = await rig.answer(request_changes())
     assert [kind for kind, _ in answer] == ["InvoiceChangesRequested"]
     reads = sum(n for call, n in rig.db.calls.items() if call.endswith(".find_one"))
-    assert reads == 1, rig.db.calls
+    assert reads <= 1, rig.db.calls

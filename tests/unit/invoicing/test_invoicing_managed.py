@@ -284,8 +284,8 @@ def test_M12_deciding_the_same_message_again_makes_the_same_ids() -> None:
     sc = Scenario()
     sc.order(order_created())
     activated = order_activated()
-    first = on_order_event(sc.ledger, activated, sc.step(activated.message_id))
-    again = on_order_event(sc.ledger, activated, sc.step(activated.message_id))
+    first = on_order_event(sc.ledger, activated, sc.now, sc.ctx)
+    again = on_order_event(sc.ledger, activated, sc.now, sc.ctx)
     assert [e.message_id for e in first.events] == [e.message_id for e in again.events]
 
 

@@ -1,6 +1,7 @@
 """invoicing's pure domain: ledgers of invoices, a transition table, decide and evolve.
 
-    on_order_event / on_command / on_deadline / on_number -> Decision
+    on_order_event / on_command / on_deadline / on_number (ledger, message, now, ctx)
+        -> Decision                              each builds its own `Step` (`new_step`)
     evolve(ledger, event) -> Ledger              fold one event into the state
 
     model       Ledger, Invoice, ids, `pending_numbers`
@@ -14,7 +15,15 @@
 No I/O, no clock: time, ids and numbers come in as arguments.
 """
 
-from invoicing.domain.context import INVOICING, Decision, DecisionContext, Step, published, step_for
+from invoicing.domain.context import (
+    INVOICING,
+    Decision,
+    DecisionContext,
+    Step,
+    invoicing_ids,
+    new_step,
+    published,
+)
 from invoicing.domain.decide import (
     MissingOrderError,
     number_cause,
@@ -33,6 +42,7 @@ from invoicing.domain.model import (
     Invoice,
     Ledger,
     NumberRequest,
+    NumberTaken,
     OrderFacts,
     account_ledger_id,
     ledger_of,
@@ -63,6 +73,7 @@ __all__ = [
     "LedgerRecord",
     "MissingOrderError",
     "NumberRequest",
+    "NumberTaken",
     "OrderFacts",
     "Policy",
     "Rejection",
@@ -72,7 +83,9 @@ __all__ = [
     "account_ledger_id",
     "evolve",
     "fold",
+    "invoicing_ids",
     "ledger_of",
+    "new_step",
     "number_cause",
     "on_account_event",
     "on_command",
@@ -83,5 +96,4 @@ __all__ = [
     "pending_numbers",
     "published",
     "queue_account_order",
-    "step_for",
 ]

@@ -3,7 +3,8 @@ uses them (issue 18: one Decision, one Step, one set of deadline values in every
 
 in    DecisionContext   the policy (durations, calendar)
       Step              now, the cause's ids, the actor; stamps each new message with the
-                        ledger's id (`step.stamp()`)
+                        ledger's id (`step.stamp()`); built by `new_step` inside the
+                        domain, from the message, `now` and the context
       DeadlineFired     a deadline of this ledger fell due (its payload names the invoice)
 out   Decision          events (published ones and the ledger's records) to fold and
                         store, commands for other services, deadline requests; or a
@@ -13,9 +14,11 @@ out   Decision          events (published ones and the ledger's records) to fold
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import servicekit.decisions as decisions
 from contracts.envelope import Event, Party, Role, derived_id
 from invoicing.domain.model import Ledger
 from invoicing.domain.policy import Policy
@@ -26,9 +29,8 @@ from servicekit.deadlines import CancelDeadline as CancelDeadline
 from servicekit.deadlines import DeadlineFired as DeadlineFired
 from servicekit.deadlines import DeadlineRequest as DeadlineRequest
 from servicekit.deadlines import ScheduleDeadline as ScheduleDeadline
-from servicekit.decisions import Decision as Decided
+from servicekit.decisions import Cause, step_for
 from servicekit.decisions import Rejection as Rejection
-from servicekit.decisions import Step as Stepping
 from servicekit.decisions import refuse as refuse
 
 #: The party invoicing acts as, towards ordering and in the events it makes by itself.
@@ -42,37 +44,26 @@ class DecisionContext:
     policy: Policy = field(default_factory=Policy)
 
 
-class Decision(Decided[Ledger, Event]):
-    """What one message did to one ledger: servicekit's `Decision`, of invoicing's types."""
-
-
-class Step(Stepping[DecisionContext]):
-    """One decision about one ledger: servicekit's `Step`, with invoicing's context."""
-
+#: What one message did to one ledger (servicekit's one Decision shape).
+Decision = decisions.Decision[Ledger, Event]
+#: One decision about one ledger; `subject` puts the ledger's id on every record.
+Step = decisions.Step[DecisionContext]
 
 Outcome = Decision | Rejection
 
 
-def step_for(
-    ledger_id: str,
-    *,
-    now: datetime,
-    ctx: DecisionContext,
-    cause: uuid.UUID,
-    correlation: uuid.UUID,
-    actor: Party = INVOICING,
-) -> Step:
-    """One decision about `ledger_id`: ids derived from the cause's, so deciding a
-    redelivered message again makes the same ids."""
-    return Step(
-        now=now,
-        actor=actor,
-        cause=cause,
-        correlation=correlation,
-        new_id=lambda index: derived_id(cause, index, "invoicing"),
-        ctx=ctx,
-        subject={"ledger_id": ledger_id},
-    )
+def invoicing_ids(cause: uuid.UUID) -> Callable[[int], uuid.UUID]:
+    """The ids of the messages deciding `cause` makes: derived from the cause's id (and
+    salted "invoicing", as invoicing's ids always were), so deciding a redelivered
+    message again makes the same ids."""
+    return lambda index: derived_id(cause, index, "invoicing")
+
+
+def new_step(ledger_id: str, cause: Cause, now: datetime, ctx: DecisionContext) -> Step:
+    """The step of deciding `cause` about `ledger_id`, invoicing acting."""
+    subject = {"ledger_id": ledger_id}
+    new_id = invoicing_ids(cause.message_id)
+    return step_for(cause, now=now, actor=INVOICING, ctx=ctx, subject=subject, new_id=new_id)
 
 
 def published(decision: Decision) -> list[Event]:

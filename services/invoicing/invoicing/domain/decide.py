@@ -1,10 +1,11 @@
-"""From a ledger and what happened to it, a `Decision`. Pure: `now`, the ids' cause and
-every snapshot come in through the `Step`.
+"""From a ledger and what happened to it, a `Decision`. Pure: `now` and every snapshot
+come in as arguments; each entry point builds its `Step` from the message it decides,
+as ordering's and payments' do (issue 18).
 
-    on_order_event(ledger, event, step)       ordering's facts: record, plan, cancel, void
-    on_command(ledger, command, step)         the members', operators' and payments' commands
-    on_deadline(ledger, fired, step)          a draft date, an invoice date, a cycle run
-    on_number(ledger, document_id, n, step)   a number was taken: the issue or void is told
+    on_order_event(ledger, event, now, ctx)   ordering's facts: record, plan, cancel, void
+    on_command(ledger, command, now, ctx)     the members', operators' and payments' commands
+    on_deadline(ledger, fired, now, ctx)      a draft date, an invoice date, a cycle run
+    on_number(ledger, taken, now, ctx)        a number was taken: the issue or void is told
     on_account_event / queue_account_order    A-11, see `accounts`
 
     command ─▶ invoice known? ─▶ the order's member (for a member)? ─▶ (status, command)
@@ -15,6 +16,8 @@ every snapshot come in through the `Step`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from contracts.accounts import AccountOpened
 from contracts.envelope import Command, Event, Role
@@ -47,8 +50,11 @@ from invoicing.domain.context import (
     INVOICING,
     DeadlineFired,
     Decision,
+    DecisionContext,
     Rejection,
     Step,
+    invoicing_ids,
+    new_step,
     refuse,
 )
 from invoicing.domain.evolve import fold
@@ -57,11 +63,13 @@ from invoicing.domain.model import (
     DeadlineKind,
     Invoice,
     Ledger,
+    NumberTaken,
     OrderFacts,
     deadline_id,
     pending_numbers,
 )
 from invoicing.domain.records import CompletionReported, OrderRecorded, OrderStatusNoted
+from servicekit.decisions import rejected
 from servicekit.tables import Row, TableError, deadline_trigger
 
 R = InvoicingRejectionReason
@@ -80,8 +88,17 @@ def number_cause(document_id: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"number:{document_id}")
 
 
-def on_order_event(ledger: Ledger, event: Event, step: Step) -> Decision:
+@dataclass(frozen=True)
+class _Numbered:
+    """What a number's decision is caused by: the number taken, in the invoice's story."""
+
+    message_id: uuid.UUID
+    correlation_id: uuid.UUID
+
+
+def on_order_event(ledger: Ledger, event: Event, now: datetime, ctx: DecisionContext) -> Decision:
     """What ordering's event changes for the order's invoices (M-10, M-14, M-15, M-16)."""
+    step = new_step(ledger.ledger_id, event, now, ctx)
     facts = ledger.order
     if isinstance(event, OrderCreated | DraftEdited):
         return _record(ledger, event, step)
@@ -108,8 +125,9 @@ def on_order_event(ledger: Ledger, event: Event, step: Step) -> Decision:
     return Decision()
 
 
-def on_command(ledger: Ledger, command: Command, step: Step) -> Decision:
+def on_command(ledger: Ledger, command: Command, now: datetime, ctx: DecisionContext) -> Decision:
     """Rule X-07: a command's events, or its rejection with a reason."""
+    step = new_step(ledger.ledger_id, command, now, ctx)
     outcome: Decision | Rejection
     if isinstance(command, RunBillCycle):
         outcome = accounts.run_now(ledger, command, step)
@@ -118,12 +136,15 @@ def on_command(ledger: Ledger, command: Command, step: Step) -> Decision:
     else:
         outcome = refuse(R.INVALID, f"invoicing takes no {command.type}")
     if isinstance(outcome, Rejection):
-        return Decision(rejection_event=_rejected(command, outcome, step))
+        return _refused(command, outcome, now)
     return outcome
 
 
-def on_deadline(ledger: Ledger, fired: DeadlineFired, step: Step) -> Decision:
+def on_deadline(
+    ledger: Ledger, fired: DeadlineFired, now: datetime, ctx: DecisionContext
+) -> Decision:
     """A deadline of this ledger fell due; one that no longer applies changes nothing."""
+    step = new_step(ledger.ledger_id, fired, now, ctx)
     if fired.kind == DeadlineKind.BILL_CYCLE:
         return accounts.on_cycle_deadline(ledger, fired, step)
     invoice = ledger.invoice(fired.payload.get("invoice_id", ""))
@@ -136,18 +157,22 @@ def on_deadline(ledger: Ledger, fired: DeadlineFired, step: Step) -> Decision:
     if edge is None or edge.handle is None:
         return Decision()
     outcome = edge.handle(ledger, invoice, fired, step)
-    assert isinstance(outcome, Decision), "a deadline is never refused"
+    assert not isinstance(outcome, Rejection), "a deadline is never refused"
     return _checked(ledger, invoice, edge, outcome)
 
 
-def on_number(ledger: Ledger, document_id: str, number: int, step: Step) -> Decision:
-    """`document_id` got `number` from its issuer's sequence: tell the issue (M-12, A-11)
-    or the void (M-14); the last planned invoice issued tells ordering (M-16)."""
+def on_number(ledger: Ledger, taken: NumberTaken, now: datetime, ctx: DecisionContext) -> Decision:
+    """`taken.document_id` got `taken.number` from its issuer's sequence: tell the issue
+    (M-12, A-11) or the void (M-14); the last planned invoice issued tells ordering (M-16).
+    Its cause is `number_cause(document_id)`, in the invoice's correlation."""
+    document_id, number = taken.document_id, taken.number
     request = next((r for r in pending_numbers(ledger) if r.document_id == document_id), None)
     if request is None:
         return Decision()  # numbered already
     invoice = ledger.invoice(request.invoice_id)
     assert invoice is not None and invoice.issued_at is not None
+    cause = _Numbered(number_cause(document_id), invoice.correlation_id)
+    step = new_step(ledger.ledger_id, cause, now, ctx)
     client = _client(ledger, invoice)
     if document_id == invoice.invoice_id:
         issued = InvoiceIssued(
@@ -191,15 +216,19 @@ def on_number(ledger: Ledger, document_id: str, number: int, step: Step) -> Deci
     return Decision(events=[voided])
 
 
-def on_account_event(ledger: Ledger, event: AccountOpened, step: Step) -> Decision:
+def on_account_event(
+    ledger: Ledger, event: AccountOpened, now: datetime, ctx: DecisionContext
+) -> Decision:
     """A-11: an account's contact and bill-cycle day."""
-    return accounts.record_account(ledger, event, step)
+    return accounts.record_account(ledger, event, new_step(ledger.ledger_id, event, now, ctx))
 
 
 def queue_account_order(
-    ledger: Ledger, facts: OrderFacts, event: OrderCompleted, step: Step
+    ledger: Ledger, event: OrderCompleted, now: datetime, ctx: DecisionContext, *, facts: OrderFacts
 ) -> Decision:
-    """A-11: a completed account order waits for its account's next run."""
+    """A-11: a completed account order (`facts`, from its order's ledger) waits for its
+    account's next run."""
+    step = new_step(ledger.ledger_id, event, now, ctx)
     return accounts.queue_order(ledger, facts, event, step)
 
 
@@ -251,7 +280,7 @@ def _cancel_all(ledger: Ledger, event: OrderCancelled, step: Step) -> Decision:
         if edge is None or edge.handle is None:
             continue  # cancelled or voided already: the paper trail stays as it is
         outcome = edge.handle(ledger, invoice, event, step)
-        assert isinstance(outcome, Decision)
+        assert not isinstance(outcome, Rejection)
         decision.extend(_checked(ledger, invoice, edge, outcome))
     return decision
 
@@ -273,7 +302,7 @@ def _cancellation_pending_or_not(
             if edge is None or edge.handle is None:
                 continue  # held by a change request (M-11), or issued, cancelled, voided
             outcome = edge.handle(noted_ledger, invoice, event, step)
-            assert isinstance(outcome, Decision)
+            assert not isinstance(outcome, Rejection)
             decision.extend(_checked(noted_ledger, invoice, edge, outcome))
     return decision
 
@@ -312,13 +341,17 @@ def _client(ledger: Ledger, invoice: Invoice) -> OrderParty:
     return client
 
 
-def _rejected(command: Command, rejection: Rejection, step: Step) -> InvoicingCommandRejected:
-    return InvoicingCommandRejected(
-        **step.envelope(),
+def _refused(command: Command, rejection: Rejection, now: datetime) -> Decision:
+    """X-07: the command's `InvoicingCommandRejected`, its id the first the command causes
+    (`invoicing_ids`): every refusal comes before a handler stamps anything, so this is
+    the id the rejection always had."""
+    return rejected(
+        InvoicingCommandRejected,
+        command,
+        rejection,
+        now=now,
+        actor=INVOICING,
+        new_id=invoicing_ids(command.message_id),
         invoice_id=command.invoice_id if isinstance(command, InvoiceCommand) else None,
         account_id=command.account_id if isinstance(command, RunBillCycle) else None,
-        command_type=command.type,
-        command_id=command.message_id,
-        reason=rejection.reason.value,
-        message=rejection.message,
     )

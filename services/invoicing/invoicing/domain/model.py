@@ -214,6 +214,14 @@ class NumberRequest:
     invoice_id: str
 
 
+@dataclass(frozen=True)
+class NumberTaken:
+    """`document_id` got `number` from its issuer's sequence: what `on_number` decides on."""
+
+    document_id: str
+    number: int
+
+
 def pending_numbers(ledger: Ledger) -> list[NumberRequest]:
     """What still needs a number, in the order numbers must be given: an invoice before
     the credit note that voids it."""
