@@ -154,4 +154,4 @@ async def test_a_message_that_changes_a_ledger_reads_the_store_once() -> None:
     answer = await rig.answer(request_changes())
     assert [kind for kind, _ in answer] == ["InvoiceChangesRequested"]
     reads = sum(n for call, n in rig.db.calls.items() if call.endswith(".find_one"))
-    assert reads <= 1, rig.db.calls
+    assert reads == 1, rig.db.calls
