@@ -1,7 +1,7 @@
 """Issue 20: replaying what each service consumed, into an empty store, gives the same
 states and the same event ids (determinism).
 
-The recording: ordering, payments, invoicing and timers run as processes (as in the
+The recording: ordering, payments, invoicing, the notifier and timers run as processes (as in the
 end-to-end tests) with `ORDERFLOW_CLOCK=record`, so that a handler's `now` is the Kafka
 timestamp of the record it handles, and a mix of lifecycles plays (paid and paid out,
 lapsed, cancelled with a fee, haggled, managed and sent to the client, an account order
