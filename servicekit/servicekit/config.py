@@ -141,7 +141,8 @@ class ServiceSettings(KafkaSettings):
     )
     clock: ClockSource = Field(
         default="wall",
-        description="Where ordering's, payments' and invoicing's handlers take `now` from: "
+        description="Where ordering's, payments', invoicing's and the notifier's handlers take "
+        "`now` from: "
         "`wall` (when the message is handled) or `record` (the Kafka timestamp of the record "
         "handled, so that a replay gives the same results: tests/determinism).",
     )

@@ -1,7 +1,7 @@
 """Issue 20: replaying what each service consumed, into an empty store, gives the same
 states and the same event ids (determinism).
 
-The recording: ordering, payments, invoicing and timers run as processes (as in the
+The recording: ordering, payments, invoicing, the notifier and timers run as processes (as in the
 end-to-end tests) with `ORDERFLOW_CLOCK=record`, so that a handler's `now` is the Kafka
 timestamp of the record it handles, and a mix of lifecycles plays (paid and paid out,
 lapsed, cancelled with a fee, haggled, managed and sent to the client, an account order
@@ -24,8 +24,14 @@ accounts.events, orders.events, timers.events), so this keeps the recorded order
         commits      per aggregate, each revision's message id and the ids of its events
         outputs      per Kafka key, the ids of the messages the service published
 
+The notifier stores no aggregates: its "aggregates" are the documents of its collections
+(NOTIFIER_STATE: claims, outcomes, reminder windows, order facts), without what its
+dispatcher writes in wall time (when claimed, the leases, when finished: it schedules
+sends, so it keeps the wall clock). Its emails go out asynchronously, so the recording and
+its replay each wait until no delivery is unfinished before they are read.
+
 The timer service is not replayed: its input is its own clock (its `timers.events` are
-inputs of the others, replayed as recorded). The notifier is left out (it sends email).
+inputs of the others, replayed as recorded).
 """
 
 from __future__ import annotations
@@ -83,8 +89,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 #: The services replayed, and the collection of their aggregates (servicekit.aggregates).
 AGGREGATES = {"ordering": "orders", "payments": "payments", "invoicing": "invoice_ledgers"}
+#: The notifier's collections compared, each without the fields its dispatcher writes in
+#: wall time (the email's own event is compared as the notifier's output, by id).
+NOTIFIER_STATE = {
+    "deliveries": frozenset({"claimed_at", "lease_until", "owner"}),
+    "delivery_outcomes": frozenset({"finished_at", "event"}),
+    "reminder_windows": frozenset(),
+    "order_facts": frozenset(),
+}
+#: The services replayed.
+REPLAYED = [*AGGREGATES, "notifier"]
 #: The recording runs these; the timer service keeps the deadlines the flows set.
-RECORDED = [*AGGREGATES, "timers"]
+RECORDED = [*REPLAYED, "timers"]
 CALENDAR = InvoiceCalendar(origin=starting_now(), day=6.0, lead=3.0)
 ENV = {
     **E2E_DURATIONS,
@@ -256,6 +272,16 @@ async def outcome(
     """What `service` stored and published under `prefix` and `database`."""
     found = Outcome()
     db = mongo[service_database(database, service)]
+    if service == "notifier":
+        for collection, left_out in NOTIFIER_STATE.items():
+            async for doc in db[collection].find():
+                kept = {k: v for k, v in doc.items() if k not in left_out}
+                found.aggregates[f"{collection} {doc['_id']}"] = readable_form(kept)
+        # Its emails are sent side by side, so each is announced when its send ends: the
+        # order of one order's EmailSent is the SMTP server's timing, not a decision.
+        outputs = await outputs_of(stack, service, prefix)
+        found.outputs = {key: sorted(ids) for key, ids in outputs.items()}
+        return found
     name = AGGREGATES[service]
     async for doc in db[name].find():
         found.aggregates[str(doc["_id"])] = without_metadata(readable_form(doc))
@@ -268,6 +294,14 @@ async def outcome(
         events = [str(e.get("message_id")) for e in commit.get("events") or []]
         by_aggregate[aggregate].append((int(revision), str(commit.get("message_id")), events))
     found.commits = {a: [(m, e) for _, m, e in sorted(cs)] for a, cs in by_aggregate.items()}
+    found.outputs = await outputs_of(stack, service, prefix)
+    return found
+
+
+async def outputs_of(
+    stack: devstack.StackEndpoints, service: str, prefix: str
+) -> dict[str, list[str]]:
+    """Per Kafka key, the ids of the messages `service` published under `prefix`."""
     source = f"/orderflow/{service}"
     outputs: dict[str, list[str]] = defaultdict(list)
     for record in await read_topics(stack.kafka_bootstrap, writes(service), prefix):
@@ -276,8 +310,16 @@ async def outcome(
             message_id = str(record.body().get("message_id"))
             if message_id not in outputs[key]:
                 outputs[key].append(message_id)
-    found.outputs = dict(outputs)
-    return found
+    return dict(outputs)
+
+
+async def emails_settled(mongo: AsyncMongoClient[Document], database: str) -> None:
+    """Wait until the notifier has no unfinished delivery (each email's outcome stored and
+    announced): the later marker that its asynchronous sending is over."""
+    pending = mongo[service_database(database, "notifier")]["deliveries_pending"]
+    async with asyncio.timeout(TIMERS_READY):
+        while await pending.count_documents({}, limit=1):
+            await asyncio.sleep(0.2)
 
 
 def differ(service: str, before: Outcome, after: Outcome) -> list[str]:
@@ -359,6 +401,7 @@ async def replay(
     database: str,
     logs: Path,
     handled_at: Mapping[str, int],
+    mongo: AsyncMongoClient[Document],
 ) -> None:
     """Start `service` alone on `prefix` and `database`, produce `inputs` again (see the
     module docstring), wait until it has handled them all, and stop it."""
@@ -394,6 +437,8 @@ async def replay(
             await sending.stop()
         ends = await end_offsets(bootstrap, reads(service)[1], prefix)
         await handled_up_to(bootstrap, group, prefix, {tp: e for tp, e in ends.items() if e}, 60)
+        if service == "notifier":
+            await emails_settled(mongo, database)
     finally:
         await launcher.stop()
 
@@ -422,35 +467,38 @@ async def test_X02_replaying_what_each_service_consumed_gives_the_same_states_an
         )
         try:
             await asyncio.gather(
-                launcher.start(stack, list(AGGREGATES)), prepared_timers(mongo, database)
+                launcher.start(stack, list(REPLAYED)), prepared_timers(mongo, database)
             )
             await launcher.start(stack, ["timers"])
             async with Bus(bootstrap, prefix, from_beginning=True) as bus:
                 system = System(stack, launcher, bus, prefix, database, logs, run_id, mongo)
                 await asyncio.gather(*(lifecycle(system) for lifecycle in LIFECYCLES))
                 await handled(system)
+                await emails_settled(mongo, database)
         finally:
             await launcher.stop()
         assert await dead_letters(bootstrap, prefix) == []
-        inputs = {s: await consumed(bootstrap, s, prefix) for s in AGGREGATES}
-        recorded = {s: await outcome(stack, mongo, s, prefix, database) for s in AGGREGATES}
+        inputs = {s: await consumed(bootstrap, s, prefix) for s in REPLAYED}
+        recorded = {s: await outcome(stack, mongo, s, prefix, database) for s in REPLAYED}
 
         # The replay: each service alone, on an empty store and topics of its own.
-        again = {s: (f"{prefix}{s}.", f"{database}_{s[:3]}") for s in AGGREGATES}
+        again = {s: (f"{prefix}{s}.", f"{database}_{s[:3]}") for s in REPLAYED}
         databases += [service_database(d, s) for s, (_, d) in again.items()]
         await asyncio.gather(
             *(
-                replay(stack, s, inputs[s], p, d, logs / f"replay-{s}", recorded[s].handled_at)
+                replay(
+                    stack, s, inputs[s], p, d, logs / f"replay-{s}", recorded[s].handled_at, mongo
+                )
                 for s, (p, d) in again.items()
             )
         )
         replayed = {s: await outcome(stack, mongo, s, p, d) for s, (p, d) in again.items()}
 
-        for service in AGGREGATES:
+        for service in REPLAYED:
             assert recorded[service].aggregates, f"{service} stored nothing"
             assert recorded[service].outputs, f"{service} published nothing"
         assert len(recorded["ordering"].aggregates) >= len(LIFECYCLES)
-        differences = [d for s in AGGREGATES for d in differ(s, recorded[s], replayed[s])]
+        differences = [d for s in REPLAYED for d in differ(s, recorded[s], replayed[s])]
         assert differences == [], "\n".join(differences)
     finally:
         for name in databases:

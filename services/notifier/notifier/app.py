@@ -22,6 +22,7 @@ from notifier.config import NotifierSettings
 from notifier.dispatch import Dispatcher
 from notifier.smtp import SmtpPool
 from notifier.store import FactsStore, MongoDeliveries, MongoWindows, create_indexes
+from servicekit import clocks
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime, run_service
 
@@ -63,7 +64,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         retry=config.retry(),
         settings=config.dispatch(),
         publish=runtime.publish,
-        clock=lambda: datetime.now(UTC),
+        clock=lambda: datetime.now(UTC),  # wall time always: it schedules the sends
         rand=random.random,  # jitter, not crypto
     )
     deps = handlers.Deps(
@@ -72,7 +73,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         policy=config.policy(),
         windows=MongoWindows(runtime.db),
         publish=runtime.publish,
-        clock=lambda: datetime.now(UTC),
+        clock=clocks.clock(config.clock),  # ORDERFLOW_CLOCK: the handlers' `now` only
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
     runtime.background(dispatcher.run)

@@ -12,7 +12,8 @@ servicekit/batching.py), each still told its own outcome.
                         sent or failed: the first outcome wins; `event` is what was published
     deliveries_pending  {_id: key, since}
                         unfinished deliveries: inserted before the claim, deleted after the
-                        outcome is published; the recovery reads only this small set
+                        outcome is published; the recovery reads only this small set. A
+                        claim that loses keeps a key it inserted unless an outcome exists
     order_facts         {_id: order id, flow, parties, title, total, client_asked}
                         from OrderCreated / DraftEdited; a projection, replaced as they come
                         (client_asked: set by OrderSentToClient, M-09)
@@ -130,12 +131,21 @@ class MongoDeliveries:
         )
         docs = [claim_document(e, lease_until, owner, now) for e in emails]
         claimed = await _each_new(self._claim_writes, docs)
-        # A pending key that was new while the claim was not: the delivery had finished
-        # (its key was dropped from the set), so this redelivery must not reopen it.
-        finished = [e.key for e, p, c in zip(emails, pending, claimed, strict=True) if p and not c]
-        if finished:
-            await self.finish(finished)
+        # A pending key that was new while the claim was not: either the delivery had
+        # finished (its key was dropped from the set), so this redelivery must not reopen
+        # it; or another replica claimed it meanwhile (its pending insert found this key),
+        # and the key is now that winner's: dropped, a winner that dies would never be
+        # recovered. Only an outcome tells them apart; it is stored before the key is
+        # dropped, so a key new here without an outcome is a delivery still in flight.
+        lost = [e.key for e, p, c in zip(emails, pending, claimed, strict=True) if p and not c]
+        if lost:
+            await self.finish(await self._finished(lost))
         return claimed
+
+    async def _finished(self, keys: Sequence[str]) -> list[str]:
+        """Those of `keys` whose delivery has an outcome."""
+        found = self.outcomes.find({"_id": {"$in": list(keys)}}, {"_id": 1})
+        return [str(d["_id"]) async for d in found]
 
     async def claimed(self, key: str) -> Email | None:
         doc = await self.claims.find_one({"_id": key})

@@ -531,7 +531,7 @@ class MemoryDeliveries:
                 self.claims[email.key] = (email, Lease(1, lease_until, owner))
             claimed.append(new)
         for email, p, c in zip(emails, pending, claimed, strict=True):
-            if p and not c:
+            if p and not c and email.key in self.outcomes:
                 self.unfinished.pop(email.key, None)
         return claimed
 
