@@ -110,10 +110,13 @@ chaos: install
 # Fuzzed input, the long run (issue 20): random examples, FUZZ_EXAMPLES batches per test
 # (commands and gateway requests); `make test` runs the same tests derandomized and short.
 # A failure prints its example: keep it as a test in tests/fuzz/test_fuzz_regressions.py.
+# With them, the stateful domain fuzzers (tests/unit/*/test_*_stateful.py): FUZZ_EXAMPLES
+# random command sequences of up to 50 steps per machine.
 FUZZ_EXAMPLES ?= 200
+FUZZ_STATEFUL := $(wildcard tests/unit/*/test_*_stateful.py)
 fuzz: install stack-up
 	ORDERFLOW_FUZZ_PROFILE=fuzz ORDERFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-	  $(VENV)/bin/pytest tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
+	  $(VENV)/bin/pytest tests/fuzz $(FUZZ_STATEFUL) -p no:cacheprovider --hypothesis-show-statistics
 
 # The timer service's benchmark (figures printed, not a timed test; about 20 minutes).
 bench-timers: install stack-up
