@@ -9,9 +9,9 @@ CLI, the bench, the chaos harness and the tests share (plain aiokafka, no servic
     partitions(bootstrap, topics)     the partitions of the topics that exist
     create_topics(bootstrap, names)   make topics (a test's or a bench's own, made up front)
     delete_topics(bootstrap, names)   drop them again (best effort: cleaning up)
-    Upstream                          sends commands (or raw bytes, with headers) as upstream
-                                      does; with `retry_for`, keeps trying while the broker
-                                      is away
+    Upstream                          sends commands (or raw bytes, or a record with headers)
+                                      as upstream does; with `retry_for`, keeps trying while
+                                      the broker is away
     Record                            one record read back
     read_topics(bootstrap, names)     every record from the start: up to the topics' end now,
                                       or, with `until`, until a check on them holds
@@ -170,14 +170,18 @@ class Upstream:
         for message in messages:
             await self.send_raw(topic, message.model_dump_json().encode(), message.kafka_key())
 
-    async def send_raw(
+    async def send_raw(self, topic: str, value: bytes, key: bytes | None = b"k") -> Sent:
+        """Send `value` as it is (bytes a service may refuse)."""
+        return await self.send_record(topic, value, key)
+
+    async def send_record(
         self,
         topic: str,
         value: bytes,
         key: bytes | None = b"k",
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> Sent:
-        """Send `value` as it is (bytes a service may refuse), with Kafka `headers`."""
+        """Send `value` as it is with Kafka `headers` (a dead letter's, a traceparent)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry_for
         delay, failures = 0.5, 0

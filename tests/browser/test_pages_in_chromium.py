@@ -166,7 +166,7 @@ async def test_a_dead_letter_is_replayed_from_the_console_with_its_original_byte
     source = f"{prefix}console-{uuid.uuid4().hex[:6]}.commands"
     dlq = source + ".dlq"
     async with Upstream(stack.kafka_bootstrap) as upstream:
-        await upstream.send_raw(
+        await upstream.send_record(
             dlq,
             b'{"type": "SubmitOrder"}',
             key=b"order-1",

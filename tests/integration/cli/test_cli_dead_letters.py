@@ -13,7 +13,7 @@ async def test_a_dead_letter_is_replayed_to_its_source_topic_with_its_original_b
 ) -> None:
     source, dlq = f"{topic_prefix}cli.orders.commands", f"{topic_prefix}cli.orders.commands.dlq"
     async with Upstream(stack.kafka_bootstrap) as upstream:
-        await upstream.send_raw(
+        await upstream.send_record(
             dlq,
             b'{"type": "SubmitOrder"}',
             key=b"order-1",

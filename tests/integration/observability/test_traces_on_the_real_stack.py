@@ -188,14 +188,15 @@ async def traced(
     create = c.command(
         CreateOrder, owner.party, order_id=order_id, parties=[owner, buyer], terms=c.managed_terms()
     )
-    # The traced command: an upstream span of the test's own is its parent.
-    trace_id, upstream_span = secrets.token_hex(16), secrets.token_hex(8)
-    reject = c.command(RejectOrder, c.OPERATOR, order_id=order_id, reason="Client unknown to us")
     async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
         await upstream.send(
             topics.ORDERS_COMMANDS, create, c.command(SubmitOrder, owner.party, order_id=order_id)
         )
-        await upstream.send_raw(
+    # The traced command: an upstream span of the test's own is its parent.
+    trace_id, upstream_span = secrets.token_hex(16), secrets.token_hex(8)
+    reject = c.command(RejectOrder, c.OPERATOR, order_id=order_id, reason="Client unknown to us")
+    async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
+        await upstream.send_record(
             topics.ORDERS_COMMANDS,
             reject.model_dump_json().encode(),
             key=reject.kafka_key(),
