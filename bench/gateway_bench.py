@@ -40,7 +40,6 @@ from datetime import UTC, datetime
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from bench.ordering_bench import answer_key, check, drive, new_orders
@@ -52,6 +51,7 @@ from gateway.auth import issue
 from gateway.config import GatewaySettings
 from gateway.domain import Caller
 from orderflow import commands as c
+from orderflow.kafka import Producer
 from orderflow.launcher import wait_for_api
 
 LAG_METRIC = "orderflow_gateway_projection_lag_seconds"
@@ -350,7 +350,7 @@ async def _view_latency(
 async def _projection_lag(
     section: Section,
     reader: Reader,
-    out: AIOKafkaProducer,
+    out: Producer,
     source: str,
     gateway: ServiceProcess,
     n: int,

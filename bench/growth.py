@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bson
-from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench import ordering_bench as ob
 from bench.report import Section
 from bench.rig import Document, Reader, Run, Services, producer
 from contracts import topics
+from orderflow.kafka import Producer
 from servicekit.aggregates import readable_form, stored_form
 from servicekit.config import service_database
 
@@ -132,7 +132,7 @@ async def _measure(
     section: Section,
     services: Services,
     reader: Reader,
-    out: AIOKafkaProducer,
+    out: Producer,
     template: Template,
     size: int,
     took: float,

@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
-
 from bench.report import Section
 from bench.rig import (
     CpuMeter,
@@ -39,6 +37,7 @@ from bench.rig import (
 from contracts import topics
 from contracts.orders import CreateOrder, EditDraft, Flow, OrderCreated, OrderStatus
 from orderflow import commands as c
+from orderflow.kafka import Producer
 
 #: The events that answer our commands; anything else answering one is a surprise.
 ACCEPTED = {"OrderCreated", "DraftEdited"}
@@ -99,7 +98,7 @@ class Outcome:
 
 async def drive(
     reader: Reader,
-    out: AIOKafkaProducer,
+    out: Producer,
     topic: str,
     commands: Sequence[CreateOrder] | Sequence[EditDraft],
     rate: float | None = None,
@@ -181,7 +180,7 @@ async def run_section(
 async def _throughput(
     services: Services,
     reader: Reader,
-    out: AIOKafkaProducer,
+    out: Producer,
     section: Section | None,
     n: int,
     replicas: int,
@@ -217,7 +216,7 @@ async def _throughput(
 
 async def _latency(
     reader: Reader,
-    out: AIOKafkaProducer,
+    out: Producer,
     source: str,
     section: Section,
     rate: float,

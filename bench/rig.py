@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
 import devstack
@@ -28,7 +27,6 @@ from contracts.envelope import Message
 from devstack.kafka import delete_topics_with_prefix
 from devstack.services import ROOT, ServiceProcess
 from orderflow import kafka
-from servicekit.kafka import client_kwargs
 
 Document = dict[str, Any]
 
@@ -182,12 +180,7 @@ def stack_pids() -> dict[str, list[int]]:
 
 
 async def create_topics(bootstrap: str, names: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
-    finally:
-        await admin.close()
+    await kafka.create_topics(bootstrap, names, PARTITIONS)
 
 
 async def partitions_of(bootstrap: str, topic: str, timeout: float = 30.0) -> list[int]:
@@ -200,7 +193,7 @@ async def partitions_of(bootstrap: str, topic: str, timeout: float = 30.0) -> li
     return found[topic]
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
+def producer(bootstrap: str) -> kafka.Producer:
     """A producer as an upstream system would configure one (idempotent, short linger)."""
     return kafka.producer(bootstrap, linger_ms=5)
 
@@ -287,7 +280,7 @@ class Reader:
 
 
 async def send_all(
-    producer: AIOKafkaProducer, topic: str, items: Sequence[tuple[str, bytes, bytes]]
+    producer: kafka.Producer, topic: str, items: Sequence[tuple[str, bytes, bytes]]
 ) -> dict[str, float]:
     """Send as fast as the producer takes them; returns each id's send time."""
     sent: dict[str, float] = {}
@@ -300,7 +293,7 @@ async def send_all(
 
 
 async def send_paced(
-    producer: AIOKafkaProducer, topic: str, items: Sequence[tuple[str, bytes, bytes]], rate: float
+    producer: kafka.Producer, topic: str, items: Sequence[tuple[str, bytes, bytes]], rate: float
 ) -> dict[str, float]:
     """Send at `rate` per second (each at its slot, late ones at once); send times by id."""
     sent: dict[str, float] = {}

@@ -36,13 +36,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from contracts.envelope import SYSTEM
 from contracts.timers import CancelDeadline, DeadlineExpired, ScheduleDeadline
-from servicekit.kafka import client_kwargs
+from orderflow import kafka
 from timers.config import TimersSettings
 from timers.domain import Deadline, DeadlineStatus, fire
 from timers.handlers import Deps, handle_command
@@ -94,7 +92,7 @@ class Rig:
     settings: TimersSettings
     store: MongoScheduleStore
     topic: str
-    producer: AIOKafkaProducer
+    producer: kafka.Producer
     published: list[tuple[DeadlineExpired, datetime]]
     expected: int = 0
     all_out: asyncio.Event = field(default_factory=asyncio.Event)
@@ -141,13 +139,8 @@ async def rig(args: argparse.Namespace, name: str, **overrides: Any) -> AsyncIte
         args.mongodb_uri, tz_aware=True, maxPoolSize=50
     )
     topic = f"bench_timers_{RUN}_{name}.timers.events"
-    admin = AIOKafkaAdminClient(**client_kwargs(args.kafka))
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 6, 1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(**client_kwargs(args.kafka), enable_idempotence=True, linger_ms=5)
+    await kafka.create_topics(args.kafka, [topic], partitions=6)
+    producer = kafka.producer(args.kafka, linger_ms=5)
     await producer.start()
     store = MongoScheduleStore(
         client[settings.database], client[settings.wheel_database_name], settings
@@ -160,11 +153,7 @@ async def rig(args: argparse.Namespace, name: str, **overrides: Any) -> AsyncIte
         await client.drop_database(settings.database)
         await client.drop_database(settings.wheel_database_name)
         await client.close()
-        admin = AIOKafkaAdminClient(**client_kwargs(args.kafka))
-        await admin.start()
-        with contextlib.suppress(Exception):
-            await admin.delete_topics([topic])
-        await admin.close()
+        await kafka.delete_topics(args.kafka, [topic])
 
 
 async def bulk(rig: Rig, deadlines: Sequence[Deadline], chunk: int = 50_000) -> float:

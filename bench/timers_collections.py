@@ -23,12 +23,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from contracts.envelope import SYSTEM
 from contracts.timers import DeadlineExpired, ScheduleDeadline
+from orderflow import kafka
 from timers.config import TimersSettings
 from timers.handlers import Deps, handle_command
 from timers.scheduler import Scheduler, pipelined
@@ -75,10 +74,8 @@ async def main() -> None:
         client[settings.database], client[settings.wheel_database_name], settings
     )
     topic = f"bench_timers_idle_{run}.timers.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=args.kafka)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 1, 1)])
-    producer = AIOKafkaProducer(bootstrap_servers=args.kafka)
+    await kafka.create_topics(args.kafka, [topic], partitions=1)
+    producer = kafka.producer(args.kafka)
     await producer.start()
 
     async def enqueue(event: DeadlineExpired) -> Any:
@@ -114,9 +111,7 @@ async def main() -> None:
         for database in databases:
             await client.drop_database(database)
         await client.close()
-        with contextlib.suppress(Exception):
-            await admin.delete_topics([topic])
-        await admin.close()
+        await kafka.delete_topics(args.kafka, [topic])
     hours = args.minutes / 60
     print(f"counted {args.minutes:g} min after a {args.warm_up:g} s warm-up; {scheduled} fired")
     print(f"  collections at the end: {len(seen)}")

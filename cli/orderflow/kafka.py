@@ -4,10 +4,14 @@ CLI, the bench, the chaos harness and the tests share (plain aiokafka, no servic
     client_kwargs(bootstrap)          where the broker is and how to log in (servicekit's: the
                                       KAFKA_* settings, or the `security` a caller passes)
     producer(bootstrap, **options)    an idempotent producer, as an upstream system sets one up
+    Producer                          the type of what `producer` returns (for annotations)
     follower(bootstrap, *topics)      a consumer outside any group, from the start or the end
     partitions(bootstrap, topics)     the partitions of the topics that exist
-    Upstream                          sends commands (or raw bytes) as upstream does; with
-                                      `retry_for`, keeps trying while the broker is away
+    create_topics(bootstrap, names)   make topics (a test's or a bench's own, made up front)
+    delete_topics(bootstrap, names)   drop them again (best effort: cleaning up)
+    Upstream                          sends commands (or raw bytes, or a record with headers)
+                                      as upstream does; with `retry_for`, keeps trying while
+                                      the broker is away
     Record                            one record read back
     read_topics(bootstrap, names)     every record from the start: up to the topics' end now,
                                       or, with `until`, until a check on them holds
@@ -23,15 +27,18 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from contracts.envelope import Message
 from servicekit.kafka import KafkaSettings, client_kwargs
 
 log = logging.getLogger("orderflow.kafka")
+
+#: What `producer` returns: callers annotate with it rather than import aiokafka.
+Producer: TypeAlias = AIOKafkaProducer
 
 
 def producer(
@@ -78,6 +85,42 @@ async def partitions(
         for t in described
         if t.get("error_code") == 0 and t.get("partitions")
     }
+
+
+async def create_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int = 6,
+    configs: dict[str, str] | None = None,
+    security: KafkaSettings | None = None,
+) -> None:
+    """Create the topics `names` (full names), each with `partitions` partitions, one replica
+    and the topic `configs` (e.g. {"max.message.bytes": "20000"}). A topic that exists
+    already is an error, as a test or a bench making its own topics wants."""
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap, security))
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, partitions, 1, topic_configs=configs or {}) for name in names]
+        )
+    finally:
+        await admin.close()
+
+
+async def delete_topics(
+    bootstrap: str, names: Iterable[str], security: KafkaSettings | None = None
+) -> None:
+    """Delete the topics `names` (full names), best effort: a failure is logged, not raised,
+    since this cleans up after a run that may have failed for the same reason."""
+    try:
+        admin = AIOKafkaAdminClient(**client_kwargs(bootstrap, security))
+        await admin.start()
+        try:
+            await admin.delete_topics(list(names))
+        finally:
+            await admin.close()
+    except Exception as error:
+        log.info("deleting topics failed: %s", type(error).__name__)
 
 
 @dataclass(frozen=True)
@@ -128,12 +171,25 @@ class Upstream:
             await self.send_raw(topic, message.model_dump_json().encode(), message.kafka_key())
 
     async def send_raw(self, topic: str, value: bytes, key: bytes | None = b"k") -> Sent:
+        """Send `value` as it is (bytes a service may refuse)."""
+        return await self.send_record(topic, value, key)
+
+    async def send_record(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = b"k",
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> Sent:
+        """Send `value` as it is with Kafka `headers` (a dead letter's, a traceparent)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry_for
         delay, failures = 0.5, 0
         while True:
             try:
-                meta = await self.producer.send_and_wait(self.prefix + topic, value, key=key)
+                meta = await self.producer.send_and_wait(
+                    self.prefix + topic, value, key=key, headers=list(headers) or None
+                )
                 return Sent(topic, meta.partition, meta.offset)
             except Exception as error:
                 if loop.time() + delay > deadline:

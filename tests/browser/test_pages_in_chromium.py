@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page, expect
 
 from contracts import topics
@@ -166,10 +165,8 @@ async def test_a_dead_letter_is_replayed_from_the_console_with_its_original_byte
 ) -> None:
     source = f"{prefix}console-{uuid.uuid4().hex[:6]}.commands"
     dlq = source + ".dlq"
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
+    async with Upstream(stack.kafka_bootstrap) as upstream:
+        await upstream.send_record(
             dlq,
             b'{"type": "SubmitOrder"}',
             key=b"order-1",
@@ -180,8 +177,6 @@ async def test_a_dead_letter_is_replayed_from_the_console_with_its_original_byte
                 ("x-dlq-source", f"{source}/0/7".encode()),
             ],
         )
-    finally:
-        await producer.stop()
 
     await page.goto(f"{public_url}/console/login")
     await page.get_by_role("button", name="Sign in as operator-1 (demo)").click()

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from orderflow.deadletters import list_letters, replay_letter
-from tests.support.kafka import count, read_topic
+from tests.support.kafka import Upstream, count, read_topic
 
 
 async def test_a_dead_letter_is_replayed_to_its_source_topic_with_its_original_bytes(
     stack: Any, topic_prefix: str
 ) -> None:
     source, dlq = f"{topic_prefix}cli.orders.commands", f"{topic_prefix}cli.orders.commands.dlq"
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
+    async with Upstream(stack.kafka_bootstrap) as upstream:
+        await upstream.send_record(
             dlq,
             b'{"type": "SubmitOrder"}',
             key=b"order-1",
@@ -29,8 +25,6 @@ async def test_a_dead_letter_is_replayed_to_its_source_topic_with_its_original_b
                 ("trace", b"abc"),
             ],
         )
-    finally:
-        await producer.stop()
 
     [letter] = await list_letters(stack.kafka_bootstrap, dlq)
     assert "invalid" in letter.summary() and "ordering" in letter.summary()

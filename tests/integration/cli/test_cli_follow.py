@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from contracts import topics
 from orderflow.bus import TIMELINE_TOPICS
+from orderflow.kafka import create_topics
 from tests.support.kafka import Upstream
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,12 +39,7 @@ def event(order_id: uuid.UUID, type_: str, status: str, at: datetime) -> bytes:
 
 
 async def topics_of(stack: Any, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(prefix + t, 3, 1) for t in TIMELINE_TOPICS])
-    finally:
-        await admin.close()
+    await create_topics(stack.kafka_bootstrap, [prefix + t for t in TIMELINE_TOPICS], 3)
 
 
 async def follow(stack: Any, prefix: str, order: str) -> asyncio.subprocess.Process:

@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
@@ -196,17 +195,13 @@ async def traced(
     # The traced command: an upstream span of the test's own is its parent.
     trace_id, upstream_span = secrets.token_hex(16), secrets.token_hex(8)
     reject = c.command(RejectOrder, c.OPERATOR, order_id=order_id, reason="Client unknown to us")
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            prefix + topics.ORDERS_COMMANDS,
+    async with Upstream(stack.kafka_bootstrap, prefix) as upstream:
+        await upstream.send_record(
+            topics.ORDERS_COMMANDS,
             reject.model_dump_json().encode(),
             key=reject.kafka_key(),
             headers=[("traceparent", f"00-{trace_id}-{upstream_span}-01".encode())],
         )
-    finally:
-        await producer.stop()
     assert owner.contact is not None and buyer.contact is not None  # made so by `person`
     await wait_for_mails(stack.maildir, str(owner.contact.email), timeout=60)
     announced = f"{prefix + topics.NOTIFICATIONS_EVENTS} publish"

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import pytest
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import MessageSizeTooLargeError
 
 from contracts.envelope import Command
+from orderflow import kafka
 from servicekit.config import DLQ_HEADROOM_BYTES, TOPIC_MAX_MESSAGE_BYTES, ServiceSettings
 from servicekit.runtime import ServiceRuntime
 from tests.support.kafka import count, read_topic
@@ -46,15 +46,8 @@ async def probe(stack: Any, topic_prefix: str) -> AsyncIterator[ServiceRuntime]:
         connect_timeout_seconds=20,
     )
     runtime = ServiceRuntime(service, settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        small = NewTopic(
-            runtime.topic(SMALL_DLQ) + ".dlq", 1, 1, topic_configs={"max.message.bytes": "20000"}
-        )
-        await admin.create_topics([small])
-    finally:
-        await admin.close()
+    small = runtime.topic(SMALL_DLQ) + ".dlq"
+    await kafka.create_topics(stack.kafka_bootstrap, [small], 1, {"max.message.bytes": "20000"})
 
     @runtime.subscriber(TOPIC)
     async def handle(command: Ping) -> None:
@@ -81,7 +74,8 @@ async def topic_limit(bootstrap: str, topic: str) -> int:
 
 
 async def publish(bootstrap: str, topic: str, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=4 * 1024 * 1024)
+    # Past the client's own limit, so that it is the broker that refuses what is too large.
+    producer = kafka.producer(bootstrap, max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=b"o-1")

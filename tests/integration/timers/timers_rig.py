@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from contracts import topics
 from contracts.timers import DeadlineExpired, TimerCommandRejected
+from orderflow import kafka
 from tests.support.kafka import Record, read_topic
 from timers.config import TimersSettings
 from timers.handlers import Deps
@@ -72,13 +71,8 @@ def names_for(database_name: str, topic_prefix: str) -> Names:
 
 
 async def create_topics(bootstrap: str, names: Names, partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        wanted = [names.events_topic, names.prefix + topics.TIMERS_COMMANDS]
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in wanted])
-    finally:
-        await admin.close()
+    wanted = [names.events_topic, names.prefix + topics.TIMERS_COMMANDS]
+    await kafka.create_topics(bootstrap, wanted, partitions)
 
 
 async def drop(mongodb_uri: str, names: Names) -> None:
@@ -96,7 +90,7 @@ class Replica:
     client: AsyncMongoClient[Document]
     settings: TimersSettings
     store: MongoScheduleStore
-    producer: AIOKafkaProducer
+    producer: kafka.Producer
     topic: str
     name: str
     rejections: list[TimerCommandRejected] = field(default_factory=list)
@@ -139,7 +133,7 @@ async def replica(
 ) -> AsyncIterator[Replica]:
     settings = TimersSettings(database=names.database, **{**FAST, **changes})
     client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True)
+    producer = kafka.producer(stack.kafka_bootstrap)
     await producer.start()
     store = MongoScheduleStore(
         client[settings.database], client[settings.wheel_database_name], settings

@@ -68,3 +68,51 @@ def test_without_settings_the_environment_decides(
         "SASL_PLAINTEXT",
         "from-env",
     )
+
+
+class Admin:
+    """Stands in for aiokafka's admin client: keeps how it was built and what it was asked."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.built: list[dict[str, Any]] = []
+        self.created: list[Any] = []
+        self.fail = fail
+
+    def __call__(self, **kwargs: Any) -> Admin:
+        self.built.append(kwargs)
+        return self
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def create_topics(self, topics: list[Any]) -> None:
+        self.created += topics
+
+    async def delete_topics(self, names: list[str]) -> None:
+        if self.fail:
+            raise ConnectionError("broker away")
+
+
+async def test_topics_are_created_with_the_security_partitions_and_configs_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = Admin()
+    monkeypatch.setattr(kafka, "AIOKafkaAdminClient", admin)
+    limit = {"max.message.bytes": "20000"}
+    await kafka.create_topics("broker:9093", ["run.a", "run.b"], 3, limit, security=SASL)
+    [kwargs] = admin.built
+    assert kwargs["sasl_plain_username"] == "upstream"
+    assert [(t.name, t.num_partitions, t.topic_configs) for t in admin.created] == [
+        ("run.a", 3, limit),
+        ("run.b", 3, limit),
+    ]
+
+
+async def test_deleting_topics_is_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = Admin(fail=True)
+    monkeypatch.setattr(kafka, "AIOKafkaAdminClient", admin)
+    await kafka.delete_topics("broker:9093", ["run.a"])  # cleaning up: no error raised
+    assert len(admin.built) == 1
