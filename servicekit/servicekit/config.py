@@ -146,6 +146,13 @@ class ServiceSettings(KafkaSettings):
         "`wall` (when the message is handled) or `record` (the Kafka timestamp of the record "
         "handled, so that a replay gives the same results: tests/determinism).",
     )
+    consumption_log: str = Field(
+        default="",
+        description="A file to which the service appends the topic, partition and offset of "
+        "every record it has handled, in the order it finished them (`{service}` in the path "
+        "becomes the service's name); empty: none. The inputs as consumed, for a replay "
+        "(tests/determinism).",
+    )
 
     @model_validator(mode="after")
     def _sizes_fit(self) -> Self:

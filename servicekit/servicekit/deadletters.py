@@ -75,6 +75,9 @@ class GuardPolicy:
     retry_backoff_seconds: float
     #: How long an outage of the store or Kafka is waited out before dead-lettering.
     outage_patience_seconds: float = 120.0
+    #: Where each handled record's topic, partition and offset is appended, in the order
+    #: handled ("": nowhere): what a replay plays again (tests/determinism).
+    consumption_log: str = ""
 
 
 #: Errors that say a server is unreachable for now, not that the message is bad: a store
@@ -223,10 +226,17 @@ class ConsumerGuard:
             metrics.CONSUMED.labels(service, topic).inc()
             self._record_lag(msg, record, topic)
             outcome, result = await self._attempt(call_next, msg, record, body, topic)
+            if self.policy.consumption_log:
+                self._log_consumed(record)
             metrics.PROCESSED.labels(service, topic, outcome).inc()
             metrics.HANDLER_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
             log.info("handled", extra={"outcome": outcome})
             return result
+
+    def _log_consumed(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Append the record to the consumption log (one short line, flushed at once)."""
+        with open(self.policy.consumption_log, "a", encoding="utf-8") as log_file:
+            log_file.write(f"{record.topic}\t{record.partition}\t{record.offset}\n")
 
     async def _attempt(
         self,

@@ -100,6 +100,7 @@ class ServiceRuntime:
                 handler_retries=settings.handler_retries,
                 retry_backoff_seconds=settings.retry_backoff_seconds,
                 outage_patience_seconds=settings.outage_patience_seconds,
+                consumption_log=settings.consumption_log.replace("{service}", name),
             ),
             publish_raw=self.publish_raw,
             stopping=lambda: self._stopping,

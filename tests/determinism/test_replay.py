@@ -12,11 +12,13 @@ timers.events, accounts.events, orders.events, ...), in their partitions' order.
 The replay: each of ordering, payments and invoicing starts alone, on an empty database
 and a topic prefix of its own (so that it hears only its recorded inputs, none of the
 others' live outputs), and its inputs are produced again, each to the partition it was
-on, in that partition's order, with its timestamp and headers. Across topics, records
-go in the order of their timestamps, and the first record on another topic waits until
-the service has handled (committed) every record before it: a service reads its topics
-independently, and an aggregate may hear from several (invoicing's account ledger:
-accounts.events, orders.events, timers.events), so this keeps the recorded order.
+on, with its timestamp and headers, in the order the service finished handling them in
+the recording: each service writes that order to its consumption log
+(`ORDERFLOW_CONSUMPTION_LOG`). A service reads its topics side by side and an aggregate
+may hear from several (invoicing's account ledger: accounts.events, orders.events,
+timers.events), so under load it may handle a later-stamped record of one topic before
+an earlier one of another; only its log says which came first. The first record on
+another topic waits until the service has handled (committed) every record before it.
 
     recorded == replayed, per service:
         aggregates   each aggregate's snapshot (its state, revision, handled message
@@ -234,9 +236,6 @@ class Outcome:
     aggregates: dict[str, Document] = field(default_factory=dict)
     commits: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     outputs: dict[str, list[str]] = field(default_factory=dict)
-    #: When the service stored what each message it handled did (epoch ms, by the commit's
-    #: message id): the order in which it consumed them, which a replay must follow.
-    handled_at: dict[str, int] = field(default_factory=dict)
 
 
 def writes(service: str) -> list[str]:
@@ -287,8 +286,6 @@ async def outcome(
         found.aggregates[str(doc["_id"])] = without_metadata(readable_form(doc))
     by_aggregate: dict[str, list[tuple[int, str, list[str]]]] = defaultdict(list)
     async for doc in db[f"{name}_commits"].find():
-        if isinstance(at := doc.get("committed_at"), datetime):
-            found.handled_at[str(doc.get("message_id"))] = int(at.timestamp() * 1000)
         commit = readable_form(doc)
         aggregate, revision = str(commit["_id"]).rsplit("@", 1)
         events = [str(e.get("message_id")) for e in commit.get("events") or []]
@@ -338,43 +335,39 @@ def differ(service: str, before: Outcome, after: Outcome) -> list[str]:
 # -- the replay ----------------------------------------------------------------------------
 
 
-def recorded_order(
-    records: Iterable[Record], handled_at: Mapping[str, int] | None = None
-) -> Iterator[Record]:
-    """Every partition's records in offset order, the partitions merged by when the
-    service handled each record (its commit's time, `handled_at`), or by the record's
-    timestamp for a record that stored nothing. A service reads its topics side by side,
-    so under load it may handle a later-stamped record of one topic before an earlier one
-    of another (an account's order completed vs its bill-cycle deadline): only its own
-    commits say which came first."""
-    handled_at = handled_at or {}
-
-    def when(record: Record) -> int:
-        for handled_as in handled_ids(record):
-            if handled_as in handled_at:
-                return handled_at[handled_as]
-        return record.timestamp
-
+def recorded_order(records: Iterable[Record]) -> Iterator[Record]:
+    """Every partition's records in offset order, the partitions merged by timestamp."""
     queues: dict[tuple[str, int], list[Record]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r.offset):
         queues[(record.topic, record.partition)].append(record)
-    heads = [(when(q[0]), tp, 0) for tp, q in queues.items()]
+    heads = [(q[0].timestamp, tp, 0) for tp, q in queues.items()]
     heapq.heapify(heads)
     while heads:
         _, tp, i = heapq.heappop(heads)
         yield queues[tp][i]
         if i + 1 < len(queues[tp]):
-            heapq.heappush(heads, (when(queues[tp][i + 1]), tp, i + 1))
+            heapq.heappush(heads, (queues[tp][i + 1].timestamp, tp, i + 1))
 
 
-def handled_ids(record: Record) -> list[str]:
-    """The ids a service stores a record's commit under: its message id, or its deadline
-    (a deadline may fire twice; the services key it by the deadline's id)."""
-    body = record.body()
-    ids = [str(body.get("message_id"))]
-    if "deadline_id" in body:
-        ids.insert(0, f"deadline:{body['deadline_id']}")
-    return ids
+def consumption_log(path: Path, prefix: str) -> dict[tuple[str, int, int], int]:
+    """The service's consumption log: each record's place in the order it was handled
+    (the first time, if it was handled again after a rebalance)."""
+    order: dict[tuple[str, int, int], int] = {}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    for place, line in enumerate(lines):
+        topic, partition, offset = line.split("\t")
+        order.setdefault((topic.removeprefix(prefix), int(partition), int(offset)), place)
+    return order
+
+
+def consumption_order(
+    records: Iterable[Record], handled: Mapping[tuple[str, int, int], int]
+) -> list[Record]:
+    """`records` in the order the service handled them. Every one must be in its log:
+    they are below its committed offsets, so it handled them all."""
+    missing = [(r.topic, r.partition, r.offset) for r in records if (r.topic, r.partition, r.offset) not in handled]  # fmt: skip
+    assert not missing, f"handled but not in the consumption log: {missing[:5]}"
+    return sorted(records, key=lambda r: handled[(r.topic, r.partition, r.offset)])
 
 
 async def handled_up_to(
@@ -400,7 +393,7 @@ async def replay(
     prefix: str,
     database: str,
     logs: Path,
-    handled_at: Mapping[str, int],
+    handled: Mapping[tuple[str, int, int], int],
     mongo: AsyncMongoClient[Document],
 ) -> None:
     """Start `service` alone on `prefix` and `database`, produce `inputs` again (see the
@@ -420,7 +413,7 @@ async def replay(
         try:
             produced: dict[tuple[str, int], int] = {}
             topic = ""
-            for record in recorded_order(inputs, handled_at):
+            for record in consumption_order(inputs, handled):
                 if record.topic != topic:
                     await handled_up_to(bootstrap, group, prefix, produced)
                     topic = record.topic
@@ -462,7 +455,12 @@ async def test_X02_replaying_what_each_service_consumed_gives_the_same_states_an
         # The recording.
         launcher = Launcher(
             logs=logs,
-            env={**ENV, "ORDERFLOW_TOPIC_PREFIX": prefix, "ORDERFLOW_DATABASE": database},
+            env={
+                **ENV,
+                "ORDERFLOW_TOPIC_PREFIX": prefix,
+                "ORDERFLOW_DATABASE": database,
+                "ORDERFLOW_CONSUMPTION_LOG": str(logs / "consumed-{service}.tsv"),
+            },
             fixed_ports=False,
         )
         try:
@@ -487,7 +485,14 @@ async def test_X02_replaying_what_each_service_consumed_gives_the_same_states_an
         await asyncio.gather(
             *(
                 replay(
-                    stack, s, inputs[s], p, d, logs / f"replay-{s}", recorded[s].handled_at, mongo
+                    stack,
+                    s,
+                    inputs[s],
+                    p,
+                    d,
+                    logs / f"replay-{s}",
+                    consumption_log(logs / f"consumed-{s}.tsv", prefix),
+                    mongo,
                 )
                 for s, (p, d) in again.items()
             )

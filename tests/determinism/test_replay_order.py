@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from orderflow.kafka import Record
-from tests.determinism.test_replay import recorded_order
+from tests.determinism.test_replay import consumption_log, consumption_order, recorded_order
 
 
 def record(topic: str, partition: int, offset: int, timestamp: int) -> Record:
@@ -27,17 +31,18 @@ def test_each_partition_keeps_its_offset_order_even_when_its_timestamps_go_back(
     ]
 
 
-def test_a_record_goes_where_the_service_handled_it_not_where_it_was_stamped() -> None:
+def test_records_go_in_the_order_the_service_handled_them_not_as_they_were_stamped(
+    tmp_path: Path,
+) -> None:
     """An account's order completed (stamped first) was handled after its bill-cycle
-    deadline (stamped later): the commits' times say so, and the replay follows them."""
-    completed = Record("orders.events", 0, 0, b"k", b'{"message_id": "m-1"}', {}, 100)
-    deadline = Record(
-        "timers.events", 0, 0, b"k", b'{"message_id": "m-2", "deadline_id": "d-1"}', {}, 200
-    )
-    handled_at = {"m-1": 900, "deadline:d-1": 500}
-    merged = [r.topic for r in recorded_order([completed, deadline], handled_at)]
-    assert merged == ["timers.events", "orders.events"]
-    assert [r.topic for r in recorded_order([completed, deadline])] == [
-        "orders.events",
-        "timers.events",
-    ]
+    deadline (stamped later): the service's consumption log says so; the replay follows."""
+    completed = record("orders.events", 0, 0, 100)
+    deadline = record("timers.events", 0, 0, 200)
+    log = tmp_path / "consumed-invoicing.tsv"
+    log.write_text("p.timers.events\t0\t0\np.orders.events\t0\t0\np.orders.events\t0\t0\n")
+    handled = consumption_log(log, "p.")
+    assert handled == {("timers.events", 0, 0): 0, ("orders.events", 0, 0): 1}
+    ordered = consumption_order([completed, deadline], handled)
+    assert [r.topic for r in ordered] == ["timers.events", "orders.events"]
+    with pytest.raises(AssertionError, match="not in the consumption log"):
+        consumption_order([record("timers.events", 1, 0, 50)], handled)
