@@ -212,8 +212,8 @@ class InvoiceLifecycle(RuleBasedStateMachine):
     def _send(self, message: Command) -> None:
         self.steps.append(f"{message.type} by {message.actor.id}")
         ledger = self.sc.ledger
-        decision = on_command(ledger, message, self.sc.step(message.message_id))
-        again = on_command(ledger, message, self.sc.step(message.message_id))
+        decision = on_command(ledger, message, self.sc.now, self.sc.ctx)
+        again = on_command(ledger, message, self.sc.now, self.sc.ctx)
         assert _same(decision, again), f"X-09: {message.type} decided twice differently"
         if decision.rejection_event is not None:
             answer = decision.rejection_event
