@@ -75,6 +75,9 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         notify=scheduler.notify,
         publish_rejection=publish_rejection,
     )
+    # The fixed collections exist before anything is consumed or reported ready (a new
+    # store: a few hundred of them); the scheduler's own `prepare` then finds them all.
+    runtime.on_start(store.prepare)
     runtime.background(scheduler.run)
 
     @runtime.subscriber(

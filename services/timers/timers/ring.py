@@ -19,6 +19,7 @@ works unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -94,19 +95,27 @@ async def create_missing(db: AsyncDatabase[Document], names: Iterable[str]) -> i
     """Create those of `names` that do not exist yet (once, on a new store); returns how
     many. Two replicas starting together may race: "already exists" is success."""
     existing = set(await db.list_collection_names())
-    created = 0
-    for name in names:
-        if name in existing:
-            continue
-        try:
-            await db.create_collection(name)
-            created += 1
-        except CollectionInvalid:
-            pass
-        except OperationFailure as e:
-            if e.code != NAMESPACE_EXISTS:
-                raise
-    return created
+    missing = [name for name in names if name not in existing]
+    at_once = asyncio.Semaphore(CREATE_AT_ONCE)
+
+    async def create(name: str) -> int:
+        async with at_once:
+            try:
+                await db.create_collection(name)
+                return 1
+            except CollectionInvalid:
+                return 0
+            except OperationFailure as e:
+                if e.code != NAMESPACE_EXISTS:
+                    raise
+                return 0
+
+    return sum(await asyncio.gather(*(create(name) for name in missing)))
+
+
+#: Collections created concurrently on a new store (round trips overlap; the store
+#: serialises what it must).
+CREATE_AT_ONCE: Final = 16
 
 
 NAMESPACE_EXISTS: Final = 48
