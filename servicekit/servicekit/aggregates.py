@@ -657,11 +657,13 @@ class KeyedLocks:
 
 _locks = KeyedLocks()
 
-#: How many aggregates each store keeps in memory (`StateCache`), the least recently
-#: handled dropped first. A miss costs one read of the snapshot. An order takes about
-#: 5 KB in memory, up to about 25 KB with a full window of handled ids: at most ~50 MB
-#: (the goal is a peak RSS under 200 MB per service).
-CACHED_AGGREGATES = 2048
+#: How many aggregates each store keeps in memory by default (`StateCache`,
+#: `ORDERFLOW_STATE_CACHE_SIZE`), the least recently handled dropped first. A miss costs
+#: one read of the snapshot. An aggregate took about 8 KB of RSS in the 30-minute soak
+#: (docs/performance.md): 512 of them about 4 MB per store, full within minutes of
+#: steady traffic, so that memory is flat after warm-up (issue 20); the messages of one
+#: order come close together, which is what the cache is for.
+CACHED_AGGREGATES = 512
 
 
 class StateCache:
@@ -673,8 +675,11 @@ class StateCache:
     caches when partitions are revoked (`forget_cached`).
     """
 
-    def __init__(self, size: int = CACHED_AGGREGATES) -> None:
-        self.size = size
+    #: The size of the caches made from now on (the runtime sets it from its settings).
+    default_size = CACHED_AGGREGATES
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = StateCache.default_size if size is None else size
         self._items: OrderedDict[str, Stored] = OrderedDict()
 
     def get(self, aggregate_id: str) -> Stored | None:

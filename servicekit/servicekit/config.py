@@ -146,6 +146,13 @@ class ServiceSettings(KafkaSettings):
         "`wall` (when the message is handled) or `record` (the Kafka timestamp of the record "
         "handled, so that a replay gives the same results: tests/determinism).",
     )
+    state_cache_size: int = Field(
+        default=512,
+        ge=0,
+        description="How many aggregates a service keeps in memory, per store, to decide "
+        "the next message of one without reading it (the least recently handled dropped "
+        "first; 0: none). About 8 KB each.",
+    )
     consumption_log: str = Field(
         default="",
         description="A file to which the service appends the topic, partition and offset of "
