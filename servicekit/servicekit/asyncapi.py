@@ -14,11 +14,9 @@ publishes it) and, for what upstream writes, an example.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from contracts.channels import BY_TOPIC, Channel, key_of
 from contracts.envelope import Message
 from servicekit import schemas
 from servicekit.config import ServiceSettings
+from servicekit.generated import regenerate
 from servicekit.runtime import ServiceRuntime
 
 SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers", "gateway")
@@ -194,23 +193,7 @@ def available() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if a document is stale")
-    args = parser.parse_args(argv)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    stale = []
-    for service in available():
-        path = DOCS / f"{service}.json"
-        fresh = document(service)
-        if args.check:
-            if not path.exists() or path.read_text() != fresh:
-                stale.append(service)
-        else:
-            path.write_text(fresh)
-    if stale:
-        sys.stderr.write(f"stale AsyncAPI documents: {', '.join(stale)}; run: make docs\n")
-        return 1
-    return 0
+    return regenerate({DOCS / f"{s}.json": document(s) for s in available()}, argv)
 
 
 if __name__ == "__main__":
