@@ -21,18 +21,14 @@ from servicekit import asyncapi
 from servicekit.config import ServiceSettings
 from servicekit.generated import fill_markers, regenerate
 
-SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers", "gateway")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def settings_classes() -> dict[str, type[ServiceSettings]]:
-    """Each built service's settings class (the ServiceSettings subclass in its config)."""
+    """Each service's settings class (the ServiceSettings subclass in its config)."""
     found: dict[str, type[ServiceSettings]] = {}
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"{service}.config")
-        except ModuleNotFoundError:
-            continue
+    for service in asyncapi.SERVICES:
+        module = importlib.import_module(f"{service}.config")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             ours = cls.__module__ == module.__name__
             if ours and issubclass(cls, ServiceSettings) and cls is not ServiceSettings:
@@ -112,7 +108,7 @@ def topics_table() -> str:
     `contracts.channels` says."""
     producers: dict[str, list[str]] = {c.topic: [] for c in CHANNELS}
     consumers: dict[str, list[str]] = {c.topic: [] for c in CHANNELS}
-    for service in asyncapi.available():
+    for service in asyncapi.SERVICES:
         spec = json.loads(asyncapi.document(service))
         for operation in spec.get("operations", {}).values():
             channel = spec["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
