@@ -142,21 +142,14 @@ def with_contract_messages(
     `notes` (the service's `notes.message_notes()`) describe the messages it reads."""
     notes = notes or {}
     channels = spec.get("channels", {})
-    known = {cid: BY_TOPIC[c["address"]] for cid, c in channels.items() if c["address"] in BY_TOPIC}
+    # Every topic is in contracts.channels (a unit test insists): FastStream's own messages
+    # and schemas are all restated.
+    known = {cid: BY_TOPIC[c["address"]] for cid, c in channels.items()}
     wanted: list[tuple[type[Message], schemas.Mode]] = []
     for channel in known.values():
         wanted += [(cls, schemas.mode_of(channel)) for cls in channel.messages.classes.values()]
     refs, defs = schemas.message_schemas(wanted, "#/components/schemas/{model}")
-    generated = spec.get("components", {})
-    # A topic not (yet) in contracts.channels keeps FastStream's own message and schemas;
-    # a unit test insists that every topic is there.
-    messages: dict[str, Any] = {
-        ref["$ref"].rsplit("/", 1)[-1]: generated["messages"][ref["$ref"].rsplit("/", 1)[-1]]
-        for cid, channel_doc in channels.items()
-        if cid not in known
-        for ref in channel_doc.get("messages", {}).values()
-    }
-    all_schemas = {**generated.get("schemas", {}), **defs} if messages else defs
+    messages: dict[str, Any] = {}
     for channel_id, channel in known.items():
         channel_doc = channels[channel_id]
         channel_doc["description"] = channel.summary
@@ -173,7 +166,7 @@ def with_contract_messages(
                     {"$ref": f"#/channels/{channel_id}/messages/{n}"}
                     for n in channel.messages.names()
                 ]
-    spec["components"] = {"messages": messages, "schemas": all_schemas}
+    spec["components"] = {"messages": messages, "schemas": defs}
     info = spec.setdefault("info", {})
     conventions = "\n".join(f"- **{k}**: {v}" for k, v in schemas.CONVENTIONS.items())
     info["description"] = f"{info.get('description') or ''}\n\n{conventions}".strip()
