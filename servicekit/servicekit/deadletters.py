@@ -27,7 +27,7 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -150,26 +150,18 @@ def _peek(body: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(eq=False)
 class ConsumerGuard:
     """Parses, retries and dead-letters around every handler call of one service."""
 
-    def __init__(
-        self,
-        policy: GuardPolicy,
-        publish_raw: RawPublisher,
-        stopping: Callable[[], bool],
-        base_topic: Callable[[str], str],
-        dispatcher: Dispatcher,
-        publish: Callable[[str, Message], Awaitable[None]] | None = None,
-    ) -> None:
-        self.dispatcher = dispatcher
-        self.publish = publish
-        #: X-13: command topics (contracts names) whose invalid commands are answered.
-        self.invalid_commands: dict[str, InvalidCommands] = {}
-        self.policy = policy
-        self.publish_raw = publish_raw
-        self.stopping = stopping
-        self.base_topic = base_topic
+    policy: GuardPolicy
+    publish_raw: RawPublisher
+    stopping: Callable[[], bool]
+    base_topic: Callable[[str], str]
+    dispatcher: Dispatcher
+    publish: Callable[[str, Message], Awaitable[None]] | None = None
+    #: X-13: command topics (contracts names) whose invalid commands are answered.
+    invalid_commands: dict[str, InvalidCommands] = field(default_factory=dict, init=False)
 
     def middleware(self) -> type[BaseMiddleware]:
         """A FastStream middleware class bound to this guard."""
