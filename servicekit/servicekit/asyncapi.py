@@ -160,12 +160,10 @@ def with_contract_messages(
             payload = refs[(cls, schemas.mode_of(channel))]
             messages[message_id] = _message(channel, cls, payload, notes.get(name, ""))
             channel_doc["messages"][name] = {"$ref": f"#/components/messages/{message_id}"}
-        for operation in spec.get("operations", {}).values():
-            if operation["channel"]["$ref"] == f"#/channels/{channel_id}":
-                operation["messages"] = [
-                    {"$ref": f"#/channels/{channel_id}/messages/{n}"}
-                    for n in channel.messages.names()
-                ]
+    for operation in spec.get("operations", {}).values():
+        channel_ref = operation["channel"]["$ref"]
+        names = known[channel_ref.removeprefix("#/channels/")].messages.names()
+        operation["messages"] = [{"$ref": f"{channel_ref}/messages/{n}"} for n in names]
     spec["components"] = {"messages": messages, "schemas": defs}
     info = spec.setdefault("info", {})
     conventions = "\n".join(f"- **{k}**: {v}" for k, v in schemas.CONVENTIONS.items())
