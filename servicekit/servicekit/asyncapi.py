@@ -135,12 +135,9 @@ def _message(channel: Channel, cls: type[Message], payload: Any, notes: str) -> 
     return message
 
 
-def with_contract_messages(
-    spec: dict[str, Any], notes: dict[str, str] | None = None
-) -> dict[str, Any]:
+def with_contract_messages(spec: dict[str, Any], notes: dict[str, str]) -> dict[str, Any]:
     """`spec` with one message per type on each channel, restated from the contracts;
     `notes` (the service's `notes.message_notes()`) describe the messages it reads."""
-    notes = notes or {}
     channels = spec.get("channels", {})
     # Every topic is in contracts.channels (a unit test insists): FastStream's own messages
     # and schemas are all restated.
