@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from contracts.envelope import Event, Message, Party, Role, derived_id
+from contracts.envelope import Event, Message, derived_id
 from contracts.orders import DraftEdited, OrderCreated, OrderSentToClient
 from contracts.timers import (
     CancelDeadline,
@@ -33,6 +33,7 @@ from contracts.timers import (
 from contracts.topics import TIMERS_COMMANDS
 from notifier import metrics
 from notifier.domain import (
+    NOTIFIER,
     Email,
     EmailPolicy,
     OrderFacts,
@@ -79,9 +80,6 @@ class Deps:
     windows: Windows | None = None
     publish: Callable[..., Awaitable[None]] | None = None
     clock: Callable[[], datetime] | None = None
-
-
-NOTIFIER = Party(id=reminders.OWNER, role=Role.SYSTEM)
 
 
 async def handle_event(event: Event, deps: Deps) -> None:

@@ -377,18 +377,8 @@ def facts_from(doc: Mapping[str, Any]) -> OrderFacts:
     )
 
 
-class Windows(Protocol):
-    """X-12: the open windows a reminder is pending for (MongoDB below; a dict in tests)."""
-
-    async def open(self, window: Open) -> None: ...
-
-    async def close(self, window_id: str) -> None: ...
-
-    async def get(self, window_id: str) -> Window | None: ...
-
-
 class MongoWindows:
-    """`Windows` on MongoDB: one document per window, replaced when it opens again.
+    """`handlers.Windows` on MongoDB: one document per window, replaced when it opens again.
 
     Keyed by window (order id and window name), and the events that open and close a
     window come on one topic with the order as key: the last write is the truth.

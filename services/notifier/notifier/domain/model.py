@@ -70,7 +70,7 @@ class Email:
     @property
     def key(self) -> str:
         """`<event id>|<recipient>|<template>`: the delivery's key, the same on redelivery."""
-        return delivery_key(self.cause.message_id, self.recipient.token, self.template)
+        return f"{self.cause.message_id}|{self.recipient.token}|{self.template}"
 
     @property
     def delivery_id(self) -> uuid.UUID:
@@ -78,10 +78,6 @@ class Email:
         return derived_id(
             self.cause.message_id, 0, f"delivery|{self.recipient.token}|{self.template}"
         )
-
-
-def delivery_key(cause_id: uuid.UUID, recipient_token: str, template: str) -> str:
-    return f"{cause_id}|{recipient_token}|{template}"
 
 
 @dataclass(frozen=True)

@@ -131,9 +131,6 @@ REMINDERS: tuple[Reminder, ...] = (
              ("P-15", "X-12"), subkey="request_id"),
 )  # fmt: skip
 
-#: The windows by name, with what closes each (one entry per window, for the docs).
-WINDOWS: dict[str, tuple[type[Event], ...]] = {r.window: r.closed_by for r in REMINDERS}
-
 
 @dataclass(frozen=True)
 class Open:
