@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.envelope import Event
 from notifier.domain import invoicing, orders, payments
 from notifier.domain.formatting import moment
 from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts, Recipient
 from notifier.domain.notices import Notice
+
+if TYPE_CHECKING:
+    from notifier.domain.reminders import Reminder
 
 
 class Catalogue:
@@ -109,19 +112,28 @@ def plan(
 ) -> list[Email]:
     """The emails `event` asks for (Rule X-06), each with its recipient and context."""
     cause = cause_of(event)
-    emails = []
-    for row in catalogue.rows_for(event):
-        if not row.when(event):
-            continue
-        recipient = row.to.resolve(event, facts)
-        theirs = policy.for_recipient(recipient)  # X-11: deadlines in the party's zone
-        context = {
-            **common_context(cause, recipient, facts, theirs),
-            "rules": list(row.rules),
-            **row.context(event, facts, theirs),
-        }
-        emails.append(Email(cause, row.template, recipient, row.rules, context))
-    return emails
+    rows = catalogue.rows_for(event)
+    return [compose(cause, row, event, facts, policy) for row in rows if row.when(event)]
+
+
+def compose(
+    cause: Cause,
+    row: Notice[Any] | Reminder,
+    event: Event,
+    facts: OrderFacts | None,
+    policy: EmailPolicy,
+    **extra: Any,
+) -> Email:
+    """The email `row` sends about `event`, with its recipient and the template's context."""
+    recipient = row.to.resolve(event, facts)
+    theirs = policy.for_recipient(recipient)  # X-11: deadlines in the party's zone
+    context = {
+        **common_context(cause, recipient, facts, theirs),
+        "rules": list(row.rules),
+        **extra,
+        **row.context(event, facts, theirs),
+    }
+    return Email(cause, row.template, recipient, row.rules, context)
 
 
 def common_context(

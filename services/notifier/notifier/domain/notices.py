@@ -23,6 +23,7 @@ from contracts.envelope import Contact, Event, Role
 from contracts.orders import OrderParty
 from notifier.domain.formatting import one_line
 from notifier.domain.model import EmailPolicy, OrderFacts, Recipient
+from servicekit.tables import message_type
 
 E = TypeVar("E", bound=Event)
 
@@ -42,11 +43,14 @@ class RecipientRule(Protocol):
 
 def _recipient(party: OrderParty | None, role: Role) -> Recipient:
     if party is None:
-        return Recipient(role=role, party_id=None, address=None)
-    contact = party.contact
+        return _addressed(role, None, None)
+    return _addressed(party.role, party.id, party.contact)
+
+
+def _addressed(role: Role, party_id: str | None, contact: Contact | None) -> Recipient:
     return Recipient(
-        role=party.role,
-        party_id=party.id,
+        role=role,
+        party_id=party_id,
         address=str(contact.email) if contact else None,
         name=one_line(contact.name) if contact else "",
         timezone=contact.timezone if contact else None,
@@ -71,27 +75,14 @@ class PartyOf:
 
 
 @dataclass(frozen=True)
-class ContactOf:
+class ContactOf(PartyOf):
     """The event carries a bare contact: the address a receipt goes to (A-10)."""
-
-    field: str
-    role: Role
-    needs_facts = False
 
     def resolve(self, event: Any, facts: OrderFacts | None) -> Recipient:
         contact = getattr(event, self.field)
         assert contact is None or isinstance(contact, Contact)
         party = facts.party(self.role) if facts else None
-        return Recipient(
-            role=self.role,
-            party_id=party.id if party else None,
-            address=str(contact.email) if contact else None,
-            name=one_line(contact.name) if contact else "",
-            timezone=contact.timezone if contact else None,
-        )
-
-    def describe(self) -> str:
-        return f"{self.role.value} (`{self.field}` of the event)"
+        return _addressed(self.role, party.id if party else None, contact)
 
 
 @dataclass(frozen=True)
@@ -159,9 +150,7 @@ class Notice(Generic[E]):
 
     @property
     def event_type(self) -> str:
-        name = self.event.model_fields["type"].default
-        assert isinstance(name, str)
-        return name
+        return message_type(self.event)
 
     @property
     def needs_facts(self) -> bool:

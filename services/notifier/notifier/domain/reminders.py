@@ -49,7 +49,7 @@ from contracts.payments import (
 )
 from contracts.topics import ORDERS_EVENTS, PAYMENTS_EVENTS
 from notifier.domain import orders, payments
-from notifier.domain.catalogue import common_context
+from notifier.domain.catalogue import cause_of, compose
 from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts
 from notifier.domain.notices import (
     AwaitingParty,
@@ -60,6 +60,7 @@ from notifier.domain.notices import (
     StoredParty,
     always,
 )
+from servicekit.tables import message_type
 
 #: The owner of the notifier's deadlines in the timer service, and their kind's prefix.
 OWNER = "notifier"
@@ -92,9 +93,7 @@ class Reminder:
 
     @property
     def event_type(self) -> str:
-        name = self.event.model_fields["type"].default
-        assert isinstance(name, str)
-        return name
+        return message_type(self.event)
 
     @property
     def needs_facts(self) -> bool:
@@ -193,11 +192,6 @@ def _sub(event: Event, field: str) -> str:
     return str(value) if value else ""
 
 
-def _order_id(event: Event) -> uuid.UUID | None:
-    value = getattr(event, "order_id", None)
-    return value if isinstance(value, uuid.UUID) else None
-
-
 def touches(event: Event, reminders: tuple[Reminder, ...] = REMINDERS) -> bool:
     """Whether `event` opens or closes any window (the handler then loads the facts)."""
     return any(isinstance(event, (r.event, *r.closed_by)) for r in reminders)
@@ -211,7 +205,7 @@ def remind(
 ) -> list[Action]:
     """Rule X-12: what `event` does to the reminders: opens a window (with its reminder
     email, due `lead` before the window closes) or closes one. Pure."""
-    order_id = _order_id(event)
+    order_id = cause_of(event).order_id
     if order_id is None:
         return []
     opened: dict[str, Action] = {}
@@ -247,8 +241,6 @@ def _open(
     due_at = closes_at - lead
     if due_at <= event.occurred_at:
         return None  # the window is shorter than the lead: nothing useful to remind
-    recipient = row.to.resolve(event, facts)
-    theirs = policy.for_recipient(recipient)
     cause = Cause(
         message_id=derived_id(event.message_id, 0, f"reminder|{row.window}"),
         type=CAUSE_TYPE,
@@ -256,11 +248,5 @@ def _open(
         occurred_at=due_at,
         order_id=order_id,
     )
-    context = {
-        **common_context(cause, recipient, facts, theirs),
-        "rules": list(row.rules),
-        "window": row.window,
-        **row.context(event, facts, theirs),
-    }
-    email = Email(cause, row.template, recipient, row.rules, context)
+    email = compose(cause, row, event, facts, policy, window=row.window)
     return Open(wid, order_id, f"{KIND}.{row.window}", due_at, event.message_id, email, closes_at)
