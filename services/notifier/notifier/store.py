@@ -26,17 +26,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from contracts.envelope import Role
-from contracts.orders import Flow, Money, OrderParty
 from notifier.domain import Cause, Email, OrderFacts, Recipient
 from notifier.domain.reminders import Open, Window
 from servicekit.batching import Outcomes, WriteBatcher
@@ -305,27 +305,12 @@ def email_from(doc: Mapping[str, Any]) -> Email:
 
 
 def outcome_document(outcome: Outcome) -> Document:
-    return {
-        "_id": outcome.key,
-        "status": outcome.status,
-        "attempts": outcome.attempts,
-        "reason": outcome.reason,
-        "event_type": outcome.event_type,
-        "event": outcome.event,
-        "finished_at": outcome.finished_at,
-    }
+    doc = asdict(outcome)
+    return {"_id": doc.pop("key"), **doc}
 
 
 def outcome_from(doc: Mapping[str, Any]) -> Outcome:
-    return Outcome(
-        key=str(doc["_id"]),
-        status=doc["status"],
-        attempts=int(doc["attempts"]),
-        reason=doc.get("reason"),
-        event_type=doc["event_type"],
-        event=doc["event"],
-        finished_at=doc["finished_at"],
-    )
+    return Outcome(key=str(doc["_id"]), **{k: v for k, v in doc.items() if k != "_id"})
 
 
 class FactsStore:
@@ -354,27 +339,17 @@ class FactsStore:
         await self.collection.update_one({"_id": str(order_id)}, {"$set": {"client_asked": True}})
 
 
+#: An order's facts as stored (JSON) and read back; a field an older document lacks: its default.
+FACTS: TypeAdapter[OrderFacts] = TypeAdapter(OrderFacts)
+
+
 def facts_document(facts: OrderFacts) -> Document:
-    return {
-        "_id": str(facts.order_id),
-        "flow": facts.flow.value,
-        "parties": [p.model_dump(mode="json") for p in facts.parties],
-        "title": facts.title,
-        "total": facts.total.model_dump(mode="json") if facts.total else None,
-        "client_asked": facts.client_asked,
-    }
+    doc = FACTS.dump_python(facts, mode="json")
+    return {"_id": doc.pop("order_id"), **doc}
 
 
 def facts_from(doc: Mapping[str, Any]) -> OrderFacts:
-    total = doc.get("total")
-    return OrderFacts(
-        order_id=uuid.UUID(str(doc["_id"])),
-        flow=Flow(doc["flow"]),
-        parties=tuple(OrderParty.model_validate(p) for p in doc.get("parties", [])),
-        title=doc.get("title", ""),
-        total=Money.model_validate(total) if total else None,
-        client_asked=bool(doc.get("client_asked", False)),
-    )
+    return FACTS.validate_python({**doc, "order_id": doc["_id"]})
 
 
 class MongoWindows:
