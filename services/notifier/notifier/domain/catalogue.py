@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.envelope import Event
 from notifier.domain import invoicing, orders, payments
-from notifier.domain.formatting import moment
 from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts, Recipient
 from notifier.domain.notices import Notice
 
@@ -129,7 +128,6 @@ def compose(
     theirs = policy.for_recipient(recipient)  # deadlines in the party's zone
     context = {
         **common_context(cause, recipient, facts, theirs),
-        "rules": list(row.rules),
         **extra,
         **row.context(event, facts, theirs),
     }
@@ -145,5 +143,4 @@ def common_context(
         "title": facts.title if facts else "",
         "recipient_name": recipient.name,
         "recipient_role": recipient.role.value,
-        "occurred_at": moment(cause.occurred_at, policy.timezone),
     }

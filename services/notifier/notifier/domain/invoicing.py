@@ -19,7 +19,7 @@ from contracts.orders import Money
 from contracts.topics import INVOICING_EVENTS
 from notifier.domain.formatting import day, moment, money
 from notifier.domain.model import EmailPolicy, OrderFacts
-from notifier.domain.notices import Notice, PartyOf, notice
+from notifier.domain.notices import Notice, PartyOf, notice, reason
 
 Facts = OrderFacts | None
 
@@ -56,11 +56,6 @@ def revised(event: InvoiceDraftRevised, facts: Facts, policy: EmailPolicy) -> Ma
     }
 
 
-def declined(event: InvoiceChangesDeclined, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
-    """M-11: the operator kept the draft as it is."""
-    return {"reason": event.reason}
-
-
 def issued(event: InvoiceIssued, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-12, A-11: the issued invoice, numbered."""
     return {
@@ -92,7 +87,7 @@ NOTICES: tuple[Notice[Any], ...] = (
     notice(InvoiceDraftRevised, T, "invoice_draft_revised", to=PartyOf("member", R.MEMBER),
            rules="M-11", context=revised, uses_facts=True),
     notice(InvoiceChangesDeclined, T, "invoice_changes_declined",
-           to=PartyOf("member", R.MEMBER), rules="M-11", context=declined, uses_facts=True),
+           to=PartyOf("member", R.MEMBER), rules="M-11", context=reason, uses_facts=True),
     notice(InvoiceIssued, T, "invoice_issued", to=PartyOf("client", R.CLIENT),
            rules="M-12 A-11", context=issued, uses_facts=True),
     notice(InvoiceVoided, T, "invoice_voided", to=PartyOf("client", R.CLIENT),

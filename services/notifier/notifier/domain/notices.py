@@ -129,6 +129,13 @@ class AwaitingParty:
         return "the party in `awaiting` (the order's parties)"
 
 
+def reason(event: Any, facts: OrderFacts | None, policy: EmailPolicy) -> Mapping[str, Any]:
+    """M-11, M-13, A-13: a decision's reason as its maker gave it: the operator kept the
+    invoice draft, approved or refused a cancellation; the approver refused an order (a
+    draft again, to change and place)."""
+    return {"reason": event.reason}
+
+
 def always(event: Any) -> bool:
     return True
 

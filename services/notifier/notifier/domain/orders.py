@@ -44,6 +44,7 @@ from notifier.domain.notices import (
     PartyOf,
     StoredParty,
     notice,
+    reason,
 )
 
 Facts = OrderFacts | None
@@ -138,7 +139,6 @@ def cancelled(event: OrderCancelled, facts: Facts, policy: EmailPolicy) -> Mappi
         "automatic": automatic,
         "cause_text": cause,
         "reason": event.reason,
-        "previous_status": event.previous_status.value,
         "fee_may_apply": event.fee_may_apply,
     }
 
@@ -164,13 +164,6 @@ def proposal_outcome(
         "changes": changes(event.changes, policy) if isinstance(event, ProposalAccepted) else [],
         "comment": event.comment if isinstance(event, ProposalRejected) else "",
     }
-
-
-def cancellation(
-    event: OrderCancelled | CancellationRefused, facts: Facts, policy: EmailPolicy
-) -> Mapping[str, Any]:
-    """M-13: the operator's decision on the member's cancellation request."""
-    return {"reason": event.reason}
 
 
 def _appointment(terms: PostpaidTerms, policy: EmailPolicy) -> dict[str, str]:
@@ -305,13 +298,6 @@ def returned(event: OrderReturned, facts: Facts, policy: EmailPolicy) -> Mapping
     return {"comment": event.comment}
 
 
-def approval_refused(
-    event: ApprovalRefused, facts: Facts, policy: EmailPolicy
-) -> Mapping[str, Any]:
-    """A-13: the approver's reason; the order is a draft again to change and place."""
-    return {"reason": event.reason}
-
-
 #: P-21: why the money was finally not collected, as the parties read it.
 UNPAID_CAUSES = {
     "claim_written_off": "the claim for the payment was written off, so the debt is given up",
@@ -341,10 +327,10 @@ NOTICES: tuple[Notice[Any], ...] = (
     notice(OrderRejected, T, "order_rejected", to=StoredParty(R.MEMBER),
            rules="M-05 M-08 M-09 M-15", context=rejected, uses_facts=True),
     notice(OrderCancelled, T, "cancellation_approved", to=StoredParty(R.MEMBER),
-           rules="M-13 M-14", context=cancellation, when=_decided_cancellation,
+           rules="M-13 M-14", context=reason, when=_decided_cancellation,
            guard="a managed order's cancellation request was approved", uses_facts=True),
     notice(CancellationRefused, T, "cancellation_refused", to=StoredParty(R.MEMBER),
-           rules="M-13", context=cancellation, uses_facts=True),
+           rules="M-13", context=reason, uses_facts=True),
     notice(OrderCreated, T, "order_awaiting_confirmation", to=OtherParty(R.SUPPLIER),
            rules="P-02", context=new_postpaid, when=_postpaid, guard="post-paid orders"),
     notice(OrderEdited, T, "order_edit_awaiting_confirmation", to=AwaitingParty(),
@@ -399,7 +385,7 @@ NOTICES: tuple[Notice[Any], ...] = (
     notice(OrderReturned, T, "order_returned", to=StoredParty(R.MEMBER),
            rules="M-18 X-11", context=returned, uses_facts=True),
     notice(ApprovalRefused, T, "approval_refused", to=StoredParty(R.AGENT),
-           rules="A-13 X-11", context=approval_refused, uses_facts=True),
+           rules="A-13 X-11", context=reason, uses_facts=True),
     notice(OrderClosedUnpaid, T, "order_closed_unpaid", to=StoredParty(R.SUPPLIER),
            rules="P-21 X-11", context=closed_unpaid, uses_facts=True),
     notice(OrderClosedUnpaid, T, "order_closed_unpaid", to=StoredParty(R.CUSTOMER),

@@ -81,7 +81,6 @@ FAILURE_TEXTS = {
 def charge_failed(event: ChargeFailed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """X-11: the charge failed, why, what is still owed and by when it must be paid."""
     return {
-        "failure_code": event.failure_code,
         "failure_text": FAILURE_TEXTS.get(event.failure_code, event.failure_code),
         "outstanding": money(event.outstanding),
         "due_at": moment(event.due_at, policy.timezone),
@@ -105,7 +104,6 @@ def fee(event: CancellationFeeAssessed, facts: Facts, policy: EmailPolicy) -> Ma
             {"within_hours": t.within_hours, "percent": f"{t.percent.normalize():f}"} for t in tiers
         ],
         "applied_within_hours": c.applied_tier.within_hours if c.applied_tier else None,
-        "rounding": c.rounding,
         "charged": event.request_id is not None,
     }
 
