@@ -83,14 +83,14 @@ R = Role
 # fmt: off
 NOTICES: tuple[Notice[Any], ...] = (
     notice(InvoiceDrafted, T, "invoice_draft_ready", to=PartyOf("member", R.MEMBER),
-           rules="M-10 M-11", context=drafted, uses_facts=True),
+           rules="M-10 M-11", context=drafted),
     notice(InvoiceDraftRevised, T, "invoice_draft_revised", to=PartyOf("member", R.MEMBER),
-           rules="M-11", context=revised, uses_facts=True),
+           rules="M-11", context=revised),
     notice(InvoiceChangesDeclined, T, "invoice_changes_declined",
-           to=PartyOf("member", R.MEMBER), rules="M-11", context=reason, uses_facts=True),
+           to=PartyOf("member", R.MEMBER), rules="M-11", context=reason),
     notice(InvoiceIssued, T, "invoice_issued", to=PartyOf("client", R.CLIENT),
-           rules="M-12 A-11", context=issued, uses_facts=True),
+           rules="M-12 A-11", context=issued),
     notice(InvoiceVoided, T, "invoice_voided", to=PartyOf("client", R.CLIENT),
-           rules="M-14", context=voided, uses_facts=True),
+           rules="M-14", context=voided),
 )
 # fmt: on

@@ -152,8 +152,9 @@ class Notice(Generic[E]):
     context: Context
     when: Callable[[E], bool] = always
     guard: str = ""
-    #: The context reads `OrderFacts` (a title, the lines of a receipt) when it has them.
-    uses_facts: bool = False
+    #: The context reads `OrderFacts` (the title, a receipt's total) when it has them; False
+    #: where the event tells all (a receipt with its total; OrderCreated, learned from).
+    uses_facts: bool = True
 
     @property
     def event_type(self) -> str:
@@ -174,7 +175,7 @@ def notice(
     context: Context,
     when: Callable[[E], bool] = always,
     guard: str = "",
-    uses_facts: bool = False,
+    uses_facts: bool = True,
 ) -> Notice[E]:
     """A row of the table; `rules` is a space-separated list of rule ids."""
     return Notice(
