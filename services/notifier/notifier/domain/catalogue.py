@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from contracts.envelope import Event
 from notifier.domain import invoicing, orders, payments
 from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts, Recipient
 from notifier.domain.notices import Notice
-
-if TYPE_CHECKING:
-    from notifier.domain.reminders import Reminder
 
 
 class Catalogue:
@@ -117,7 +114,7 @@ def plan(
 
 def compose(
     cause: Cause,
-    row: Notice[Any] | Reminder,
+    row: Notice[Any],
     event: Event,
     facts: OrderFacts | None,
     policy: EmailPolicy,
