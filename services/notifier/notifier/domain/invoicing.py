@@ -17,7 +17,7 @@ from contracts.invoicing import (
 )
 from contracts.orders import Money
 from contracts.topics import INVOICING_EVENTS
-from notifier.domain.formatting import day, moment, money
+from notifier.domain.formatting import money, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
 from notifier.domain.notices import Notice, PartyOf, notice, reason
 
@@ -40,19 +40,16 @@ def lines(items: list[InvoiceLine], currency: str) -> list[dict[str, str]]:
 def drafted(event: InvoiceDrafted, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-10, M-11: the draft, and until when the member may ask for changes."""
     return {
-        "invoice_date": day(event.invoice_date),
-        "total": money(event.total),
+        **shown(event, policy.timezone, "invoice_date", "total", "changes_until"),
         "lines": lines(event.lines, event.total.currency),
-        "changes_until": moment(event.changes_until, policy.timezone),
     }
 
 
 def revised(event: InvoiceDraftRevised, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-11: the operator revised the draft as asked."""
     return {
-        "total": money(event.total),
+        **shown(event, policy.timezone, "total", "comment"),
         "lines": lines(event.lines, event.total.currency),
-        "comment": event.comment,
     }
 
 
@@ -60,8 +57,7 @@ def issued(event: InvoiceIssued, facts: Facts, policy: EmailPolicy) -> Mapping[s
     """M-12, A-11: the issued invoice, numbered."""
     return {
         "invoice_number": event.number,
-        "invoice_date": day(event.invoice_date),
-        "total": money(event.total),
+        **shown(event, policy.timezone, "invoice_date", "total"),
         "lines": lines(event.lines, event.total.currency),
     }
 

@@ -34,7 +34,7 @@ from contracts.orders import (
     TermsChange,
 )
 from contracts.topics import ORDERS_EVENTS
-from notifier.domain.formatting import day, moment, money, one_line
+from notifier.domain.formatting import day, moment, money, one_line, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
 from notifier.domain.notices import (
     AwaitingParty,
@@ -113,9 +113,7 @@ def activated(event: OrderActivated, facts: Facts, policy: EmailPolicy) -> Mappi
     planned invoices (M-10: a draft of each comes seven days before its date)."""
     return {
         "confirmed_by": event.confirmed_by.value,
-        "no_payment_guarantee": event.no_payment_guarantee,
-        "service_start": day(event.service_start),
-        "service_end": day(event.service_end),
+        **shown(event, policy.timezone, "no_payment_guarantee", "service_start", "service_end"),
         "planned_invoices": [
             {"date": day(p.invoice_date), "amount": money(p.amount)} for p in event.planned_invoices
         ],
@@ -166,14 +164,9 @@ def proposal_outcome(
     }
 
 
-def _appointment(terms: PostpaidTerms, policy: EmailPolicy) -> dict[str, str]:
-    return {
-        "service": terms.service,
-        "appointment_start": moment(terms.appointment_start, policy.timezone),
-        "appointment_end": moment(terms.appointment_end, policy.timezone),
-        "price": money(terms.price),
-        "payment_method": terms.payment_method,
-    }
+def _appointment(terms: PostpaidTerms, policy: EmailPolicy) -> dict[str, Any]:
+    fields = ("service", "appointment_start", "appointment_end", "price", "payment_method")
+    return shown(terms, policy.timezone, *fields)
 
 
 def new_postpaid(event: OrderCreated, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
@@ -205,8 +198,7 @@ def edited(event: OrderEdited, facts: Facts, policy: EmailPolicy) -> Mapping[str
     """P-05, P-07: the edit, its comment and the other party's new window."""
     return {
         "changes": changes(event.changes, policy),
-        "comment": event.comment,
-        "respond_by": moment(event.respond_by, policy.timezone),
+        **shown(event, policy.timezone, "comment", "respond_by"),
         "edited_by": event.actor.role.value,
         "price_changed": event.changes.price is not None,
     }
@@ -215,10 +207,8 @@ def edited(event: OrderEdited, facts: Facts, policy: EmailPolicy) -> Mapping[str
 def proposed(event: ChangeProposed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-09: a pending proposal the customer accepts or rejects before it lapses."""
     return {
-        "proposal": event.proposal,
+        **shown(event, policy.timezone, "proposal", "comment", "lapses_at"),
         "changes": changes(event.changes, policy),
-        "comment": event.comment,
-        "lapses_at": moment(event.lapses_at, policy.timezone),
     }
 
 

@@ -26,7 +26,7 @@ from contracts.payments import (
     RefundRequested,
 )
 from contracts.topics import PAYMENTS_EVENTS
-from notifier.domain.formatting import moment, money
+from notifier.domain.formatting import money, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
 from notifier.domain.notices import Notice, PartyOf, StoredParty, notice
 
@@ -36,19 +36,14 @@ Facts = OrderFacts | None
 def payment_due(event: PaymentRequested, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-15: what to pay, how, and by when (72 hours by default)."""
     return {
-        "amount": money(event.amount),
-        "due_at": moment(event.due_at, policy.timezone),
-        "payment_method": event.payment_method,
+        **shown(event, policy.timezone, "amount", "due_at", "payment_method"),
         "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
     }
 
 
 def overdue(event: PaymentOverdue, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-16: the window passed unpaid; the supplier may now open a claim."""
-    return {
-        "outstanding": money(event.outstanding),
-        "due_at": moment(event.due_at, policy.timezone),
-    }
+    return shown(event, policy.timezone, "outstanding", "due_at")
 
 
 def claim_opened(event: ClaimOpened, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
@@ -64,8 +59,7 @@ def payout_sent(event: PayoutPaid, facts: Facts, policy: EmailPolicy) -> Mapping
 def charge(event: ChargeRequested, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-14 (seed 004), P-11: the amount is taken with the order's payment method."""
     return {
-        "amount": money(event.amount),
-        "payment_method": event.payment_method,
+        **shown(event, policy.timezone, "amount", "payment_method"),
         "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
     }
 
@@ -82,8 +76,7 @@ def charge_failed(event: ChargeFailed, facts: Facts, policy: EmailPolicy) -> Map
     """X-11: the charge failed, why, what is still owed and by when it must be paid."""
     return {
         "failure_text": FAILURE_TEXTS.get(event.failure_code, event.failure_code),
-        "outstanding": money(event.outstanding),
-        "due_at": moment(event.due_at, policy.timezone),
+        **shown(event, policy.timezone, "outstanding", "due_at"),
         "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
     }
 
@@ -93,12 +86,9 @@ def fee(event: CancellationFeeAssessed, facts: Facts, policy: EmailPolicy) -> Ma
     c = event.computation
     tiers = sorted(c.policy.tiers, key=lambda t: t.within_hours)
     return {
-        "amount": money(c.amount),
-        "price": money(c.price),
+        **shown(c, policy.timezone, "amount", "price", "appointment_start", "cancelled_at"),
         "percent": f"{c.percent.normalize():f}",
         "hours_before": f"{c.hours_before:f}",
-        "appointment_start": moment(c.appointment_start, policy.timezone),
-        "cancelled_at": moment(c.cancelled_at, policy.timezone),
         "policy_source": c.policy_source,
         "tiers": [
             {"within_hours": t.within_hours, "percent": f"{t.percent.normalize():f}"} for t in tiers
@@ -120,8 +110,7 @@ def partial(event: PaymentReceived, facts: Facts, policy: EmailPolicy) -> Mappin
     """P-15: part of the amount came in; the rest is still owed."""
     return {
         "amount": money(event.applied),
-        "paid_total": money(event.paid_total),
-        "outstanding": money(event.outstanding),
+        **shown(event, policy.timezone, "paid_total", "outstanding"),
     }
 
 
@@ -147,22 +136,15 @@ def payout_scheduled(
 ) -> Mapping[str, Any]:
     """P-18: gross, fee and net, when the payout is released and when it should arrive."""
     return {
-        "gross": money(event.gross),
-        "fee": money(event.fee),
+        **shown(event, policy.timezone, "gross", "fee", "net", "scheduled_for", "expected_by"),
         "fee_percent": f"{event.fee_percent.normalize():f}",
-        "net": money(event.net),
-        "scheduled_for": moment(event.scheduled_for, policy.timezone),
-        "expected_by": moment(event.expected_by, policy.timezone),
     }
 
 
 def claim_lapsed(event: ClaimLapsed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-21: the withdrawn claim was not opened again by `reopen_until`: the debt is given
     up. The customer hears that the order closed unpaid (OrderClosedUnpaid follows)."""
-    return {
-        "amount": money(event.amount),
-        "reopen_until": moment(event.reopen_until, policy.timezone),
-    }
+    return shown(event, policy.timezone, "amount", "reopen_until")
 
 
 T = PAYMENTS_EVENTS
