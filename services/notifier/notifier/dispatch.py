@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -274,16 +273,14 @@ class Dispatcher:
         now = self.clock()
         job.first_attempt_at = job.first_attempt_at or now
         job.attempts += 1
-        started = time.perf_counter()
         try:
-            with tracing.client_call(
-                "smtp send",
-                job.trace,
-                **{"orderflow.template": email.template, "orderflow.attempt": job.attempts},
+            attributes = {"orderflow.template": email.template, "orderflow.attempt": job.attempts}
+            with (
+                metrics.SEND_SECONDS.time(),
+                tracing.client_call("smtp send", job.trace, **attributes),
             ):
                 await self.sender.send(message, self.origin.address, email.recipient.address)
         except Exception as error:
-            metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             failure = error.failure if isinstance(error, SendError) else classify(error)
             metrics.SEND_ATTEMPTS.labels("temporary" if failure.temporary else "permanent").inc()
             elapsed = self.clock() - job.first_attempt_at
@@ -303,7 +300,6 @@ class Dispatcher:
             else:
                 self._finish(job, decision)
             return
-        metrics.SEND_SECONDS.observe(time.perf_counter() - started)
         metrics.SEND_ATTEMPTS.labels("accepted").inc()
         header = mail.message_id(email, self.origin)
         self._results.put_nowait(Result(job, sent(email, job.attempts, header, self.clock())))
