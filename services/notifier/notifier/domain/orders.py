@@ -151,14 +151,9 @@ def proposal_outcome(
 ) -> Mapping[str, Any]:
     """P-09: a pending proposal was accepted (applied), rejected or lapsed (the order goes
     on with its current terms)."""
-    outcome = {
-        "ProposalAccepted": "accepted",
-        "ProposalRejected": "rejected",
-        "ProposalLapsed": "lapsed",
-    }[event.type]
     return {
         "proposal": event.proposal,
-        "outcome": outcome,
+        "outcome": event.type.removeprefix("Proposal").lower(),  # accepted, rejected, lapsed
         "changes": changes(event.changes, policy) if isinstance(event, ProposalAccepted) else [],
         "comment": event.comment if isinstance(event, ProposalRejected) else "",
     }
