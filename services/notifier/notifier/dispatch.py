@@ -95,33 +95,24 @@ class _Held:
     sending: set[asyncio.Task[None]] = field(default_factory=set)
 
 
+@dataclass(eq=False)
 class Dispatcher:
     """Claims, sends, retries, records and recovers deliveries (see the module docstring)."""
 
-    def __init__(
-        self,
-        store: DeliveryStore,
-        sender: Sender,
-        origin: mail.Origin,
-        retry: RetryPolicy,
-        settings: DispatchSettings,
-        publish: Callable[..., Awaitable[None]],
-        clock: Callable[[], datetime],
-        rand: Callable[[], float],
-        renderer: Renderer | None = None,
-    ) -> None:
-        self.store = store
-        self.sender = sender
-        self.origin = origin
-        self.retry = retry
-        self.settings = settings
-        self.publish = publish
-        self.clock = clock
-        self.rand = rand
-        self.renderer = renderer or Renderer()
+    store: DeliveryStore
+    sender: Sender
+    origin: mail.Origin
+    retry: RetryPolicy
+    settings: DispatchSettings
+    publish: Callable[..., Awaitable[None]]
+    clock: Callable[[], datetime]
+    rand: Callable[[], float]
+    renderer: Renderer = field(default_factory=Renderer)
+
+    def __post_init__(self) -> None:
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._results: asyncio.Queue[Result | None] = asyncio.Queue()
-        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._slots = asyncio.Semaphore(self.settings.max_in_flight)
         self._stopped = asyncio.Event()
         self._held = _Held()
 
