@@ -243,6 +243,12 @@ async def _replace_all(collection: AsyncCollection[Document], docs: Sequence[Doc
     return [None] * len(docs)
 
 
+#: A cause and an order's facts as stored (JSON but for the moment, which MongoDB keeps as a
+#: date) and read back; a field an older document lacks takes its default.
+CAUSE: TypeAdapter[Cause] = TypeAdapter(Cause)
+FACTS: TypeAdapter[OrderFacts] = TypeAdapter(OrderFacts)
+
+
 def claim_document(email: Email, lease_until: datetime, owner: str, now: datetime) -> Document:
     return {
         "_id": email.key,
@@ -259,14 +265,7 @@ def email_document(email: Email) -> Document:
     """An email as stored: what `email_from` reads back (no address leaves the store)."""
     cause, recipient = email.cause, email.recipient
     return {
-        "cause": {
-            "message_id": str(cause.message_id),
-            "type": cause.type,
-            "correlation_id": str(cause.correlation_id),
-            "occurred_at": cause.occurred_at,
-            "order_id": str(cause.order_id) if cause.order_id else None,
-            "account_id": cause.account_id,
-        },
+        "cause": {**CAUSE.dump_python(cause, mode="json"), "occurred_at": cause.occurred_at},
         "order_id": str(cause.order_id) if cause.order_id else None,
         "template": email.template,
         "rules": list(email.rules),
@@ -284,14 +283,7 @@ def email_document(email: Email) -> Document:
 def email_from(doc: Mapping[str, Any]) -> Email:
     cause, recipient = doc["cause"], doc["recipient"]
     return Email(
-        cause=Cause(
-            message_id=uuid.UUID(cause["message_id"]),
-            type=cause["type"],
-            correlation_id=uuid.UUID(cause["correlation_id"]),
-            occurred_at=cause["occurred_at"],
-            order_id=uuid.UUID(cause["order_id"]) if cause.get("order_id") else None,
-            account_id=cause.get("account_id"),
-        ),
+        cause=CAUSE.validate_python(cause),
         template=doc["template"],
         recipient=Recipient(
             role=Role(recipient["role"]),
@@ -337,10 +329,6 @@ class FactsStore:
     async def client_asked(self, order_id: uuid.UUID) -> None:
         """M-09: the order was put to its client (OrderSentToClient)."""
         await self.collection.update_one({"_id": str(order_id)}, {"$set": {"client_asked": True}})
-
-
-#: An order's facts as stored (JSON) and read back; a field an older document lacks: its default.
-FACTS: TypeAdapter[OrderFacts] = TypeAdapter(OrderFacts)
 
 
 def facts_document(facts: OrderFacts) -> Document:
