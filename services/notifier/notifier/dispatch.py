@@ -234,12 +234,7 @@ class Dispatcher:
 
     async def _attempt(self, job: Job) -> None:
         email = job.email
-        with log_context(
-            delivery_id=str(email.delivery_id),
-            order_id=str(email.cause.order_id or ""),
-            cause_type=email.cause.type,
-            template=email.template,
-        ):
+        with log_context(**_about(email)):
             try:
                 await self._try_to_send(job)
             except Exception:  # a bug or the store: not the email's fault; try again
@@ -463,15 +458,19 @@ def _outcome(result: Result, now: datetime) -> Outcome:
     )
 
 
-def _report(result: Result, first: bool) -> None:
-    event, email = result.event, result.job.email
-    extra: dict[str, object] = {
+def _about(email: Email) -> dict[str, str]:
+    """What a delivery's log lines say of it: ids, cause and template, never an address."""
+    return {
         "delivery_id": str(email.delivery_id),
         "order_id": str(email.cause.order_id or ""),
         "cause_type": email.cause.type,
         "template": email.template,
-        "attempts": event.attempts,
     }
+
+
+def _report(result: Result, first: bool) -> None:
+    event, email = result.event, result.job.email
+    extra: dict[str, object] = {**_about(email), "attempts": event.attempts}
     if not first:
         log.warning("another sender recorded this delivery first", extra=extra)
     elif isinstance(event, EmailSent):
