@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from contracts.envelope import Event
@@ -41,7 +42,7 @@ class Catalogue:
         return sorted({r.template for r in self.notices})
 
 
-CATALOGUE = Catalogue((*orders.NOTICES, *invoicing.NOTICES, *payments.NOTICES))
+CATALOGUE = Catalogue(chain(*orders.NOTICES, *invoicing.NOTICES, *payments.NOTICES))
 
 #: X-11: the events that email nobody, and why. Every event of orders.events,
 #: invoicing.events, payments.events and suppliers.events is either in the table or here (a unit test checks

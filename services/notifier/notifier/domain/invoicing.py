@@ -19,7 +19,7 @@ from contracts.orders import Money
 from contracts.topics import INVOICING_EVENTS
 from notifier.domain.formatting import money, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
-from notifier.domain.notices import Notice, PartyOf, notice, reason
+from notifier.domain.notices import PartyOf, Rows, notice, reason
 
 Facts = OrderFacts | None
 
@@ -77,7 +77,7 @@ T = INVOICING_EVENTS
 R = Role
 
 # fmt: off
-NOTICES: tuple[Notice[Any], ...] = (
+NOTICES: tuple[Rows, ...] = (
     notice(InvoiceDrafted, T, "invoice_draft_ready", to=PartyOf("member", R.MEMBER),
            rules="M-10 M-11", context=drafted),
     notice(InvoiceDraftRevised, T, "invoice_draft_revised", to=PartyOf("member", R.MEMBER),

@@ -165,19 +165,26 @@ class Notice(Generic[E]):
         return self.to.needs_facts or self.uses_facts
 
 
+#: A module's part of the table: the rows of each of its emails.
+Rows = tuple[Notice[Any], ...]
+
+
 def notice(
     event: type[E],
     topic: str,
     template: str,
     *,
-    to: RecipientRule,
+    to: RecipientRule | tuple[RecipientRule, ...],
     rules: str,
     context: Context,
     when: Callable[[E], bool] = always,
     guard: str = "",
     uses_facts: bool = True,
-) -> Notice[E]:
-    """A row of the table; `rules` is a space-separated list of rule ids."""
-    return Notice(
-        event, topic, template, to, tuple(rules.split()), context, when, guard, uses_facts
+) -> Rows:
+    """The rows of one email, one per recipient (X-11: the same email to each party of
+    `to`); `rules` is a space-separated list of rule ids."""
+    ids = tuple(rules.split())
+    each = to if isinstance(to, tuple) else (to,)
+    return tuple(
+        Notice(event, topic, template, r, ids, context, when, guard, uses_facts) for r in each
     )

@@ -39,9 +39,9 @@ from notifier.domain.model import EmailPolicy, OrderFacts
 from notifier.domain.notices import (
     AwaitingParty,
     ContactOf,
-    Notice,
     OtherParty,
     PartyOf,
+    Rows,
     StoredParty,
     notice,
     reason,
@@ -306,7 +306,7 @@ T = ORDERS_EVENTS
 R = Role
 
 # fmt: off
-NOTICES: tuple[Notice[Any], ...] = (
+NOTICES: tuple[Rows, ...] = (
     notice(OrderSentToClient, T, "client_confirmation_request", to=PartyOf("client", R.CLIENT),
            rules="M-05 M-08", context=confirmation_request),
     notice(OrderRejected, T, "order_rejected", to=StoredParty(R.MEMBER),
@@ -359,10 +359,9 @@ NOTICES: tuple[Notice[Any], ...] = (
            rules="P-09 X-11", context=proposal_outcome),
     notice(ProposalRejected, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
            rules="P-09 X-11", context=proposal_outcome),
-    notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
-           rules="P-09 X-11", context=proposal_outcome),
-    notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.CUSTOMER),
-           rules="P-09 X-11", context=proposal_outcome),
+    notice(ProposalLapsed, T, "proposal_outcome",
+           to=(StoredParty(R.SUPPLIER), StoredParty(R.CUSTOMER)), rules="P-09 X-11",
+           context=proposal_outcome),
     notice(OrderRejected, T, "offer_expired", to=StoredParty(R.CLIENT),
            rules="M-09 X-11", context=rejected, when=_expired_awaiting_client,
            guard="the offer expired while awaiting the client"),

@@ -28,7 +28,7 @@ from contracts.payments import (
 from contracts.topics import PAYMENTS_EVENTS
 from notifier.domain.formatting import money, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
-from notifier.domain.notices import Notice, PartyOf, StoredParty, notice
+from notifier.domain.notices import PartyOf, Rows, StoredParty, notice
 
 Facts = OrderFacts | None
 
@@ -149,50 +149,46 @@ def claim_lapsed(event: ClaimLapsed, facts: Facts, policy: EmailPolicy) -> Mappi
 
 T = PAYMENTS_EVENTS
 R = Role
+CUSTOMER = PartyOf("customer", R.CUSTOMER)
+SUPPLIER = PartyOf("supplier", R.SUPPLIER)
 
 # fmt: off
-NOTICES: tuple[Notice[Any], ...] = (
-    notice(PaymentRequested, T, "payment_due", to=PartyOf("customer", R.CUSTOMER),
+NOTICES: tuple[Rows, ...] = (
+    notice(PaymentRequested, T, "payment_due", to=CUSTOMER,
            rules="P-15", context=payment_due),
-    notice(PaymentOverdue, T, "payment_overdue", to=PartyOf("customer", R.CUSTOMER),
+    notice(PaymentOverdue, T, "payment_overdue", to=CUSTOMER,
            rules="P-16", context=overdue),
-    notice(PaymentOverdue, T, "payment_overdue_supplier", to=PartyOf("supplier", R.SUPPLIER),
+    notice(PaymentOverdue, T, "payment_overdue_supplier", to=SUPPLIER,
            rules="P-16", context=overdue),
-    notice(ClaimOpened, T, "claim_opened", to=PartyOf("customer", R.CUSTOMER),
+    notice(ClaimOpened, T, "claim_opened", to=CUSTOMER,
            rules="P-16", context=claim_opened),
-    notice(PayoutPaid, T, "payout_sent", to=PartyOf("supplier", R.SUPPLIER),
+    notice(PayoutPaid, T, "payout_sent", to=SUPPLIER,
            rules="P-18", context=payout_sent),
     # every party hears of what it will pay or receive.
-    notice(ChargeRequested, T, "charge_requested", to=PartyOf("customer", R.CUSTOMER),
+    notice(ChargeRequested, T, "charge_requested", to=CUSTOMER,
            rules="P-11 P-14 X-11", context=charge),
-    notice(ChargeFailed, T, "charge_failed", to=PartyOf("customer", R.CUSTOMER),
+    notice(ChargeFailed, T, "charge_failed", to=CUSTOMER,
            rules="P-11 P-14 X-11", context=charge_failed),
-    notice(CancellationFeeAssessed, T, "cancellation_fee", to=PartyOf("customer", R.CUSTOMER),
+    notice(CancellationFeeAssessed, T, "cancellation_fee", to=(CUSTOMER, SUPPLIER),
            rules="P-11 X-11", context=fee),
-    notice(CancellationFeeAssessed, T, "cancellation_fee", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-11 X-11", context=fee),
-    notice(PaymentSettled, T, "payment_settled", to=PartyOf("customer", R.CUSTOMER),
+    notice(PaymentSettled, T, "payment_settled", to=CUSTOMER,
            rules="P-15 X-11", context=settled),
-    notice(PaymentSettled, T, "payment_settled", to=PartyOf("supplier", R.SUPPLIER),
+    notice(PaymentSettled, T, "payment_settled", to=SUPPLIER,
            rules="P-15 P-18 X-11", context=settled),
     notice(PaymentReceived, T, "payment_partial", to=StoredParty(R.CUSTOMER),
            rules="P-15 X-11", context=partial, when=_partial,
            guard="part of the amount is still owed"),
-    notice(RefundRequested, T, "refund_requested", to=PartyOf("customer", R.CUSTOMER),
+    notice(RefundRequested, T, "refund_requested", to=CUSTOMER,
            rules="X-11", context=refund),
-    notice(ClaimPaid, T, "claim_closed", to=StoredParty(R.CUSTOMER),
-           rules="P-16 X-11", context=claim_closed),
-    notice(ClaimPaid, T, "claim_closed", to=PartyOf("supplier", R.SUPPLIER),
+    notice(ClaimPaid, T, "claim_closed", to=(StoredParty(R.CUSTOMER), SUPPLIER),
            rules="P-16 X-11", context=claim_closed),
     notice(ClaimWithdrawn, T, "claim_closed", to=StoredParty(R.CUSTOMER),
            rules="P-16 X-11", context=claim_closed),
-    notice(ClaimWrittenOff, T, "claim_closed", to=StoredParty(R.CUSTOMER),
+    notice(ClaimWrittenOff, T, "claim_closed", to=(StoredParty(R.CUSTOMER), SUPPLIER),
            rules="P-16 X-11", context=claim_closed),
-    notice(ClaimWrittenOff, T, "claim_closed", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-16 X-11", context=claim_closed),
-    notice(PayoutScheduled, T, "payout_scheduled", to=PartyOf("supplier", R.SUPPLIER),
+    notice(PayoutScheduled, T, "payout_scheduled", to=SUPPLIER,
            rules="P-18 X-11", context=payout_scheduled),
-    notice(ClaimLapsed, T, "claim_lapsed", to=PartyOf("supplier", R.SUPPLIER),
+    notice(ClaimLapsed, T, "claim_lapsed", to=SUPPLIER,
            rules="P-21 X-11", context=claim_lapsed),
 )
 # fmt: on
