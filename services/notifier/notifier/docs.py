@@ -10,11 +10,11 @@ of `notifier.domain.docs.SECTIONS`); a unit test fails on drift.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from notifier.domain.docs import SECTIONS
+from servicekit.diagrams import section
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "notifier.md"
 
@@ -22,12 +22,11 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "notifier.md"
 def render(text: str) -> str:
     """`text` with every generated part replaced by what the tables say now."""
     for name, make in SECTIONS.items():
-        pattern = re.compile(rf"<!-- {name}:start -->\n.*?<!-- {name}:end -->", re.DOTALL)
-        found = pattern.search(text)
-        if found is None:
+        begin, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        old = section(text, begin, end)
+        if not old:
             raise LookupError(f"{DOC.name} has no {name} markers")
-        start, end = found.span()
-        text = f"{text[:start]}<!-- {name}:start -->\n{make()}\n<!-- {name}:end -->{text[end:]}"
+        text = text.replace(old, f"{begin}\n{make()}\n{end}")
     return text
 
 
