@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
 import devstack
@@ -220,29 +219,19 @@ class Reader:
 
     def __init__(self, bootstrap: str, topic: str, key: Callable[[Document], str | None]) -> None:
         self.bootstrap, self.topic, self.key = bootstrap, topic, key
-        self.consumer = kafka.follower(bootstrap)
+        self.follower = kafka.Follower(
+            bootstrap, [topic], self._take, from_beginning=False, max_records=5000
+        )
         self.wanted: set[str] = set()
         self.seen: dict[str, Seen] = {}
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Reader:
-        await self.consumer.start()
-        partitions = await partitions_of(self.bootstrap, self.topic)
-        tps = [TopicPartition(self.topic, p) for p in partitions]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:  # resolve the positions now, before anything is sent
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._pump())
+        await partitions_of(self.bootstrap, self.topic)  # services create it at start-up
+        await self.follower.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
+        await self.follower.__aexit__()
 
     def expect(self, keys: Iterable[str]) -> None:
         self.wanted.update(keys)
@@ -250,33 +239,25 @@ class Reader:
     async def wait_all(self, keys: Iterable[str], timeout: float) -> bool:
         """True once every key has been seen; False after `timeout` seconds."""
         missing = set(keys)
-        deadline = time.perf_counter() + timeout
-        while True:
-            missing -= self.seen.keys()
-            if not missing:
-                return True
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
 
-    async def _pump(self) -> None:
-        while True:
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
-            at = time.perf_counter()
-            for records in batches.values():
-                for record in records:
-                    try:
-                        body = json.loads(record.value or b"{}")
-                    except ValueError:
-                        continue
-                    k = self.key(body)
-                    if k is not None and k in self.wanted and k not in self.seen:
-                        self.seen[k] = Seen(at, body)
-            if batches:
-                self._changed.set()
+        def done() -> bool:
+            missing.difference_update(self.seen.keys())
+            return not missing
+
+        with contextlib.suppress(TimeoutError):
+            await self.follower.wait(done, timeout)
+        return done()
+
+    def _take(self, records: list[kafka.Record]) -> None:
+        at = time.perf_counter()
+        for record in records:
+            try:
+                body = json.loads(record.value or b"{}")
+            except ValueError:
+                continue
+            k = self.key(body)
+            if k is not None and k in self.wanted and k not in self.seen:
+                self.seen[k] = Seen(at, body)
 
 
 async def send_all(

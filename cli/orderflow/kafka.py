@@ -20,6 +20,7 @@ CLI, the bench, the chaos harness and the tests share (plain aiokafka, no servic
                                       or, with `until`, until a check on them holds
     end_offsets(bootstrap, names)     where each partition of the topics ends now
     committed(bootstrap, group)       how far a consumer group has committed, per partition
+    groups(bootstrap, prefix)         the consumer groups named with the prefix
 """
 
 from __future__ import annotations
@@ -336,6 +337,18 @@ async def committed(
     }
 
 
+async def groups(
+    bootstrap: str, prefix: str = "", security: KafkaSettings | None = None
+) -> list[str]:
+    """The consumer groups whose names start with `prefix` (a run's services')."""
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap, security))
+    await admin.start()
+    try:
+        return [str(g[0]) for g in await admin.list_consumer_groups() if g[0].startswith(prefix)]
+    finally:
+        await admin.close()
+
+
 class Follower:
     """A follower with a pump: reads the topics `prefix + name` outside any group in a
     background task and hands each fetched batch to `take`; callers `wait` until a check
@@ -371,7 +384,12 @@ class Follower:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Follower:
-        await self._start()
+        try:
+            await self._start()
+        except Exception:
+            await self._stop()
+            if not self.reconnect:
+                raise
         self._task = asyncio.create_task(self._pump())
         return self
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts import topics
-from orderflow.kafka import Sent, Upstream, follower
+from orderflow.kafka import Follower, Record, Sent, Upstream
 
 log = logging.getLogger("chaos.traffic")
 
@@ -37,19 +37,16 @@ class Watcher:
     """Every distinct event (by message id) of the event topics, by Kafka key."""
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
-        self.bootstrap, self.prefix = bootstrap, prefix
         self._seen: dict[str, dict[str, tuple[str, dict[str, Any]]]] = defaultdict(dict)
-        self._task: asyncio.Task[None] | None = None
+        # The broker went away: read again from the start (the events are kept by id).
+        self.follower = Follower(bootstrap, EVENT_TOPICS, self._take, prefix, reconnect=True)
 
     async def __aenter__(self) -> Watcher:
-        self._task = asyncio.create_task(self._follow())
+        await self.follower.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.follower.__aexit__()
 
     def total(self) -> int:
         """How many distinct events it has seen so far."""
@@ -67,40 +64,23 @@ class Watcher:
     async def matching(
         self, key: object, wanted: Callable[[dict[str, Any]], bool], timeout: float, what: str
     ) -> list[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            found = [e for e in self.events(key) if wanted(e)]
-            if found:
-                return found
-            if loop.time() > deadline:
-                seen = [e.get("type") for e in self.events(key)]
-                raise TimeoutError(f"no {what} for {key} within {timeout:.0f}s; saw {seen}")
-            await asyncio.sleep(0.2)
-
-    async def _follow(self) -> None:
-        while True:
-            consumer = follower(self.bootstrap, *(self.prefix + t for t in EVENT_TOPICS))
-            try:
-                await consumer.start()
-                async for record in consumer:
-                    self._record(record.topic[len(self.prefix) :], record.key, record.value)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the broker went away: read again from the start
-                log.info("watcher reconnecting: %s", type(error).__name__)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-
-    def _record(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         try:
-            body = json.loads(value or b"")
-        except ValueError:
-            return
-        if isinstance(body, dict) and key is not None:
-            self._seen[key.decode()].setdefault(str(body.get("message_id")), (topic, body))
+            return await self.follower.wait(
+                lambda: [e for e in self.events(key) if wanted(e)], timeout
+            )
+        except TimeoutError:
+            seen = [e.get("type") for e in self.events(key)]
+            raise TimeoutError(f"no {what} for {key} within {timeout:.0f}s; saw {seen}") from None
+
+    def _take(self, records: list[Record]) -> None:
+        for record in records:
+            try:
+                body = json.loads(record.value or b"")
+            except ValueError:
+                continue
+            if isinstance(body, dict) and record.key is not None:
+                by_id = self._seen[record.key.decode()]
+                by_id.setdefault(str(body.get("message_id")), (record.topic, body))
 
 
 class GatewayClient:
