@@ -143,7 +143,12 @@ class Upstream:
 
     With `retry_for` (seconds), a send that fails is tried again until then: a retry may
     publish a record twice (the same message id, which the services dedupe), which is what
-    at-least-once upstream delivery looks like while the broker restarts.
+    at-least-once upstream delivery looks like while the broker restarts. Then no attempt
+    waits longer than `send_timeout`, and a failed send renews the producer (one stuck on a
+    broken session) once for every send that failed on it: the first to fail does it, the
+    others use the result, and only a producer that has started is swapped in. Renewing
+    per send instead, a hundred senders through a 90 s broker restart stopped each other's
+    producers over and over, and no command got through after the broker was back.
     """
 
     def __init__(
@@ -152,12 +157,15 @@ class Upstream:
         prefix: str = "",
         security: KafkaSettings | None = None,
         retry_for: float = 0.0,
+        send_timeout: float = 30.0,
     ) -> None:
         self.bootstrap, self.prefix, self.retry_for = bootstrap, prefix, retry_for
-        self.security = security
+        self.security, self.send_timeout = security, send_timeout
         self.producer = self._producer()
         #: Sends that failed and were tried again (the broker was away).
         self.retries = 0
+        self._generation = 0
+        self._renewing = asyncio.Lock()
 
     def _producer(self) -> AIOKafkaProducer:
         if self.retry_for:
@@ -188,32 +196,53 @@ class Upstream:
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> Sent:
         """Send `value` as it is with Kafka `headers` (a dead letter's, a traceparent)."""
+        if not self.retry_for:
+            return await self._send(self.producer, topic, value, key, headers)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry_for
-        delay, failures = 0.5, 0
+        delay = 0.5
         while True:
+            producer, generation = self.producer, self._generation
             try:
-                meta = await self.producer.send_and_wait(
-                    self.prefix + topic, value, key=key, headers=list(headers) or None
-                )
-                return Sent(topic, meta.partition, meta.offset)
+                sending = self._send(producer, topic, value, key, headers)
+                return await asyncio.wait_for(sending, self.send_timeout)
             except Exception as error:
                 if loop.time() + delay > deadline:
                     raise
                 self.retries += 1
-                failures += 1
                 log.info("send failed, retrying: %s", type(error).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 4.0)
-                if failures % 4 == 0:  # a producer stuck on a broken session: start afresh
-                    await self._renew()
+                await self._renew(generation)
 
-    async def _renew(self) -> None:
-        old, self.producer = self.producer, self._producer()
-        with contextlib.suppress(Exception):
-            await old.stop()
-        with contextlib.suppress(Exception):
-            await self.producer.start()
+    async def _send(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> Sent:
+        meta = await producer.send_and_wait(
+            self.prefix + topic, value, key=key, headers=list(headers) or None
+        )
+        return Sent(topic, meta.partition, meta.offset)
+
+    async def _renew(self, generation: int) -> None:
+        async with self._renewing:
+            if generation != self._generation:
+                return  # another send renewed it since this one failed
+            fresh = self._producer()
+            try:
+                await asyncio.wait_for(fresh.start(), self.send_timeout)
+            except Exception:  # the broker is still away: keep the old one for now
+                with contextlib.suppress(Exception):
+                    await fresh.stop()
+                return
+            old, self.producer = self.producer, fresh
+            self._generation += 1
+            with contextlib.suppress(Exception):
+                await old.stop()
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ from tests.chaos.scenarios import (
     poisons,
 )
 from tests.chaos.stack import PrivateStack, prune
-from tests.chaos.traffic import GatewayClient, RenewingUpstream, Watcher
+from tests.chaos.traffic import GatewayClient, Watcher
 from tests.e2e.timeline import InvoiceCalendar
 
 log = logging.getLogger("chaos")
@@ -346,7 +346,7 @@ async def run(profile: Profile) -> Report:
         say(f"services up: {', '.join(p.module for p in launcher.processes)}")
         supervisor = asyncio.create_task(supervise(launcher, restarts, time.monotonic()))
         bootstrap = stack.endpoints.kafka_bootstrap
-        upstream_retrying = RenewingUpstream(bootstrap, prefix, retry_for=300.0)
+        upstream_retrying = Upstream(bootstrap, prefix, retry_for=300.0)
         async with upstream_retrying as upstream, Watcher(bootstrap, prefix) as watcher:
             accounts = await open_accounts(upstream, mongo, database, run_id)
             member = c.party(f"member-{run_id}", Role.MEMBER, f"member@{run_id}.chaos.example.com")
