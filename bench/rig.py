@@ -126,19 +126,30 @@ def pid_of(process: ServiceProcess) -> int:
     return process.proc.pid
 
 
+def process_figures(pid: int) -> dict[str, float]:
+    """The one look at a process in /proc that every section samples: resident memory now
+    and at its peak (VmRSS, VmHWM; MB of 10^6 bytes), threads, open files (/proc/<pid>/fd;
+    -1 for another user's process) and user + system CPU seconds used so far."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = {k: v.split() for k, _, v in (line.partition(":") for line in status)}
+    # Fields 14 and 15 of stat (utime, stime); after the ")" they are the 12th and 13th.
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        open_files = float(len(list(Path(f"/proc/{pid}/fd").iterdir())))
+    except PermissionError:
+        open_files = -1.0
+    return {
+        "rss_mb": int(fields["VmRSS"][0]) * 1024 / 1e6,
+        "peak_rss_mb": int(fields["VmHWM"][0]) * 1024 / 1e6,
+        "threads": float(fields["Threads"][0]),
+        "open_files": open_files,
+        "cpu_seconds": (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"),
+    }
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the most resident memory the process ever had, in MB (10^6 bytes)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024 / 1e6
-    raise LookupError(f"no VmHWM for pid {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # Fields 14 and 15 of stat (utime, stime); after the ")" they are the 12th and 13th.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_figures(pid)["peak_rss_mb"]
 
 
 class CpuMeter:
@@ -153,7 +164,7 @@ class CpuMeter:
         totals: dict[str, float] = {}
         for name, pids in self.pids.items():
             with contextlib.suppress(OSError):
-                totals[name] = sum(cpu_seconds(p) for p in pids)
+                totals[name] = sum(process_figures(p)["cpu_seconds"] for p in pids)
         totals["bench"] = sum(os.times()[:2])
         return totals
 
