@@ -296,19 +296,16 @@ async def read_topics(
     none). With `until`: until `until(records)` holds or `timeout` passes (the records so
     far), reading topics that may appear meanwhile.
     """
-    wanted = [prefix + name for name in names]
-    consumer = follower(bootstrap, *([] if until is None else wanted), security=security)
-    await consumer.start()
     records: list[Record] = []
+    if until is not None:
+        async with Follower(bootstrap, names, records.extend, prefix, security=security) as f:
+            with contextlib.suppress(TimeoutError):
+                await f.wait(lambda: until(records), timeout)
+        return records
+    wanted = [prefix + name for name in names]
+    consumer = follower(bootstrap, security=security)
+    await consumer.start()
     try:
-        if until is not None:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            while not until(records) and loop.time() < deadline:
-                batch = await consumer.getmany(timeout_ms=200)
-                for items in batch.values():
-                    records.extend(record_of(r, prefix) for r in items)
-            return records
         found = await partitions(bootstrap, wanted, security)
         parts = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         if not parts:

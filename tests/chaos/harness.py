@@ -277,10 +277,9 @@ async def settle(watcher: Watcher, orders: list[Expected], timeout: float) -> No
         # Not every event: bill-cycle runs come every few seconds whatever happens.
         return sum(len(watcher.events(e.order_id)) for e in orders)
 
+    with contextlib.suppress(TimeoutError):
+        await watcher.follower.wait(lambda: not missing(), timeout)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while missing() and loop.time() < deadline:
-        await asyncio.sleep(0.5)
     # A late copy or a second effect would show up now: wait for 6 s without news.
     quiet_since, seen, give_up = loop.time(), about_orders(), loop.time() + 30
     while loop.time() - quiet_since < 6 and loop.time() < give_up:
