@@ -35,6 +35,7 @@ from gateway.auth import Verifier
 from gateway.config import GatewaySettings
 from gateway.domain import Position
 from gateway.store import Commands, Directory, Views, create_indexes
+from servicekit.composition import settings_as
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime, run_service
 
@@ -60,15 +61,9 @@ SENDS: dict[str, Any] = {
 }
 
 
-def settings_of(settings: ServiceSettings | None) -> GatewaySettings:
-    if isinstance(settings, GatewaySettings):
-        return settings
-    return GatewaySettings(**(settings.model_dump() if settings else {}))
-
-
 def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastAPI]:
     """The runtime (projection, publishers) and the API app, not yet served."""
-    config = settings_of(settings)
+    config = settings_as(GatewaySettings, settings)
     runtime = ServiceRuntime(NAME, config)
     for topic, union in SENDS.items():
         runtime.output(topic, union.annotation, f"Commands sent over HTTP to {topic}")
@@ -126,7 +121,7 @@ class _Server(uvicorn.Server):
 
 def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     """Wire the gateway and serve its API for the life of the runtime."""
-    config = settings_of(settings)
+    config = settings_as(GatewaySettings, settings)
     runtime, api = wire(config)
     server = _Server(
         uvicorn.Config(
