@@ -156,10 +156,9 @@ class NotifierSettings(ServiceSettings):
         return self
 
     def policy(self) -> EmailPolicy:
-        return EmailPolicy(
+        return self.derive(
+            EmailPolicy,
             timezone=ZoneInfo(self.business_timezone),
-            confirmation_url=self.confirmation_url,
-            review_url=self.review_url,
             review_secret=self.token_secret.get_secret_value(),
             review_valid_for=self.review_link_valid_for,
             reminder_leads={
@@ -171,12 +170,7 @@ class NotifierSettings(ServiceSettings):
         )
 
     def retry(self) -> RetryPolicy:
-        return RetryPolicy(
-            max_attempts=self.email_max_attempts,
-            first_delay=self.email_retry_first_delay,
-            max_delay=self.email_retry_max_delay,
-            within=self.email_retry_within,
-        )
+        return self.derive(RetryPolicy, "email_retry_", max_attempts=self.email_max_attempts)
 
     def smtp(self) -> SmtpSettings:
         url = urllib.parse.urlsplit(self.smtp_url)
@@ -184,15 +178,13 @@ class NotifierSettings(ServiceSettings):
         tls: Literal["smtps", "required", "auto", "off"] = (
             "smtps" if url.scheme == "smtps" else self.smtp_starttls
         )
-        return SmtpSettings(
+        return self.derive(
+            SmtpSettings,
+            "smtp_",
             host=url.hostname,
             port=url.port or (465 if url.scheme == "smtps" else 25),
             tls=tls,
-            username=self.smtp_username,
             password=self.smtp_password.get_secret_value(),
-            validate_certs=self.smtp_validate_certs,
-            timeout_seconds=self.smtp_timeout_seconds,
-            pool_size=self.smtp_pool_size,
         )
 
     def origin(self) -> Origin:
@@ -201,11 +193,11 @@ class NotifierSettings(ServiceSettings):
     def dispatch(self) -> DispatchSettings:
         # An attempt is a connection and a send, each within the SMTP timeout, plus slack.
         budget = timedelta(seconds=2 * self.smtp_timeout_seconds + 10)
-        return DispatchSettings(
+        return self.derive(
+            DispatchSettings,
+            "email_",
             owner=self.replica_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
             lease=max(self.email_lease, 2 * budget),
             attempt_budget=budget,
             workers=self.smtp_pool_size,
-            max_in_flight=self.email_max_in_flight,
-            recovery_interval=self.email_recovery_interval,
         )

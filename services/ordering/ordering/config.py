@@ -62,17 +62,8 @@ class OrderingSettings(CalendarSettings):
     )
 
     def policy(self) -> Policy:
-        return Policy(
-            review_target=self.review_target,
-            min_client_confirmation=self.min_client_confirmation,
-            min_cancellation_reason=self.min_cancellation_reason,
-            confirmation_window=self.confirmation_window,
-            proposal_lapse=self.proposal_lapse,
-            auto_done_after=self.auto_done_after,
-            auto_confirm_after=self.auto_confirm_after,
-            approval_target=self.approval_target,
-            business_tz=ZoneInfo(self.business_timezone),
-            days_off=self.days_off(),
+        return self.derive(
+            Policy, business_tz=ZoneInfo(self.business_timezone), days_off=self.days_off()
         )
 
     def catalogue(self) -> Catalogue:

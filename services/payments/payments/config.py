@@ -87,11 +87,8 @@ class PaymentsSettings(CalendarSettings):
         return value
 
     def policy(self) -> Policy:
-        return Policy(
-            payment_window=self.payment_window,
-            payout_delay=self.payout_delay,
-            payout_processing_days=self.payout_processing_days,
-            platform_fee_percent=self.platform_fee_percent,
+        return self.derive(
+            Policy,
             default_cancellation=self.cancellation_policy,
             supplier_policies=self.supplier_policies(),
             business_tz=ZoneInfo(self.business_timezone),
@@ -100,11 +97,7 @@ class PaymentsSettings(CalendarSettings):
 
     def context(self) -> DecisionContext:
         """What every decision needs besides the ledger, the message and the time."""
-        return DecisionContext(
-            policy=self.policy(),
-            days_off=self.days_off(),
-            claim_reopen_window=self.claim_reopen_window,
-        )
+        return self.derive(DecisionContext, policy=self.policy(), days_off=self.days_off())
 
     def supplier_policies(self) -> dict[str, CancellationPolicy]:
         if self.supplier_policies_file is None:
