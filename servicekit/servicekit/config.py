@@ -10,8 +10,16 @@ import dataclasses
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.clocks import ClockSource
@@ -56,6 +64,27 @@ def parse_duration(value: Any) -> Any:
 #: A duration setting: seconds (`5`), a number and a unit (`3d`), or ISO 8601 (`PT72H`);
 #: months and years refused. See `parse_duration`.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown timezone {name!r}") from e
+    return name
+
+
+#: A setting that names an IANA time zone (`Europe/Berlin`), checked as it is read.
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
+def token_secret() -> Any:
+    """M-08, P-17: the one key that ordering, the notifier and the gateway share."""
+    return Field(
+        default=SecretStr("dev-only-change-me"),
+        description="M-08, P-17: key that signs client confirmation tokens and review "
+        "links (the same on ordering, notifier and gateway; set it in production).",
+    )
 
 
 #: `max.message.bytes` of every topic the services create, and of the local broker

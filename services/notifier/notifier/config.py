@@ -21,7 +21,7 @@ from notifier.dispatch import DispatchSettings
 from notifier.domain import EmailPolicy, RetryPolicy
 from notifier.mail import Origin
 from notifier.smtp import SmtpSettings
-from servicekit.config import Duration, ServiceSettings
+from servicekit.config import Duration, ServiceSettings, TimeZoneName, token_secret
 
 _POLICY = EmailPolicy()
 _RETRY = RetryPolicy()
@@ -59,7 +59,7 @@ class NotifierSettings(ServiceSettings):
         default="no-reply@orderflow.example", description="Sender address of every email."
     )
     mail_from_name: str = Field(default="orderflow", description="Sender name of every email.")
-    business_timezone: str = Field(
+    business_timezone: TimeZoneName = Field(
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
     confirmation_url: str = Field(
@@ -73,11 +73,7 @@ class NotifierSettings(ServiceSettings):
         description="P-17: the review page; {order_id} and {token} (signed for the customer) "
         "are filled in (default: the gateway's page at the gateway's default address).",
     )
-    token_secret: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="M-08, P-17: key that signs client confirmation tokens and review "
-        "links (the same on ordering, notifier and gateway; set it in production).",
-    )
+    token_secret: SecretStr = token_secret()
     review_link_valid_for: Duration = Field(
         default=_POLICY.review_valid_for,
         description="P-17: how long the emailed review link works after the order closed.",
@@ -127,12 +123,6 @@ class NotifierSettings(ServiceSettings):
     replica_id: str = Field(
         default="", description="This replica's name in leases (default: host and pid)."
     )
-
-    @field_validator("business_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)
-        return value
 
     @field_validator("smtp_url")
     @classmethod

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr
 
 from ordering.domain import Catalogue, Policy, Product
 from servicekit.calendars import CalendarSettings
-from servicekit.config import Duration
+from servicekit.config import Duration, TimeZoneName, token_secret
 
 _DEFAULT = Policy()
 
@@ -49,14 +49,10 @@ class OrderingSettings(CalendarSettings):
         default=_DEFAULT.approval_target,
         description="A-13: an approval pending this long is overdue (a signal for ops).",
     )
-    business_timezone: str = Field(
+    business_timezone: TimeZoneName = Field(
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
-    token_secret: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="M-08, P-17: key that signs client confirmation tokens and review "
-        "links (the same on ordering, notifier and gateway; set it in production).",
-    )
+    token_secret: SecretStr = token_secret()
     catalogue_file: Path | None = Field(
         default=None, description="A-04..A-07: JSON product catalogue; a demo one when unset."
     )
