@@ -255,12 +255,9 @@ async def _handle(
     crash between its commit and its numbering) are taken before this one is decided, and
     the numbers this one leaves pending right after it, from the ledger it returns."""
     subject = cause if message is None else message
-    # A deadline is keyed by its id, not the event's: the timer service may fire it twice.
-    message_id = (
-        f"deadline:{cause.deadline_id}"
-        if isinstance(cause, DeadlineExpired)
-        else str(cause.message_id)
-    )
+    message_id = str(cause.message_id)
+    if isinstance(cause, DeadlineExpired):  # the timer service may fire a deadline twice
+        message_id = f"deadline:{cause.deadline_id}"
 
     def decide(ledger: Ledger, now: datetime, ctx: DecisionContext) -> Decision:
         return entry(ledger, subject, now, ctx)
