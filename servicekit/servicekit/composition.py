@@ -4,11 +4,12 @@
                     ─▶ ServiceRuntime(NAME, config)
                     ─▶ handlers.Deps(...), on_start, background
                     ─▶ wire(runtime, deps, OUTPUTS, INPUTS)
-                           OUTPUTS: Output(topic, contract, description) ─▶ runtime.output
-                           INPUTS:  Input(topic, contract, handler)      ─▶ runtime.subscriber
+                           OUTPUTS: Output(topic, description) ─▶ runtime.output
+                           INPUTS:  Input(topic, handler)      ─▶ runtime.subscriber
 
-The AsyncAPI documents stay generated from `runtime.output` and `runtime.subscriber`: the
-contract's union is each handler's parameter type, as FastStream reads it.
+What a topic carries is said once, in `contracts.channels`. The AsyncAPI documents stay
+generated from `runtime.output` and `runtime.subscriber`: the topic's union is each
+handler's parameter type, as FastStream reads it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from contracts.envelope import Message, MessageUnion
+from contracts.channels import BY_TOPIC
+from contracts.envelope import Message
 from servicekit.config import ServiceSettings
 from servicekit.invalid import InvalidCommand, InvalidCommands
 from servicekit.runtime import ServiceRuntime
@@ -36,10 +38,9 @@ def settings_as(cls: type[S], settings: ServiceSettings | None) -> S:
 
 @dataclass(frozen=True)
 class Output:
-    """A topic the service publishes to: its contract, and what the AsyncAPI says of it."""
+    """A topic the service publishes to, and what its AsyncAPI document says of it."""
 
     topic: str
-    messages: MessageUnion[Any]
     description: str
 
 
@@ -48,12 +49,11 @@ class Input(Generic[D]):
     """A topic the service reads, and the handler `(message, deps)` of its messages."""
 
     topic: str
-    messages: MessageUnion[Any]
     handle: Callable[[Any, D], Awaitable[object]]
-    #: X-13 (command topics): the rejection that answers a command whose content does
-    #: not read, and the event topic it goes to (servicekit/invalid.py).
+    #: X-13 (command topics): the rejection that answers a command whose content does not
+    #: read (servicekit/invalid.py). It goes to the event topic of the same name
+    #: (`orders.commands` → `orders.events`), which the service must declare an output.
     invalid: Callable[[InvalidCommand], Message] | None = None
-    answers_on: str = ""
 
 
 def wire(
@@ -61,7 +61,7 @@ def wire(
 ) -> ServiceRuntime:
     """Declare every output, then subscribe every input's handler with `deps`."""
     for output in outputs:
-        runtime.output(output.topic, output.messages.annotation, output.description)
+        runtime.output(output.topic, BY_TOPIC[output.topic].messages.annotation, output.description)
     for route in inputs:
         _subscribe(runtime, route, deps)
     return runtime
@@ -71,10 +71,12 @@ def _subscribe(runtime: ServiceRuntime, route: Input[D], deps: D) -> None:
     async def handle(message: Any) -> None:
         await route.handle(message, deps)
 
+    messages = BY_TOPIC[route.topic].messages
     # The topic's discriminated union: FastStream parses each message by it, and
     # documents every message type of the topic.
-    handle.__annotations__["message"] = route.messages.annotation
-    invalid = (
-        InvalidCommands(route.answers_on, route.messages, route.invalid) if route.invalid else None
-    )
+    handle.__annotations__["message"] = messages.annotation
+    invalid = None
+    if route.invalid is not None:
+        answers_on = route.topic.removesuffix(".commands") + ".events"
+        invalid = InvalidCommands(answers_on, messages, route.invalid)
     runtime.subscriber(route.topic, invalid=invalid)(handle)

@@ -7,10 +7,6 @@ and registers each handler on its topic. Nothing else in the service wires anyth
 from __future__ import annotations
 
 from contracts import topics
-from contracts.accounts import ACCOUNT_EVENTS
-from contracts.invoicing import INVOICING_COMMANDS, INVOICING_EVENTS
-from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS
-from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS
 from invoicing import handlers
 from invoicing.config import InvoicingSettings
 from invoicing.store import MongoNumberStore, create_indexes, ledgers_store
@@ -21,21 +17,15 @@ from servicekit.runtime import ServiceRuntime, run_service
 
 NAME = "invoicing"
 OUTPUTS = (
-    Output(topics.INVOICING_EVENTS, INVOICING_EVENTS, "Every invoice event and rejection"),
-    Output(topics.TIMERS_COMMANDS, TIMER_COMMANDS, "Draft dates, invoice dates, bill cycles"),
-    Output(topics.ORDERS_COMMANDS, ORDER_COMMANDS, "MarkInvoicingComplete (M-16)"),
+    Output(topics.INVOICING_EVENTS, "Every invoice event and rejection"),
+    Output(topics.TIMERS_COMMANDS, "Draft dates, invoice dates, bill cycles"),
+    Output(topics.ORDERS_COMMANDS, "MarkInvoicingComplete (M-16)"),
 )
 INPUTS = (
-    Input(topics.ORDERS_EVENTS, ORDER_EVENTS, handlers.handle_order_event),
-    Input(
-        topics.INVOICING_COMMANDS,
-        INVOICING_COMMANDS,
-        handlers.handle_command,
-        invalid=handlers.invalid_command,
-        answers_on=topics.INVOICING_EVENTS,
-    ),
-    Input(topics.TIMERS_EVENTS, TIMER_EVENTS, handlers.handle_deadline),
-    Input(topics.ACCOUNTS_EVENTS, ACCOUNT_EVENTS, handlers.handle_account),
+    Input(topics.ORDERS_EVENTS, handlers.handle_order_event),
+    Input(topics.INVOICING_COMMANDS, handlers.handle_command, invalid=handlers.invalid_command),
+    Input(topics.TIMERS_EVENTS, handlers.handle_deadline),
+    Input(topics.ACCOUNTS_EVENTS, handlers.handle_account),
 )
 
 

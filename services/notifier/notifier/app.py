@@ -10,11 +10,6 @@ import random
 from datetime import UTC, datetime
 
 from contracts import topics
-from contracts.invoicing import INVOICING_EVENTS
-from contracts.notifications import NOTIFICATION_EVENTS
-from contracts.orders import ORDER_EVENTS
-from contracts.payments import PAYMENT_EVENTS
-from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS
 from notifier import handlers
 from notifier.config import NotifierSettings
 from notifier.dispatch import Dispatcher
@@ -27,18 +22,14 @@ from servicekit.runtime import ServiceRuntime, run_service
 
 NAME = "notifier"
 OUTPUTS = (
-    Output(
-        topics.NOTIFICATIONS_EVENTS,
-        NOTIFICATION_EVENTS,
-        "What became of each email: EmailSent or EmailFailed",
-    ),
-    Output(topics.TIMERS_COMMANDS, TIMER_COMMANDS, "X-12: the reminders' deadlines"),
+    Output(topics.NOTIFICATIONS_EVENTS, "What became of each email: EmailSent or EmailFailed"),
+    Output(topics.TIMERS_COMMANDS, "X-12: the reminders' deadlines"),
 )
 INPUTS = (
-    Input(topics.ORDERS_EVENTS, ORDER_EVENTS, handlers.handle_event),
-    Input(topics.INVOICING_EVENTS, INVOICING_EVENTS, handlers.handle_event),
-    Input(topics.PAYMENTS_EVENTS, PAYMENT_EVENTS, handlers.handle_event),
-    Input(topics.TIMERS_EVENTS, TIMER_EVENTS, handlers.handle_deadline),
+    Input(topics.ORDERS_EVENTS, handlers.handle_event),
+    Input(topics.INVOICING_EVENTS, handlers.handle_event),
+    Input(topics.PAYMENTS_EVENTS, handlers.handle_event),
+    Input(topics.TIMERS_EVENTS, handlers.handle_deadline),
 )
 
 

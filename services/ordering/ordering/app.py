@@ -7,10 +7,6 @@ and registers each handler on its topic. Nothing else in the service wires anyth
 from __future__ import annotations
 
 from contracts import topics
-from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS
-from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS
-from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS
-from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS
 from ordering import handlers
 from ordering.config import OrderingSettings
 from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
@@ -21,27 +17,19 @@ from servicekit.runtime import ServiceRuntime, run_service
 
 NAME = "ordering"
 OUTPUTS = (
-    Output(topics.ORDERS_EVENTS, ORDER_EVENTS, "Every order event and rejection"),
-    Output(topics.TIMERS_COMMANDS, TIMER_COMMANDS, "Deadlines of the order flows"),
-    Output(topics.ACCOUNTS_ANSWERS, ACCOUNT_ANSWERS, "Accounts answered"),
-    Output(topics.SUPPLIERS_EVENTS, SUPPLIER_EVENTS, "Suppliers' settings (P-11, P-14)"),
+    Output(topics.ORDERS_EVENTS, "Every order event and rejection"),
+    Output(topics.TIMERS_COMMANDS, "Deadlines of the order flows"),
+    Output(topics.ACCOUNTS_ANSWERS, "Accounts answered"),
+    Output(topics.SUPPLIERS_EVENTS, "Suppliers' settings (P-11, P-14)"),
 )
 INPUTS = (
-    Input(
-        topics.ORDERS_COMMANDS,
-        ORDER_COMMANDS,
-        handlers.handle_command,
-        invalid=handlers.invalid_command,
-        answers_on=topics.ORDERS_EVENTS,
-    ),
-    Input(topics.TIMERS_EVENTS, TIMER_EVENTS, handlers.handle_deadline),
-    Input(topics.ACCOUNTS_EVENTS, ACCOUNT_EVENTS, handlers.handle_account),
+    Input(topics.ORDERS_COMMANDS, handlers.handle_command, invalid=handlers.invalid_command),
+    Input(topics.TIMERS_EVENTS, handlers.handle_deadline),
+    Input(topics.ACCOUNTS_EVENTS, handlers.handle_account),
     Input(
         topics.SUPPLIERS_COMMANDS,
-        SUPPLIER_COMMANDS,
         handlers.handle_supplier_command,
         invalid=handlers.invalid_supplier_command,
-        answers_on=topics.SUPPLIERS_EVENTS,
     ),
 )
 

@@ -11,11 +11,6 @@ registers each handler on its topic. Nothing else in the service wires anything.
 from __future__ import annotations
 
 from contracts import topics
-from contracts.envelope import MessageUnion
-from contracts.orders import ORDER_EVENTS, MarkOrderPaid
-from contracts.orders.commands import MarkOrderUnpaid
-from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS
-from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS
 from payments import handlers
 from payments import metrics as payments_metrics
 from payments.config import PaymentsSettings
@@ -26,31 +21,21 @@ from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime, run_service
 
 NAME = "payments"
-#: What payments tells ordering (P-15, P-21).
-TO_ORDERING = MessageUnion(MarkOrderPaid, MarkOrderUnpaid)
 OUTPUTS = (
     Output(
         topics.PAYMENTS_EVENTS,
-        PAYMENT_EVENTS,
         "Payment requests, charges, receipts, refunds, claims, payouts and rejections",
     ),
-    Output(
+    Output(  # P-15, P-21: what payments tells ordering
         topics.ORDERS_COMMANDS,
-        TO_ORDERING,
         "MarkOrderPaid: the customer paid; MarkOrderUnpaid: the money is finally not collected",
     ),
-    Output(topics.TIMERS_COMMANDS, TIMER_COMMANDS, "Payment windows and payout dates"),
+    Output(topics.TIMERS_COMMANDS, "Payment windows and payout dates"),
 )
 INPUTS = (
-    Input(
-        topics.PAYMENTS_COMMANDS,
-        PAYMENT_COMMANDS,
-        handlers.handle_command,
-        invalid=handlers.invalid_command,
-        answers_on=topics.PAYMENTS_EVENTS,
-    ),
-    Input(topics.ORDERS_EVENTS, ORDER_EVENTS, handlers.handle_order_event),
-    Input(topics.TIMERS_EVENTS, TIMER_EVENTS, handlers.handle_deadline),
+    Input(topics.PAYMENTS_COMMANDS, handlers.handle_command, invalid=handlers.invalid_command),
+    Input(topics.ORDERS_EVENTS, handlers.handle_order_event),
+    Input(topics.TIMERS_EVENTS, handlers.handle_deadline),
 )
 
 

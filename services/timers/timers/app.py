@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from contracts import topics
-from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, DeadlineExpired
+from contracts.timers import DeadlineExpired
 from servicekit.composition import Input, Output, settings_as, wire
 from servicekit.config import ServiceSettings
 from servicekit.metrics import PUBLISHED
@@ -26,16 +26,8 @@ from timers.scheduler import Scheduler, pipelined, utc_now
 from timers.store import MongoScheduleStore
 
 NAME = "timers"
-OUTPUTS = (Output(topics.TIMERS_EVENTS, TIMER_EVENTS, "Expired deadlines, rejections"),)
-INPUTS = (
-    Input(
-        topics.TIMERS_COMMANDS,
-        TIMER_COMMANDS,
-        handlers.handle_command,
-        invalid=handlers.invalid_command,
-        answers_on=topics.TIMERS_EVENTS,
-    ),
-)
+OUTPUTS = (Output(topics.TIMERS_EVENTS, "Expired deadlines, rejections"),)
+INPUTS = (Input(topics.TIMERS_COMMANDS, handlers.handle_command, invalid=handlers.invalid_command),)
 
 
 def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
