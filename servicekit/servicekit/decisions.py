@@ -8,6 +8,7 @@
     Decision[State, Event]                    what one message did to one aggregate
     step_for(cause, ...) -> Step              the step of deciding `cause`
     rejected(Answer, command, rejection, ...) a refused command's Decision (X-07)
+    carry(source, "a b c")                    fields a new value takes over by name
     EventMismatchError                        an event that cannot follow the state
 
 Ordering, payments and invoicing keep only their rules; these shapes are written once
@@ -242,3 +243,10 @@ def rejected(
         command, rejection, message_id=new_ids(command.message_id, new_id)(0), now=now, actor=actor
     )
     return Decision(rejection=rejection, rejection_event=answer(**fields, **keys))
+
+
+def carry(source: object, names: str) -> dict[str, Any]:
+    """The fields `names` (space-separated) of `source`, under the same names: what a new
+    event or state takes over unchanged from the one it is made of, said once
+    (`Receipt(**carry(event, "payment_id amount"), received_at=...)`)."""
+    return {name: getattr(source, name) for name in names.split()}

@@ -58,7 +58,7 @@ from payments.domain.model import (
     Refund,
 )
 from servicekit.deadlines import reconcile
-from servicekit.decisions import EventMismatchError, Evolution
+from servicekit.decisions import EventMismatchError, Evolution, carry
 
 _APPLY: Evolution[Ledger] = Evolution()
 _on = _APPLY.on
@@ -168,13 +168,9 @@ def _opened(ledger: Ledger, event: PaymentRequested | ChargeRequested, automatic
     if ledger.request is not None:
         raise EventMismatchError(f"order {ledger.order_id} has a payment request already")
     request = PaymentRequest(
-        request_id=event.request_id,
-        purpose=event.purpose,
+        **carry(event, "request_id purpose amount status due_at"),
         automatic=automatic,
-        amount=event.amount,
-        status=event.status,
         opened_at=event.occurred_at,
-        due_at=event.due_at,
     )
     return ledger.model_copy(update={"request": request})
 
@@ -191,13 +187,8 @@ def _fee_assessed(ledger: Ledger, event: CancellationFeeAssessed) -> Ledger:
 
 @_on(PaymentReceived)
 def _received(ledger: Ledger, event: PaymentReceived) -> Ledger:
-    receipt = Receipt(
-        payment_id=event.payment_id,
-        amount=event.amount,
-        applied=event.applied,
-        excess=event.excess,
-        received_at=event.occurred_at,
-    )
+    fields = carry(event, "payment_id amount applied excess")
+    receipt = Receipt(**fields, received_at=event.occurred_at)
     receipts = (*_request(ledger).receipts, receipt)
     return _with_request(ledger, receipts=receipts, status=event.status)
 
@@ -223,14 +214,8 @@ def _refund(ledger: Ledger, event: RefundRequested) -> Ledger:
 
 @_on(ClaimOpened)
 def _claim_opened(ledger: Ledger, event: ClaimOpened) -> Ledger:
-    claim = Claim(
-        claim_id=event.claim_id,
-        number=event.number,
-        status=ClaimStatus.OPENED,
-        amount=event.amount,
-        reason=event.reason,
-        opened_at=event.occurred_at,
-    )
+    fields = carry(event, "claim_id number amount reason")
+    claim = Claim(**fields, status=ClaimStatus.OPENED, opened_at=event.occurred_at)
     return ledger.model_copy(update={"claims": (*ledger.claims, claim)})
 
 
@@ -271,17 +256,10 @@ def _claim_lapsed(ledger: Ledger, event: ClaimLapsed) -> Ledger:
 def _payout_scheduled(ledger: Ledger, event: PayoutScheduled) -> Ledger:
     if ledger.payout is not None:
         raise EventMismatchError(f"order {ledger.order_id} has a payout already")
-    payout = Payout(
-        payout_id=event.payout_id,
-        status=PayoutStatus.SCHEDULED,
-        gross=event.gross,
-        fee=event.fee,
-        fee_percent=event.fee_percent,
-        net=event.net,
-        service_at=event.service_at,
-        scheduled_for=event.scheduled_for,
-        expected_by=event.expected_by,
+    fields = carry(
+        event, "payout_id gross fee fee_percent net service_at scheduled_for expected_by"
     )
+    payout = Payout(**fields, status=PayoutStatus.SCHEDULED)
     return ledger.model_copy(update={"payout": payout})
 
 
