@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from typing import Literal
 
 from contracts.envelope import Role
 from contracts.orders import (
@@ -139,14 +140,7 @@ def review_confirm(order: Order, cmd: ConfirmOrder, step: Step) -> Outcome:
 
 def review_reject(order: Order, cmd: RejectOrder, step: Step) -> Outcome:
     """The operator rejects, with a reason (Rule M-05)."""
-    return [
-        OrderRejected(
-            **step.stamp(status=S.REJECTED),
-            cause="operator",
-            reason=cmd.reason,
-            previous_status=order.status,
-        )
-    ]
+    return [_rejected(order, step, "operator", cmd.reason)]
 
 
 def client_confirm(order: Order, cmd: ConfirmAsClient, step: Step) -> Outcome:
@@ -159,14 +153,7 @@ def client_decline(order: Order, cmd: DeclineAsClient, step: Step) -> Outcome:
     """The client declines through the signed link (Rule M-08)."""
     if problem := _token_problem(order, cmd.token, step):
         return problem
-    return [
-        OrderRejected(
-            **step.stamp(status=S.REJECTED),
-            cause="client",
-            reason=cmd.reason,
-            previous_status=order.status,
-        )
-    ]
+    return [_rejected(order, step, "client", cmd.reason)]
 
 
 def request_cancellation(order: Order, cmd: RequestCancellation, step: Step) -> Outcome:
@@ -225,15 +212,8 @@ def review_overdue(order: Order, fired: DeadlineFired, step: Step) -> list[Order
 
 def offer_expired(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
     """No answer by "offer valid until": rejected with reason offer_expired (Rule M-09)."""
-    return [
-        OrderRejected(
-            **step.stamp(status=S.REJECTED),
-            cause="offer_expired",
-            reason="the offer's validity passed before the order was confirmed",
-            # The notifier tells "expired in review" from "the client did not answer" (M-09).
-            previous_status=order.status,
-        )
-    ]
+    reason = "the offer's validity passed before the order was confirmed"
+    return [_rejected(order, step, "offer_expired", reason)]
 
 
 def service_period_ended(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
@@ -264,6 +244,16 @@ def _complete_if_done(details: ManagedDetails, step: Step, *, active: bool) -> l
     if active and details.invoicing_complete and details.service_ended:
         return [OrderCompleted(**step.stamp(status=S.COMPLETED))]
     return []
+
+
+def _rejected(
+    order: Order, step: Step, cause: Literal["operator", "client", "offer_expired"], reason: str
+) -> OrderRejected:
+    # The status it left lets the notifier tell "expired in review" from "the client did
+    # not answer" (M-09).
+    return OrderRejected(
+        **step.stamp(status=S.REJECTED), cause=cause, reason=reason, previous_status=order.status
+    )
 
 
 def _activated(order: Order, step: Step) -> OrderActivated:
