@@ -61,7 +61,7 @@ from ordering.domain.model import (
     postpaid_details,
 )
 from servicekit.deadlines import reconcile
-from servicekit.decisions import EventMismatchError, Evolution
+from servicekit.decisions import EventMismatchError, Evolution, carry
 
 _APPLY: Evolution[Order] = Evolution()
 _on = _APPLY.on
@@ -109,14 +109,13 @@ def _created(event: OrderCreated) -> Order:
         details = PostpaidDetails(terms, awaiting=Role.SUPPLIER, respond_by=event.respond_by)
     else:
         details = AccountDetails(terms)
+    at = event.occurred_at
     return Order(
-        order_id=event.order_id,
-        flow=event.flow,
-        status=event.status,
+        **carry(event, "order_id flow status"),
         parties=tuple(event.parties),
         details=details,
-        created_at=event.occurred_at,
-        updated_at=event.occurred_at,
+        created_at=at,
+        updated_at=at,
     )
 
 

@@ -52,6 +52,7 @@ from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, ref
 from ordering.domain.model import DeadlineKind, ManagedDetails, Order, managed_details
 from ordering.domain.tokens import ExpiredTokenError, TokenError, issue_token, verify_token
 from servicekit.businessdays import add_weekday_time
+from servicekit.decisions import carry
 from servicekit.tables import Table, after, on
 
 S = OrderStatus
@@ -265,10 +266,7 @@ def _activated(order: Order, step: Step) -> OrderActivated:
         **step.stamp(status=S.ACTIVE),
         confirmed_by=step.actor.role,
         no_payment_guarantee=details.no_payment_guarantee,
-        proof_document=terms.proof_document,
-        planned_invoices=terms.planned_invoices,
-        service_start=terms.service_start,
-        service_end=terms.service_end,
+        **carry(terms, "proof_document planned_invoices service_start service_end"),
         service_ends_at=ends_at,
     )
 

@@ -77,9 +77,7 @@ def settings_set(
         **envelope,
         actor=actor,
         settings_id=str(cmd.message_id),
-        effective_from=cmd.effective_from,
-        payment_stage=cmd.payment_stage,
-        cancellation_policy=cmd.cancellation_policy,
+        **carry(cmd, "effective_from payment_stage cancellation_policy"),
     )
 
 

@@ -9,7 +9,7 @@ producer's event never breaks the fold.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from contracts import payments as pay
 from contracts.envelope import Role
@@ -107,18 +107,13 @@ def _request(ledger: Ledger) -> PaymentRequest:
     return ledger.request
 
 
-def _with_request(ledger: Ledger, **changes: Any) -> Ledger:
-    return ledger.model_copy(update={"request": _request(ledger).model_copy(update=changes)})
-
-
-def _payout(ledger: Ledger) -> Payout:
-    if ledger.payout is None:
-        raise EventMismatchError(f"order {ledger.order_id} has no payout")
-    return ledger.payout
-
-
-def _with_payout(ledger: Ledger, **changes: Any) -> Ledger:
-    return ledger.model_copy(update={"payout": _payout(ledger).model_copy(update=changes)})
+def _with(ledger: Ledger, part: Literal["request", "payout"], **changes: Any) -> Ledger:
+    """The ledger with its payment request or payout changed: one it lacks means the
+    events disagree."""
+    current: PaymentRequest | Payout | None = getattr(ledger, part)
+    if current is None:
+        raise EventMismatchError(f"order {ledger.order_id} has no {part}")
+    return ledger.model_copy(update={part: current.model_copy(update=changes)})
 
 
 def _with_claim(ledger: Ledger, claim_id: str, **changes: Any) -> Ledger:
@@ -157,7 +152,7 @@ def _opened(
 
 @_on(pay.ChargeFailed)
 def _charge_failed(ledger: Ledger, event: pay.ChargeFailed) -> Ledger:
-    return _with_request(ledger, charge_failures=_request(ledger).charge_failures + 1)
+    return _with(ledger, "request", charge_failures=_request(ledger).charge_failures + 1)
 
 
 @_on(pay.CancellationFeeAssessed)
@@ -170,17 +165,17 @@ def _received(ledger: Ledger, event: pay.PaymentReceived) -> Ledger:
     fields = carry(event, "payment_id amount applied excess")
     receipt = Receipt(**fields, received_at=event.occurred_at)
     receipts = (*_request(ledger).receipts, receipt)
-    return _with_request(ledger, receipts=receipts, status=event.status)
+    return _with(ledger, "request", receipts=receipts, status=event.status)
 
 
 @_on(pay.PaymentSettled)
 def _settled(ledger: Ledger, event: pay.PaymentSettled) -> Ledger:
-    return _with_request(ledger, status=pay.RequestStatus.PAID, settled_at=event.occurred_at)
+    return _with(ledger, "request", status=pay.RequestStatus.PAID, settled_at=event.occurred_at)
 
 
 @_on(pay.PaymentOverdue)
 def _overdue(ledger: Ledger, event: pay.PaymentOverdue) -> Ledger:
-    return _with_request(ledger, status=pay.RequestStatus.OVERDUE)
+    return _with(ledger, "request", status=pay.RequestStatus.OVERDUE)
 
 
 @_on(pay.RefundRequested)
@@ -222,13 +217,13 @@ def _claim_written_off(ledger: Ledger, event: pay.ClaimWrittenOff) -> Ledger:
     ledger = _with_claim(
         ledger, event.claim_id, status=pay.ClaimStatus.WRITTEN_OFF, closed_at=event.occurred_at
     )
-    return _with_request(ledger, status=pay.RequestStatus.WRITTEN_OFF)
+    return _with(ledger, "request", status=pay.RequestStatus.WRITTEN_OFF)
 
 
 @_on(pay.ClaimLapsed)
 def _claim_lapsed(ledger: Ledger, event: pay.ClaimLapsed) -> Ledger:
     ledger = _with_claim(ledger, event.claim_id, status=pay.ClaimStatus.LAPSED)
-    return _with_request(ledger, status=pay.RequestStatus.WRITTEN_OFF)
+    return _with(ledger, "request", status=pay.RequestStatus.WRITTEN_OFF)
 
 
 # --- the payout -------------------------------------------------------------------------
@@ -247,8 +242,9 @@ def _payout_scheduled(ledger: Ledger, event: pay.PayoutScheduled) -> Ledger:
 
 @_on(pay.PayoutRequested)
 def _payout_requested(ledger: Ledger, event: pay.PayoutRequested) -> Ledger:
-    return _with_payout(
+    return _with(
         ledger,
+        "payout",
         status=pay.PayoutStatus.PROCESSING,
         requested_at=event.occurred_at,
         expected_by=event.expected_by,
@@ -257,11 +253,15 @@ def _payout_requested(ledger: Ledger, event: pay.PayoutRequested) -> Ledger:
 
 @_on(pay.PayoutOverdue)
 def _payout_overdue(ledger: Ledger, event: pay.PayoutOverdue) -> Ledger:
-    return _with_payout(ledger, overdue=True)
+    return _with(ledger, "payout", overdue=True)
 
 
 @_on(pay.PayoutPaid)
 def _payout_paid(ledger: Ledger, event: pay.PayoutPaid) -> Ledger:
-    return _with_payout(
-        ledger, status=pay.PayoutStatus.PAID, paid_at=event.occurred_at, reference=event.reference
+    return _with(
+        ledger,
+        "payout",
+        status=pay.PayoutStatus.PAID,
+        paid_at=event.occurred_at,
+        reference=event.reference,
     )
