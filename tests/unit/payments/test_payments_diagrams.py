@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments.domain import TABLES
-from payments.domain.diagrams import generated_part, main, render, replace_generated
+from payments.domain.diagrams import generated_part, main, render
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "payments.md"
 
@@ -33,7 +33,7 @@ def test_the_diagrams_have_an_edge_per_row_target() -> None:
 
 def test_main_rewrites_only_the_generated_part(tmp_path: Path) -> None:
     page = tmp_path / "payments.md"
-    page.write_text("# Notes\n\n" + replace_generated(render()).replace("open", "OPEN") + "\nend\n")
+    page.write_text("# Notes\n\n" + render().replace("open", "OPEN") + "\nend\n")
     assert main([str(page)]) == 0
     text = page.read_text()
     assert text.startswith("# Notes\n\n") and text.endswith("\nend\n")

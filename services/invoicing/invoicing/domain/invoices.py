@@ -3,8 +3,8 @@ functions above it are its handlers: each returns a `Decision`, accepted or `ref
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
 from contracts.envelope import Role
 from contracts.invoicing import (
@@ -19,7 +19,6 @@ from contracts.invoicing import (
     InvoicePlanned,
     InvoiceStatus,
     InvoicingRejectionReason,
-    PaymentStatus,
     RecordInvoicePayment,
     ReviseInvoiceDraft,
 )
@@ -47,6 +46,7 @@ from invoicing.domain.model import (
     Invoice,
     Ledger,
     OrderFacts,
+    Payment,
     credit_note_id,
     deadline_id,
 )
@@ -237,24 +237,18 @@ def record_payment(
         return refused(R.INVALID, "a payment must be more than zero")
     if any(p.payment_id == cmd.payment_id for p in invoice.payments):
         return refused(R.DUPLICATE_PAYMENT, f"payment {cmd.payment_id} is recorded already")
-    paid = invoice.paid.amount + amount.amount
-    outstanding = max(invoice.total.amount - paid, Decimal(0))
+    # What is paid, outstanding and the payment status, as the invoice will say after it.
+    after = replace(
+        invoice, payments=(*invoice.payments, Payment(cmd.payment_id, amount.amount, step.now))
+    )
     event = InvoicePaymentRecorded(
         **step.envelope(cmd.actor),
         **carry(invoice, "invoice_id order_id account_id status"),
+        **carry(after, "paid outstanding payment_status"),
         payment_id=cmd.payment_id,
         amount=amount,
-        paid=Money(amount=paid, currency=invoice.currency),
-        outstanding=Money(amount=outstanding, currency=invoice.currency),
-        payment_status=_status_after(invoice.total.amount, paid),
     )
     return Decision(events=[event])
-
-
-def _status_after(total: Decimal, paid: Decimal) -> PaymentStatus:
-    if paid < total:
-        return PaymentStatus.PARTIALLY_PAID
-    return PaymentStatus.PAID if paid == total else PaymentStatus.OVERPAID
 
 
 def _deadline(

@@ -17,7 +17,7 @@ from typing import Any
 
 from payments.domain.model import Entity
 from payments.domain.tables import TABLES
-from servicekit.diagrams import chart, section
+from servicekit.diagrams import chart, section, write_section
 from servicekit.tables import Table, arrows
 
 BEGIN = (
@@ -42,15 +42,8 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def replace_generated(document: str) -> str:
-    """`document` with the part between the markers rendered afresh."""
-    old = section(document, BEGIN, END)
-    if not old:
-        raise ValueError("the document has no generated part (markers missing)")
-    return document.replace(old, render())
-
-
 def generated_part(document: str) -> str:
+    """The generated part of `document`, markers included ("" when it has none)."""
     return section(document, BEGIN, END)
 
 
@@ -58,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Rewrite the generated part of the file given (default docs/payments.md)."""
     args = sys.argv[1:] if argv is None else list(argv)
     target = Path(args[0] if args else "docs/payments.md")
-    target.write_text(replace_generated(target.read_text(encoding="utf-8")), encoding="utf-8")
+    write_section(target, render(), BEGIN, END)
     sys.stderr.write(f"rendered the payments diagrams into {target}\n")
     return 0
 
