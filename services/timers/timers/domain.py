@@ -130,6 +130,10 @@ class Deadline:
     def current(self) -> Generation:
         return Generation(self.generation, self.due_at, self.placement)
 
+    def as_fired(self, fired_at: datetime, lateness: int) -> Deadline:
+        """Its current generation fired at `fired_at`, `lateness` ms late."""
+        return replace(self, status=S.FIRED, fired_at=fired_at, lateness_ms=lateness)
+
 
 @dataclass(frozen=True)
 class Decision:

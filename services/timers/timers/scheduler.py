@@ -72,22 +72,6 @@ def pipelined(enqueue: Enqueue) -> Publish:
     return publish
 
 
-def one_by_one(publish_one: Callable[[DeadlineExpired], Awaitable[None]]) -> Publish:
-    """A `Publish` over a callable that publishes one expiry and returns when it is out."""
-
-    async def publish(events: Sequence[DeadlineExpired]) -> list[BaseException | None]:
-        results: list[BaseException | None] = []
-        for event in events:
-            try:
-                await publish_one(event)
-                results.append(None)
-            except Exception as e:
-                results.append(e)
-        return results
-
-    return publish
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -100,18 +84,10 @@ def expiry(firing: Firing) -> DeadlineExpired:
     """The event that tells the owner its deadline fell due."""
     entry = firing.claim.entry
     return DeadlineExpired(
+        **vars(entry),  # the deadline's ids, key, owner, kind, generation, payload, due time
         message_id=expiry_message_id(entry.deadline_id, entry.generation),
         occurred_at=firing.fired_at,
-        correlation_id=entry.correlation_id,
-        causation_id=entry.causation_id,
         actor=SYSTEM,
-        deadline_id=entry.deadline_id,
-        order_id=entry.order_id,
-        owner=entry.owner,
-        kind=entry.kind,
-        generation=entry.generation,
-        payload=dict(entry.payload),
-        due_at=entry.due_at,
         fired_at=firing.fired_at,
         lateness_ms=firing.lateness_ms,
         late=firing.late,

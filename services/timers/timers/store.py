@@ -162,13 +162,13 @@ class MongoScheduleStore:
         slot = self.ring.of(home)
         done = await slot.find_one({"_id": done_id(key)})
         if done is not None:
-            return _fired(deadline, aware(done["fired_at"]), int(done["lateness_ms"]))
+            return deadline.as_fired(aware(done["fired_at"]), int(done["lateness_ms"]))
         first = await slot.find_one({"_id": claim_id(key, 0)})
         if first is not None and first.get("t") == "tomb":  # a cancel stopped half-way
             return replace(deadline, status=DeadlineStatus.CANCELLED)
         summary = await self._fired_summary(home, key)
         if summary is not None:
-            return _fired(deadline, *summary)
+            return deadline.as_fired(*summary)
         if first is not None:
             return replace(deadline, status=DeadlineStatus.FIRING)
         return deadline
@@ -300,7 +300,6 @@ class MongoScheduleStore:
         soon = self.wheel.near_start(n) <= now_ms + self._lookahead_ms
         if (view is not None and view.loaded) or soon:
             self.view.offer(n, entry)
-            self.view.slot(n).documents += 1
 
     # -- firing ----------------------------------------------------------------------------
 
@@ -330,13 +329,11 @@ class MongoScheduleStore:
                 for c in taken:
                     self.view.retry(c.entry.key, epoch_ms(now) + 1000)
                 return
-            self.view.slot(n).documents += len(docs) - len(lost)
             for i, c in enumerate(taken):
+                self.view.claimed(c.entry.key)
                 if i in lost:
-                    self.view.lost(c.entry.key)
                     metrics.CLAIM_CONFLICTS.inc()
                 else:
-                    self.view.claimed(c.entry.key)
                     claims.append(Claim(c.entry, c.attempt, replica, lease_until))
 
         await asyncio.gather(*(claim_slot(n, taken) for n, taken in by_slot.items()))
@@ -420,10 +417,6 @@ REFUSALS = "timers_refusals"
 def directory_name(partition: int) -> str:
     """The directory's collections share the service's database: prefixed to stand apart."""
     return f"timers_deadlines_{partition:04d}"
-
-
-def _fired(deadline: Deadline, fired_at: datetime, lateness: int) -> Deadline:
-    return replace(deadline, status=DeadlineStatus.FIRED, fired_at=fired_at, lateness_ms=lateness)
 
 
 def count_pending(docs: Iterable[Mapping[str, Any]], now: datetime) -> int:

@@ -169,8 +169,6 @@ class SlotView:
     held: int = 0
     #: When to read the slot again (sweep); None: not before it is drained.
     recheck_ms: int | None = None
-    #: Documents we know the slot holds (for the pending estimate).
-    documents: int = 0
     keys: set[str] = field(default_factory=set)
 
 
@@ -260,16 +258,13 @@ class LocalView:
         return taken
 
     def claimed(self, key: str) -> None:
-        """Our claim won: the entry is held (by us) until fired or released."""
+        """Our claim won, or lost to another's: the entry is held until fired or released
+        (a lost one: the sweep finds out how it ended)."""
         known = self._cached.get(key)
         if known is not None and known.state == "claiming":
             self._leave(known)
             known.state = "held"
             self.slot(known.slot).held += 1
-
-    def lost(self, key: str) -> None:
-        """Our claim lost: someone else holds it (the sweep finds out how it ended)."""
-        self.claimed(key)
 
     def retry(self, key: str, ready_ms: int) -> None:
         """Publishing failed and the claim was released: wait again from `ready_ms`."""
@@ -304,6 +299,3 @@ class LocalView:
             return
         for key in view.keys:
             self._cached.pop(key, None)
-
-    def waiting(self) -> int:
-        return sum(v.open for v in self.slots.values())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +44,11 @@ class Sink:
             self.failures -= 1
             raise ConnectionError("broker down")
         self.events.append(event)
+
+    async def enqueue(self, event: DeadlineExpired) -> Awaitable[None]:
+        """As a producer's `send`: a refused send raises, an accepted one is delivered."""
+        await self(event)
+        return asyncio.sleep(0)
 
     def ids(self) -> list[str]:
         return [e.deadline_id for e in self.events]
