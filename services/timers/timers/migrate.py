@@ -25,11 +25,10 @@ from timers.config import TimersSettings
 from timers.documents import Document, aware, insert_new
 from timers.maintenance import SUMMARIES
 from timers.ring import Ring
-from timers.store import REFUSALS, directory_name
+from timers.store import DIRECTORY, REFUSALS, directory_name
 from timers.wheel import epoch_ms, is_wheel, parse
 
 log = logging.getLogger("timers.migrate")
-OLD_DIRECTORY = "timers_deadlines_"
 
 
 async def migrate(
@@ -58,7 +57,7 @@ async def migrate(
     fixed = {directory_name(p) for p in range(settings.directory_partitions)}
     for name in await directory.list_collection_names():
         docs: list[Document] = []
-        if name.startswith(OLD_DIRECTORY) and name not in fixed:
+        if name.startswith(DIRECTORY) and name not in fixed:
             docs = await directory[name].find({}).to_list()
             by_partition: dict[str, list[Document]] = defaultdict(list)
             for doc in docs:

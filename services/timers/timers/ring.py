@@ -25,10 +25,10 @@ from typing import Any, Final
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid, OperationFailure
+from pymongo.errors import OperationFailure
 
 from timers.documents import Document, insert_new
-from timers.wheel import NEAR, Wheel, is_wheel
+from timers.wheel import NEAR, Wheel
 
 REGISTRY: Final = "slots"
 FAR_REGISTRY: Final = "far_slots"
@@ -70,7 +70,7 @@ class Ring:
             for name in far:
                 if await self.db[FAR_REGISTRY].find_one({"_id": name}) is not None:
                     found.append(name)
-        return [name for name in found if is_wheel(name)]
+        return found
 
     async def read(self, name: str, projection: Mapping[str, Any] | None = None) -> list[Document]:
         return await self.of(name).find({"s": name}, projection).to_list()
@@ -95,22 +95,19 @@ async def create_missing(db: AsyncDatabase[Document], names: Iterable[str]) -> i
     """Create those of `names` that do not exist yet (once, on a new store); returns how
     many. Two replicas starting together may race: "already exists" is success."""
     existing = set(await db.list_collection_names())
-    missing = [name for name in names if name not in existing]
     at_once = asyncio.Semaphore(CREATE_AT_ONCE)
 
     async def create(name: str) -> int:
         async with at_once:
-            try:
-                await db.create_collection(name)
-                return 1
-            except CollectionInvalid:
-                return 0
+            try:  # listed once above: not again by the client for every name
+                await db.create_collection(name, check_exists=False)
             except OperationFailure as e:
                 if e.code != NAMESPACE_EXISTS:
                     raise
                 return 0
+            return 1
 
-    return sum(await asyncio.gather(*(create(name) for name in missing)))
+    return sum(await asyncio.gather(*(create(n) for n in names if n not in existing)))
 
 
 #: Collections created concurrently on a new store (round trips overlap; the store

@@ -21,11 +21,12 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.envelope import SYSTEM
 from contracts.timers import DeadlineExpired
+from servicekit.clocks import wall
 from timers import metrics
 from timers.config import TimersSettings
 from timers.domain import Claim, Firing, expiry_message_id, fire
@@ -40,6 +41,7 @@ Publish = Callable[[Sequence[DeadlineExpired]], Awaitable[Sequence[BaseException
 #: `publish(..., no_confirm=True)`, aiokafka's `send`).
 Enqueue = Callable[[DeadlineExpired], Awaitable[Awaitable[Any]]]
 Clock = Callable[[], datetime]
+utc_now: Clock = wall
 
 
 def pipelined(enqueue: Enqueue) -> Publish:
@@ -70,10 +72,6 @@ def pipelined(enqueue: Enqueue) -> Publish:
         return results
 
     return publish
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_replica() -> str:

@@ -32,11 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from timers import metrics
 from timers.config import TimersSettings
@@ -235,14 +234,9 @@ class MongoScheduleStore:
         A record carries the day of the command's own `occurred_at` (the same in every copy
         of it): the cleanup deletes whole days, as with the summaries.
         """
-        refusals = self.directory[REFUSALS]
-        day = epoch_ms(sent_at) // DAY_MS
-        try:
-            await refusals.insert_one({"_id": str(command_id), "answer": answer, "day": day})
-        except DuplicateKeyError:
-            first = await refusals.find_one({"_id": str(command_id)})
-            if first is not None:
-                return str(first["answer"])
+        record = {"_id": str(command_id), "answer": answer, "day": epoch_ms(sent_at) // DAY_MS}
+        if await insert_new(self.directory[REFUSALS], [record]):
+            return await self.refusal_of(command_id, sent_at) or answer
         return answer
 
     async def insert_new_deadlines(self, deadlines: Sequence[Deadline], now: datetime) -> None:
@@ -414,9 +408,12 @@ class MongoScheduleStore:
 REFUSALS = "timers_refusals"
 
 
+#: The directory's collections share the service's database: prefixed to stand apart.
+DIRECTORY: Final = "timers_deadlines_"
+
+
 def directory_name(partition: int) -> str:
-    """The directory's collections share the service's database: prefixed to stand apart."""
-    return f"timers_deadlines_{partition:04d}"
+    return f"{DIRECTORY}{partition:04d}"
 
 
 def count_pending(docs: Iterable[Mapping[str, Any]], now: datetime) -> int:
