@@ -156,7 +156,6 @@ class Cached:
     slot: int
     attempt: int
     state: State
-    ready_ms: int
 
 
 @dataclass
@@ -165,8 +164,6 @@ class SlotView:
     loaded: bool = False
     #: Entries of this slot that are waiting or claiming here.
     open: int = 0
-    #: Entries held by a lease (ours in flight, or another replica's).
-    held: int = 0
     #: When to read the slot again (sweep); None: not before it is drained.
     recheck_ms: int | None = None
     keys: set[str] = field(default_factory=set)
@@ -192,43 +189,36 @@ class LocalView:
     def get(self, key: str) -> Cached | None:
         return self._cached.get(key)
 
-    def offer(self, slot: int, entry: Entry, attempt: int = 0, ready_ms: int | None = None) -> bool:
+    def offer(self, slot: int, entry: Entry, attempt: int = 0) -> bool:
         """Wait for `entry` (claim attempt `attempt`) unless it is already known at that attempt."""
-        key = entry.key
-        known = self._cached.get(key)
+        known = self._cached.get(entry.key)
         if known is not None and (known.attempt >= attempt or known.state == "resolved"):
             return False
-        ready = ready_ms if ready_ms is not None else epoch_ms(entry.due_at)
-        view = self.slot(slot)
-        if known is None:
-            view.keys.add(key)
-        else:
-            self._leave(known)
-        self._cached[key] = Cached(entry, slot, attempt, "waiting", ready)
-        view.open += 1
-        heapq.heappush(self._heap, (ready, key, attempt))
+        self._put(known, Cached(entry, slot, attempt, "waiting"))
+        self.slot(slot).open += 1
+        heapq.heappush(self._heap, (epoch_ms(entry.due_at), entry.key, attempt))
         return True
 
     def settle(self, slot: int, entry: Entry) -> None:
         """Remember an entry that is already done or withdrawn."""
-        known = self._cached.get(entry.key)
-        if known is not None:
+        if entry.key in self._cached:
             self.resolve(entry.key)
-            return
-        self.slot(slot).keys.add(entry.key)
-        self._cached[entry.key] = Cached(entry, slot, 0, "resolved", 0)
+        else:
+            self._put(None, Cached(entry, slot, 0, "resolved"))
 
     def hold(self, slot: int, entry: Entry, attempt: int) -> None:
         """Someone holds a live lease on `entry`: do not claim it, but remember it."""
         known = self._cached.get(entry.key)
-        if known is not None and (known.state == "resolved" or known.attempt > attempt):
-            return
-        if known is not None:
-            self._leave(known)
+        if known is None or (known.state != "resolved" and known.attempt <= attempt):
+            self._put(known, Cached(entry, slot, attempt, "held"))
+
+    def _put(self, known: Cached | None, cached: Cached) -> None:
+        """Replace what was known of an entry (None: nothing) by `cached`."""
+        if known is None:
+            self.slot(cached.slot).keys.add(cached.entry.key)
         else:
-            self.slot(slot).keys.add(entry.key)
-        self._cached[entry.key] = Cached(entry, slot, attempt, "held", 0)
-        self.slot(slot).held += 1
+            self._leave(known)
+        self._cached[cached.entry.key] = cached
 
     def resolve(self, key: str) -> None:
         """Done or withdrawn: never claim it again."""
@@ -239,11 +229,8 @@ class LocalView:
         known.state = "resolved"
 
     def _leave(self, known: Cached) -> None:
-        view = self.slot(known.slot)
         if known.state in ("waiting", "claiming"):
-            view.open -= 1
-        elif known.state == "held":
-            view.held -= 1
+            self.slot(known.slot).open -= 1
 
     def take_due(self, now_ms: int, limit: int) -> list[Cached]:
         """Pop up to `limit` waiting entries that are due, in due order; they become claiming."""
@@ -264,7 +251,6 @@ class LocalView:
         if known is not None and known.state == "claiming":
             self._leave(known)
             known.state = "held"
-            self.slot(known.slot).held += 1
 
     def retry(self, key: str, ready_ms: int) -> None:
         """Publishing failed and the claim was released: wait again from `ready_ms`."""
@@ -273,7 +259,6 @@ class LocalView:
             return
         self._leave(known)
         known.state = "waiting"
-        known.ready_ms = ready_ms
         self.slot(known.slot).open += 1
         heapq.heappush(self._heap, (ready_ms, key, known.attempt))
 
