@@ -232,15 +232,6 @@ class Scheduler:
         if due is not None:
             self.notify(due)
 
-    async def _maintenance_loop(self) -> None:
-        while not self._stopping:
-            try:
-                await self.maintain_once()
-            except Exception:
-                metrics.MAINTENANCE_ERRORS.inc()
-                log.exception("maintenance round failed")
-            await asyncio.sleep(self.settings.maintenance_seconds)
-
     async def cleanup_once(self) -> int:
         older_than = self.clock() - timedelta(seconds=self.settings.retention_seconds)
         removed = await self.store.cleanup(older_than)
@@ -250,14 +241,16 @@ class Scheduler:
             log.info("cleanup", extra={"removed": removed})
         return removed
 
-    async def _cleanup_loop(self) -> None:
+    async def _every(self, seconds: float, once: Callable[[], Awaitable[object]]) -> None:
+        """Run `once` every `seconds` (after a first wait) until `stop`; a failure is counted
+        and logged, and the next round goes ahead."""
         while not self._stopping:
-            await asyncio.sleep(self.settings.cleanup_seconds)
+            await asyncio.sleep(seconds)
             try:
-                await self.cleanup_once()
+                await once()
             except Exception:
                 metrics.MAINTENANCE_ERRORS.inc()
-                log.exception("cleanup failed")
+                log.exception("%s failed", once.__name__)
 
     async def run(self) -> None:
         """Run the fire loop, the maintenance and the cleanup until `stop` or cancellation."""
@@ -266,8 +259,8 @@ class Scheduler:
         await self.maintain_once()  # read what is overdue before the first round (X-03)
         tasks = [
             asyncio.create_task(self._fire_loop()),
-            asyncio.create_task(self._maintenance_loop()),
-            asyncio.create_task(self._cleanup_loop()),
+            asyncio.create_task(self._every(self.settings.maintenance_seconds, self.maintain_once)),
+            asyncio.create_task(self._every(self.settings.cleanup_seconds, self.cleanup_once)),
         ]
         try:
             await tasks[0]
