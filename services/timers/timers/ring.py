@@ -1,20 +1,16 @@
 """The wheel's fixed set of collections: slots as tagged documents in ring collections.
 
-    <wheel database>
-    ├── slots               {_id: near_<n>}   the registries: slots that hold documents
-    ├── far_slots           {_id: far_<m>}
-    ├── near_ring_<i>       slot near_<n> lives in i = n mod `near_ring`, tagged {s: near_<n>}
-    └── far_ring_<j>        slot far_<m> lives in j = m mod `far_ring`, tagged {s: far_<m>}
-
-The set is created once, when a replica first starts on a new store (`create_missing`);
-no collection is created or dropped after that: a slot is registered by an insert
-that skips an existing `_id`, read with `find({s: name})` (a scan of its ring collection,
-which normally holds that slot alone), and removed by deletes, its entries first, its
-registration last. Reading the near registry replaces listing collections: a few hundred
-small documents at most. The far registry holds a slot per half hour of the horizon
-(1,440 for deadlines spread over 30 days): it is read whole now and then, and otherwise
-looked up by `_id` for the far slots whose cascade comes. On MongoDB proper the layout
-works unchanged.
+Slot `near_<n>` lives in `near_ring_<n mod near_ring>`, `far_<m>` in `far_ring_<m mod
+far_ring>`, each document tagged `{s: <slot name>}`; the registries `slots` and `far_slots`
+say which slots hold documents (the map: `timers.documents`). The set is created once, when
+a replica first starts on a new store (`create_missing`); no collection is created or
+dropped after that: a slot is registered by an insert that skips an existing `_id`, read
+with `find({s: name})` (a scan of its ring collection, which normally holds that slot
+alone), and removed by deletes, its entries first, its registration last. Reading the near
+registry replaces listing collections: a few hundred small documents at most. The far
+registry holds a slot per half hour of the horizon (1,440 for deadlines spread over 30
+days): it is read whole now and then, and otherwise looked up by `_id` for the far slots
+whose cascade comes. On MongoDB proper the layout works unchanged.
 """
 
 from __future__ import annotations

@@ -10,11 +10,9 @@
     ├── cleanup               forget fired and cancelled deadlines after the retention
     └── pending               how many deadlines wait (approximate)
 
-`MongoScheduleStore` keeps two databases on a fixed set of collections, made once by
-`prepare` on a new store and never created or dropped after: the directory
-(`timers_deadlines_<p>`, 64 by id hash; `timers_fired`; `timers_refusals`) and the wheel
-(`slots` and the ring `near_ring_<i>`, `far_ring_<j>`, see `timers.wheel` and
-`timers.ring`). Commands touch the directory and one slot; firing touches only slots.
+`MongoScheduleStore` keeps two databases, the directory and the wheel (`timers.documents`
+draws them), on a fixed set of collections made once by `prepare` on a new store and never
+created or dropped after. Commands touch the directory and one slot; firing touches only slots.
 Lookups are by `_id` (indexed); the only other reads are of one slot's ring collection, of
 the registry of slots, or of one directory partition per cleanup, so a claim costs the
 same at ten thousand pending deadlines as at a million. On MongoDB proper the same layout

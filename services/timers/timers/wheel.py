@@ -6,19 +6,12 @@ a millisecond at any size, thanks to devstack's build fix); an insert with a uni
 is atomic; everything else scans the collection, a range on `_id` included (`SCAN`,
 `filterPushdown: False`: 3.6 s at 50,000 documents). So "the deadlines due in the next ten
 seconds" cannot be a query over one big collection: each slot's documents are kept in a
-collection that holds little else, read whole, and a claim is an insert.
+collection that holds little else (one of a fixed ring, `timers.ring`), read whole, and a
+claim is an insert. The documents are drawn in `timers.documents`.
 
-Those collections are a fixed ring (`timers.ring`), never created or dropped while the
-service runs: slot n lives in `near_ring_<n mod near_ring>`, its documents tagged with the
-slot's name, and is deleted, not dropped, once swept.
-
-    near_<n>        due in [n·slot, (n+1)·slot)  (slot: 10 s by default)
-    │ e|<id>|<gen>          the entry: what the expiry will say
-    │ c|<id>|<gen>|<a>      claim attempt a (a lease), or at a = 0 a tombstone
-    │ d|<id>|<gen>          fired: done
-    far_<m>         due in far slot m (30 min by default) and more than the near horizon
-    │               ahead when scheduled; cascaded into near slots before it starts
-    │ e|…, c|…|0 (tombstones only)
+    near_<n>   due in [n·slot, (n+1)·slot)  (slot: 10 s by default)
+    far_<m>    due in far slot m (30 min by default) and more than the near horizon ahead
+               when scheduled; cascaded into near slots before it starts
 
 A replica reads each near slot whole once, shortly before it starts, into `LocalView`: a
 heap in due order. It fires from the heap without any query; it reads the slot again only
