@@ -77,11 +77,6 @@ def state_diagram() -> str:
     return "\n".join(lines) + "\n"
 
 
-def allowed(status: DeadlineStatus | None, action: Action) -> bool:
-    """Whether `action` applies to a deadline in `status`."""
-    return (status, action) in TRANSITIONS
-
-
 @dataclass(frozen=True)
 class Limits:
     """What a schedule may ask for. Configuration, never literals in the rules."""
@@ -148,10 +143,6 @@ class Decision:
     withdraw: Generation | None = None
     rejection: Rejection | None = None
     repeat: bool = False
-
-    @property
-    def changes_nothing(self) -> bool:
-        return self.deadline is None and self.rejection is None
 
 
 NOTHING: Final = Decision()
@@ -242,7 +233,7 @@ def decide_reschedule(
         return refused(
             TimerRejectionReason.KEY_MISMATCH, "this deadline id belongs to another order"
         )
-    if not allowed(current.status, A.RESCHEDULE):
+    if (current.status, A.RESCHEDULE) not in TRANSITIONS:
         return refused(
             TimerRejectionReason.DEADLINE_NOT_PENDING,
             f"the deadline is {current.status}; schedule it again instead",
@@ -276,7 +267,7 @@ def decide_cancel(current: Deadline | None, command: CancelDeadline, now: dateti
         return repeat
     if current is None or current.order_id != command.order_id:
         return NOTHING
-    if not allowed(current.status, A.CANCEL):
+    if (current.status, A.CANCEL) not in TRANSITIONS:
         return NOTHING
     deadline = replace(
         current,

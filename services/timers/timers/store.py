@@ -128,8 +128,7 @@ class MongoScheduleStore:
         self._cleaned_day = -1
 
     def _partition(self, deadline_id: str) -> AsyncCollection[Document]:
-        p = zlib.crc32(deadline_id.encode()) % self.settings.directory_partitions
-        return self.directory[directory_name(p)]
+        return self.directory[partition_of(deadline_id, self.settings.directory_partitions)]
 
     async def prepare(self) -> None:
         """Create the fixed set of collections where missing (a new store); nothing after."""
@@ -241,7 +240,7 @@ class MongoScheduleStore:
         """Schedule many deadline ids that do not exist yet, in bulk (imports, benchmarks)."""
         now_ms = epoch_ms(now)
         entries: dict[str, list[Document]] = defaultdict(list)
-        records: dict[str, tuple[AsyncCollection[Document], list[Document]]] = {}
+        records: dict[str, list[Document]] = defaultdict(list)
         offers: list[tuple[str, Entry]] = []
         for d in deadlines:
             placement = self.wheel.placement(epoch_ms(d.due_at), now_ms)
@@ -249,13 +248,12 @@ class MongoScheduleStore:
             entry = entry_of(d)
             entries[placement].append(entry_doc(entry))
             offers.append((placement, entry))
-            directory = self._partition(d.deadline_id)
-            records.setdefault(directory.name, (directory, []))[1].append(deadline_doc(d))
+            records[self._partition(d.deadline_id).name].append(deadline_doc(d))
         for name, docs in entries.items():
             for i in range(0, len(docs), 10_000):
                 await self.ring.write(name, docs[i : i + 10_000])
-        for directory, docs in records.values():
-            await insert_new(directory, docs)
+        for name, docs in records.items():
+            await insert_new(self.directory[name], docs)
         for placement, entry in offers:
             self._offer_new(placement, entry, now_ms)
 
@@ -412,6 +410,11 @@ DIRECTORY: Final = "timers_deadlines_"
 
 def directory_name(partition: int) -> str:
     return f"{DIRECTORY}{partition:04d}"
+
+
+def partition_of(deadline_id: str, partitions: int) -> str:
+    """The directory collection that keeps `deadline_id`, of `partitions` (by hash)."""
+    return directory_name(zlib.crc32(deadline_id.encode()) % partitions)
 
 
 def count_pending(docs: Iterable[Mapping[str, Any]], now: datetime) -> int:

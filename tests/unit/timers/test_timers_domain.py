@@ -13,6 +13,7 @@ import timers.domain
 from contracts.timers import TimerRejectionReason
 from tests.unit.timers.timers_kit import LIMITS, T0, cancel, request, reschedule
 from timers.domain import (
+    NOTHING,
     TRANSITIONS,
     Action,
     Claim,
@@ -131,7 +132,7 @@ def test_X02_cancelling_an_unknown_firing_fired_or_cancelled_deadline_changes_no
 ) -> None:
     current = None if status is None else scheduled(status=status)
     decision = decide_cancel(current, cancel("d-1"), T0)
-    assert decision.changes_nothing
+    assert decision == NOTHING
 
 
 def test_X02_a_redelivered_command_completes_what_it_started_and_no_more() -> None:
