@@ -26,7 +26,7 @@ from contracts.timers import (
     TimerCommand,
     TimerCommandRejected,
 )
-from servicekit.decisions import rejection_fields
+from servicekit.decisions import Rejection, rejection_fields
 from servicekit.invalid import InvalidCommand
 from timers import metrics
 from timers.domain import Decision, Limits, decide_cancel, decide_reschedule, decide_schedule
@@ -68,13 +68,13 @@ async def handle_command(command: TimerCommand, deps: Deps) -> Outcome:
 
 
 async def _apply(command: TimerCommand, decision: Decision, now: datetime, deps: Deps) -> Outcome:
-    if decision.rejection is not None:
-        metrics.REJECTED.labels(decision.rejection.reason.value).inc()
+    if (refusal := decision.rejection) is not None:
+        metrics.REJECTED.labels(refusal.reason.value).inc()
         log.info(
             "timer command rejected",
-            extra={"deadline_id": command.deadline_id, "reason": decision.rejection.reason.value},
+            extra={"deadline_id": command.deadline_id, "reason": refusal.reason.value},
         )
-        answer = rejected(command, decision, now).model_dump_json()
+        answer = rejected(command, refusal, now).model_dump_json()
         first = await deps.store.record_refusal(command.message_id, command.occurred_at, answer)
         await deps.publish_rejection(TimerCommandRejected.model_validate_json(first))
         return Outcome.NOTHING
@@ -94,13 +94,10 @@ async def _apply(command: TimerCommand, decision: Decision, now: datetime, deps:
     return outcome
 
 
-def rejected(command: TimerCommand, decision: Decision, now: datetime) -> TimerCommandRejected:
-    assert decision.rejection is not None
+def rejected(command: TimerCommand, refusal: Rejection, now: datetime) -> TimerCommandRejected:
     message_id = derived_id(command.message_id, 0, "rejected")
     return TimerCommandRejected(
-        **rejection_fields(
-            command, decision.rejection, message_id=message_id, now=now, actor=SYSTEM
-        ),
+        **rejection_fields(command, refusal, message_id=message_id, now=now, actor=SYSTEM),
         deadline_id=command.deadline_id,
         order_id=command.order_id,
     )
