@@ -205,9 +205,7 @@ class Scheduler:
                     claims = await self._claim()
                     if finishing is not None:
                         await finishing
-                        finishing = None
-                    if claims:
-                        finishing = asyncio.create_task(self._finish(claims))
+                    finishing = asyncio.create_task(self._finish(claims)) if claims else None
                     if len(claims) < self.settings.batch_size:
                         if finishing is not None:
                             await finishing
