@@ -4,7 +4,7 @@
                timers_fired          {_id: near_<n>, chunks, day}  a swept slot's firings:
                                      {_id: near_<n>#<i>, fired: [{k: <id>|<gen>, at, ms}], day}
                timers_refusals       {_id: <command message id>, answer, day}   X-09
-    wheel      slots                 {_id: near_<n> | far_<m>}   slots in use (`timers.ring`)
+    wheel      slots, far_slots      {_id: near_<n>}, {_id: far_<m>}   slots in use (`timers.ring`)
                near_ring_<i>,        every document below also carries {s: <slot name>}
                far_ring_<j>          {_id: e|<id>|<gen>, ...the entry}   the schedule entry
                                      {_id: c|<id>|<gen>|<attempt>, lease_until}   a claim

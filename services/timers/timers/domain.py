@@ -15,12 +15,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from contracts.timers import TimerRejectionReason
+from contracts.timers import (
+    CancelDeadline,
+    RescheduleDeadline,
+    ScheduleDeadline,
+    TimerRejectionReason,
+)
+from servicekit.decisions import Rejection, refuse
 
 
 class DeadlineStatus(StrEnum):
@@ -71,11 +77,6 @@ def state_diagram() -> str:
     return "\n".join(lines) + "\n"
 
 
-def allowed(status: DeadlineStatus | None, action: Action) -> bool:
-    """Whether `action` applies to a deadline in `status`."""
-    return (status, action) in TRANSITIONS
-
-
 @dataclass(frozen=True)
 class Limits:
     """What a schedule may ask for. Configuration, never literals in the rules."""
@@ -124,11 +125,9 @@ class Deadline:
     def current(self) -> Generation:
         return Generation(self.generation, self.due_at, self.placement)
 
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: TimerRejectionReason
-    message: str
+    def as_fired(self, fired_at: datetime, lateness: int) -> Deadline:
+        """Its current generation fired at `fired_at`, `lateness` ms late."""
+        return replace(self, status=S.FIRED, fired_at=fired_at, lateness_ms=lateness)
 
 
 @dataclass(frozen=True)
@@ -145,26 +144,12 @@ class Decision:
     rejection: Rejection | None = None
     repeat: bool = False
 
-    @property
-    def changes_nothing(self) -> bool:
-        return self.deadline is None and self.rejection is None
-
 
 NOTHING: Final = Decision()
 
 
-@dataclass(frozen=True)
-class ScheduleRequest:
-    """The fields of a `ScheduleDeadline`, plus its envelope ids."""
-
-    deadline_id: str
-    order_id: str
-    owner: str
-    kind: str
-    due_at: datetime
-    payload: Mapping[str, Any]
-    command_id: uuid.UUID
-    correlation_id: uuid.UUID
+def refused(reason: TimerRejectionReason, message: str) -> Decision:
+    return Decision(rejection=refuse(reason, message))
 
 
 def payload_size(payload: Mapping[str, Any]) -> int:
@@ -172,9 +157,9 @@ def payload_size(payload: Mapping[str, Any]) -> int:
     return len(json.dumps(payload, separators=(",", ":"), default=str).encode())
 
 
-def _limits_refusal(due_at: datetime, now: datetime, limits: Limits) -> Rejection | None:
+def _limits_refusal(due_at: datetime, now: datetime, limits: Limits) -> Decision | None:
     if due_at - now > limits.max_horizon:
-        return Rejection(
+        return refused(
             TimerRejectionReason.DUE_TOO_FAR,
             f"due_at is more than {limits.max_horizon.days} days ahead",
         )
@@ -193,94 +178,78 @@ def _withdrawable(current: Deadline) -> Generation | None:
 
 
 def decide_schedule(
-    current: Deadline | None, request: ScheduleRequest, now: datetime, limits: Limits
+    current: Deadline | None, command: ScheduleDeadline, now: datetime, limits: Limits
 ) -> Decision:
     """Schedule a deadline, or update the one with that id: pending again, next generation.
 
     A deadline keeps the key (order id) and owner it was first scheduled with; a schedule
     that names another is refused, so one owner cannot move another's deadline.
     """
-    if repeat := _repeated(current, request.command_id):
+    if repeat := _repeated(current, command.message_id):
         return repeat
     if current is not None and (current.order_id, current.owner) != (
-        request.order_id,
-        request.owner,
+        command.order_id,
+        command.owner,
     ):
-        return Decision(
-            rejection=Rejection(
-                TimerRejectionReason.KEY_MISMATCH,
-                "this deadline id belongs to another owner or order",
-            )
+        return refused(
+            TimerRejectionReason.KEY_MISMATCH, "this deadline id belongs to another owner or order"
         )
-    if refusal := _limits_refusal(request.due_at, now, limits):
-        return Decision(rejection=refusal)
-    if payload_size(request.payload) > limits.max_payload_bytes:
-        return Decision(
-            rejection=Rejection(
-                TimerRejectionReason.PAYLOAD_TOO_LARGE,
-                f"payload is larger than {limits.max_payload_bytes} bytes",
-            )
+    if refusal := _limits_refusal(command.due_at, now, limits):
+        return refusal
+    if payload_size(command.payload) > limits.max_payload_bytes:
+        return refused(
+            TimerRejectionReason.PAYLOAD_TOO_LARGE,
+            f"payload is larger than {limits.max_payload_bytes} bytes",
         )
     withdraw = _withdrawable(current) if current is not None else None
     deadline = Deadline(
-        deadline_id=request.deadline_id,
-        order_id=request.order_id,
-        owner=request.owner,
-        kind=request.kind,
-        due_at=request.due_at,
-        payload=dict(request.payload),
+        deadline_id=command.deadline_id,
+        order_id=command.order_id,
+        owner=command.owner,
+        kind=command.kind,
+        due_at=command.due_at,
+        payload=dict(command.payload),
         generation=current.generation + 1 if current is not None else 1,
         status=TRANSITIONS[(current.status if current else None, A.SCHEDULE)],
         scheduled_at=now,
         updated_at=now,
-        correlation_id=request.correlation_id,
-        causation_id=request.command_id,
-        last_command_id=request.command_id,
+        correlation_id=command.correlation_id,
+        causation_id=command.message_id,
+        last_command_id=command.message_id,
         replaced=withdraw,
     )
     return Decision(deadline=deadline, withdraw=withdraw)
 
 
 def decide_reschedule(
-    current: Deadline | None,
-    order_id: str,
-    due_at: datetime,
-    command_id: uuid.UUID,
-    now: datetime,
-    limits: Limits,
+    current: Deadline | None, command: RescheduleDeadline, now: datetime, limits: Limits
 ) -> Decision:
     """Move a pending deadline to `due_at` (next generation); anything else is refused."""
-    if repeat := _repeated(current, command_id):
+    if repeat := _repeated(current, command.message_id):
         return repeat
     if current is None:
-        return Decision(
-            rejection=Rejection(TimerRejectionReason.UNKNOWN_DEADLINE, "no such deadline")
+        return refused(TimerRejectionReason.UNKNOWN_DEADLINE, "no such deadline")
+    if current.order_id != command.order_id:
+        return refused(
+            TimerRejectionReason.KEY_MISMATCH, "this deadline id belongs to another order"
         )
-    if current.order_id != order_id:
-        return Decision(
-            rejection=Rejection(
-                TimerRejectionReason.KEY_MISMATCH, "this deadline id belongs to another order"
-            )
+    if (current.status, A.RESCHEDULE) not in TRANSITIONS:
+        return refused(
+            TimerRejectionReason.DEADLINE_NOT_PENDING,
+            f"the deadline is {current.status}; schedule it again instead",
         )
-    if not allowed(current.status, A.RESCHEDULE):
-        return Decision(
-            rejection=Rejection(
-                TimerRejectionReason.DEADLINE_NOT_PENDING,
-                f"the deadline is {current.status}; schedule it again instead",
-            )
-        )
-    if refusal := _limits_refusal(due_at, now, limits):
-        return Decision(rejection=refusal)
+    if refusal := _limits_refusal(command.due_at, now, limits):
+        return refusal
     withdraw = _withdrawable(current)
     deadline = replace(
         current,
-        due_at=due_at,
+        due_at=command.due_at,
         generation=current.generation + 1,
         status=TRANSITIONS[(current.status, A.RESCHEDULE)],
         scheduled_at=now,
         updated_at=now,
-        causation_id=command_id,
-        last_command_id=command_id,
+        causation_id=command.message_id,
+        last_command_id=command.message_id,
         fired_at=None,
         lateness_ms=None,
         placement=None,
@@ -289,25 +258,23 @@ def decide_reschedule(
     return Decision(deadline=deadline, withdraw=withdraw)
 
 
-def decide_cancel(
-    current: Deadline | None, order_id: str, command_id: uuid.UUID, now: datetime
-) -> Decision:
+def decide_cancel(current: Deadline | None, command: CancelDeadline, now: datetime) -> Decision:
     """Cancel a scheduled deadline. Unknown, firing, fired or cancelled: nothing happens.
 
     The store still has the last word: a deadline it finds already claimed stays as it is.
     """
-    if repeat := _repeated(current, command_id):
+    if repeat := _repeated(current, command.message_id):
         return repeat
-    if current is None or current.order_id != order_id:
+    if current is None or current.order_id != command.order_id:
         return NOTHING
-    if not allowed(current.status, A.CANCEL):
+    if (current.status, A.CANCEL) not in TRANSITIONS:
         return NOTHING
     deadline = replace(
         current,
         status=TRANSITIONS[(current.status, A.CANCEL)],
         updated_at=now,
         cancelled_at=now,
-        last_command_id=command_id,
+        last_command_id=command.message_id,
         replaced=None,
     )
     return Decision(deadline=deadline, withdraw=current.current)
@@ -355,19 +322,12 @@ class Entry:
         return f"{self.deadline_id}|{self.generation}"
 
 
+ENTRY_FIELDS: Final = fields(Entry)
+
+
 def entry_of(deadline: Deadline) -> Entry:
-    """The schedule entry of a deadline's current generation."""
-    return Entry(
-        deadline_id=deadline.deadline_id,
-        generation=deadline.generation,
-        order_id=deadline.order_id,
-        owner=deadline.owner,
-        kind=deadline.kind,
-        due_at=deadline.due_at,
-        payload=deadline.payload,
-        correlation_id=deadline.correlation_id,
-        causation_id=deadline.causation_id,
-    )
+    """The schedule entry of a deadline's current generation: its fields of the same names."""
+    return Entry(**{f.name: getattr(deadline, f.name) for f in ENTRY_FIELDS})
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,10 @@ from contracts.timers import (
     TimerCommand,
     TimerCommandRejected,
 )
+from servicekit.decisions import Rejection, rejection_fields
 from servicekit.invalid import InvalidCommand
 from timers import metrics
-from timers.domain import (
-    Decision,
-    Limits,
-    ScheduleRequest,
-    decide_cancel,
-    decide_reschedule,
-    decide_schedule,
-)
+from timers.domain import Decision, Limits, decide_cancel, decide_reschedule, decide_schedule
 from timers.store import Outcome, ScheduleStore
 
 log = logging.getLogger("timers.handlers")
@@ -63,36 +57,24 @@ async def handle_command(command: TimerCommand, deps: Deps) -> Outcome:
         return Outcome.NOTHING
     match command:
         case ScheduleDeadline():
-            request = ScheduleRequest(
-                deadline_id=command.deadline_id,
-                order_id=command.order_id,
-                owner=command.owner,
-                kind=command.kind,
-                due_at=command.due_at,
-                payload=command.payload,
-                command_id=command.message_id,
-                correlation_id=command.correlation_id,
-            )
-            decision = decide_schedule(current, request, now, deps.limits)
+            decision = decide_schedule(current, command, now, deps.limits)
         case RescheduleDeadline():
-            decision = decide_reschedule(
-                current, command.order_id, command.due_at, command.message_id, now, deps.limits
-            )
+            decision = decide_reschedule(current, command, now, deps.limits)
         case CancelDeadline():
-            decision = decide_cancel(current, command.order_id, command.message_id, now)
+            decision = decide_cancel(current, command, now)
         case _:
             raise TypeError(f"not a timer command: {command.type}")
     return await _apply(command, decision, now, deps)
 
 
 async def _apply(command: TimerCommand, decision: Decision, now: datetime, deps: Deps) -> Outcome:
-    if decision.rejection is not None:
-        metrics.REJECTED.labels(decision.rejection.reason.value).inc()
+    if (refusal := decision.rejection) is not None:
+        metrics.REJECTED.labels(refusal.reason.value).inc()
         log.info(
             "timer command rejected",
-            extra={"deadline_id": command.deadline_id, "reason": decision.rejection.reason.value},
+            extra={"deadline_id": command.deadline_id, "reason": refusal.reason.value},
         )
-        answer = rejected(command, decision, now).model_dump_json()
+        answer = rejected(command, refusal, now).model_dump_json()
         first = await deps.store.record_refusal(command.message_id, command.occurred_at, answer)
         await deps.publish_rejection(TimerCommandRejected.model_validate_json(first))
         return Outcome.NOTHING
@@ -112,20 +94,12 @@ async def _apply(command: TimerCommand, decision: Decision, now: datetime, deps:
     return outcome
 
 
-def rejected(command: TimerCommand, decision: Decision, now: datetime) -> TimerCommandRejected:
-    assert decision.rejection is not None
+def rejected(command: TimerCommand, refusal: Rejection, now: datetime) -> TimerCommandRejected:
+    message_id = derived_id(command.message_id, 0, "rejected")
     return TimerCommandRejected(
-        message_id=derived_id(command.message_id, 0, "rejected"),
-        occurred_at=now,
-        correlation_id=command.correlation_id,
-        causation_id=command.message_id,
-        actor=SYSTEM,
+        **rejection_fields(command, refusal, message_id=message_id, now=now, actor=SYSTEM),
         deadline_id=command.deadline_id,
         order_id=command.order_id,
-        command_type=command.type,
-        command_id=command.message_id,
-        reason=decision.rejection.reason.value,
-        message=decision.rejection.message,
     )
 
 

@@ -167,7 +167,6 @@ class WheelKeeper:
                 if str(doc["_id"]).startswith("e|"):
                     entries[str(doc["_id"])[2:]] = entry_from(doc)
         view.loaded = True
-        view.documents = len(docs)
         recheck: int | None = None
         for key, found in entries.items():
             assert found is not None

@@ -41,14 +41,8 @@ class InMemoryScheduleStore:
         if deadline is None or deadline.status is not DeadlineStatus.SCHEDULED:
             return deadline
         key = entry_of(deadline).key
-        if key in self.fired:
-            f = self.fired[key]
-            return replace(
-                deadline,
-                status=DeadlineStatus.FIRED,
-                fired_at=f.fired_at,
-                lateness_ms=f.lateness_ms,
-            )
+        if (fired := self.fired.get(key)) is not None:
+            return deadline.as_fired(fired.fired_at, fired.lateness_ms)
         if key in self.claims:
             return replace(deadline, status=DeadlineStatus.FIRING)
         return deadline

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -25,11 +24,10 @@ from timers.config import TimersSettings
 from timers.documents import Document, aware, insert_new
 from timers.maintenance import SUMMARIES
 from timers.ring import Ring
-from timers.store import REFUSALS, directory_name
+from timers.store import DIRECTORY, REFUSALS, directory_name, partition_of
 from timers.wheel import epoch_ms, is_wheel, parse
 
 log = logging.getLogger("timers.migrate")
-OLD_DIRECTORY = "timers_deadlines_"
 
 
 async def migrate(
@@ -58,12 +56,12 @@ async def migrate(
     fixed = {directory_name(p) for p in range(settings.directory_partitions)}
     for name in await directory.list_collection_names():
         docs: list[Document] = []
-        if name.startswith(OLD_DIRECTORY) and name not in fixed:
+        if name.startswith(DIRECTORY) and name not in fixed:
             docs = await directory[name].find({}).to_list()
             by_partition: dict[str, list[Document]] = defaultdict(list)
             for doc in docs:
-                p = zlib.crc32(str(doc["_id"]).encode()) % settings.directory_partitions
-                by_partition[directory_name(p)].append(doc)
+                partition = partition_of(str(doc["_id"]), settings.directory_partitions)
+                by_partition[partition].append(doc)
             for target, part in by_partition.items():
                 await insert_new(directory[target], part)
         elif name.startswith((f"{SUMMARIES}_", f"{REFUSALS}_")):

@@ -1,20 +1,16 @@
 """The wheel's fixed set of collections: slots as tagged documents in ring collections.
 
-    <wheel database>
-    ├── slots               {_id: near_<n>}   the registries: slots that hold documents
-    ├── far_slots           {_id: far_<m>}
-    ├── near_ring_<i>       slot near_<n> lives in i = n mod `near_ring`, tagged {s: near_<n>}
-    └── far_ring_<j>        slot far_<m> lives in j = m mod `far_ring`, tagged {s: far_<m>}
-
-The set is created once, when a replica first starts on a new store (`create_missing`);
-no collection is created or dropped after that: a slot is registered by an insert
-that skips an existing `_id`, read with `find({s: name})` (a scan of its ring collection,
-which normally holds that slot alone), and removed by deletes, its entries first, its
-registration last. Reading the near registry replaces listing collections: a few hundred
-small documents at most. The far registry holds a slot per half hour of the horizon
-(1,440 for deadlines spread over 30 days): it is read whole now and then, and otherwise
-looked up by `_id` for the far slots whose cascade comes. On MongoDB proper the layout
-works unchanged.
+Slot `near_<n>` lives in `near_ring_<n mod near_ring>`, `far_<m>` in `far_ring_<m mod
+far_ring>`, each document tagged `{s: <slot name>}`; the registries `slots` and `far_slots`
+say which slots hold documents (the map: `timers.documents`). The set is created once, when
+a replica first starts on a new store (`create_missing`); no collection is created or
+dropped after that: a slot is registered by an insert that skips an existing `_id`, read
+with `find({s: name})` (a scan of its ring collection, which normally holds that slot
+alone), and removed by deletes, its entries first, its registration last. Reading the near
+registry replaces listing collections: a few hundred small documents at most. The far
+registry holds a slot per half hour of the horizon (1,440 for deadlines spread over 30
+days): it is read whole now and then, and otherwise looked up by `_id` for the far slots
+whose cascade comes. On MongoDB proper the layout works unchanged.
 """
 
 from __future__ import annotations
@@ -25,10 +21,10 @@ from typing import Any, Final
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid, OperationFailure
+from pymongo.errors import OperationFailure
 
 from timers.documents import Document, insert_new
-from timers.wheel import NEAR, Wheel, is_wheel
+from timers.wheel import NEAR, Wheel
 
 REGISTRY: Final = "slots"
 FAR_REGISTRY: Final = "far_slots"
@@ -70,7 +66,7 @@ class Ring:
             for name in far:
                 if await self.db[FAR_REGISTRY].find_one({"_id": name}) is not None:
                     found.append(name)
-        return [name for name in found if is_wheel(name)]
+        return found
 
     async def read(self, name: str, projection: Mapping[str, Any] | None = None) -> list[Document]:
         return await self.of(name).find({"s": name}, projection).to_list()
@@ -95,22 +91,19 @@ async def create_missing(db: AsyncDatabase[Document], names: Iterable[str]) -> i
     """Create those of `names` that do not exist yet (once, on a new store); returns how
     many. Two replicas starting together may race: "already exists" is success."""
     existing = set(await db.list_collection_names())
-    missing = [name for name in names if name not in existing]
     at_once = asyncio.Semaphore(CREATE_AT_ONCE)
 
     async def create(name: str) -> int:
         async with at_once:
-            try:
-                await db.create_collection(name)
-                return 1
-            except CollectionInvalid:
-                return 0
+            try:  # listed once above: not again by the client for every name
+                await db.create_collection(name, check_exists=False)
             except OperationFailure as e:
                 if e.code != NAMESPACE_EXISTS:
                     raise
                 return 0
+            return 1
 
-    return sum(await asyncio.gather(*(create(name) for name in missing)))
+    return sum(await asyncio.gather(*(create(n) for n in names if n not in existing)))
 
 
 #: Collections created concurrently on a new store (round trips overlap; the store

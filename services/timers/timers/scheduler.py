@@ -21,11 +21,12 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.envelope import SYSTEM
 from contracts.timers import DeadlineExpired
+from servicekit.clocks import wall
 from timers import metrics
 from timers.config import TimersSettings
 from timers.domain import Claim, Firing, expiry_message_id, fire
@@ -40,6 +41,7 @@ Publish = Callable[[Sequence[DeadlineExpired]], Awaitable[Sequence[BaseException
 #: `publish(..., no_confirm=True)`, aiokafka's `send`).
 Enqueue = Callable[[DeadlineExpired], Awaitable[Awaitable[Any]]]
 Clock = Callable[[], datetime]
+utc_now: Clock = wall
 
 
 def pipelined(enqueue: Enqueue) -> Publish:
@@ -72,26 +74,6 @@ def pipelined(enqueue: Enqueue) -> Publish:
     return publish
 
 
-def one_by_one(publish_one: Callable[[DeadlineExpired], Awaitable[None]]) -> Publish:
-    """A `Publish` over a callable that publishes one expiry and returns when it is out."""
-
-    async def publish(events: Sequence[DeadlineExpired]) -> list[BaseException | None]:
-        results: list[BaseException | None] = []
-        for event in events:
-            try:
-                await publish_one(event)
-                results.append(None)
-            except Exception as e:
-                results.append(e)
-        return results
-
-    return publish
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def default_replica() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -100,18 +82,10 @@ def expiry(firing: Firing) -> DeadlineExpired:
     """The event that tells the owner its deadline fell due."""
     entry = firing.claim.entry
     return DeadlineExpired(
+        **vars(entry),  # the deadline's ids, key, owner, kind, generation, payload, due time
         message_id=expiry_message_id(entry.deadline_id, entry.generation),
         occurred_at=firing.fired_at,
-        correlation_id=entry.correlation_id,
-        causation_id=entry.causation_id,
         actor=SYSTEM,
-        deadline_id=entry.deadline_id,
-        order_id=entry.order_id,
-        owner=entry.owner,
-        kind=entry.kind,
-        generation=entry.generation,
-        payload=dict(entry.payload),
-        due_at=entry.due_at,
         fired_at=firing.fired_at,
         lateness_ms=firing.lateness_ms,
         late=firing.late,
@@ -231,9 +205,7 @@ class Scheduler:
                     claims = await self._claim()
                     if finishing is not None:
                         await finishing
-                        finishing = None
-                    if claims:
-                        finishing = asyncio.create_task(self._finish(claims))
+                    finishing = asyncio.create_task(self._finish(claims)) if claims else None
                     if len(claims) < self.settings.batch_size:
                         if finishing is not None:
                             await finishing
@@ -258,15 +230,6 @@ class Scheduler:
         if due is not None:
             self.notify(due)
 
-    async def _maintenance_loop(self) -> None:
-        while not self._stopping:
-            try:
-                await self.maintain_once()
-            except Exception:
-                metrics.MAINTENANCE_ERRORS.inc()
-                log.exception("maintenance round failed")
-            await asyncio.sleep(self.settings.maintenance_seconds)
-
     async def cleanup_once(self) -> int:
         older_than = self.clock() - timedelta(seconds=self.settings.retention_seconds)
         removed = await self.store.cleanup(older_than)
@@ -276,14 +239,16 @@ class Scheduler:
             log.info("cleanup", extra={"removed": removed})
         return removed
 
-    async def _cleanup_loop(self) -> None:
+    async def _every(self, seconds: float, once: Callable[[], Awaitable[object]]) -> None:
+        """Run `once` every `seconds` (after a first wait) until `stop`; a failure is counted
+        and logged, and the next round goes ahead."""
         while not self._stopping:
-            await asyncio.sleep(self.settings.cleanup_seconds)
+            await asyncio.sleep(seconds)
             try:
-                await self.cleanup_once()
+                await once()
             except Exception:
                 metrics.MAINTENANCE_ERRORS.inc()
-                log.exception("cleanup failed")
+                log.exception("%s failed", once.__name__)
 
     async def run(self) -> None:
         """Run the fire loop, the maintenance and the cleanup until `stop` or cancellation."""
@@ -292,8 +257,8 @@ class Scheduler:
         await self.maintain_once()  # read what is overdue before the first round (X-03)
         tasks = [
             asyncio.create_task(self._fire_loop()),
-            asyncio.create_task(self._maintenance_loop()),
-            asyncio.create_task(self._cleanup_loop()),
+            asyncio.create_task(self._every(self.settings.maintenance_seconds, self.maintain_once)),
+            asyncio.create_task(self._every(self.settings.cleanup_seconds, self.cleanup_once)),
         ]
         try:
             await tasks[0]

@@ -10,11 +10,9 @@
     ├── cleanup               forget fired and cancelled deadlines after the retention
     └── pending               how many deadlines wait (approximate)
 
-`MongoScheduleStore` keeps two databases on a fixed set of collections, made once by
-`prepare` on a new store and never created or dropped after: the directory
-(`timers_deadlines_<p>`, 64 by id hash; `timers_fired`; `timers_refusals`) and the wheel
-(`slots` and the ring `near_ring_<i>`, `far_ring_<j>`, see `timers.wheel` and
-`timers.ring`). Commands touch the directory and one slot; firing touches only slots.
+`MongoScheduleStore` keeps two databases, the directory and the wheel (`timers.documents`
+draws them), on a fixed set of collections made once by `prepare` on a new store and never
+created or dropped after. Commands touch the directory and one slot; firing touches only slots.
 Lookups are by `_id` (indexed); the only other reads are of one slot's ring collection, of
 the registry of slots, or of one directory partition per cleanup, so a claim costs the
 same at ten thousand pending deadlines as at a million. On MongoDB proper the same layout
@@ -32,11 +30,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from timers import metrics
 from timers.config import TimersSettings
@@ -131,8 +128,7 @@ class MongoScheduleStore:
         self._cleaned_day = -1
 
     def _partition(self, deadline_id: str) -> AsyncCollection[Document]:
-        p = zlib.crc32(deadline_id.encode()) % self.settings.directory_partitions
-        return self.directory[directory_name(p)]
+        return self.directory[partition_of(deadline_id, self.settings.directory_partitions)]
 
     async def prepare(self) -> None:
         """Create the fixed set of collections where missing (a new store); nothing after."""
@@ -162,13 +158,13 @@ class MongoScheduleStore:
         slot = self.ring.of(home)
         done = await slot.find_one({"_id": done_id(key)})
         if done is not None:
-            return _fired(deadline, aware(done["fired_at"]), int(done["lateness_ms"]))
+            return deadline.as_fired(aware(done["fired_at"]), int(done["lateness_ms"]))
         first = await slot.find_one({"_id": claim_id(key, 0)})
         if first is not None and first.get("t") == "tomb":  # a cancel stopped half-way
             return replace(deadline, status=DeadlineStatus.CANCELLED)
         summary = await self._fired_summary(home, key)
         if summary is not None:
-            return _fired(deadline, *summary)
+            return deadline.as_fired(*summary)
         if first is not None:
             return replace(deadline, status=DeadlineStatus.FIRING)
         return deadline
@@ -235,21 +231,16 @@ class MongoScheduleStore:
         A record carries the day of the command's own `occurred_at` (the same in every copy
         of it): the cleanup deletes whole days, as with the summaries.
         """
-        refusals = self.directory[REFUSALS]
-        day = epoch_ms(sent_at) // DAY_MS
-        try:
-            await refusals.insert_one({"_id": str(command_id), "answer": answer, "day": day})
-        except DuplicateKeyError:
-            first = await refusals.find_one({"_id": str(command_id)})
-            if first is not None:
-                return str(first["answer"])
+        record = {"_id": str(command_id), "answer": answer, "day": epoch_ms(sent_at) // DAY_MS}
+        if await insert_new(self.directory[REFUSALS], [record]):
+            return await self.refusal_of(command_id, sent_at) or answer
         return answer
 
     async def insert_new_deadlines(self, deadlines: Sequence[Deadline], now: datetime) -> None:
         """Schedule many deadline ids that do not exist yet, in bulk (imports, benchmarks)."""
         now_ms = epoch_ms(now)
         entries: dict[str, list[Document]] = defaultdict(list)
-        records: dict[str, tuple[AsyncCollection[Document], list[Document]]] = {}
+        records: dict[str, list[Document]] = defaultdict(list)
         offers: list[tuple[str, Entry]] = []
         for d in deadlines:
             placement = self.wheel.placement(epoch_ms(d.due_at), now_ms)
@@ -257,13 +248,12 @@ class MongoScheduleStore:
             entry = entry_of(d)
             entries[placement].append(entry_doc(entry))
             offers.append((placement, entry))
-            directory = self._partition(d.deadline_id)
-            records.setdefault(directory.name, (directory, []))[1].append(deadline_doc(d))
+            records[self._partition(d.deadline_id).name].append(deadline_doc(d))
         for name, docs in entries.items():
             for i in range(0, len(docs), 10_000):
                 await self.ring.write(name, docs[i : i + 10_000])
-        for directory, docs in records.values():
-            await insert_new(directory, docs)
+        for name, docs in records.items():
+            await insert_new(self.directory[name], docs)
         for placement, entry in offers:
             self._offer_new(placement, entry, now_ms)
 
@@ -300,7 +290,6 @@ class MongoScheduleStore:
         soon = self.wheel.near_start(n) <= now_ms + self._lookahead_ms
         if (view is not None and view.loaded) or soon:
             self.view.offer(n, entry)
-            self.view.slot(n).documents += 1
 
     # -- firing ----------------------------------------------------------------------------
 
@@ -330,13 +319,11 @@ class MongoScheduleStore:
                 for c in taken:
                     self.view.retry(c.entry.key, epoch_ms(now) + 1000)
                 return
-            self.view.slot(n).documents += len(docs) - len(lost)
             for i, c in enumerate(taken):
+                self.view.claimed(c.entry.key)
                 if i in lost:
-                    self.view.lost(c.entry.key)
                     metrics.CLAIM_CONFLICTS.inc()
                 else:
-                    self.view.claimed(c.entry.key)
                     claims.append(Claim(c.entry, c.attempt, replica, lease_until))
 
         await asyncio.gather(*(claim_slot(n, taken) for n, taken in by_slot.items()))
@@ -417,13 +404,17 @@ class MongoScheduleStore:
 REFUSALS = "timers_refusals"
 
 
+#: The directory's collections share the service's database: prefixed to stand apart.
+DIRECTORY: Final = "timers_deadlines_"
+
+
 def directory_name(partition: int) -> str:
-    """The directory's collections share the service's database: prefixed to stand apart."""
-    return f"timers_deadlines_{partition:04d}"
+    return f"{DIRECTORY}{partition:04d}"
 
 
-def _fired(deadline: Deadline, fired_at: datetime, lateness: int) -> Deadline:
-    return replace(deadline, status=DeadlineStatus.FIRED, fired_at=fired_at, lateness_ms=lateness)
+def partition_of(deadline_id: str, partitions: int) -> str:
+    """The directory collection that keeps `deadline_id`, of `partitions` (by hash)."""
+    return directory_name(zlib.crc32(deadline_id.encode()) % partitions)
 
 
 def count_pending(docs: Iterable[Mapping[str, Any]], now: datetime) -> int:

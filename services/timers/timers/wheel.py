@@ -6,19 +6,12 @@ a millisecond at any size, thanks to devstack's build fix); an insert with a uni
 is atomic; everything else scans the collection, a range on `_id` included (`SCAN`,
 `filterPushdown: False`: 3.6 s at 50,000 documents). So "the deadlines due in the next ten
 seconds" cannot be a query over one big collection: each slot's documents are kept in a
-collection that holds little else, read whole, and a claim is an insert.
+collection that holds little else (one of a fixed ring, `timers.ring`), read whole, and a
+claim is an insert. The documents are drawn in `timers.documents`.
 
-Those collections are a fixed ring (`timers.ring`), never created or dropped while the
-service runs: slot n lives in `near_ring_<n mod near_ring>`, its documents tagged with the
-slot's name, and is deleted, not dropped, once swept.
-
-    near_<n>        due in [n·slot, (n+1)·slot)  (slot: 10 s by default)
-    │ e|<id>|<gen>          the entry: what the expiry will say
-    │ c|<id>|<gen>|<a>      claim attempt a (a lease), or at a = 0 a tombstone
-    │ d|<id>|<gen>          fired: done
-    far_<m>         due in far slot m (30 min by default) and more than the near horizon
-    │               ahead when scheduled; cascaded into near slots before it starts
-    │ e|…, c|…|0 (tombstones only)
+    near_<n>   due in [n·slot, (n+1)·slot)  (slot: 10 s by default)
+    far_<m>    due in far slot m (30 min by default) and more than the near horizon ahead
+               when scheduled; cascaded into near slots before it starts
 
 A replica reads each near slot whole once, shortly before it starts, into `LocalView`: a
 heap in due order. It fires from the heap without any query; it reads the slot again only
@@ -156,7 +149,6 @@ class Cached:
     slot: int
     attempt: int
     state: State
-    ready_ms: int
 
 
 @dataclass
@@ -165,12 +157,8 @@ class SlotView:
     loaded: bool = False
     #: Entries of this slot that are waiting or claiming here.
     open: int = 0
-    #: Entries held by a lease (ours in flight, or another replica's).
-    held: int = 0
     #: When to read the slot again (sweep); None: not before it is drained.
     recheck_ms: int | None = None
-    #: Documents we know the slot holds (for the pending estimate).
-    documents: int = 0
     keys: set[str] = field(default_factory=set)
 
 
@@ -194,43 +182,36 @@ class LocalView:
     def get(self, key: str) -> Cached | None:
         return self._cached.get(key)
 
-    def offer(self, slot: int, entry: Entry, attempt: int = 0, ready_ms: int | None = None) -> bool:
+    def offer(self, slot: int, entry: Entry, attempt: int = 0) -> bool:
         """Wait for `entry` (claim attempt `attempt`) unless it is already known at that attempt."""
-        key = entry.key
-        known = self._cached.get(key)
+        known = self._cached.get(entry.key)
         if known is not None and (known.attempt >= attempt or known.state == "resolved"):
             return False
-        ready = ready_ms if ready_ms is not None else epoch_ms(entry.due_at)
-        view = self.slot(slot)
-        if known is None:
-            view.keys.add(key)
-        else:
-            self._leave(known)
-        self._cached[key] = Cached(entry, slot, attempt, "waiting", ready)
-        view.open += 1
-        heapq.heappush(self._heap, (ready, key, attempt))
+        self._put(known, Cached(entry, slot, attempt, "waiting"))
+        self.slot(slot).open += 1
+        heapq.heappush(self._heap, (epoch_ms(entry.due_at), entry.key, attempt))
         return True
 
     def settle(self, slot: int, entry: Entry) -> None:
         """Remember an entry that is already done or withdrawn."""
-        known = self._cached.get(entry.key)
-        if known is not None:
+        if entry.key in self._cached:
             self.resolve(entry.key)
-            return
-        self.slot(slot).keys.add(entry.key)
-        self._cached[entry.key] = Cached(entry, slot, 0, "resolved", 0)
+        else:
+            self._put(None, Cached(entry, slot, 0, "resolved"))
 
     def hold(self, slot: int, entry: Entry, attempt: int) -> None:
         """Someone holds a live lease on `entry`: do not claim it, but remember it."""
         known = self._cached.get(entry.key)
-        if known is not None and (known.state == "resolved" or known.attempt > attempt):
-            return
-        if known is not None:
-            self._leave(known)
+        if known is None or (known.state != "resolved" and known.attempt <= attempt):
+            self._put(known, Cached(entry, slot, attempt, "held"))
+
+    def _put(self, known: Cached | None, cached: Cached) -> None:
+        """Replace what was known of an entry (None: nothing) by `cached`."""
+        if known is None:
+            self.slot(cached.slot).keys.add(cached.entry.key)
         else:
-            self.slot(slot).keys.add(entry.key)
-        self._cached[entry.key] = Cached(entry, slot, attempt, "held", 0)
-        self.slot(slot).held += 1
+            self._leave(known)
+        self._cached[cached.entry.key] = cached
 
     def resolve(self, key: str) -> None:
         """Done or withdrawn: never claim it again."""
@@ -241,11 +222,8 @@ class LocalView:
         known.state = "resolved"
 
     def _leave(self, known: Cached) -> None:
-        view = self.slot(known.slot)
         if known.state in ("waiting", "claiming"):
-            view.open -= 1
-        elif known.state == "held":
-            view.held -= 1
+            self.slot(known.slot).open -= 1
 
     def take_due(self, now_ms: int, limit: int) -> list[Cached]:
         """Pop up to `limit` waiting entries that are due, in due order; they become claiming."""
@@ -260,16 +238,12 @@ class LocalView:
         return taken
 
     def claimed(self, key: str) -> None:
-        """Our claim won: the entry is held (by us) until fired or released."""
+        """Our claim won, or lost to another's: the entry is held until fired or released
+        (a lost one: the sweep finds out how it ended)."""
         known = self._cached.get(key)
         if known is not None and known.state == "claiming":
             self._leave(known)
             known.state = "held"
-            self.slot(known.slot).held += 1
-
-    def lost(self, key: str) -> None:
-        """Our claim lost: someone else holds it (the sweep finds out how it ended)."""
-        self.claimed(key)
 
     def retry(self, key: str, ready_ms: int) -> None:
         """Publishing failed and the claim was released: wait again from `ready_ms`."""
@@ -278,7 +252,6 @@ class LocalView:
             return
         self._leave(known)
         known.state = "waiting"
-        known.ready_ms = ready_ms
         self.slot(known.slot).open += 1
         heapq.heappush(self._heap, (ready_ms, key, known.attempt))
 
@@ -304,6 +277,3 @@ class LocalView:
             return
         for key in view.keys:
             self._cached.pop(key, None)
-
-    def waiting(self) -> int:
-        return sum(v.open for v in self.slots.values())

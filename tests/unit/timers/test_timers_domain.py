@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -12,8 +11,9 @@ import pytest
 
 import timers.domain
 from contracts.timers import TimerRejectionReason
-from tests.unit.timers.timers_kit import LIMITS, T0, request
+from tests.unit.timers.timers_kit import LIMITS, T0, cancel, request, reschedule
 from timers.domain import (
+    NOTHING,
     TRANSITIONS,
     Action,
     Claim,
@@ -95,7 +95,7 @@ def test_X03_a_due_time_in_the_past_is_accepted_and_fires_at_once() -> None:
 def test_X02_rescheduling_moves_a_pending_deadline_to_the_next_generation() -> None:
     current = scheduled()
     later = T0 + timedelta(days=1)
-    decision = decide_reschedule(current, "order-1", later, uuid.uuid4(), T0, LIMITS)
+    decision = decide_reschedule(current, reschedule("d-1", later), T0, LIMITS)
     assert decision.deadline is not None
     assert (decision.deadline.generation, decision.deadline.due_at) == (2, later)
     assert decision.deadline.placement is None  # the store places the new generation
@@ -103,21 +103,21 @@ def test_X02_rescheduling_moves_a_pending_deadline_to_the_next_generation() -> N
 
 
 def test_X02_rescheduling_an_unknown_deadline_is_refused() -> None:
-    decision = decide_reschedule(None, "order-1", T0, uuid.uuid4(), T0, LIMITS)
+    decision = decide_reschedule(None, reschedule("d-1", T0), T0, LIMITS)
     assert decision.rejection is not None
     assert decision.rejection.reason is TimerRejectionReason.UNKNOWN_DEADLINE
 
 
 @pytest.mark.parametrize("status", [DeadlineStatus.FIRED, DeadlineStatus.CANCELLED])
 def test_X02_rescheduling_a_fired_or_cancelled_deadline_is_refused(status: DeadlineStatus) -> None:
-    decision = decide_reschedule(scheduled(status=status), "order-1", T0, uuid.uuid4(), T0, LIMITS)
+    decision = decide_reschedule(scheduled(status=status), reschedule("d-1", T0), T0, LIMITS)
     assert decision.rejection is not None
     assert decision.rejection.reason is TimerRejectionReason.DEADLINE_NOT_PENDING
 
 
 def test_X02_cancelling_a_scheduled_deadline_withdraws_its_generation() -> None:
     current = scheduled()
-    decision = decide_cancel(current, "order-1", uuid.uuid4(), T0)
+    decision = decide_cancel(current, cancel("d-1"), T0)
     assert decision.deadline is not None
     assert decision.deadline.status is DeadlineStatus.CANCELLED
     assert decision.deadline.cancelled_at == T0
@@ -131,8 +131,8 @@ def test_X02_cancelling_an_unknown_firing_fired_or_cancelled_deadline_changes_no
     status: DeadlineStatus | None,
 ) -> None:
     current = None if status is None else scheduled(status=status)
-    decision = decide_cancel(current, "order-1", uuid.uuid4(), T0)
-    assert decision.changes_nothing
+    decision = decide_cancel(current, cancel("d-1"), T0)
+    assert decision == NOTHING
 
 
 def test_X02_a_redelivered_command_completes_what_it_started_and_no_more() -> None:
@@ -146,10 +146,10 @@ def test_X02_a_redelivered_command_completes_what_it_started_and_no_more() -> No
 
 
 def test_X02_a_redelivered_cancel_repeats_its_withdrawal() -> None:
-    cancel_id = uuid.uuid4()
-    first = decide_cancel(scheduled(), "order-1", cancel_id, T0)
+    command = cancel("d-1")
+    first = decide_cancel(scheduled(), command, T0)
     assert first.deadline is not None
-    again = decide_cancel(first.deadline, "order-1", cancel_id, T0)
+    again = decide_cancel(first.deadline, command, T0)
     assert again.repeat and again.withdraw == first.deadline.current
 
 

@@ -18,7 +18,7 @@ from tests.unit.timers.timers_kit import (
 from timers.domain import Claim, fire
 from timers.handlers import Deps, handle_command
 from timers.memory import InMemoryScheduleStore
-from timers.scheduler import Scheduler, expiry, one_by_one, pipelined
+from timers.scheduler import Scheduler, expiry, pipelined
 
 
 async def no_rejections(event: object) -> None:
@@ -34,7 +34,7 @@ class Rig:
         self.sink = Sink()
         self.settings = settings(**changes)
         self.scheduler = Scheduler(
-            self.store, one_by_one(self.sink), self.settings, self.clock, replica="a"
+            self.store, pipelined(self.sink.enqueue), self.settings, self.clock, replica="a"
         )
         self.deps = Deps(
             self.store, self.settings.limits(), self.clock, self.scheduler.notify, no_rejections
@@ -175,7 +175,7 @@ async def test_precision_the_loop_sleeps_until_the_next_due_time_not_a_fixed_pol
     store = InMemoryScheduleStore()
     sink = Sink()
     config = settings(max_idle_seconds=30, maintenance_seconds=30, cleanup_seconds=30)
-    scheduler = Scheduler(store, one_by_one(sink), config)
+    scheduler = Scheduler(store, pipelined(sink.enqueue), config)
     deps = Deps(store, config.limits(), lambda: datetime.now(UTC), scheduler.notify, no_rejections)
     await handle_command(schedule("soon", datetime.now(UTC) + timedelta(milliseconds=200)), deps)
     task = asyncio.create_task(scheduler.run())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from contracts.envelope import SYSTEM
 from contracts.timers import CancelDeadline, DeadlineExpired, RescheduleDeadline, ScheduleDeadline
 from timers.config import TimersSettings
-from timers.domain import Limits, ScheduleRequest
+from timers.domain import Limits
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LIMITS = Limits(max_horizon=timedelta(days=365), max_payload_bytes=1024)
@@ -43,6 +45,11 @@ class Sink:
             raise ConnectionError("broker down")
         self.events.append(event)
 
+    async def enqueue(self, event: DeadlineExpired) -> Awaitable[None]:
+        """As a producer's `send`: a refused send raises, an accepted one is delivered."""
+        await self(event)
+        return asyncio.sleep(0)
+
     def ids(self) -> list[str]:
         return [e.deadline_id for e in self.events]
 
@@ -62,20 +69,12 @@ def request(
     deadline_id: str = "d-1",
     due_at: datetime = T0 + timedelta(hours=1),
     order_id: str = "order-1",
-    **changes: Any,
-) -> ScheduleRequest:
-    values: dict[str, Any] = {
-        "deadline_id": deadline_id,
-        "order_id": order_id,
-        "owner": "ordering",
-        "kind": "confirmation_window",
-        "due_at": due_at,
-        "payload": {"step": 1},
-        "command_id": uuid.uuid4(),
-        "correlation_id": uuid.uuid4(),
-        **changes,
-    }
-    return ScheduleRequest(**values)
+    payload: dict[str, Any] | None = None,
+) -> ScheduleDeadline:
+    """A schedule as the domain tests ask for it."""
+    return schedule(
+        deadline_id, due_at, order_id, payload={"step": 1} if payload is None else payload
+    )
 
 
 def envelope(at: datetime = T0) -> dict[str, Any]:
