@@ -34,7 +34,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.envelope import Message
 from contracts.topics import DLQ_SUFFIX, dlq
 from servicekit import cloudevents, metrics, tracing
-from servicekit.aggregates import StateCache, forget_cached
+from servicekit.aggregates import forget_cached
 from servicekit.config import ServiceSettings, service_database
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, describe
 from servicekit.dispatch import Dispatcher, SettleOnRevoke
@@ -93,7 +93,6 @@ class ServiceRuntime:
         # Aggregates kept in memory are of the partitions this process owns (a stale one
         # only costs a failed insert and a reload, but after a rebalance most would be).
         self.dispatcher.on_revoke.append(lambda _: forget_cached())
-        StateCache.default_size = settings.state_cache_size
         self.guard = ConsumerGuard(
             GuardPolicy(
                 service=name,

@@ -54,7 +54,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         topics.ORDERS_COMMANDS, ORDER_COMMANDS.annotation, "MarkInvoicingComplete (M-16)"
     )
     deps = handlers.Deps(
-        ledgers=ledgers_store(runtime.db),
+        ledgers=ledgers_store(runtime.db, config.state_cache_size),
         numbers=MongoNumberStore(runtime.db),
         policy=config.policy(),
         publish_outbox=runtime.publish_outbox,

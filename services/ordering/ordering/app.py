@@ -49,7 +49,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     )
     runtime.output(topics.ACCOUNTS_ANSWERS, ACCOUNT_ANSWERS.annotation, "Accounts answered")
     deps = handlers.Deps(
-        orders=orders_store(runtime.db),
+        orders=orders_store(runtime.db, config.state_cache_size),
         accounts=AccountsStore(runtime.db),
         policy=config.policy(),
         catalogue=config.catalogue(),

@@ -65,7 +65,7 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "Payment windows and payout dates"
     )
     deps = handlers.Deps(
-        payments=payments_store(runtime.db),
+        payments=payments_store(runtime.db, config.state_cache_size),
         policy=config.policy(),
         publish_outbox=runtime.publish_outbox,
         clock=clocks.clock(config.clock),
