@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import json
 import logging
@@ -72,7 +73,7 @@ Document = dict[str, Any]
 BATCH_WAIT_MS = 50
 
 
-@dataclass(frozen=True)
+@dataclass
 class Delivered:
     """One record of a batch as the consumer guard and a handler see it (the shape of
     FastStream's `KafkaMessage` that they use: `raw_message`, `consumer`, `decode()`)."""
@@ -82,6 +83,10 @@ class Delivered:
 
     async def decode(self) -> Any:
         """The record's JSON, or its bytes if it is no JSON (then invalid, dead-lettered)."""
+        return self.body
+
+    @functools.cached_property
+    def body(self) -> Any:  # decoded once: the guard reads it, then the handler's schema
         value = self.raw_message.value or b""
         try:
             return json.loads(value)
