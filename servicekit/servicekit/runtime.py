@@ -69,8 +69,8 @@ Document = dict[str, Any]
 
 #: How long a subscriber's `getmany` waits for a first record (and, FastStream's loop,
 #: sleeps after an empty one): the most an idle subscriber adds to a message's latency.
-#: Under load batches are there at once; idle, each subscriber wakes 10 times a second.
-BATCH_WAIT_MS = 50
+#: Under load batches are there at once; idle, each subscriber wakes 25 times a second.
+BATCH_WAIT_MS = 20
 
 
 @dataclass
