@@ -276,13 +276,13 @@ class ServiceRuntime:
 
         def register(handler: F) -> F:
             self._routes[real] = Route.of(handler)
-            decorator(handler)  # FastStream documents it (AsyncAPI); `_consume` calls it
+            decorator(handler)  # FastStream documents it (AsyncAPI); `consume` calls it
             return handler
 
         return register
 
     def _batches(self) -> type[BaseMiddleware]:
-        """The FastStream middleware that takes each batch to `_consume`."""
+        """The FastStream middleware that takes each batch to `consume`."""
         runtime = self
 
         class _Batches(BaseMiddleware):
