@@ -37,8 +37,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from aiokafka import TopicPartition
-
 from bench.report import Section
 from bench.rig import CpuMeter, Run, Services, peak_rss_mb, percentile, pid_of, stack_pids
 from bench.system_bench import mails_of
@@ -275,16 +273,7 @@ async def closed_loop(
 
 async def records_written(bootstrap: str, prefix: str) -> int:
     """Records on every topic of the system under `prefix` (end offsets, all partitions)."""
-    names = [prefix + t for t in topics.ALL]
-    found = await kafka.partitions(bootstrap, names)
-    consumer = kafka.follower(bootstrap)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
-        ends = await consumer.end_offsets(parts) if parts else {}
-    finally:
-        await consumer.stop()
-    return sum(ends.values())
+    return sum((await kafka.end_offsets(bootstrap, topics.ALL, prefix)).values())
 
 
 # -- the table -----------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
 import devstack
@@ -127,19 +126,30 @@ def pid_of(process: ServiceProcess) -> int:
     return process.proc.pid
 
 
+def process_figures(pid: int) -> dict[str, float]:
+    """The one look at a process in /proc that every section samples: resident memory now
+    and at its peak (VmRSS, VmHWM; MB of 10^6 bytes), threads, open files (/proc/<pid>/fd;
+    -1 for another user's process) and user + system CPU seconds used so far."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = {k: v.split() for k, _, v in (line.partition(":") for line in status)}
+    # Fields 14 and 15 of stat (utime, stime); after the ")" they are the 12th and 13th.
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        open_files = float(len(list(Path(f"/proc/{pid}/fd").iterdir())))
+    except PermissionError:
+        open_files = -1.0
+    return {
+        "rss_mb": int(fields["VmRSS"][0]) * 1024 / 1e6,
+        "peak_rss_mb": int(fields["VmHWM"][0]) * 1024 / 1e6,
+        "threads": float(fields["Threads"][0]),
+        "open_files": open_files,
+        "cpu_seconds": (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"),
+    }
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the most resident memory the process ever had, in MB (10^6 bytes)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024 / 1e6
-    raise LookupError(f"no VmHWM for pid {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # Fields 14 and 15 of stat (utime, stime); after the ")" they are the 12th and 13th.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_figures(pid)["peak_rss_mb"]
 
 
 class CpuMeter:
@@ -154,7 +164,7 @@ class CpuMeter:
         totals: dict[str, float] = {}
         for name, pids in self.pids.items():
             with contextlib.suppress(OSError):
-                totals[name] = sum(cpu_seconds(p) for p in pids)
+                totals[name] = sum(process_figures(p)["cpu_seconds"] for p in pids)
         totals["bench"] = sum(os.times()[:2])
         return totals
 
@@ -220,29 +230,19 @@ class Reader:
 
     def __init__(self, bootstrap: str, topic: str, key: Callable[[Document], str | None]) -> None:
         self.bootstrap, self.topic, self.key = bootstrap, topic, key
-        self.consumer = kafka.follower(bootstrap)
+        self.follower = kafka.Follower(
+            bootstrap, [topic], self._take, from_beginning=False, max_records=5000
+        )
         self.wanted: set[str] = set()
         self.seen: dict[str, Seen] = {}
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Reader:
-        await self.consumer.start()
-        partitions = await partitions_of(self.bootstrap, self.topic)
-        tps = [TopicPartition(self.topic, p) for p in partitions]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:  # resolve the positions now, before anything is sent
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._pump())
+        await partitions_of(self.bootstrap, self.topic)  # services create it at start-up
+        await self.follower.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
+        await self.follower.__aexit__()
 
     def expect(self, keys: Iterable[str]) -> None:
         self.wanted.update(keys)
@@ -250,33 +250,25 @@ class Reader:
     async def wait_all(self, keys: Iterable[str], timeout: float) -> bool:
         """True once every key has been seen; False after `timeout` seconds."""
         missing = set(keys)
-        deadline = time.perf_counter() + timeout
-        while True:
-            missing -= self.seen.keys()
-            if not missing:
-                return True
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
 
-    async def _pump(self) -> None:
-        while True:
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
-            at = time.perf_counter()
-            for records in batches.values():
-                for record in records:
-                    try:
-                        body = json.loads(record.value or b"{}")
-                    except ValueError:
-                        continue
-                    k = self.key(body)
-                    if k is not None and k in self.wanted and k not in self.seen:
-                        self.seen[k] = Seen(at, body)
-            if batches:
-                self._changed.set()
+        def done() -> bool:
+            missing.difference_update(self.seen.keys())
+            return not missing
+
+        with contextlib.suppress(TimeoutError):
+            await self.follower.wait(done, timeout)
+        return done()
+
+    def _take(self, records: list[kafka.Record]) -> None:
+        at = time.perf_counter()
+        for record in records:
+            try:
+                body = json.loads(record.value or b"{}")
+            except ValueError:
+                continue
+            k = self.key(body)
+            if k is not None and k in self.wanted and k not in self.seen:
+                self.seen[k] = Seen(at, body)
 
 
 async def send_all(

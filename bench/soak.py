@@ -31,7 +31,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import devstack
 from bench.lifecycles import (
@@ -44,7 +43,7 @@ from bench.lifecycles import (
     kinds_of,
 )
 from bench.report import load_average
-from bench.rig import Run, Services, pid_of
+from bench.rig import Run, Services, pid_of, process_figures
 from devstack.services import SERVICES
 from orderflow.bus import Bus
 
@@ -185,17 +184,6 @@ def table(rows: Sequence[Line]) -> str:
 # -- the processes and the store -----------------------------------------------------------
 
 
-def process_figures(pid: int) -> dict[str, float]:
-    """VmRSS (MB), open files and threads of a process, from /proc."""
-    status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    fields = {k: v.split() for k, _, v in (line.partition(":") for line in status)}
-    return {
-        "rss_mb": int(fields["VmRSS"][0]) * 1024 / 1e6,
-        "open_files": float(len(list(Path(f"/proc/{pid}/fd").iterdir()))),
-        "threads": float(fields["Threads"][0]),
-    }
-
-
 async def store_bytes(run: Run, database: str) -> float:
     """`dataSize` of every database of the soak (one per service, and the timers' wheel)."""
     client = run.mongo()
@@ -320,7 +308,8 @@ async def soak(args: argparse.Namespace) -> int:
                 stored = await store_bytes(run, services.database)
                 finished = load.done + before
                 at = time.perf_counter() - started
-                figures = {name: process_figures(pid) for name, pid in pids.items()}
+                looks = {name: process_figures(pid) for name, pid in pids.items()}
+                figures = {name: {m: f[m] for m in METRICS} for name, f in looks.items()}
                 samples.append(Sample(at, figures, stored, finished))
                 rss = " ".join(f"{n} {f['rss_mb']:.0f}" for n, f in figures.items())
                 print(

@@ -2,7 +2,8 @@
 
     python bench/timers_bench.py [--mongodb-uri URI] [--kafka HOST:PORT]
                                  [--burst 100000] [--rate 1000 --seconds 60]
-                                 [--pending 10000,1000000] [--only burst,steady,claims,naive]
+                                 [--pending 10000,1000000] [--pairs 6]
+                                 [--only burst,steady,claims,paired,naive]
 
 What it measures (goals from the issue in brackets):
 
@@ -12,6 +13,8 @@ What it measures (goals from the issue in brackets):
              expiry acknowledged by Kafka [p99 < 1 s]
     claims   the cost of claiming a batch with 10k vs 1M deadlines pending (due weeks
              ahead), and of the commands (schedule, cancel) at those sizes [flat]
+    paired   the same claim cost, the two sizes in two stores measured in turns, so that
+             both see the same load: their ratio [flat: within 10%]
     naive    for contrast: "next due" on one collection indexed on (status, due_at), the
              layout that works on MongoDB, on this FerretDB
 
@@ -251,22 +254,7 @@ async def claims(
     async with rig(args, "claims", batch_size=args.claim_batch, lookahead_seconds=600) as r:
         pending = 0
         for size in sizes:
-            at = now()
-            horizon = timedelta(days=30).total_seconds()
-            started = time.perf_counter()
-            for first in range(pending, size, 50_000):
-                chunk = [
-                    deadline(
-                        i,
-                        at
-                        + timedelta(hours=2, seconds=(i * 7919 % 1_000_003) / 1_000_003 * horizon),
-                        at,
-                        prefix="p",
-                    )
-                    for i in range(first, min(size, first + 50_000))
-                ]
-                await bulk(r, chunk)
-            setup = time.perf_counter() - started
+            setup = await preload(r, pending, size)
             pending = size
             row = await measure_claims(r, args, size, figures)
             table.append(
@@ -275,8 +263,73 @@ async def claims(
             table += row
 
 
+async def preload(r: Rig, first: int, size: int) -> float:
+    """Deadlines `first`..`size` pending, due 2 h to 30 days ahead; returns the seconds taken."""
+    at = now()
+    horizon = timedelta(days=30).total_seconds()
+    started = time.perf_counter()
+    for start in range(first, size, 50_000):
+        chunk = [
+            deadline(
+                i,
+                at + timedelta(hours=2, seconds=(i * 7919 % 1_000_003) / 1_000_003 * horizon),
+                at,
+                prefix="p",
+            )
+            for i in range(start, min(size, start + 50_000))
+        ]
+        await bulk(r, chunk)
+    return time.perf_counter() - started
+
+
+async def claims_paired(args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
+    """Claim cost at the smallest vs the largest `--pending`, two stores measured in turns.
+
+    On a shared machine the load moves more between two runs minutes apart than the figure
+    could; measured in alternation (order flipped each round), both sizes see the same load,
+    so their ratio is the figure that says whether a claim stays flat as deadlines pile up.
+    """
+    sizes = sorted(int(s) for s in args.pending.split(","))
+    small, large = sizes[0], sizes[-1]
+    overrides: dict[str, Any] = {"batch_size": args.claim_batch, "lookahead_seconds": 600}
+    async with (
+        rig(args, "paired_small", **overrides) as r_small,
+        rig(args, "paired_large", **overrides) as r_large,
+    ):
+        setup = {small: await preload(r_small, 0, small), large: await preload(r_large, 0, large)}
+        claim: dict[int, list[float]] = {small: [], large: []}
+        mark: dict[int, list[float]] = {small: [], large: []}
+        for turn in range(args.pairs):
+            pair = [(small, r_small), (large, r_large)]
+            for size, r in pair if turn % 2 == 0 else reversed(pair):
+                got: Figures = {}
+                await measure_claims(r, args, size, got, tag=f"t{turn}")
+                claim[size].append(got[f"claim_ms_{size}"])
+                mark[size].append(got[f"mark_ms_{size}"])
+    for size in (small, large):
+        table.append((f"paired: {size:,} pending, bulk insert", f"{setup[size]:.0f} s"))
+        table.append(
+            (
+                f"paired: {size:,} pending: claim / mark fired a batch of {args.claim_batch} "
+                f"(median of {args.pairs} turns)",
+                f"{statistics.median(claim[size]):.1f} / {statistics.median(mark[size]):.1f} ms",
+            )
+        )
+    ratios = [b / a for a, b in zip(claim[small], claim[large], strict=True)]
+    table.append(
+        (
+            f"paired: CLAIM AT {large:,} / AT {small:,} (median of per-turn ratios; range)",
+            f"{statistics.median(ratios):.2f}x ({min(ratios):.2f} to {max(ratios):.2f})",
+        )
+    )
+
+
 async def measure_claims(
-    r: Rig, args: argparse.Namespace, pending: int, figures: Figures | None = None
+    r: Rig,
+    args: argparse.Namespace,
+    pending: int,
+    figures: Figures | None = None,
+    tag: str = "",
 ) -> list[tuple[str, str]]:
     """Claim (and mark fired) slots of due deadlines, three times; then a few commands."""
     await asyncio.sleep(args.settle)  # let the store finish writing the bulk load
@@ -286,8 +339,8 @@ async def measure_claims(
     for repeat in range(3):
         at = now()
         due = at + timedelta(seconds=3)
-        tag = f"c{pending}x{repeat}"
-        await bulk(r, [deadline(i, due, at, prefix=tag) for i in range(args.claim_count)])
+        prefix = f"c{pending}x{repeat}{tag}"
+        await bulk(r, [deadline(i, due, at, prefix=prefix) for i in range(args.claim_count)])
         slot = f"near_{r.store.wheel.near_slot(int(due.timestamp() * 1000))}"
         t0 = time.perf_counter()
         await r.store.ring.read(slot)  # what reading it ahead costs
@@ -346,6 +399,7 @@ async def measure_claims(
     per_claim = statistics.median(rounds) / args.claim_batch * 1e6
     if figures is not None:
         figures[f"claim_ms_{pending}"] = statistics.median(rounds) * 1000
+        figures[f"mark_ms_{pending}"] = statistics.median(marks) * 1000
     return [
         (
             f"{name}: CLAIM a batch of {args.claim_batch} (median / p90 of {len(rounds)})",
@@ -441,6 +495,7 @@ async def main() -> None:
     parser.add_argument("--claim-count", type=int, default=5000)
     parser.add_argument("--claim-batch", type=int, default=500)
     parser.add_argument("--settle", type=float, default=15.0)
+    parser.add_argument("--pairs", type=int, default=6, help="turns of the paired claims")
     args = parser.parse_args()
     table: list[tuple[str, str]] = []
     parts: dict[str, Callable[[argparse.Namespace, list[tuple[str, str]]], Awaitable[None]]] = {
@@ -448,6 +503,7 @@ async def main() -> None:
         "steady": steady,
         "claims": claims,
         "naive": naive,
+        "paired": claims_paired,
     }
     for part in args.only.split(","):
         started = time.perf_counter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections import defaultdict
@@ -11,11 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
-
 from contracts import topics
 from contracts.envelope import Message
-from orderflow.kafka import Upstream, end_offsets, follower
+from orderflow.kafka import Follower, Record, Upstream
 
 #: The event topics an order's timeline is made of.
 TIMELINE_TOPICS = (
@@ -69,35 +66,19 @@ class Bus:
         #: Which orders' events to keep (by order id); None: every order's.
         self.keep = keep
         self.upstream = Upstream(bootstrap, prefix)
-        self.consumer = follower(
-            bootstrap, *(prefix + t for t in TIMELINE_TOPICS), from_beginning=from_beginning
+        self.follower = Follower(
+            bootstrap, TIMELINE_TOPICS, self._take, prefix, from_beginning=from_beginning
         )
         self.history: dict[str, list[Seen]] = defaultdict(list)
         self.listeners: list[Callable[[Seen], None]] = []
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-        self._from_beginning = from_beginning
-        self._next: dict[TopicPartition, int] = {}
-        self._ends: dict[TopicPartition, int] = {}
 
     async def __aenter__(self) -> Bus:
         await self.upstream.__aenter__()
-        await self.consumer.start()
-        # Settle where each partition starts before anything is sent, without taking a
-        # batch: a batch fetched here used to be dropped, and with it an order's past.
-        assigned = list(self.consumer.assignment())
-        self._next = {tp: await self.consumer.position(tp) for tp in assigned}
-        if self._from_beginning and assigned:
-            self._ends = await self.consumer.end_offsets(assigned)
-        self._task = asyncio.create_task(self._pump())
+        await self.follower.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
+        await self.follower.__aexit__()
         await self.upstream.__aexit__()
 
     async def send(self, topic: str, *messages: Message) -> None:
@@ -109,12 +90,9 @@ class Bus:
     async def wait_for(self, order_id: object, types: Iterable[str], timeout: float = 60.0) -> Seen:
         """The first event of `order_id` whose type is one of `types` (past or future)."""
         wanted, key = set(types), str(order_id)
-        async with asyncio.timeout(timeout), self._changed:
-            while True:
-                for seen in self.history[key]:
-                    if seen.type in wanted:
-                        return seen
-                await self._changed.wait()
+        return await self.follower.wait(
+            lambda: next((s for s in self.history[key] if s.type in wanted), None), timeout
+        )
 
     async def answer(self, message: Message, timeout: float = 30.0) -> Seen:
         """The first event `message` caused (its answer, or its rejection: X-07), once sent."""
@@ -127,10 +105,7 @@ class Bus:
             return None
 
         try:
-            async with asyncio.timeout(timeout), self._changed:
-                while (found := caused()) is None:
-                    await self._changed.wait()
-                return found
+            return await self.follower.wait(caused, timeout)
         except TimeoutError:
             seen = [(s.type, s.body.get("status"), s.body.get("reason")) for s in self.history[key]]
             raise TimeoutError(
@@ -140,37 +115,22 @@ class Bus:
     async def caught_up(self, timeout: float = 60.0) -> None:
         """Wait until every event that was on the topics when the bus started has been read
         (`from_beginning` only; otherwise there is no past to wait for)."""
-
-        def done() -> bool:
-            return all(self._next.get(tp, 0) >= end for tp, end in self._ends.items())
-
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(done)
+        await self.follower.caught_up(timeout)
 
     async def read_to_now(self, timeout: float = 60.0) -> None:
         """Wait until every event on the timeline topics now has been read: what `history`
         lacks then was not published before this call (a marker to prove absence by)."""
-        ends = await end_offsets(self.bootstrap, TIMELINE_TOPICS, self.prefix)
-        wanted = {TopicPartition(self.prefix + t, p): end for (t, p), end in ends.items()}
+        await self.follower.read_to_now(timeout)
 
-        def done() -> bool:
-            return all(self._next.get(tp, 0) >= end for tp, end in wanted.items())
-
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(done)
-
-    async def _pump(self) -> None:
-        async for record in self.consumer:
-            self._next[TopicPartition(record.topic, record.partition)] = record.offset + 1
+    def _take(self, records: list[Record]) -> None:
+        for record in records:
             seen = self._seen(record)
             if seen is not None:
                 self.history[seen.order_id].append(seen)
                 for listener in self.listeners:
                     listener(seen)
-            async with self._changed:
-                self._changed.notify_all()
 
-    def _seen(self, record: ConsumerRecord[bytes, bytes]) -> Seen | None:
+    def _seen(self, record: Record) -> Seen | None:
         try:
             body = json.loads(record.value or b"{}")
         except ValueError:
@@ -180,4 +140,4 @@ class Bus:
         order_id = str(body.get("order_id") or (record.key or b"").decode())
         if self.keep is not None and not self.keep(order_id):
             return None
-        return Seen(record.topic[len(self.prefix) :], order_id, body)
+        return Seen(record.topic, order_id, body)

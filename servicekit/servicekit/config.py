@@ -6,15 +6,29 @@ The README's configuration table is generated from these classes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.clocks import ClockSource
 from servicekit.kafka import KafkaSettings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d|w)\s*$")
@@ -50,6 +64,27 @@ def parse_duration(value: Any) -> Any:
 #: A duration setting: seconds (`5`), a number and a unit (`3d`), or ISO 8601 (`PT72H`);
 #: months and years refused. See `parse_duration`.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown timezone {name!r}") from e
+    return name
+
+
+#: A setting that names an IANA time zone (`Europe/Berlin`), checked as it is read.
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
+def token_secret() -> Any:
+    """M-08, P-17: the one key that ordering, the notifier and the gateway share."""
+    return Field(
+        default=SecretStr("dev-only-change-me"),
+        description="M-08, P-17: key that signs client confirmation tokens and review "
+        "links (the same on ordering, notifier and gateway; set it in production).",
+    )
 
 
 #: `max.message.bytes` of every topic the services create, and of the local broker
@@ -170,6 +205,18 @@ class ServiceSettings(KafkaSettings):
                 "between the two could never reach the service to be dead-lettered"
             )
         return self
+
+    def derive(self, cls: type[T], prefix: str = "", **given: Any) -> T:
+        """A `cls` (a dataclass the code is handed: a domain's policy, a client's settings)
+        whose fields come from `given`, else from the setting `<prefix><field>` or
+        `<field>`, else keep their defaults: one way from settings to a policy, rather
+        than each field copied by hand."""
+        settings = type(self).model_fields
+        for field in dataclasses.fields(cls):
+            name = next((n for n in (prefix + field.name, field.name) if n in settings), None)
+            if field.name not in given and name is not None:
+                given[field.name] = getattr(self, name)
+        return cls(**given)
 
     @property
     def dlq_max_message_bytes(self) -> int:

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.errors import (
     KafkaConnectionError,
@@ -61,10 +62,8 @@ DLQ_SOURCE = "x-dlq-source"  # topic/partition/offset of the original
 DLQ_VALUE_DROPPED = "x-dlq-value-dropped"  # bytes of an original its DLQ topic could not take
 
 
-class RawPublisher(Protocol):
-    async def __call__(
-        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
-    ) -> None: ...
+#: Sends bytes as they are: (topic, value, key, headers).
+RawPublisher = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -151,26 +150,18 @@ def _peek(body: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(eq=False)
 class ConsumerGuard:
     """Parses, retries and dead-letters around every handler call of one service."""
 
-    def __init__(
-        self,
-        policy: GuardPolicy,
-        publish_raw: RawPublisher,
-        stopping: Callable[[], bool],
-        base_topic: Callable[[str], str],
-        dispatcher: Dispatcher,
-        publish: Callable[[str, Message], Awaitable[None]] | None = None,
-    ) -> None:
-        self.dispatcher = dispatcher
-        self.publish = publish
-        #: X-13: command topics (contracts names) whose invalid commands are answered.
-        self.invalid_commands: dict[str, InvalidCommands] = {}
-        self.policy = policy
-        self.publish_raw = publish_raw
-        self.stopping = stopping
-        self.base_topic = base_topic
+    policy: GuardPolicy
+    publish_raw: RawPublisher
+    stopping: Callable[[], bool]
+    base_topic: Callable[[str], str]
+    dispatcher: Dispatcher
+    publish: Callable[[str, Message], Awaitable[None]] | None = None
+    #: X-13: command topics (contracts names) whose invalid commands are answered.
+    invalid_commands: dict[str, InvalidCommands] = field(default_factory=dict, init=False)
 
     def middleware(self) -> type[BaseMiddleware]:
         """A FastStream middleware class bound to this guard."""
@@ -197,10 +188,7 @@ class ConsumerGuard:
         """Hand the message to the dispatcher, which runs `consume` when a slot is free."""
         record: ConsumerRecord[bytes, bytes] = msg.raw_message
         tp = TopicPartition(record.topic, record.partition)
-
-        async def work() -> None:
-            await self.consume(call_next, msg)
-
+        work = functools.partial(self.consume, call_next, msg)
         await self.dispatcher.submit(
             getattr(msg, "consumer", None), tp, record.offset, record.key, work
         )
@@ -248,9 +236,8 @@ class ConsumerGuard:
     ) -> tuple[str, Any]:
         size = len(record.value or b"")
         if size > self.policy.max_message_bytes:
-            reason = "oversized"
             error = f"message of {size} bytes exceeds the limit of {self.policy.max_message_bytes}"
-            await self.dead_letter(record, topic, reason, error)
+            await self.dead_letter(record, topic, "oversized", error)
             return "dead_lettered", None
         message_type = str(body.get("type", "unknown")) if isinstance(body, dict) else "unknown"
         attempt = outage_tries = 0

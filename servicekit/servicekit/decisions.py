@@ -8,6 +8,8 @@
     Decision[State, Event]                    what one message did to one aggregate
     step_for(cause, ...) -> Step              the step of deciding `cause`
     rejected(Answer, command, rejection, ...) a refused command's Decision (X-07)
+    carry(source, "a b c")                    fields a new value takes over by name
+    OrderCore                                 an order's id, flow, status and parties
     EventMismatchError                        an event that cannot follow the state
 
 Ordering, payments and invoicing keep only their rules; these shapes are written once
@@ -23,7 +25,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
-from contracts.envelope import Message, Party, derived_id
+from contracts.envelope import Message, Party, Role, derived_id
+from contracts.orders import Flow, OrderParty, OrderStatus
 from servicekit.deadlines import DeadlineRequest
 
 S = TypeVar("S")
@@ -242,3 +245,25 @@ def rejected(
         command, rejection, message_id=new_ids(command.message_id, new_id)(0), now=now, actor=actor
     )
     return Decision(rejection=rejection, rejection_event=answer(**fields, **keys))
+
+
+def carry(source: object, names: str) -> dict[str, Any]:
+    """The fields `names` (space-separated) of `source`, under the same names: what a new
+    event or state takes over unchanged from the one it is made of, said once
+    (`Receipt(**carry(event, "payment_id amount"), received_at=...)`)."""
+    return {name: getattr(source, name) for name in names.split()}
+
+
+@dataclass(frozen=True)
+class OrderCore:
+    """What a domain that decides on an order keeps of it first: its id, flow, status and
+    parties (ordering's `Order` and invoicing's `OrderFacts` go on from here)."""
+
+    order_id: uuid.UUID
+    flow: Flow
+    status: OrderStatus
+    parties: tuple[OrderParty, ...]
+
+    def party(self, role: Role) -> OrderParty | None:
+        """The order's party in `role`, if it has one."""
+        return next((p for p in self.parties if p.role is role), None)

@@ -15,37 +15,35 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 
 log = logging.getLogger(__name__)
 
-CONSUMED = Counter(
-    "orderflow_messages_consumed", "Messages taken off a topic.", ["service", "topic"]
-)
+#: The labels of the per-topic metrics below.
+TOPIC = ("service", "topic")
+
+CONSUMED = Counter("orderflow_messages_consumed", "Messages taken off a topic.", TOPIC)
 PROCESSED = Counter(
     "orderflow_messages_processed",
     "Messages handled, by outcome (ok, dead_lettered, ...).",
-    ["service", "topic", "outcome"],
+    (*TOPIC, "outcome"),
 )
-PUBLISHED = Counter("orderflow_messages_published", "Messages produced.", ["service", "topic"])
+PUBLISHED = Counter("orderflow_messages_published", "Messages produced.", TOPIC)
 FAILED = Counter(
-    "orderflow_handler_failures",
-    "Handler attempts that raised (before retries).",
-    ["service", "topic"],
+    "orderflow_handler_failures", "Handler attempts that raised (before retries).", TOPIC
 )
 DEAD_LETTERED = Counter(
     "orderflow_messages_dead_lettered",
     "Messages sent to a dead-letter topic, by reason.",
-    ["service", "topic", "reason"],
+    (*TOPIC, "reason"),
 )
 HANDLER_SECONDS = Histogram(
     "orderflow_handler_seconds",
     "Time from taking a message to committing its outcome.",
-    ["service", "topic"],
+    TOPIC,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 CONSUMER_LAG = Gauge(
     "orderflow_consumer_lag",
     "Messages behind the partition's high watermark, as of the last message taken.",
-    ["service", "topic", "partition"],
+    (*TOPIC, "partition"),
 )
-
 REJECTED = Counter(
     "orderflow_commands_rejected",
     "Commands answered with a rejection event (`*CommandRejected`), by reason (X-07).",

@@ -8,12 +8,9 @@ Each table sits between `<!-- name:start -->` and `<!-- name:end -->` markers.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import inspect
 import json
-import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,19 +19,16 @@ from pydantic.fields import FieldInfo
 from contracts.channels import CHANNELS, key_of
 from servicekit import asyncapi
 from servicekit.config import ServiceSettings
+from servicekit.generated import fill_markers, regenerate
 
-SERVICES = ("ordering", "invoicing", "payments", "notifier", "timers", "gateway")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def settings_classes() -> dict[str, type[ServiceSettings]]:
-    """Each built service's settings class (the ServiceSettings subclass in its config)."""
+    """Each service's settings class (the ServiceSettings subclass in its config)."""
     found: dict[str, type[ServiceSettings]] = {}
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"{service}.config")
-        except ModuleNotFoundError:
-            continue
+    for service in asyncapi.SERVICES:
+        module = importlib.import_module(f"{service}.config")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             ours = cls.__module__ == module.__name__
             if ours and issubclass(cls, ServiceSettings) and cls is not ServiceSettings:
@@ -114,7 +108,7 @@ def topics_table() -> str:
     `contracts.channels` says."""
     producers: dict[str, list[str]] = {c.topic: [] for c in CHANNELS}
     consumers: dict[str, list[str]] = {c.topic: [] for c in CHANNELS}
-    for service in asyncapi.available():
+    for service in asyncapi.SERVICES:
         spec = json.loads(asyncapi.document(service))
         for operation in spec.get("operations", {}).values():
             channel = spec["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
@@ -149,28 +143,11 @@ TABLES = {"configuration": configuration_table, "topics": topics_table}
 
 
 def render(text: str) -> str:
-    for name, make in TABLES.items():
-        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
-        if not pattern.search(text):
-            raise LookupError(f"README.md has no {name} markers")
-        start, end = pattern.search(text).span()  # type: ignore[union-attr]
-        text = f"{text[:start]}<!-- {name}:start -->\n{make()}\n<!-- {name}:end -->{text[end:]}"
-    return text
+    return fill_markers(README.name, text, TABLES)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate the README's tables.")
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    current = README.read_text()
-    fresh = render(current)
-    if args.check:
-        if fresh != current:
-            sys.stderr.write("README.md tables are stale; run: make docs\n")
-            return 1
-        return 0
-    README.write_text(fresh)
-    return 0
+    return regenerate({README: render(README.read_text())}, argv)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ example built from the models (`contracts.examples`).
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +21,7 @@ from pydantic.json_schema import models_json_schema
 from contracts.channels import CHANNELS, Channel, key_of
 from contracts.envelope import Message
 from contracts.examples import example
+from servicekit.generated import regenerate
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -152,28 +151,9 @@ def _dump(value: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if a file is stale")
-    args = parser.parse_args(argv)
-    fresh = files()
-    present = (
-        {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.json")} if DOCS.exists() else set()
-    )
-    if args.check:
-        stale = sorted(
-            p for p in fresh if not (DOCS / p).exists() or (DOCS / p).read_text() != fresh[p]
-        )
-        stale += sorted(present - fresh.keys())
-        if stale:
-            sys.stderr.write(f"stale schemas: {', '.join(stale)}; run: make docs\n")
-            return 1
-        return 0
-    for path in present - fresh.keys():
-        (DOCS / path).unlink()
-    for path, text in fresh.items():
-        (DOCS / path).parent.mkdir(parents=True, exist_ok=True)
-        (DOCS / path).write_text(text)
-    return 0
+    fresh = {DOCS / path: text for path, text in files().items()}
+    gone = set(DOCS.rglob("*.json")) - fresh.keys() if DOCS.exists() else set()
+    return regenerate(fresh, argv, gone)
 
 
 if __name__ == "__main__":

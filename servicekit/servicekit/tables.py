@@ -14,18 +14,21 @@ payout, invoicing's invoice (issue 18: one table shape instead of three).
 
 A row whose source is None makes the thing exist (CreateOrder, an invoice drafted). The
 domains check every status change against their rows (`Table.allows`), render their
-diagrams from them (`arrows`) and prove Rule X-10 on them (`Table.dead_ends`). Pure.
+diagrams from them (`arrows`, `chart_of`; `write_page` writes one) and prove Rule X-10 on
+them (`Table.dead_ends`). Pure, but for `write_page`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from contracts.envelope import Message, Role
-from servicekit.diagrams import Arrow
+from servicekit.diagrams import Arrow, chart, write_section
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -275,6 +278,24 @@ def arrows(table: Table[S], order: Iterable[S] | None = None) -> list[Arrow]:
         )
         for row in table.rows
     ]
+
+
+def chart_of(table: Table[S], drawn: Sequence[Arrow] | None = None) -> list[str]:
+    """The table's mermaid chart and the table behind it (servicekit.diagrams.chart): its
+    rows as `arrows` draws them, or as `drawn`; its terminal statuses in table order."""
+    terminal = [s.value for s in table.statuses if s in table.terminal]
+    return chart(arrows(table) if drawn is None else drawn, terminal)
+
+
+def write_page(
+    argv: Sequence[str] | None, default: str, rendered: str, begin: str, end: str
+) -> Path:
+    """What `python -m <domain>.diagrams [FILE]` does: `rendered` (markers `begin`, `end`
+    included) in place of the generated part of FILE (default `default`). The path written."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    path = Path(args[0] if args else default)
+    write_section(path, rendered, begin, end)
+    return path
 
 
 def _rows(

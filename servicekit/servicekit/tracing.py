@@ -35,7 +35,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -110,11 +110,6 @@ def install(provider: TracerProvider) -> None:
     _provider, _tracer = provider, provider.get_tracer("orderflow.servicekit")
 
 
-def add_processor(processor: SpanProcessor) -> None:
-    if _provider is not None:
-        _provider.add_span_processor(processor)
-
-
 def shutdown() -> None:
     """Export what is buffered and turn tracing off (on service exit)."""
     global _provider, _tracer
@@ -143,11 +138,6 @@ def carrier() -> dict[str, str]:
     headers: dict[str, str] = {}
     _propagator.inject(headers)
     return headers
-
-
-def _from_headers(headers: Iterable[tuple[str, bytes]]) -> otel_context.Context:
-    found = {k: v.decode("latin-1") for k, v in headers if k in HEADERS}
-    return _propagator.extract(found)
 
 
 @contextlib.contextmanager
@@ -199,7 +189,8 @@ def consuming(
     for key in SPAN_IDS:
         if ids and isinstance(ids.get(key), str):
             attributes[f"orderflow.{key}"] = ids[key]
-    return _span(f"{topic} process", SpanKind.CONSUMER, _from_headers(headers), attributes)
+    parent = _propagator.extract({k: v.decode("latin-1") for k, v in headers if k in HEADERS})
+    return _span(f"{topic} process", SpanKind.CONSUMER, parent, attributes)
 
 
 def handling(message_type: str, attempt: int) -> contextlib.AbstractContextManager[Span | None]:

@@ -76,7 +76,7 @@ from tests.chaos.scenarios import (
     poisons,
 )
 from tests.chaos.stack import PrivateStack, prune
-from tests.chaos.traffic import GatewayClient, RenewingUpstream, Watcher
+from tests.chaos.traffic import GatewayClient, Watcher
 from tests.e2e.timeline import InvoiceCalendar
 
 log = logging.getLogger("chaos")
@@ -277,10 +277,9 @@ async def settle(watcher: Watcher, orders: list[Expected], timeout: float) -> No
         # Not every event: bill-cycle runs come every few seconds whatever happens.
         return sum(len(watcher.events(e.order_id)) for e in orders)
 
+    with contextlib.suppress(TimeoutError):
+        await watcher.follower.wait(lambda: not missing(), timeout)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while missing() and loop.time() < deadline:
-        await asyncio.sleep(0.5)
     # A late copy or a second effect would show up now: wait for 6 s without news.
     quiet_since, seen, give_up = loop.time(), about_orders(), loop.time() + 30
     while loop.time() - quiet_since < 6 and loop.time() < give_up:
@@ -346,7 +345,7 @@ async def run(profile: Profile) -> Report:
         say(f"services up: {', '.join(p.module for p in launcher.processes)}")
         supervisor = asyncio.create_task(supervise(launcher, restarts, time.monotonic()))
         bootstrap = stack.endpoints.kafka_bootstrap
-        upstream_retrying = RenewingUpstream(bootstrap, prefix, retry_for=300.0)
+        upstream_retrying = Upstream(bootstrap, prefix, retry_for=300.0)
         async with upstream_retrying as upstream, Watcher(bootstrap, prefix) as watcher:
             accounts = await open_accounts(upstream, mongo, database, run_id)
             member = c.party(f"member-{run_id}", Role.MEMBER, f"member@{run_id}.chaos.example.com")

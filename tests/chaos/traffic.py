@@ -1,7 +1,6 @@
 """Kafka as the chaos run's downstream sees it, through broker restarts.
 
 Watcher           follows the event topics for the scenarios' drivers, reconnecting
-RenewingUpstream  the drivers' producer: one renewal per failure for all of them
 GatewayClient     the gateway's HTTP API, retrying a command with its Idempotency-Key
 
 Upstream (with `retry_for`: it keeps trying while the broker is away) and `read_topics`
@@ -12,17 +11,13 @@ which the CLI, the bench and the tests use too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from contracts import topics
-from orderflow.kafka import Sent, Upstream, follower
-
-log = logging.getLogger("chaos.traffic")
+from orderflow.kafka import Follower, Record
 
 #: The topics the drivers watch: every event topic downstream reads.
 EVENT_TOPICS = (
@@ -37,19 +32,16 @@ class Watcher:
     """Every distinct event (by message id) of the event topics, by Kafka key."""
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
-        self.bootstrap, self.prefix = bootstrap, prefix
         self._seen: dict[str, dict[str, tuple[str, dict[str, Any]]]] = defaultdict(dict)
-        self._task: asyncio.Task[None] | None = None
+        # The broker went away: read again from the start (the events are kept by id).
+        self.follower = Follower(bootstrap, EVENT_TOPICS, self._take, prefix, reconnect=True)
 
     async def __aenter__(self) -> Watcher:
-        self._task = asyncio.create_task(self._follow())
+        await self.follower.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.follower.__aexit__()
 
     def total(self) -> int:
         """How many distinct events it has seen so far."""
@@ -67,40 +59,23 @@ class Watcher:
     async def matching(
         self, key: object, wanted: Callable[[dict[str, Any]], bool], timeout: float, what: str
     ) -> list[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            found = [e for e in self.events(key) if wanted(e)]
-            if found:
-                return found
-            if loop.time() > deadline:
-                seen = [e.get("type") for e in self.events(key)]
-                raise TimeoutError(f"no {what} for {key} within {timeout:.0f}s; saw {seen}")
-            await asyncio.sleep(0.2)
-
-    async def _follow(self) -> None:
-        while True:
-            consumer = follower(self.bootstrap, *(self.prefix + t for t in EVENT_TOPICS))
-            try:
-                await consumer.start()
-                async for record in consumer:
-                    self._record(record.topic[len(self.prefix) :], record.key, record.value)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the broker went away: read again from the start
-                log.info("watcher reconnecting: %s", type(error).__name__)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-
-    def _record(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         try:
-            body = json.loads(value or b"")
-        except ValueError:
-            return
-        if isinstance(body, dict) and key is not None:
-            self._seen[key.decode()].setdefault(str(body.get("message_id")), (topic, body))
+            return await self.follower.wait(
+                lambda: [e for e in self.events(key) if wanted(e)], timeout
+            )
+        except TimeoutError:
+            seen = [e.get("type") for e in self.events(key)]
+            raise TimeoutError(f"no {what} for {key} within {timeout:.0f}s; saw {seen}") from None
+
+    def _take(self, records: list[Record]) -> None:
+        for record in records:
+            try:
+                body = json.loads(record.value or b"")
+            except ValueError:
+                continue
+            if isinstance(body, dict) and record.key is not None:
+                by_id = self._seen[record.key.decode()]
+                by_id.setdefault(str(body.get("message_id")), (record.topic, body))
 
 
 class GatewayClient:
@@ -146,58 +121,3 @@ class GatewayClient:
                     raise TimeoutError(f"no answer from the gateway for {key}: {problem}")
                 self.retries += 1
                 await asyncio.sleep(0.5)
-
-
-class RenewingUpstream(Upstream):
-    """`orderflow.kafka.Upstream` for many concurrent drivers through long broker outages.
-
-    Upstream's own retry renews its producer every fourth failure of *each* send: with a
-    hundred drivers sending at once through a 90 s broker restart, they stopped each
-    other's producers (and new ones that had not started yet) over and over, and after the
-    broker was back no command got through (seen in a short run: every order after the
-    restart stuck). Here a failed send renews the producer once for all (the first to see
-    a failure on the current producer does it, the others use the result), only swaps in a
-    producer that has started, and no send waits for longer than `send_timeout`.
-    """
-
-    def __init__(self, *args: Any, send_timeout: float = 30.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.send_timeout = send_timeout
-        self._generation = 0
-        self._renewing = asyncio.Lock()
-
-    async def send_raw(self, topic: str, value: bytes, key: bytes | None = b"k") -> Sent:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.retry_for
-        delay = 0.5
-        while True:
-            producer, generation = self.producer, self._generation
-            try:
-                meta = await asyncio.wait_for(
-                    producer.send_and_wait(self.prefix + topic, value, key=key), self.send_timeout
-                )
-                return Sent(topic, meta.partition, meta.offset)
-            except Exception as error:
-                if loop.time() + delay > deadline:
-                    raise
-                self.retries += 1
-                log.info("send failed, retrying: %s", type(error).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 4.0)
-                await self._renew_once(generation)
-
-    async def _renew_once(self, generation: int) -> None:
-        async with self._renewing:
-            if generation != self._generation:
-                return  # another send renewed it since this one failed
-            fresh = self._producer()
-            try:
-                await asyncio.wait_for(fresh.start(), self.send_timeout)
-            except Exception:  # the broker is still away: keep the old one for now
-                with contextlib.suppress(Exception):
-                    await fresh.stop()
-                return
-            old, self.producer = self.producer, fresh
-            self._generation += 1
-            with contextlib.suppress(Exception):
-                await old.stop()

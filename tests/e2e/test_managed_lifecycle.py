@@ -57,6 +57,7 @@ from tests.e2e.timeline import (
     email,
     events,
     person,
+    ready,
     refused,
     send,
     starting_now,
@@ -350,6 +351,7 @@ async def test_M04_M07_M08_M09_M15_offer_expired_rejected_duplicated_resubmitted
 ) -> None:
     member, client = person(Role.MEMBER, system), person(Role.CLIENT, system)
     order_id = uuid.uuid4()
+    await ready(system)  # the offer's 10 s count from now: not while a group still joins
     terms = ended_terms(
         offer_valid_until=datetime.now(UTC) + timedelta(seconds=10),
         planned_invoices=[planned(CALENDAR.first_day(20), "60.00")],

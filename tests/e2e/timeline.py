@@ -10,6 +10,8 @@
     InvoiceCalendar               invoicing's compressed calendar (invoice dates are days)
     handled(system, *services)    wait until the services handled all that is on their topics
                                   now, and the bus read what came of it (to prove absence)
+    ready(system, *services)      wait until the services' consumers have their partitions
+                                  (for a test whose windows start counting now)
 
 Events are counted by message id: a service may publish an event again after a crash or
 a rebalance (at least once), and then the copy has the same id, so it is the same event.
@@ -191,3 +193,18 @@ async def handled(system: System, *services: str, timeout: float = 60.0) -> None
                 raise TimeoutError(f"{name} has not handled {behind} in {timeout}s")
             await asyncio.sleep(0.2)
     await system.bus.read_to_now(max(1.0, deadline - loop.time()))
+
+
+async def ready(system: System, *services: str, timeout: float = 90.0) -> None:
+    """Wait until `services` (by default every running one) have joined their consumer
+    groups and had their partitions assigned (all of /readyz). The services report ready
+    before that (messages wait in their topics), which a window of seconds that starts
+    now may not survive on a loaded machine: its clock starts after this."""
+    names = set(services) or {p.module for p in system.launcher.processes}
+    await asyncio.gather(
+        *(
+            p.wait_healthy(timeout, assigned=True)
+            for p in system.launcher.processes
+            if p.module in names and p.module != GATEWAY
+        )
+    )

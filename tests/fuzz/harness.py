@@ -4,8 +4,8 @@ ANSWER_TOPIC     command topic -> where its answers go (X-07)
 Observer         reads every answer topic and dead-letter topic of the run from the
                  start: answered message ids, dead letters by source record
 Sent             one fuzzed record as it landed (topic, partition, offset, its id)
-handled(...)     every record is behind its consumer group's committed offset
-unanswered(...)  records with neither an answer nor a dead letter
+lowest_committed the slowest of the run's groups' committed offsets, per partition
+unhandled(...)   records no consumer group has committed past
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from contracts import topics
-from orderflow.kafka import follower
+from orderflow.kafka import Follower, Record, committed, groups
 from servicekit.deadletters import DLQ_REASON, DLQ_SOURCE
-from servicekit.kafka import client_kwargs
 
 ANSWER_TOPIC = {
     topics.ORDERS_COMMANDS: topics.ORDERS_EVENTS,
@@ -60,31 +57,24 @@ class Observer:
     """Follows the run's answer and dead-letter topics from their beginning."""
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
-        self.bootstrap, self.prefix = bootstrap, prefix
+        self.prefix = prefix
         names = {*ANSWER_TOPIC.values(), *(topics.dlq(t) for t in ANSWER_TOPIC)}
-        self.consumer = follower(bootstrap, *(prefix + n for n in sorted(names)))
+        self.follower = Follower(bootstrap, sorted(names), self._take, prefix)
         self.answers: dict[str, dict[str, object]] = {}
         #: Dead letters by the record they came from (`<prefixed topic>/<partition>/<offset>`).
         self.letters: dict[str, str] = {}
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Observer:
-        await self.consumer.start()
-        self._task = asyncio.create_task(self._pump())
+        await self.follower.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
+        await self.follower.__aexit__()
 
-    async def _pump(self) -> None:
-        async for record in self.consumer:
+    def _take(self, records: list[Record]) -> None:
+        for record in records:
             if record.topic.endswith(topics.DLQ_SUFFIX):
-                headers = {k: v.decode("utf-8", "replace") for k, v in record.headers or ()}
+                headers = record.headers
                 self.letters[headers.get(DLQ_SOURCE, "?")] = headers.get(DLQ_REASON, "?")
             else:
                 with contextlib.suppress(ValueError):
@@ -92,14 +82,10 @@ class Observer:
                     for name in _CAUSE_FIELDS:
                         if isinstance(body, dict) and body.get(name):
                             self.answers.setdefault(str(body[name]), body)
-            async with self._changed:
-                self._changed.notify_all()
 
     async def answer(self, message_id: str, timeout: float = 60.0) -> dict[str, object]:
         """The answer to `message_id`, once it came."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: message_id in self.answers)
-        return self.answers[message_id]
+        return await self.follower.wait(lambda: self.answers.get(message_id), timeout)
 
     def outcome(self, sent: Sent) -> str | None:
         """`answered`, `dead-lettered (<reason>)`, `accepted silently`, or None yet."""
@@ -115,27 +101,18 @@ class Observer:
         (records of `SILENT_WHEN_ACCEPTED` topics count once their group has passed them)."""
         waiting = [s for s in sent if s.topic not in SILENT_WHEN_ACCEPTED]
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: all(self.outcome(s) for s in waiting))
+            await self.follower.wait(lambda: all(self.outcome(s) for s in waiting), timeout)
         return [s for s in waiting if self.outcome(s) is None]
 
 
-async def committed(bootstrap: str, prefix: str) -> dict[tuple[str, int], int]:
+async def lowest_committed(bootstrap: str, prefix: str) -> dict[tuple[str, int], int]:
     """The lowest committed offset of the run's consumer groups, per partition (a topic
     two services consume, such as accounts.events, is only as far as the slower)."""
-    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
-    await admin.start()
-    try:
-        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(prefix)]
-        found: dict[tuple[str, int], int] = {}
-        for group in groups:
-            for tp, meta in (await admin.list_consumer_group_offsets(group)).items():
-                if tp.topic.startswith(prefix) and meta.offset >= 0:
-                    key = (tp.topic[len(prefix) :], tp.partition)
-                    found[key] = min(found.get(key, meta.offset), meta.offset)
-        return found
-    finally:
-        await admin.close()
+    found: dict[tuple[str, int], int] = {}
+    for group in await groups(bootstrap, prefix):
+        for key, offset in (await committed(bootstrap, group, prefix)).items():
+            found[key] = min(found.get(key, offset), offset)
+    return found
 
 
 async def unhandled(
@@ -147,7 +124,7 @@ async def unhandled(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while pending:
-        offsets = await committed(bootstrap, prefix)
+        offsets = await lowest_committed(bootstrap, prefix)
         pending = [s for s in pending if offsets.get((s.topic, s.partition), -1) <= s.offset]
         if not pending or loop.time() > deadline:
             break

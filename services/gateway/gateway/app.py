@@ -20,14 +20,8 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaMessage
 
 from contracts import topics
-from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS
+from contracts.channels import BY_TOPIC
 from contracts.envelope import Message
-from contracts.invoicing import INVOICING_COMMANDS, INVOICING_EVENTS
-from contracts.notifications import NOTIFICATION_EVENTS
-from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS
-from contracts.payments import PAYMENT_COMMANDS, PAYMENT_EVENTS
-from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS
-from contracts.timers import TIMER_EVENTS
 from gateway import handlers
 from gateway.api import create_api
 from gateway.api.context import ApiDeps
@@ -35,43 +29,39 @@ from gateway.auth import Verifier
 from gateway.config import GatewaySettings
 from gateway.domain import Position
 from gateway.store import Commands, Directory, Views, create_indexes
+from servicekit.composition import settings_as
 from servicekit.config import ServiceSettings
 from servicekit.runtime import ServiceRuntime, run_service
 
 NAME = "gateway"
 
-#: Every event topic, and the contract that reads it.
-PROJECTED: dict[str, Any] = {
-    topics.ORDERS_EVENTS: ORDER_EVENTS,
-    topics.INVOICING_EVENTS: INVOICING_EVENTS,
-    topics.PAYMENTS_EVENTS: PAYMENT_EVENTS,
-    topics.NOTIFICATIONS_EVENTS: NOTIFICATION_EVENTS,
-    topics.TIMERS_EVENTS: TIMER_EVENTS,
-    topics.ACCOUNTS_EVENTS: ACCOUNT_EVENTS,
-    topics.SUPPLIERS_EVENTS: SUPPLIER_EVENTS,
-    topics.ACCOUNTS_ANSWERS: ACCOUNT_ANSWERS,
-}
+#: Every event topic (what each carries: `contracts.channels`).
+PROJECTED = (
+    topics.ORDERS_EVENTS,
+    topics.INVOICING_EVENTS,
+    topics.PAYMENTS_EVENTS,
+    topics.NOTIFICATIONS_EVENTS,
+    topics.TIMERS_EVENTS,
+    topics.ACCOUNTS_EVENTS,
+    topics.SUPPLIERS_EVENTS,
+    topics.ACCOUNTS_ANSWERS,
+)
 #: The command topics the API publishes to.
-SENDS: dict[str, Any] = {
-    topics.ORDERS_COMMANDS: ORDER_COMMANDS,
-    topics.INVOICING_COMMANDS: INVOICING_COMMANDS,
-    topics.PAYMENTS_COMMANDS: PAYMENT_COMMANDS,
-    topics.SUPPLIERS_COMMANDS: SUPPLIER_COMMANDS,
-}
-
-
-def settings_of(settings: ServiceSettings | None) -> GatewaySettings:
-    if isinstance(settings, GatewaySettings):
-        return settings
-    return GatewaySettings(**(settings.model_dump() if settings else {}))
+SENDS = (
+    topics.ORDERS_COMMANDS,
+    topics.INVOICING_COMMANDS,
+    topics.PAYMENTS_COMMANDS,
+    topics.SUPPLIERS_COMMANDS,
+)
 
 
 def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastAPI]:
     """The runtime (projection, publishers) and the API app, not yet served."""
-    config = settings_of(settings)
+    config = settings_as(GatewaySettings, settings)
     runtime = ServiceRuntime(NAME, config)
-    for topic, union in SENDS.items():
-        runtime.output(topic, union.annotation, f"Commands sent over HTTP to {topic}")
+    for topic in SENDS:
+        body = BY_TOPIC[topic].messages.annotation
+        runtime.output(topic, body, f"Commands sent over HTTP to {topic}")
     deps = handlers.Deps(
         views=Views(runtime.db),
         commands=Commands(runtime.db),
@@ -79,8 +69,8 @@ def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastA
         clock=lambda: datetime.now(UTC),
     )
     runtime.on_start(lambda: create_indexes(runtime.db))
-    for topic, union in PROJECTED.items():
-        _subscribe(runtime, topic, union, deps, config.projection_group or None)
+    for topic in PROJECTED:
+        _subscribe(runtime, topic, deps, config.projection_group or None)
 
     async def publish(topic: str, message: Message) -> None:
         await runtime.publish(topic, message)
@@ -100,10 +90,8 @@ def wire(settings: ServiceSettings | None = None) -> tuple[ServiceRuntime, FastA
     return runtime, api
 
 
-def _subscribe(
-    runtime: ServiceRuntime, topic: str, union: Any, deps: handlers.Deps, group: str | None
-) -> None:
-    body: Any = union.annotation
+def _subscribe(runtime: ServiceRuntime, topic: str, deps: handlers.Deps, group: str | None) -> None:
+    body: Any = BY_TOPIC[topic].messages.annotation
 
     async def on_event(event: body, message: KafkaMessage) -> None:
         record: ConsumerRecord[bytes, bytes] = message.raw_message
@@ -126,7 +114,7 @@ class _Server(uvicorn.Server):
 
 def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     """Wire the gateway and serve its API for the life of the runtime."""
-    config = settings_of(settings)
+    config = settings_as(GatewaySettings, settings)
     runtime, api = wire(config)
     server = _Server(
         uvicorn.Config(

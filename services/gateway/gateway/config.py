@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
-from servicekit.config import ServiceSettings
+from servicekit.config import ServiceSettings, token_secret
 
 
 class GatewaySettings(ServiceSettings):
@@ -46,11 +46,7 @@ class GatewaySettings(ServiceSettings):
         description="Consumer group of the projection (default: gateway). A new group and "
         "an empty database replay every topic from the start: a rebuild (docs/gateway.md).",
     )
-    token_secret: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="M-08, P-17: key that signs client confirmation tokens and review "
-        "links (the same on ordering, notifier and gateway; set it in production).",
-    )
+    token_secret: SecretStr = token_secret()
     demo_logins: bool = Field(
         default=False,
         description="Dev only: POST /v1/demo/login hands out tokens for any party (HS256).",

@@ -55,13 +55,11 @@ class InvoicingSettings(ServiceSettings):
     )
 
     def policy(self) -> Policy:
-        return Policy(
-            draft_lead=self.invoice_draft_lead,
+        return self.derive(
+            Policy,
+            prefix="invoice_",
             business_tz=_zone(self.invoice_business_tz),
             calendar_origin=_aware(self.invoice_calendar_origin),
-            calendar_day=self.invoice_calendar_day,
-            bill_cycle_every=self.bill_cycle_every,
-            billing_issuer=self.billing_issuer,
         )
 
 

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from pydantic import TypeAdapter
 
@@ -103,7 +105,9 @@ ORDER_FACTS = (
 #: More numbers than one ledger ever waits for at once: a bound, not a rule.
 MAX_NUMBERING_ROUNDS = 1000
 
-#: One of the domain's entry points, its message bound: (ledger, now, ctx) -> Decision.
+#: One of the domain's entry points: (ledger, message, now, ctx) -> Decision.
+Entry = Callable[[Ledger, Any, datetime, DecisionContext], Decision]
+#: An entry point, its message bound: (ledger, now, ctx) -> Decision.
 Decide = Callable[[Ledger, datetime, DecisionContext], Decision]
 
 
@@ -135,13 +139,7 @@ async def handle_order_event(event: Event, deps: Deps) -> None:
         if event.flow is Flow.ACCOUNT and isinstance(event, OrderCompleted):
             await _queue_account_order(event, deps)
         elif isinstance(event, ORDER_FACTS):
-            await _handle(
-                deps,
-                order_ledger_id(event.order_id),
-                str(event.message_id),
-                event,
-                lambda ledger, now, ctx: on_order_event(ledger, event, now, ctx),
-            )
+            await _handle(deps, order_ledger_id(event.order_id), event, on_order_event)
 
 
 async def handle_command(command: Command, deps: Deps) -> None:
@@ -153,14 +151,7 @@ async def handle_command(command: Command, deps: Deps) -> None:
     else:
         raise TypeError(f"invoicing takes no {command.type}")
     with log_context(ledger_id=ledger_id, message_type=command.type):
-        await _handle(
-            deps,
-            ledger_id,
-            str(command.message_id),
-            command,
-            lambda ledger, now, ctx: on_command(ledger, command, now, ctx),
-            answers_on=INVOICING_EVENTS,
-        )
+        await _handle(deps, ledger_id, command, on_command, answers_on=INVOICING_EVENTS)
 
 
 async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: Deps) -> None:
@@ -187,27 +178,14 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
         payload={k: v for k, v in event.payload.items() if isinstance(v, str)},
     )
     with log_context(ledger_id=ledger_id, deadline_kind=event.kind, late=event.late):
-        # Keyed by the deadline, not the event: the timer service may fire it twice.
-        await _handle(
-            deps,
-            ledger_id,
-            f"deadline:{event.deadline_id}",
-            event,
-            lambda ledger, now, ctx: on_deadline(ledger, fired, now, ctx),
-        )
+        await _handle(deps, ledger_id, event, on_deadline, fired)
 
 
 async def handle_account(event: AccountOpened, deps: Deps) -> None:
     """Rule A-11: an account's contact and bill-cycle day; its first run is scheduled."""
     ledger_id = account_ledger_id(event.account_id)
     with log_context(ledger_id=ledger_id, message_type=event.type):
-        await _handle(
-            deps,
-            ledger_id,
-            str(event.message_id),
-            event,
-            lambda ledger, now, ctx: on_account_event(ledger, event, now, ctx),
-        )
+        await _handle(deps, ledger_id, event, on_account_event)
 
 
 async def finish_numbering(deps: Deps, ledger_id: str, stored: Stored | None = None) -> None:
@@ -259,26 +237,31 @@ async def _queue_account_order(event: OrderCompleted, deps: Deps) -> None:
     if facts is None or facts.flow is not Flow.ACCOUNT:
         raise MissingOrderError(f"account order {event.order_id} was never created")
     account_id = getattr(facts.terms, "account_id", "")
-    await _handle(
-        deps,
-        account_ledger_id(account_id),
-        str(event.message_id),
-        event,
-        lambda ledger, now, ctx: queue_account_order(ledger, event, now, ctx, facts=facts),
-    )
+    queue = partial(queue_account_order, facts=facts)
+    await _handle(deps, account_ledger_id(account_id), event, queue)
 
 
 async def _handle(
     deps: Deps,
     ledger_id: str,
-    message_id: str,
     cause: Message,
-    decide: Decide,
+    entry: Entry,
+    message: object = None,
+    *,
     answers_on: str | None = None,
 ) -> None:
-    """One read on the common path: numbers left pending by an earlier message (a crash
-    between its commit and its numbering) are taken before this one is decided, and the
-    numbers this one leaves pending right after it, from the ledger it returns."""
+    """`entry(ledger, message, now, ctx)` once for `cause` (the message itself unless
+    given). One read on the common path: numbers left pending by an earlier message (a
+    crash between its commit and its numbering) are taken before this one is decided, and
+    the numbers this one leaves pending right after it, from the ledger it returns."""
+    subject = cause if message is None else message
+    message_id = str(cause.message_id)
+    if isinstance(cause, DeadlineExpired):  # the timer service may fire a deadline twice
+        message_id = f"deadline:{cause.deadline_id}"
+
+    def decide(ledger: Ledger, now: datetime, ctx: DecisionContext) -> Decision:
+        return entry(ledger, subject, now, ctx)
+
     for _ in range(2):
         try:
             stored = await _apply(

@@ -16,10 +16,12 @@ are taken by inserting claims, never by incrementing a counter. See `MongoNumber
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -101,23 +103,12 @@ class MongoNumberStore:
     async def assign(self, series: str, document_id: str) -> int:
         attempt = 0
         while True:
-            attempt_id = f"{document_id}~{attempt}"
-            chosen = await self.attempts.find_one({"_id": attempt_id})
-            if chosen is None:
-                candidate = await self._first_free(series)
-                try:
-                    await self.attempts.insert_one(
-                        {
-                            "_id": attempt_id,
-                            "series": series,
-                            "document_id": document_id,
-                            "number": candidate,
-                            "at": datetime.now(UTC),
-                        }
-                    )
-                except DuplicateKeyError:
-                    continue  # a twin fixed this attempt first: follow its choice
-                chosen = {"series": series, "number": candidate}
+
+            async def candidate() -> Document:
+                number = await self._first_free(series)
+                return {"series": series, "document_id": document_id, "number": number}
+
+            chosen = await _held(self.attempts, f"{document_id}~{attempt}", candidate, "at")
             if chosen["series"] != series:
                 raise ValueError(f"{document_id} is numbered in {chosen['series']}, not {series}")
             number = int(chosen["number"])
@@ -129,24 +120,12 @@ class MongoNumberStore:
 
     async def _claim(self, series: str, number: int, document_id: str) -> str:
         """Who holds `number` after trying to take it for `document_id`."""
-        key = claim_id(series, number)
-        claim = await self.claims.find_one({"_id": key})
-        if claim is None:
-            try:
-                await self.claims.insert_one(
-                    {
-                        "_id": key,
-                        "series": series,
-                        "number": number,
-                        "document_id": document_id,
-                        "claimed_at": datetime.now(UTC),
-                    }
-                )
-                return document_id
-            except DuplicateKeyError:
-                claim = await self.claims.find_one({"_id": key})
-        assert claim is not None, "a claim is never deleted"
-        return str(claim["document_id"])
+
+        async def claim() -> Document:
+            return {"series": series, "number": number, "document_id": document_id}
+
+        held = await _held(self.claims, claim_id(series, number), claim, "claimed_at")
+        return str(held["document_id"])
 
     async def _first_free(self, series: str) -> int:
         head = await self.heads.find_one({"_id": series})
@@ -165,3 +144,23 @@ class MongoNumberStore:
                 {"$set": {"next": number + 1}},
                 upsert=True,
             )
+
+
+async def _held(
+    collection: AsyncCollection[Document],
+    key: str,
+    new: Callable[[], Awaitable[Document]],
+    stamp: str,
+) -> Document:
+    """The document under `key`: the one there, else `new()` (stamped with the time under
+    `stamp`) if this insert wins, else the one a twin inserted first."""
+    held = await collection.find_one({"_id": key})
+    if held is None:
+        doc = {"_id": key, **await new(), stamp: datetime.now(UTC)}
+        try:
+            await collection.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            held = await collection.find_one({"_id": key})
+    assert held is not None, "a document under a unique key is never deleted"
+    return held

@@ -21,7 +21,7 @@ from notifier.dispatch import DispatchSettings
 from notifier.domain import EmailPolicy, RetryPolicy
 from notifier.mail import Origin
 from notifier.smtp import SmtpSettings
-from servicekit.config import Duration, ServiceSettings
+from servicekit.config import Duration, ServiceSettings, TimeZoneName, token_secret
 
 _POLICY = EmailPolicy()
 _RETRY = RetryPolicy()
@@ -59,7 +59,7 @@ class NotifierSettings(ServiceSettings):
         default="no-reply@orderflow.example", description="Sender address of every email."
     )
     mail_from_name: str = Field(default="orderflow", description="Sender name of every email.")
-    business_timezone: str = Field(
+    business_timezone: TimeZoneName = Field(
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
     confirmation_url: str = Field(
@@ -73,11 +73,7 @@ class NotifierSettings(ServiceSettings):
         description="P-17: the review page; {order_id} and {token} (signed for the customer) "
         "are filled in (default: the gateway's page at the gateway's default address).",
     )
-    token_secret: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="M-08, P-17: key that signs client confirmation tokens and review "
-        "links (the same on ordering, notifier and gateway; set it in production).",
-    )
+    token_secret: SecretStr = token_secret()
     review_link_valid_for: Duration = Field(
         default=_POLICY.review_valid_for,
         description="P-17: how long the emailed review link works after the order closed.",
@@ -128,12 +124,6 @@ class NotifierSettings(ServiceSettings):
         default="", description="This replica's name in leases (default: host and pid)."
     )
 
-    @field_validator("business_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)
-        return value
-
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, value: str) -> str:
@@ -156,10 +146,9 @@ class NotifierSettings(ServiceSettings):
         return self
 
     def policy(self) -> EmailPolicy:
-        return EmailPolicy(
+        return self.derive(
+            EmailPolicy,
             timezone=ZoneInfo(self.business_timezone),
-            confirmation_url=self.confirmation_url,
-            review_url=self.review_url,
             review_secret=self.token_secret.get_secret_value(),
             review_valid_for=self.review_link_valid_for,
             reminder_leads={
@@ -171,12 +160,7 @@ class NotifierSettings(ServiceSettings):
         )
 
     def retry(self) -> RetryPolicy:
-        return RetryPolicy(
-            max_attempts=self.email_max_attempts,
-            first_delay=self.email_retry_first_delay,
-            max_delay=self.email_retry_max_delay,
-            within=self.email_retry_within,
-        )
+        return self.derive(RetryPolicy, "email_retry_", max_attempts=self.email_max_attempts)
 
     def smtp(self) -> SmtpSettings:
         url = urllib.parse.urlsplit(self.smtp_url)
@@ -184,15 +168,13 @@ class NotifierSettings(ServiceSettings):
         tls: Literal["smtps", "required", "auto", "off"] = (
             "smtps" if url.scheme == "smtps" else self.smtp_starttls
         )
-        return SmtpSettings(
+        return self.derive(
+            SmtpSettings,
+            "smtp_",
             host=url.hostname,
             port=url.port or (465 if url.scheme == "smtps" else 25),
             tls=tls,
-            username=self.smtp_username,
             password=self.smtp_password.get_secret_value(),
-            validate_certs=self.smtp_validate_certs,
-            timeout_seconds=self.smtp_timeout_seconds,
-            pool_size=self.smtp_pool_size,
         )
 
     def origin(self) -> Origin:
@@ -201,11 +183,11 @@ class NotifierSettings(ServiceSettings):
     def dispatch(self) -> DispatchSettings:
         # An attempt is a connection and a send, each within the SMTP timeout, plus slack.
         budget = timedelta(seconds=2 * self.smtp_timeout_seconds + 10)
-        return DispatchSettings(
+        return self.derive(
+            DispatchSettings,
+            "email_",
             owner=self.replica_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
             lease=max(self.email_lease, 2 * budget),
             attempt_budget=budget,
             workers=self.smtp_pool_size,
-            max_in_flight=self.email_max_in_flight,
-            recovery_interval=self.email_recovery_interval,
         )

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -96,33 +95,24 @@ class _Held:
     sending: set[asyncio.Task[None]] = field(default_factory=set)
 
 
+@dataclass(eq=False)
 class Dispatcher:
     """Claims, sends, retries, records and recovers deliveries (see the module docstring)."""
 
-    def __init__(
-        self,
-        store: DeliveryStore,
-        sender: Sender,
-        origin: mail.Origin,
-        retry: RetryPolicy,
-        settings: DispatchSettings,
-        publish: Callable[..., Awaitable[None]],
-        clock: Callable[[], datetime],
-        rand: Callable[[], float],
-        renderer: Renderer | None = None,
-    ) -> None:
-        self.store = store
-        self.sender = sender
-        self.origin = origin
-        self.retry = retry
-        self.settings = settings
-        self.publish = publish
-        self.clock = clock
-        self.rand = rand
-        self.renderer = renderer or Renderer()
+    store: DeliveryStore
+    sender: Sender
+    origin: mail.Origin
+    retry: RetryPolicy
+    settings: DispatchSettings
+    publish: Callable[..., Awaitable[None]]
+    clock: Callable[[], datetime]
+    rand: Callable[[], float]
+    renderer: Renderer = field(default_factory=Renderer)
+
+    def __post_init__(self) -> None:
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._results: asyncio.Queue[Result | None] = asyncio.Queue()
-        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._slots = asyncio.Semaphore(self.settings.max_in_flight)
         self._stopped = asyncio.Event()
         self._held = _Held()
 
@@ -244,12 +234,7 @@ class Dispatcher:
 
     async def _attempt(self, job: Job) -> None:
         email = job.email
-        with log_context(
-            delivery_id=str(email.delivery_id),
-            order_id=str(email.cause.order_id or ""),
-            cause_type=email.cause.type,
-            template=email.template,
-        ):
+        with log_context(**_about(email)):
             try:
                 await self._try_to_send(job)
             except Exception:  # a bug or the store: not the email's fault; try again
@@ -274,16 +259,14 @@ class Dispatcher:
         now = self.clock()
         job.first_attempt_at = job.first_attempt_at or now
         job.attempts += 1
-        started = time.perf_counter()
         try:
-            with tracing.client_call(
-                "smtp send",
-                job.trace,
-                **{"orderflow.template": email.template, "orderflow.attempt": job.attempts},
+            attributes = {"orderflow.template": email.template, "orderflow.attempt": job.attempts}
+            with (
+                metrics.SEND_SECONDS.time(),
+                tracing.client_call("smtp send", job.trace, **attributes),
             ):
                 await self.sender.send(message, self.origin.address, email.recipient.address)
         except Exception as error:
-            metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             failure = error.failure if isinstance(error, SendError) else classify(error)
             metrics.SEND_ATTEMPTS.labels("temporary" if failure.temporary else "permanent").inc()
             elapsed = self.clock() - job.first_attempt_at
@@ -303,7 +286,6 @@ class Dispatcher:
             else:
                 self._finish(job, decision)
             return
-        metrics.SEND_SECONDS.observe(time.perf_counter() - started)
         metrics.SEND_ATTEMPTS.labels("accepted").inc()
         header = mail.message_id(email, self.origin)
         self._results.put_nowait(Result(job, sent(email, job.attempts, header, self.clock())))
@@ -476,15 +458,19 @@ def _outcome(result: Result, now: datetime) -> Outcome:
     )
 
 
-def _report(result: Result, first: bool) -> None:
-    event, email = result.event, result.job.email
-    extra: dict[str, object] = {
+def _about(email: Email) -> dict[str, str]:
+    """What a delivery's log lines say of it: ids, cause and template, never an address."""
+    return {
         "delivery_id": str(email.delivery_id),
         "order_id": str(email.cause.order_id or ""),
         "cause_type": email.cause.type,
         "template": email.template,
-        "attempts": event.attempts,
     }
+
+
+def _report(result: Result, first: bool) -> None:
+    event, email = result.event, result.job.email
+    extra: dict[str, object] = {**_about(email), "attempts": event.attempts}
     if not first:
         log.warning("another sender recorded this delivery first", extra=extra)
     elif isinstance(event, EmailSent):

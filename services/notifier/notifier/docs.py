@@ -9,41 +9,19 @@ of `notifier.domain.docs.SECTIONS`); a unit test fails on drift.
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
-from pathlib import Path
-
 from notifier.domain.docs import SECTIONS
+from servicekit.generated import ROOT, fill_markers, regenerate
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "notifier.md"
+DOC = ROOT / "docs" / "notifier.md"
 
 
 def render(text: str) -> str:
     """`text` with every generated part replaced by what the tables say now."""
-    for name, make in SECTIONS.items():
-        pattern = re.compile(rf"<!-- {name}:start -->\n.*?<!-- {name}:end -->", re.DOTALL)
-        found = pattern.search(text)
-        if found is None:
-            raise LookupError(f"{DOC.name} has no {name} markers")
-        start, end = found.span()
-        text = f"{text[:start]}<!-- {name}:start -->\n{make()}\n<!-- {name}:end -->{text[end:]}"
-    return text
+    return fill_markers(DOC.name, text, SECTIONS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="fail if the document is stale")
-    args = parser.parse_args(argv)
-    current = DOC.read_text(encoding="utf-8")
-    fresh = render(current)
-    if args.check:
-        if fresh != current:
-            sys.stderr.write(f"{DOC} is stale; run: python -m notifier.docs\n")
-            return 1
-        return 0
-    DOC.write_text(fresh, encoding="utf-8")
-    return 0
+    return regenerate({DOC: render(DOC.read_text(encoding="utf-8"))}, argv)
 
 
 if __name__ == "__main__":

@@ -19,20 +19,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from contracts.envelope import Event, Message, Party, Role, derived_id
+from contracts.envelope import Event, Message, derived_id
 from contracts.orders import DraftEdited, OrderCreated, OrderSentToClient
-from contracts.timers import (
-    CancelDeadline,
-    DeadlineExpired,
-    ScheduleDeadline,
-    TimerCommand,
-    TimerCommandRejected,
-)
+from contracts.timers import DeadlineExpired, TimerCommand, TimerCommandRejected
 from contracts.topics import TIMERS_COMMANDS
 from notifier import metrics
 from notifier.domain import (
+    NOTIFIER,
     Email,
     EmailPolicy,
     OrderFacts,
@@ -42,7 +37,9 @@ from notifier.domain import (
     plan,
     reminders,
 )
-from notifier.domain.reminders import Action, Close, Open, Window, reminder_due, window_of
+from notifier.domain.reminders import Action, Open, Window, reminder_due, window_of
+from servicekit import deadlines
+from servicekit.deadlines import CancelDeadline, DeadlineRequest, ScheduleDeadline
 
 log = logging.getLogger("notifier.handlers")
 
@@ -79,9 +76,6 @@ class Deps:
     windows: Windows | None = None
     publish: Callable[..., Awaitable[None]] | None = None
     clock: Callable[[], datetime] | None = None
-
-
-NOTIFIER = Party(id=reminders.OWNER, role=Role.SYSTEM)
 
 
 async def handle_event(event: Event, deps: Deps) -> None:
@@ -140,26 +134,18 @@ async def _keep_windows(event: Event, actions: list[Action], deps: Deps) -> None
 
 
 def timer_command(action: Action, cause: Message, index: int, now: datetime) -> TimerCommand:
-    """The timer service's command for a window. Its id is salted with the notifier's name:
-    ordering and payments derive theirs from the same events."""
-    envelope: dict[str, Any] = {
-        "message_id": derived_id(cause.message_id, index, "notifier-timer"),
-        "occurred_at": now,
-        "correlation_id": cause.correlation_id,
-        "causation_id": cause.message_id,
-        "actor": NOTIFIER,
-        "deadline_id": action.window_id,
-        "order_id": str(action.order_id),
-    }
-    if isinstance(action, Close):
-        return CancelDeadline(**envelope)
-    return ScheduleDeadline(
-        **envelope,
-        owner=reminders.OWNER,
-        kind=action.kind,
-        due_at=action.due_at,
-        payload={"opened_by": str(action.opened_by)},
-    )
+    """The timer service's command for a window, as servicekit.deadlines builds it, but for
+    its id: salted with the notifier's name (ordering and payments derive theirs from the
+    same events)."""
+    request: DeadlineRequest = CancelDeadline(action.window_id, action.order_id)
+    if isinstance(action, Open):
+        opened_by = {"opened_by": str(action.opened_by)}
+        request = ScheduleDeadline(
+            action.window_id, action.order_id, action.kind, action.due_at, opened_by
+        )
+    salted = derived_id(cause.message_id, index, "notifier-timer")
+    command = deadlines.timer_command(request, cause, index, now, NOTIFIER)
+    return command.model_copy(update={"message_id": salted})
 
 
 async def handle_deadline(event: Event, deps: Deps) -> None:

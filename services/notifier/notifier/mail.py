@@ -41,15 +41,14 @@ _LINE = 78
 
 @dataclass(frozen=True)
 class Origin:
-    """Who emails come from, and the domain of their Message-IDs."""
+    """Who emails come from, and the domain of their Message-IDs (the sender's)."""
 
     address: str
     name: str = "orderflow"
-    message_id_domain: str = ""
 
     @property
     def domain(self) -> str:
-        return self.message_id_domain or self.address.rpartition("@")[2] or "orderflow.invalid"
+        return self.address.rpartition("@")[2] or "orderflow.invalid"
 
 
 @dataclass(frozen=True)

@@ -102,11 +102,8 @@ class SmtpPool:
                     _, reply = await client.send_message(
                         message, sender=sender, recipients=[recipient]
                     )
-            except aiosmtplib.SMTPException as error:
+            except (aiosmtplib.SMTPException, TimeoutError, OSError) as error:
                 self._release(connection, keep=_still_usable(error))
-                raise SendError(classify(error)) from error
-            except (TimeoutError, OSError) as error:
-                self._release(connection, keep=False)
                 raise SendError(classify(error)) from error
             except BaseException:  # cancelled mid-send, or a bug: the session is unknown
                 self._release(connection, keep=False)
@@ -157,8 +154,9 @@ class SmtpPool:
         )
 
 
-def _still_usable(error: aiosmtplib.SMTPException) -> bool:
-    # aiosmtplib resets the envelope after a refusal; the connection itself is fine.
+def _still_usable(error: Exception) -> bool:
+    # aiosmtplib resets the envelope after a refusal; the connection itself is fine (and
+    # after a timeout or a socket error, it is not).
     return isinstance(
         error, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused
     ) and not isinstance(error, aiosmtplib.SMTPServerDisconnected)

@@ -26,17 +26,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from contracts.envelope import Role
-from contracts.orders import Flow, Money, OrderParty
 from notifier.domain import Cause, Email, OrderFacts, Recipient
 from notifier.domain.reminders import Open, Window
 from servicekit.batching import Outcomes, WriteBatcher
@@ -243,6 +243,12 @@ async def _replace_all(collection: AsyncCollection[Document], docs: Sequence[Doc
     return [None] * len(docs)
 
 
+#: A cause and an order's facts as stored (JSON but for the moment, which MongoDB keeps as a
+#: date) and read back; a field an older document lacks takes its default.
+CAUSE: TypeAdapter[Cause] = TypeAdapter(Cause)
+FACTS: TypeAdapter[OrderFacts] = TypeAdapter(OrderFacts)
+
+
 def claim_document(email: Email, lease_until: datetime, owner: str, now: datetime) -> Document:
     return {
         "_id": email.key,
@@ -259,14 +265,7 @@ def email_document(email: Email) -> Document:
     """An email as stored: what `email_from` reads back (no address leaves the store)."""
     cause, recipient = email.cause, email.recipient
     return {
-        "cause": {
-            "message_id": str(cause.message_id),
-            "type": cause.type,
-            "correlation_id": str(cause.correlation_id),
-            "occurred_at": cause.occurred_at,
-            "order_id": str(cause.order_id) if cause.order_id else None,
-            "account_id": cause.account_id,
-        },
+        "cause": {**CAUSE.dump_python(cause, mode="json"), "occurred_at": cause.occurred_at},
         "order_id": str(cause.order_id) if cause.order_id else None,
         "template": email.template,
         "rules": list(email.rules),
@@ -284,14 +283,7 @@ def email_document(email: Email) -> Document:
 def email_from(doc: Mapping[str, Any]) -> Email:
     cause, recipient = doc["cause"], doc["recipient"]
     return Email(
-        cause=Cause(
-            message_id=uuid.UUID(cause["message_id"]),
-            type=cause["type"],
-            correlation_id=uuid.UUID(cause["correlation_id"]),
-            occurred_at=cause["occurred_at"],
-            order_id=uuid.UUID(cause["order_id"]) if cause.get("order_id") else None,
-            account_id=cause.get("account_id"),
-        ),
+        cause=CAUSE.validate_python(cause),
         template=doc["template"],
         recipient=Recipient(
             role=Role(recipient["role"]),
@@ -305,27 +297,12 @@ def email_from(doc: Mapping[str, Any]) -> Email:
 
 
 def outcome_document(outcome: Outcome) -> Document:
-    return {
-        "_id": outcome.key,
-        "status": outcome.status,
-        "attempts": outcome.attempts,
-        "reason": outcome.reason,
-        "event_type": outcome.event_type,
-        "event": outcome.event,
-        "finished_at": outcome.finished_at,
-    }
+    doc = asdict(outcome)
+    return {"_id": doc.pop("key"), **doc}
 
 
 def outcome_from(doc: Mapping[str, Any]) -> Outcome:
-    return Outcome(
-        key=str(doc["_id"]),
-        status=doc["status"],
-        attempts=int(doc["attempts"]),
-        reason=doc.get("reason"),
-        event_type=doc["event_type"],
-        event=doc["event"],
-        finished_at=doc["finished_at"],
-    )
+    return Outcome(key=str(doc["_id"]), **{k: v for k, v in doc.items() if k != "_id"})
 
 
 class FactsStore:
@@ -355,40 +332,16 @@ class FactsStore:
 
 
 def facts_document(facts: OrderFacts) -> Document:
-    return {
-        "_id": str(facts.order_id),
-        "flow": facts.flow.value,
-        "parties": [p.model_dump(mode="json") for p in facts.parties],
-        "title": facts.title,
-        "total": facts.total.model_dump(mode="json") if facts.total else None,
-        "client_asked": facts.client_asked,
-    }
+    doc = FACTS.dump_python(facts, mode="json")
+    return {"_id": doc.pop("order_id"), **doc}
 
 
 def facts_from(doc: Mapping[str, Any]) -> OrderFacts:
-    total = doc.get("total")
-    return OrderFacts(
-        order_id=uuid.UUID(str(doc["_id"])),
-        flow=Flow(doc["flow"]),
-        parties=tuple(OrderParty.model_validate(p) for p in doc.get("parties", [])),
-        title=doc.get("title", ""),
-        total=Money.model_validate(total) if total else None,
-        client_asked=bool(doc.get("client_asked", False)),
-    )
-
-
-class Windows(Protocol):
-    """X-12: the open windows a reminder is pending for (MongoDB below; a dict in tests)."""
-
-    async def open(self, window: Open) -> None: ...
-
-    async def close(self, window_id: str) -> None: ...
-
-    async def get(self, window_id: str) -> Window | None: ...
+    return FACTS.validate_python({**doc, "order_id": doc["_id"]})
 
 
 class MongoWindows:
-    """`Windows` on MongoDB: one document per window, replaced when it opens again.
+    """`handlers.Windows` on MongoDB: one document per window, replaced when it opens again.
 
     Keyed by window (order id and window name), and the events that open and close a
     window come on one topic with the order as key: the last write is the truth.

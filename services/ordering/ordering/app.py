@@ -6,48 +6,38 @@ and registers each handler on its topic. Nothing else in the service wires anyth
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 from contracts import topics
-from contracts.accounts import ACCOUNT_ANSWERS, ACCOUNT_EVENTS, AccountOpened
-from contracts.orders import ORDER_COMMANDS, ORDER_EVENTS, OrderCommand
-from contracts.suppliers import SUPPLIER_COMMANDS, SUPPLIER_EVENTS, SetSupplierSettings
-from contracts.timers import TIMER_COMMANDS, TIMER_EVENTS, TimerEvent
 from ordering import handlers
 from ordering.config import OrderingSettings
 from ordering.store import AccountsStore, SupplierSettingsStore, create_indexes, orders_store
 from servicekit import clocks
+from servicekit.composition import Input, Output, settings_as, wire
 from servicekit.config import ServiceSettings
-from servicekit.invalid import InvalidCommands
 from servicekit.runtime import ServiceRuntime, run_service
 
-if TYPE_CHECKING:
-    CommandBody: TypeAlias = OrderCommand
-    TimerBody: TypeAlias = TimerEvent
-    AccountBody: TypeAlias = AccountOpened
-    SupplierBody: TypeAlias = SetSupplierSettings
-else:  # the discriminated unions, so FastStream documents every message type
-    CommandBody = ORDER_COMMANDS.annotation
-    TimerBody = TIMER_EVENTS.annotation
-    AccountBody = ACCOUNT_EVENTS.annotation
-    SupplierBody = SUPPLIER_COMMANDS.annotation
-
 NAME = "ordering"
+OUTPUTS = (
+    Output(topics.ORDERS_EVENTS, "Every order event and rejection"),
+    Output(topics.TIMERS_COMMANDS, "Deadlines of the order flows"),
+    Output(topics.ACCOUNTS_ANSWERS, "Accounts answered"),
+    Output(topics.SUPPLIERS_EVENTS, "Suppliers' settings (P-11, P-14)"),
+)
+INPUTS = (
+    Input(topics.ORDERS_COMMANDS, handlers.handle_command, invalid=handlers.invalid_command),
+    Input(topics.TIMERS_EVENTS, handlers.handle_deadline),
+    Input(topics.ACCOUNTS_EVENTS, handlers.handle_account),
+    Input(
+        topics.SUPPLIERS_COMMANDS,
+        handlers.handle_supplier_command,
+        invalid=handlers.invalid_supplier_command,
+    ),
+)
 
 
 def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     """Wire the ordering service. `settings` overrides the environment (tests, docs)."""
-    config = (
-        settings
-        if isinstance(settings, OrderingSettings)
-        else OrderingSettings(**(settings.model_dump() if settings else {}))
-    )
+    config = settings_as(OrderingSettings, settings)
     runtime = ServiceRuntime(NAME, config)
-    runtime.output(topics.ORDERS_EVENTS, ORDER_EVENTS.annotation, "Every order event and rejection")
-    runtime.output(
-        topics.TIMERS_COMMANDS, TIMER_COMMANDS.annotation, "Deadlines of the order flows"
-    )
-    runtime.output(topics.ACCOUNTS_ANSWERS, ACCOUNT_ANSWERS.annotation, "Accounts answered")
     deps = handlers.Deps(
         orders=orders_store(runtime.db, config.state_cache_size),
         accounts=AccountsStore(runtime.db),
@@ -58,38 +48,8 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         clock=clocks.clock(config.clock),
         suppliers=SupplierSettingsStore(runtime.db),
     )
-    runtime.output(
-        topics.SUPPLIERS_EVENTS, SUPPLIER_EVENTS.annotation, "Suppliers' settings (P-11, P-14)"
-    )
     runtime.on_start(lambda: create_indexes(runtime.db))
-
-    @runtime.subscriber(
-        topics.ORDERS_COMMANDS,
-        title="ordering:orders.commands",
-        invalid=InvalidCommands(topics.ORDERS_EVENTS, ORDER_COMMANDS, handlers.invalid_command),
-    )
-    async def on_command(command: CommandBody) -> None:
-        await handlers.handle_command(command, deps)
-
-    @runtime.subscriber(topics.TIMERS_EVENTS, title="ordering:timers.events")
-    async def on_deadline(event: TimerBody) -> None:
-        await handlers.handle_deadline(event, deps)  # type: ignore[arg-type]
-
-    @runtime.subscriber(topics.ACCOUNTS_EVENTS, title="ordering:accounts.events")
-    async def on_account(event: AccountBody) -> None:
-        await handlers.handle_account(event, deps)
-
-    @runtime.subscriber(
-        topics.SUPPLIERS_COMMANDS,
-        title="ordering:suppliers.commands",
-        invalid=InvalidCommands(
-            topics.SUPPLIERS_EVENTS, SUPPLIER_COMMANDS, handlers.invalid_supplier_command
-        ),
-    )
-    async def on_supplier_command(command: SupplierBody) -> None:
-        await handlers.handle_supplier_command(command, deps)
-
-    return runtime
+    return wire(runtime, deps, OUTPUTS, INPUTS)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr
 
 from ordering.domain import Catalogue, Policy, Product
 from servicekit.calendars import CalendarSettings
-from servicekit.config import Duration
+from servicekit.config import Duration, TimeZoneName, token_secret
 
 _DEFAULT = Policy()
 
@@ -49,30 +49,17 @@ class OrderingSettings(CalendarSettings):
         default=_DEFAULT.approval_target,
         description="A-13: an approval pending this long is overdue (a signal for ops).",
     )
-    business_timezone: str = Field(
+    business_timezone: TimeZoneName = Field(
         default="UTC", description="M-04/M-16: where weekends and days are reckoned (IANA name)."
     )
-    token_secret: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="M-08, P-17: key that signs client confirmation tokens and review "
-        "links (the same on ordering, notifier and gateway; set it in production).",
-    )
+    token_secret: SecretStr = token_secret()
     catalogue_file: Path | None = Field(
         default=None, description="A-04..A-07: JSON product catalogue; a demo one when unset."
     )
 
     def policy(self) -> Policy:
-        return Policy(
-            review_target=self.review_target,
-            min_client_confirmation=self.min_client_confirmation,
-            min_cancellation_reason=self.min_cancellation_reason,
-            confirmation_window=self.confirmation_window,
-            proposal_lapse=self.proposal_lapse,
-            auto_done_after=self.auto_done_after,
-            auto_confirm_after=self.auto_confirm_after,
-            approval_target=self.approval_target,
-            business_tz=ZoneInfo(self.business_timezone),
-            days_off=self.days_off(),
+        return self.derive(
+            Policy, business_tz=ZoneInfo(self.business_timezone), days_off=self.days_off()
         )
 
     def catalogue(self) -> Catalogue:

@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, TypeAdapter, field_validator
+from pydantic import Field, TypeAdapter
 
 from contracts.payments import CancellationPolicy
 from payments.domain import DEFAULT_CANCELLATION_POLICY, DecisionContext, Policy
 from payments.domain.context import DEFAULT_CLAIM_REOPEN_WINDOW
 from servicekit.calendars import CalendarSettings
-from servicekit.config import Duration
+from servicekit.config import Duration, TimeZoneName
 
 _DEFAULT = Policy()
 _SUPPLIER_POLICIES: TypeAdapter[dict[str, CancellationPolicy]] = TypeAdapter(
@@ -58,7 +58,7 @@ class PaymentsSettings(CalendarSettings):
         description="P-11: JSON file of suppliers' own policies, {supplier id: policy}, for "
         "orders that carry none (SetSupplierSettings stamps one on the order).",
     )
-    business_timezone: str = Field(
+    business_timezone: TimeZoneName = Field(
         default="UTC",
         description="Where weekends and business days are reckoned (IANA name): M-04/M-16 in "
         "ordering, P-18 in payments.",
@@ -77,21 +77,9 @@ class PaymentsSettings(CalendarSettings):
         default=30.0, gt=0, description="How often the overdue requests and payouts are counted."
     )
 
-    @field_validator("business_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown timezone {value!r}") from e
-        return value
-
     def policy(self) -> Policy:
-        return Policy(
-            payment_window=self.payment_window,
-            payout_delay=self.payout_delay,
-            payout_processing_days=self.payout_processing_days,
-            platform_fee_percent=self.platform_fee_percent,
+        return self.derive(
+            Policy,
             default_cancellation=self.cancellation_policy,
             supplier_policies=self.supplier_policies(),
             business_tz=ZoneInfo(self.business_timezone),
@@ -100,11 +88,7 @@ class PaymentsSettings(CalendarSettings):
 
     def context(self) -> DecisionContext:
         """What every decision needs besides the ledger, the message and the time."""
-        return DecisionContext(
-            policy=self.policy(),
-            days_off=self.days_off(),
-            claim_reopen_window=self.claim_reopen_window,
-        )
+        return self.derive(DecisionContext, policy=self.policy(), days_off=self.days_off())
 
     def supplier_policies(self) -> dict[str, CancellationPolicy]:
         if self.supplier_policies_file is None:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from contracts.envelope import Event, Message
 from contracts.orders import Flow, OrderCommandRejected, OrderEvent
@@ -28,6 +29,7 @@ from payments.domain import (
     DeadlineFired,
     Decision,
     DecisionContext,
+    Ledger,
     Policy,
     decide,
     on_deadline,
@@ -50,6 +52,8 @@ from servicekit.logs import log_context
 log = logging.getLogger("payments.handlers")
 
 OWNER = "payments"
+#: One of the domain's entry points: (ledger, message, now, ctx) -> Decision.
+Entry = Callable[[Ledger | None, Any, datetime, DecisionContext], Decision]
 
 
 @dataclass(frozen=True)
@@ -69,26 +73,8 @@ class Deps:
 
 async def handle_command(command: PaymentCommand, deps: Deps) -> None:
     """Rules X-07, X-09: every command gets its resulting events or a rejection, once."""
-    now = deps.clock()
-    ctx = deps.decision_context()
-
-    async def decide_change(stored: Stored | None) -> Change | Refusal | None:
-        decision = decide(rebuild(stored), command, now, ctx)
-        if isinstance(rejected := decision.rejection_event, PaymentCommandRejected):
-            return Refusal([outbox_entry(PAYMENTS_EVENTS, rejected)], rejected.reason)
-        return change(decision, command, now)
-
     with log_context(order_id=str(command.order_id), message_type=command.type):
-        handled = await handle_once(
-            deps.payments,
-            str(command.order_id),
-            str(command.message_id),
-            decide_change,
-            deps.publish_outbox,
-            answers_on=PAYMENTS_EVENTS,
-        )
-        if handled.refusal is not None:
-            log.info("command rejected", extra={"reason": handled.refusal.reason})
+        await _handle(deps, str(command.order_id), command, decide, answers_on=PAYMENTS_EVENTS)
 
 
 async def handle_order_event(event: Event, deps: Deps) -> None:
@@ -103,20 +89,8 @@ async def handle_order_event(event: Event, deps: Deps) -> None:
         return
     if not isinstance(event, OrderEvent) or event.flow is not Flow.POSTPAID:
         return
-    now = deps.clock()
-    ctx = deps.decision_context()
-
-    async def decide_change(stored: Stored | None) -> Change | None:
-        return change(on_order_event(rebuild(stored), event, now, ctx), event, now)
-
     with log_context(order_id=str(event.order_id), message_type=event.type):
-        await handle_once(
-            deps.payments,
-            str(event.order_id),
-            str(event.message_id),
-            decide_change,
-            deps.publish_outbox,
-        )
+        await _handle(deps, str(event.order_id), event, on_order_event)
 
 
 async def handle_deadline(event: TimerEvent, deps: Deps) -> None:
@@ -127,7 +101,6 @@ async def handle_deadline(event: TimerEvent, deps: Deps) -> None:
         return
     if event.owner != OWNER:
         return
-    now = deps.clock()
     fired = DeadlineFired(
         deadline_id=event.deadline_id,
         kind=event.kind,
@@ -136,19 +109,44 @@ async def handle_deadline(event: TimerEvent, deps: Deps) -> None:
         message_id=event.message_id,
         correlation_id=event.correlation_id,
     )
-    ctx = deps.decision_context()
-
-    async def decide_change(stored: Stored | None) -> Change | None:
-        return change(on_deadline(rebuild(stored), fired, now, ctx), event, now)
-
     with log_context(order_id=event.order_id, deadline_kind=event.kind):
-        await handle_once(
-            deps.payments,
-            event.order_id,
-            f"deadline:{event.deadline_id}",
-            decide_change,
-            deps.publish_outbox,
-        )
+        await _handle(deps, event.order_id, event, on_deadline, fired)
+
+
+async def _handle(
+    deps: Deps,
+    order_id: str,
+    cause: Message,
+    entry: Entry,
+    message: object = None,
+    *,
+    answers_on: str | None = None,
+) -> None:
+    """`entry(ledger, message, now, ctx)` once for `cause` (the message itself unless
+    given); only a command is ever refused, and its refusal is stored too (X-09)."""
+    now = deps.clock()
+    ctx = deps.decision_context()
+    subject = cause if message is None else message
+    message_id = str(cause.message_id)
+    if isinstance(cause, DeadlineExpired):  # the timer service may fire a deadline twice
+        message_id = f"deadline:{cause.deadline_id}"
+
+    async def decide_change(stored: Stored | None) -> Change | Refusal | None:
+        decision = entry(rebuild(stored), subject, now, ctx)
+        if isinstance(rejected := decision.rejection_event, PaymentCommandRejected):
+            return Refusal([outbox_entry(PAYMENTS_EVENTS, rejected)], rejected.reason)
+        return change(decision, cause, now)
+
+    handled = await handle_once(
+        deps.payments,
+        order_id,
+        message_id,
+        decide_change,
+        deps.publish_outbox,
+        answers_on=answers_on,
+    )
+    if handled.refusal is not None:
+        log.info("command rejected", extra={"reason": handled.refusal.reason})
 
 
 def change(decision: Decision, cause: Message, now: datetime) -> Change | None:

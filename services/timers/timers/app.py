@@ -11,18 +11,13 @@ handlers' dependencies, and registers the command handler. Nothing else wires an
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from functools import partial
+from typing import Any
 
 from contracts import topics
-from contracts.timers import (
-    TIMER_COMMANDS,
-    TIMER_EVENTS,
-    DeadlineExpired,
-    TimerCommand,
-    TimerEvent,
-)
+from contracts.timers import DeadlineExpired
+from servicekit.composition import Input, Output, settings_as, wire
 from servicekit.config import ServiceSettings
-from servicekit.invalid import InvalidCommands
 from servicekit.metrics import PUBLISHED
 from servicekit.runtime import ServiceRuntime, run_service
 from timers import handlers
@@ -30,23 +25,15 @@ from timers.config import TimersSettings
 from timers.scheduler import Scheduler, pipelined, utc_now
 from timers.store import MongoScheduleStore
 
-if TYPE_CHECKING:
-    CommandBody: TypeAlias = TimerCommand
-else:  # the discriminated union, so FastStream documents every command type
-    CommandBody = TIMER_COMMANDS.annotation
-
 NAME = "timers"
+OUTPUTS = (Output(topics.TIMERS_EVENTS, "Expired deadlines, rejections"),)
+INPUTS = (Input(topics.TIMERS_COMMANDS, handlers.handle_command, invalid=handlers.invalid_command),)
 
 
 def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     """Wire the timer service. `settings` overrides the environment (tests, docs)."""
-    config = (
-        settings
-        if isinstance(settings, TimersSettings)
-        else TimersSettings(**(settings.model_dump() if settings else {}))
-    )
+    config = settings_as(TimersSettings, settings)
     runtime = ServiceRuntime(NAME, config)
-    runtime.output(topics.TIMERS_EVENTS, TIMER_EVENTS.annotation, "Expired deadlines, rejections")
     store = MongoScheduleStore(runtime.db, runtime.mongo[config.wheel_database_name], config)
 
     events_topic = runtime.topic(topics.TIMERS_EVENTS)
@@ -64,31 +51,19 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         PUBLISHED.labels(NAME, topics.TIMERS_EVENTS).inc()
         return delivery
 
-    async def publish_rejection(event: TimerEvent) -> None:
-        await runtime.publish(topics.TIMERS_EVENTS, event)
-
     scheduler = Scheduler(store, pipelined(enqueue), config, clock=utc_now)
     deps = handlers.Deps(
         store=store,
         limits=config.limits(),
         clock=utc_now,
         notify=scheduler.notify,
-        publish_rejection=publish_rejection,
+        publish_rejection=partial(runtime.publish, topics.TIMERS_EVENTS),
     )
     # The fixed collections exist before anything is consumed or reported ready (a new
     # store: a few hundred of them); the scheduler's own `prepare` then finds them all.
     runtime.on_start(store.prepare)
     runtime.background(scheduler.run)
-
-    @runtime.subscriber(
-        topics.TIMERS_COMMANDS,
-        title="timers:timers.commands",
-        invalid=InvalidCommands(topics.TIMERS_EVENTS, TIMER_COMMANDS, handlers.invalid_command),
-    )
-    async def on_command(command: CommandBody) -> None:
-        await handlers.handle_command(command, deps)
-
-    return runtime
+    return wire(runtime, deps, OUTPUTS, INPUTS)
 
 
 def main() -> None:

@@ -122,7 +122,4 @@ class TimersSettings(ServiceSettings):
         )
 
     def limits(self) -> Limits:
-        return Limits(
-            max_horizon=timedelta(days=self.max_horizon_days),
-            max_payload_bytes=self.max_payload_bytes,
-        )
+        return self.derive(Limits, max_horizon=timedelta(days=self.max_horizon_days))

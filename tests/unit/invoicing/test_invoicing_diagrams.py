@@ -8,7 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from invoicing.domain import TABLE
-from invoicing.domain.diagrams import main, render, section
+from invoicing.domain.diagrams import BEGIN, END, main, render
+from servicekit.diagrams import section as section_of
+
+
+def section(page: str) -> str:
+    return section_of(page, BEGIN, END)
+
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "invoicing.md"
 

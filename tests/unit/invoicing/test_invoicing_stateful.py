@@ -23,7 +23,7 @@ from typing import Any
 
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from contracts.envelope import Command, Party, Role
 from contracts.invoicing import (
@@ -43,9 +43,9 @@ from contracts.orders import (
     OrderStatus,
     PlannedInvoice,
 )
-from invoicing.domain import TABLE, Decision, on_command
-from servicekit.tables import Via, deadline_trigger
-from tests.fuzz.stateful import machine_settings
+from invoicing.domain import TABLE, on_command
+from servicekit.tables import deadline_trigger
+from tests.support.machines import DomainMachine, machine_test, ways_out
 from tests.unit.invoicing.invoicing_kit import (
     CLIENT,
     MEMBER,
@@ -72,13 +72,12 @@ INVOICES = st.integers(min_value=1, max_value=len(PLANNED))
 ACTORS = [MEMBER.party, OPERATOR, PAYMENTS, CLIENT.party, Party(id="member-2", role=Role.MEMBER)]
 
 
-class InvoiceLifecycle(RuleBasedStateMachine):
+class InvoiceLifecycle(DomainMachine):
     """One managed order's planned invoices."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sc: Scenario = Scenario()
-        self.steps: list[str] = []
 
     @initialize()
     def the_order_is_active(self) -> None:
@@ -194,17 +193,8 @@ class InvoiceLifecycle(RuleBasedStateMachine):
         for invoice_id_, status in self.statuses().items():
             if status in TABLE.ends:
                 continue
-            exits = [
-                r
-                for r in TABLE.rows
-                if r.source is status
-                and r.targets - {status}
-                and (
-                    (r.via is Via.COMMAND and r.roles)
-                    or (r.via is Via.DEADLINE and (invoice_id_, r.trigger) in pending)
-                    or r.via is Via.EVENT
-                )
-            ]
+            waits = {trigger for i, trigger in pending if i == invoice_id_}
+            exits = ways_out(TABLE, status, waits.__contains__)
             assert exits, f"X-10: {invoice_id_} stuck in {status} after {self.steps}"
 
     # -- how each message is decided ---------------------------------------------------
@@ -212,17 +202,10 @@ class InvoiceLifecycle(RuleBasedStateMachine):
     def _send(self, message: Command) -> None:
         self.steps.append(f"{message.type} by {message.actor.id}")
         ledger = self.sc.ledger
-        decision = on_command(ledger, message, self.sc.now, self.sc.ctx)
-        again = on_command(ledger, message, self.sc.now, self.sc.ctx)
-        assert _same(decision, again), f"X-09: {message.type} decided twice differently"
-        if decision.rejection_event is not None:
-            answer = decision.rejection_event
-            assert isinstance(answer, InvoicingCommandRejected)
-            assert answer.command_id == message.message_id and answer.reason in REASONS
-            assert decision.events == [] and decision.deadlines == [] and not decision.commands
-            event(f"{message.type}: {answer.reason}")
-        else:
-            assert decision.events, f"X-07: {message.type} accepted with no event"
+        decision = self.decided(
+            lambda: on_command(ledger, message, self.sc.now, self.sc.ctx), message.type
+        )
+        self.answered(decision, message, InvoicingCommandRejected, REASONS)
         before = self.statuses()
         self.sc.apply(decision)
         self._check_moves(before, message.type)
@@ -237,19 +220,8 @@ class InvoiceLifecycle(RuleBasedStateMachine):
         for each, status in self.statuses().items():
             source = before.get(each)
             if source != status:
-                assert TABLE.allows(source, trigger, status), (
-                    f"X-01: {trigger} led {each} from {source} to {status}"
-                )
+                self.moved(TABLE, source, trigger, status, each)
             event(f"invoice: {status.value}")
-
-
-def _same(one: Decision, other: Decision) -> bool:
-    return (
-        one.events == other.events
-        and one.deadlines == other.deadlines
-        and one.commands == other.commands
-        and one.rejection_event == other.rejection_event
-    )
 
 
 # Found by the machine while it still fired timers out of due order or let time pass
@@ -284,7 +256,6 @@ def test_X02_an_issue_deadline_in_flight_while_a_late_revision_issues_changes_no
     assert [e.type for e in sc.published].count("InvoiceIssued") == 1
 
 
-InvoiceLifecycle.TestCase.settings = machine_settings()
-test_an_order_ledgers_invoices_keep_their_table_through_any_valid_history = (
-    InvoiceLifecycle.TestCase
+test_an_order_ledgers_invoices_keep_their_table_through_any_valid_history = machine_test(
+    InvoiceLifecycle
 )

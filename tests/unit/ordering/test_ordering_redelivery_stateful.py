@@ -28,7 +28,7 @@ from ordering.handlers import Deps, handle_command, rebuild
 from ordering.store import _fold
 from servicekit.aggregates import Document, MemoryAggregates
 from servicekit.tables import Via
-from tests.fuzz.stateful import machine_settings
+from tests.support.machines import machine_test
 from tests.unit.ordering.ordering_kit import (
     AGENT,
     CLIENT,
@@ -185,7 +185,6 @@ def test_X09_a_redelivered_duplicate_order_answers_again_and_makes_no_second_ord
         machine.teardown()
 
 
-RedeliveredCommands.TestCase.settings = machine_settings()
-test_a_redelivered_command_gets_its_first_answer_again_and_changes_nothing = (
-    RedeliveredCommands.TestCase
+test_a_redelivered_command_gets_its_first_answer_again_and_changes_nothing = machine_test(
+    RedeliveredCommands
 )

@@ -24,7 +24,7 @@ from typing import Any
 
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from contracts.envelope import Party, derived_id
 from contracts.orders import (
@@ -39,7 +39,7 @@ from ordering.domain import TABLES, DeadlineFired, Decision, Order, decide, on_d
 from ordering.domain.deadlines import required
 from ordering.domain.model import DeadlineKind
 from servicekit.tables import Via, deadline_trigger
-from tests.fuzz.stateful import machine_settings
+from tests.support.machines import DomainMachine, machine_test, ways_out
 from tests.unit.ordering.ordering_kit import (
     AGENT,
     CLIENT,
@@ -60,14 +60,13 @@ REASONS = {r.value for r in RejectionReason}
 HOURS = st.sampled_from([0, 1, 5, 24, 30, 80, 200])
 
 
-class OrderLifecycle(RuleBasedStateMachine):
+class OrderLifecycle(DomainMachine):
     """One order, moved by the table's own commands (mostly by a party who may send
     them), its deadlines and the clock."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sc = Scenario()
-        self.steps: list[str] = []
 
     @initialize(flow=st.sampled_from(list(Flow)), variant=st.booleans())
     def create(self, flow: Flow, variant: bool) -> None:
@@ -177,17 +176,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         if order.status in table.ends:
             return
         open_kinds = {deadline_trigger(d.kind) for d in order.deadlines if d.open}
-        exits = [
-            r
-            for r in table.rows
-            if r.source is order.status
-            and r.targets - {order.status}
-            and (
-                (r.via is Via.COMMAND and r.roles)
-                or (r.via is Via.DEADLINE and r.trigger in open_kinds)
-                or r.via is Via.EVENT
-            )
-        ]
+        exits = ways_out(table, order.status, open_kinds.__contains__)
         assert exits, f"X-10: {order.flow} stuck in {order.status} after {self.steps}"
 
     # -- how each message is decided ---------------------------------------------------
@@ -203,17 +192,9 @@ class OrderLifecycle(RuleBasedStateMachine):
         before = self.sc.order
         # As the handler does it: a new order's id derives from the command's (M-15).
         ctx = replace(self.sc.ctx, new_order_id=lambda: derived_id(message.message_id, 0, "order"))
-        decision = decide(before, message, self.sc.now, ctx)
-        again = decide(before, message, self.sc.now, ctx)
-        assert _same(decision, again), f"X-09: {message.type} decided twice differently"
-        if decision.rejection is not None:
-            assert decision.events == [] and decision.deadlines == []
-            assert decision.rejection.reason.value in REASONS
-            answer = decision.rejection_event
-            assert isinstance(answer, OrderCommandRejected)
-            assert answer.command_id == message.message_id
+        decision = self.decided(lambda: decide(before, message, self.sc.now, ctx), message.type)
+        if self.answered(decision, message, OrderCommandRejected, REASONS):
             return
-        assert decision.events, f"X-07: {message.type} accepted with no event"
         self._check_move(before, message.type, decision, Via.COMMAND)
         self.sc._fold(decision)
         event(f"{self.order.flow.value}: {self.order.status.value}")
@@ -224,9 +205,9 @@ class OrderLifecycle(RuleBasedStateMachine):
     def _fire(self, fired: DeadlineFired) -> None:
         before = self.order
         self.sc.now = max(self.sc.now, fired.due_at)
-        decision = on_deadline(before, fired, self.sc.now, self.sc.ctx)
-        again = on_deadline(before, fired, self.sc.now, self.sc.ctx)
-        assert _same(decision, again), f"X-09: {fired.kind} decided twice differently"
+        decision = self.decided(
+            lambda: on_deadline(before, fired, self.sc.now, self.sc.ctx), fired.kind
+        )
         assert decision.rejection is None
         if decision.events:
             self._check_move(before, deadline_trigger(fired.kind), decision, Via.DEADLINE)
@@ -236,22 +217,8 @@ class OrderLifecycle(RuleBasedStateMachine):
     def _check_move(self, before: Order | None, trigger: str, decision: Decision, via: Via) -> None:
         after = decision.after
         assert after is not None
-        table = TABLES[after.flow]
         source: OrderStatus | None = before.status if before else None
-        assert table.allows(source, trigger, after.status), (
-            f"X-01: {trigger} led {source} to {after.status}"
-        )
+        self.moved(TABLES[after.flow], source, trigger, after.status, "the order")
 
 
-def _same(one: Decision, other: Decision) -> bool:
-    return (
-        one.events == other.events
-        and one.deadlines == other.deadlines
-        and one.commands == other.commands
-        and one.rejection == other.rejection
-        and one.rejection_event == other.rejection_event
-    )
-
-
-OrderLifecycle.TestCase.settings = machine_settings()
-test_an_order_of_any_flow_keeps_its_table_through_any_valid_history = OrderLifecycle.TestCase
+test_an_order_of_any_flow_keeps_its_table_through_any_valid_history = machine_test(OrderLifecycle)

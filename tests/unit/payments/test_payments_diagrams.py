@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments.domain import TABLES
-from payments.domain.diagrams import generated_part, main, render, replace_generated
+from payments.domain.diagrams import BEGIN, END, main, render
+from servicekit.diagrams import section
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "payments.md"
 
 
 def test_the_payments_doc_matches_the_tables() -> None:
-    assert generated_part(DOC.read_text(encoding="utf-8")) == render(), (
+    assert section(DOC.read_text(encoding="utf-8"), BEGIN, END) == render(), (
         "docs/payments.md is stale: run `python -m payments.domain.diagrams`"
     )
 
@@ -33,8 +34,8 @@ def test_the_diagrams_have_an_edge_per_row_target() -> None:
 
 def test_main_rewrites_only_the_generated_part(tmp_path: Path) -> None:
     page = tmp_path / "payments.md"
-    page.write_text("# Notes\n\n" + replace_generated(render()).replace("open", "OPEN") + "\nend\n")
+    page.write_text("# Notes\n\n" + render().replace("open", "OPEN") + "\nend\n")
     assert main([str(page)]) == 0
     text = page.read_text()
     assert text.startswith("# Notes\n\n") and text.endswith("\nend\n")
-    assert generated_part(text) == render()
+    assert section(text, BEGIN, END) == render()

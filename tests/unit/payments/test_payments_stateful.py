@@ -25,7 +25,7 @@ from typing import Any
 
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from contracts.envelope import Party
 from contracts.payments import (
@@ -53,8 +53,8 @@ from payments.domain import (
     status_of,
 )
 from payments.domain.deadlines import required
-from servicekit.tables import Via, deadline_trigger
-from tests.fuzz.stateful import machine_settings
+from servicekit.tables import deadline_trigger
+from tests.support.machines import DomainMachine, machine_test, ways_out
 from tests.unit.payments.payments_kit import (
     CUSTOMER,
     END,
@@ -83,13 +83,14 @@ ACTORS = [
 ]
 
 
-class LedgerLifecycle(RuleBasedStateMachine):
+class LedgerLifecycle(DomainMachine):
     """One order's money: its payment request, claim and payout."""
+
+    SAME = (*DomainMachine.SAME, "after")
 
     def __init__(self) -> None:
         super().__init__()
         self.sc = Scenario()
-        self.steps: list[str] = []
         self.paid: list[tuple[str, str]] = []
 
     @initialize()
@@ -186,9 +187,9 @@ class LedgerLifecycle(RuleBasedStateMachine):
         self.sc.now = max(self.sc.now, deadline.due_at)
         fired = self._fired(deadline)
         before = self.ledger
-        decision = on_deadline(before, fired, self.sc.now, self.sc.ctx)
-        again = on_deadline(before, fired, self.sc.now, self.sc.ctx)
-        assert _same(decision, again), f"X-09: {deadline.kind} decided twice differently"
+        decision = self.decided(
+            lambda: on_deadline(before, fired, self.sc.now, self.sc.ctx), deadline.kind
+        )
         assert decision.rejection is None
         if decision.events:
             self._check_moves(before, deadline_trigger(deadline.kind), decision)
@@ -226,17 +227,7 @@ class LedgerLifecycle(RuleBasedStateMachine):
             status = status_of(self.ledger, entity)
             if status is None or status in table.ends:
                 continue
-            exits = [
-                r
-                for r in table.rows
-                if r.source is status
-                and r.targets - {status}
-                and (
-                    (r.via is Via.COMMAND and r.roles)
-                    or (r.via is Via.DEADLINE and r.trigger in open_)
-                    or r.via is Via.EVENT
-                )
-            ]
+            exits = ways_out(table, status, open_.__contains__)
             assert exits, f"X-10: the {entity.value} is stuck in {status} after {self.steps}"
 
     # -- how each message is decided ---------------------------------------------------
@@ -245,9 +236,9 @@ class LedgerLifecycle(RuleBasedStateMachine):
         self.steps.append(order_event.type)
         self.sc.now = max(self.sc.now, order_event.occurred_at)
         before = self.sc.ledger
-        decision = on_order_event(before, order_event, self.sc.now, self.sc.ctx)
-        again = on_order_event(before, order_event, self.sc.now, self.sc.ctx)
-        assert _same(decision, again), f"X-09: {order_event.type} decided twice differently"
+        decision = self.decided(
+            lambda: on_order_event(before, order_event, self.sc.now, self.sc.ctx), order_event.type
+        )
         assert decision.rejection is None
         if decision.events:
             self._check_moves(before, order_event.type, decision)
@@ -257,18 +248,11 @@ class LedgerLifecycle(RuleBasedStateMachine):
         message = command(cls, actor, self.sc.now, **fields)
         self.steps.append(f"{message.type} by {actor.id}")
         before = self.ledger
-        decision = decide(before, message, self.sc.now, self.sc.ctx)
-        again = decide(before, message, self.sc.now, self.sc.ctx)
-        assert _same(decision, again), f"X-09: {message.type} decided twice differently"
-        if decision.rejection is not None:
-            assert decision.events == [] and decision.deadlines == [] and not decision.commands
-            assert decision.rejection.reason.value in REASONS
-            answer = decision.rejection_event
-            assert isinstance(answer, PaymentCommandRejected)
-            assert answer.command_id == message.message_id
-            event(f"{message.type}: {decision.rejection.reason.value}")
+        decision = self.decided(
+            lambda: decide(before, message, self.sc.now, self.sc.ctx), message.type
+        )
+        if self.answered(decision, message, PaymentCommandRejected, REASONS):
             return
-        assert decision.events, f"X-07: {message.type} accepted with no event"
         self._check_moves(before, message.type, decision)
         self._keep(decision)
 
@@ -285,11 +269,8 @@ class LedgerLifecycle(RuleBasedStateMachine):
         for entity, table in TABLES.items():
             source = status_of(before, entity) if before else None
             target = status_of(after, entity)
-            if source == target:
-                continue
-            assert table.allows(source, trigger, target), (
-                f"X-01: {trigger} led the {entity.value} from {source} to {target}"
-            )
+            if source != target:
+                self.moved(table, source, trigger, target, f"the {entity.value}")
 
     def _fired(self, deadline: Any) -> DeadlineFired:
         deadline_id = deadline.id(self.ledger.order_id)
@@ -298,16 +279,4 @@ class LedgerLifecycle(RuleBasedStateMachine):
         )
 
 
-def _same(one: Decision, other: Decision) -> bool:
-    return (
-        one.events == other.events
-        and one.deadlines == other.deadlines
-        and one.commands == other.commands
-        and one.rejection == other.rejection
-        and one.rejection_event == other.rejection_event
-        and one.after == other.after
-    )
-
-
-LedgerLifecycle.TestCase.settings = machine_settings()
-test_a_ledger_keeps_its_tables_through_any_valid_history = LedgerLifecycle.TestCase
+test_a_ledger_keeps_its_tables_through_any_valid_history = machine_test(LedgerLifecycle)

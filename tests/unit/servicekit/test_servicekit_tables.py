@@ -115,3 +115,11 @@ def test_X10_a_commands_consequence_moves_only_when_it_names_who_may_send_it() -
     assert sent[0].roles == {Role.CLIENT} and not sent[0].primary
     assert _table(CREATE, unsent, LAPSE).dead_ends().unreachable == {S.DONE}
     assert not _table(CREATE, sent, LAPSE).dead_ends()
+
+
+def test_carry_takes_the_named_fields_of_a_value_under_the_same_names() -> None:
+    from servicekit.decisions import carry
+
+    source = CONFIRM[0]
+    assert carry(source, "trigger  via") == {"trigger": source.trigger, "via": Via.COMMAND}
+    assert carry(source, "") == {}

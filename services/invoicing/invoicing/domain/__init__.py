@@ -15,15 +15,7 @@
 No I/O, no clock: time, ids and numbers come in as arguments.
 """
 
-from invoicing.domain.context import (
-    INVOICING,
-    Decision,
-    DecisionContext,
-    Step,
-    invoicing_ids,
-    new_step,
-    published,
-)
+from invoicing.domain.context import INVOICING, Decision, DecisionContext, published
 from invoicing.domain.decide import (
     MissingOrderError,
     number_cause,
@@ -34,58 +26,41 @@ from invoicing.domain.decide import (
     on_order_event,
     queue_account_order,
 )
-from invoicing.domain.evolve import evolve, fold
+from invoicing.domain.evolve import fold
 from invoicing.domain.invoices import TABLE, TABLES
 from invoicing.domain.model import (
-    AccountFacts,
     DeadlineKind,
     Invoice,
     Ledger,
-    NumberRequest,
     NumberTaken,
-    OrderFacts,
     account_ledger_id,
     ledger_of,
     order_ledger_id,
     pending_numbers,
 )
 from invoicing.domain.policy import Policy
-from invoicing.domain.records import LEDGER_EVENTS, LedgerRecord
-from servicekit.deadlines import CancelDeadline, DeadlineFired, DeadlineRequest, ScheduleDeadline
-from servicekit.decisions import EventMismatchError, Rejection
-from servicekit.tables import TableError
+from invoicing.domain.records import LEDGER_EVENTS
+from servicekit.deadlines import CancelDeadline, DeadlineFired, ScheduleDeadline
 
 __all__ = [
     "INVOICING",
     "LEDGER_EVENTS",
     "TABLE",
     "TABLES",
-    "AccountFacts",
     "CancelDeadline",
     "DeadlineFired",
     "DeadlineKind",
-    "DeadlineRequest",
     "Decision",
     "DecisionContext",
-    "EventMismatchError",
     "Invoice",
     "Ledger",
-    "LedgerRecord",
     "MissingOrderError",
-    "NumberRequest",
     "NumberTaken",
-    "OrderFacts",
     "Policy",
-    "Rejection",
     "ScheduleDeadline",
-    "Step",
-    "TableError",
     "account_ledger_id",
-    "evolve",
     "fold",
-    "invoicing_ids",
     "ledger_of",
-    "new_step",
     "number_cause",
     "on_account_event",
     "on_command",

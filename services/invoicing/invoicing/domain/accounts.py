@@ -21,10 +21,9 @@ from invoicing.domain.context import (
     CancelDeadline,
     DeadlineFired,
     Decision,
-    Rejection,
     ScheduleDeadline,
     Step,
-    refuse,
+    refused,
 )
 from invoicing.domain.evolve import fold
 from invoicing.domain.model import (
@@ -42,6 +41,7 @@ from invoicing.domain.records import (
     AccountRecorded,
     BillCycleScheduled,
 )
+from servicekit.decisions import carry
 
 R = InvoicingRejectionReason
 #: Who may run a cycle by command: the billing system upstream, or an operator.
@@ -57,12 +57,7 @@ def record_account(ledger: Ledger, event: AccountOpened, step: Step) -> Decision
         and account.bill_cycle_day == event.bill_cycle_day
     ):
         return Decision()
-    recorded = AccountRecorded(
-        **step.stamp(),
-        account_id=event.account_id,
-        contact=event.contact,
-        bill_cycle_day=event.bill_cycle_day,
-    )
+    recorded = AccountRecorded(**step.stamp(), **carry(event, "account_id contact bill_cycle_day"))
     decision = Decision(events=[recorded])
     decision.extend(_schedule_if_needed(fold([recorded], ledger), step))
     return decision
@@ -89,13 +84,9 @@ def queue_order(ledger: Ledger, facts: OrderFacts, event: OrderCompleted, step: 
         for item in terms.items
     ]
     queued = AccountOrderQueued(
-        **step.stamp(),
-        account_id=terms.account_id,
-        order_id=facts.order_id,
-        currency=terms.currency,
-        lines=lines,
-        receipt_to=event.receipt_to,
-        bill_to=event.bill_to,
+        **step.stamp(order_id=facts.order_id, lines=lines),
+        **carry(terms, "account_id currency"),
+        **carry(event, "receipt_to bill_to"),
     )
     decision = Decision(events=[queued])
     decision.extend(_schedule_if_needed(fold([queued], ledger), step))
@@ -110,13 +101,13 @@ def on_cycle_deadline(ledger: Ledger, fired: DeadlineFired, step: Step) -> Decis
     return run_cycle(ledger, account, step, scheduled=False)
 
 
-def run_now(ledger: Ledger, command: RunBillCycle, step: Step) -> Decision | Rejection:
+def run_now(ledger: Ledger, command: RunBillCycle, step: Step) -> Decision:
     """Upstream runs the account's open cycle now; its scheduled run is dropped and the
     next one scheduled as after any run (A-11)."""
     if command.actor.role not in MAY_RUN:
-        return refuse(R.NOT_AUTHORIZED, f"a {command.actor.role.value} cannot run a bill cycle")
+        return refused(R.NOT_AUTHORIZED, f"a {command.actor.role.value} cannot run a bill cycle")
     if ledger.account is None:
-        return refuse(R.UNKNOWN_ACCOUNT, f"invoicing knows no account {command.account_id}")
+        return refused(R.UNKNOWN_ACCOUNT, f"invoicing knows no account {command.account_id}")
     return run_cycle(ledger, ledger.account, step, scheduled=ledger.account.next_run_at is not None)
 
 

@@ -8,7 +8,7 @@ in    DecisionContext   the policy (durations, calendar)
       DeadlineFired     a deadline of this ledger fell due (its payload names the invoice)
 out   Decision          events (published ones and the ledger's records) to fold and
                         store, commands for other services, deadline requests; or a
-                        rejection event
+                        rejection (`refused`), which `on_command` answers with its event
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 import servicekit.decisions as decisions
 from contracts.envelope import Event, Party, Role, derived_id
@@ -49,7 +50,10 @@ Decision = decisions.Decision[Ledger, Event]
 #: One decision about one ledger; `subject` puts the ledger's id on every record.
 Step = decisions.Step[DecisionContext]
 
-Outcome = Decision | Rejection
+
+def refused(reason: StrEnum, message: str) -> Decision:
+    """A handler's refusal, in the one Decision shape: nothing changes (X-07)."""
+    return Decision(rejection=refuse(reason, message))
 
 
 def invoicing_ids(cause: uuid.UUID) -> Callable[[int], uuid.UUID]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.accounts import AccountOpened
-from contracts.envelope import Command, Event, Role
+from contracts.envelope import Command, Event, Message, Role
 from contracts.invoicing import (
     CreditNote,
     InvoiceCommand,
@@ -55,7 +55,7 @@ from invoicing.domain.context import (
     Step,
     invoicing_ids,
     new_step,
-    refuse,
+    refused,
 )
 from invoicing.domain.evolve import fold
 from invoicing.domain.invoices import TABLE, plan
@@ -69,7 +69,7 @@ from invoicing.domain.model import (
     pending_numbers,
 )
 from invoicing.domain.records import CompletionReported, OrderRecorded, OrderStatusNoted
-from servicekit.decisions import rejected
+from servicekit.decisions import carry, rejected
 from servicekit.tables import Row, TableError, deadline_trigger
 
 R = InvoicingRejectionReason
@@ -128,16 +128,15 @@ def on_order_event(ledger: Ledger, event: Event, now: datetime, ctx: DecisionCon
 def on_command(ledger: Ledger, command: Command, now: datetime, ctx: DecisionContext) -> Decision:
     """Rule X-07: a command's events, or its rejection with a reason."""
     step = new_step(ledger.ledger_id, command, now, ctx)
-    outcome: Decision | Rejection
     if isinstance(command, RunBillCycle):
-        outcome = accounts.run_now(ledger, command, step)
+        decision = accounts.run_now(ledger, command, step)
     elif isinstance(command, InvoiceCommand):
-        outcome = _invoice_command(ledger, command, step)
+        decision = _invoice_command(ledger, command, step)
     else:
-        outcome = refuse(R.INVALID, f"invoicing takes no {command.type}")
-    if isinstance(outcome, Rejection):
-        return _refused(command, outcome, now)
-    return outcome
+        decision = refused(R.INVALID, f"invoicing takes no {command.type}")
+    if decision.rejection is not None:
+        return _refused(command, decision.rejection, now)
+    return decision
 
 
 def on_deadline(
@@ -153,12 +152,7 @@ def on_deadline(
     kind = DeadlineKind(fired.kind)
     if fired.deadline_id != deadline_id(invoice.invoice_id, kind):
         return Decision()
-    edge = TABLE.row(invoice.status, deadline_trigger(kind))
-    if edge is None or edge.handle is None:
-        return Decision()
-    outcome = edge.handle(ledger, invoice, fired, step)
-    assert not isinstance(outcome, Rejection), "a deadline is never refused"
-    return _checked(ledger, invoice, edge, outcome)
+    return _by_table(ledger, invoice, deadline_trigger(kind), fired, step)
 
 
 def on_number(ledger: Ledger, taken: NumberTaken, now: datetime, ctx: DecisionContext) -> Decision:
@@ -177,39 +171,29 @@ def on_number(ledger: Ledger, taken: NumberTaken, now: datetime, ctx: DecisionCo
     if document_id == invoice.invoice_id:
         issued = InvoiceIssued(
             **step.envelope(),
-            invoice_id=invoice.invoice_id,
-            order_id=invoice.order_id,
-            account_id=invoice.account_id,
+            **carry(invoice, "invoice_id order_id account_id issuer_id issued_at invoice_date"),
+            **carry(invoice, "total payment_status"),
             status=S.ISSUED,
-            issuer_id=invoice.issuer_id,
             number=number,
-            issued_at=invoice.issued_at,
-            invoice_date=invoice.invoice_date,
             client=client,
             lines=list(invoice.lines),
-            total=invoice.total,
-            payment_status=invoice.payment_status,
         )
         decision = Decision(events=[issued])
         decision.extend(_report_completion(fold([issued], ledger), step))
         return decision
     note = invoice.credit_note
     assert note is not None and invoice.number is not None
+    credit_note = CreditNote(
+        **carry(note, "credit_note_id issued_at"),
+        **carry(invoice, "issuer_id invoice_id total"),
+        number=number,
+        invoice_number=invoice.number,
+    )
     voided = InvoiceVoided(
         **step.envelope(),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
-        account_id=invoice.account_id,
+        **carry(invoice, "invoice_id order_id account_id"),
         status=S.VOIDED,
-        credit_note=CreditNote(
-            credit_note_id=note.credit_note_id,
-            number=number,
-            issuer_id=invoice.issuer_id,
-            invoice_id=invoice.invoice_id,
-            invoice_number=invoice.number,
-            total=invoice.total,
-            issued_at=note.issued_at,
-        ),
+        credit_note=credit_note,
         client=client,
         reason=note.reason,
     )
@@ -242,47 +226,32 @@ def _record(ledger: Ledger, event: OrderCreated | DraftEdited, step: Step) -> De
     ):
         return Decision()
     recorded = OrderRecorded(
-        **step.stamp(),
-        order_id=event.order_id,
-        flow=event.flow,
-        status=event.status,
-        parties=event.parties,
-        terms=terms,
+        **step.stamp(terms=terms), **carry(event, "order_id flow status parties")
     )
     return Decision(events=[recorded])
 
 
-def _invoice_command(ledger: Ledger, command: InvoiceCommand, step: Step) -> Decision | Rejection:
+def _invoice_command(ledger: Ledger, command: InvoiceCommand, step: Step) -> Decision:
     invoice = ledger.invoice(command.invoice_id)
     if invoice is None:
-        return refuse(R.UNKNOWN_INVOICE, f"there is no invoice {command.invoice_id}")
+        return refused(R.UNKNOWN_INVOICE, f"there is no invoice {command.invoice_id}")
     actor = command.actor
     party = ledger.order.party(actor.role) if ledger.order else None
     if actor.role not in TABLE.staff and (party is None or party.id != actor.id):
-        return refuse(R.NOT_AUTHORIZED, "the actor is not a party of this order")
+        return refused(R.NOT_AUTHORIZED, "the actor is not a party of this order")
     edge = TABLE.row(invoice.status, command.type)
     if edge is None or edge.handle is None:
         message = f"{command.type} is not possible while the invoice is {invoice.status.value}"
-        return refuse(R.NOT_ALLOWED_IN_STATUS, message)
+        return refused(R.NOT_ALLOWED_IN_STATUS, message)
     if actor.role not in edge.roles:
-        return refuse(R.NOT_AUTHORIZED, f"a {actor.role.value} cannot {command.type} here")
-    outcome = edge.handle(ledger, invoice, command, step)
-    if isinstance(outcome, Rejection):
-        return outcome
-    return _checked(ledger, invoice, edge, outcome)
+        return refused(R.NOT_AUTHORIZED, f"a {actor.role.value} cannot {command.type} here")
+    return _checked(ledger, invoice, edge, edge.handle(ledger, invoice, command, step))
 
 
 def _cancel_all(ledger: Ledger, event: OrderCancelled, step: Step) -> Decision:
-    """M-14: planned and draft invoices are cancelled, issued ones voided; none deleted."""
-    decision = Decision()
-    for invoice in ledger.invoices:
-        edge = TABLE.row(invoice.status, event.type)
-        if edge is None or edge.handle is None:
-            continue  # cancelled or voided already: the paper trail stays as it is
-        outcome = edge.handle(ledger, invoice, event, step)
-        assert not isinstance(outcome, Rejection)
-        decision.extend(_checked(ledger, invoice, edge, outcome))
-    return decision
+    """M-14: planned and draft invoices are cancelled, issued ones voided; none deleted
+    (cancelled or voided already: the paper trail stays as it is)."""
+    return _each_invoice(ledger, event, step)
 
 
 def _cancellation_pending_or_not(
@@ -296,14 +265,8 @@ def _cancellation_pending_or_not(
     noted = OrderStatusNoted(**step.stamp(), order_id=event.order_id, status=event.status)
     decision = Decision(events=[noted])
     if isinstance(event, CancellationRefused):
-        noted_ledger = fold([noted], ledger)
-        for invoice in noted_ledger.invoices:
-            edge = TABLE.row(invoice.status, event.type)
-            if edge is None or edge.handle is None:
-                continue  # held by a change request (M-11), or issued, cancelled, voided
-            outcome = edge.handle(noted_ledger, invoice, event, step)
-            assert not isinstance(outcome, Rejection)
-            decision.extend(_checked(noted_ledger, invoice, edge, outcome))
+        # Not those held by a change request (M-11), nor issued, cancelled, voided ones.
+        decision.extend(_each_invoice(fold([noted], ledger), event, step))
     return decision
 
 
@@ -323,10 +286,29 @@ def _report_completion(ledger: Ledger, step: Step) -> Decision:
     return Decision(events=[reported], commands=[command])
 
 
+def _each_invoice(ledger: Ledger, message: Message, step: Step) -> Decision:
+    """What `message` does to every invoice of the ledger whose status has a row for it."""
+    decision = Decision()
+    for invoice in ledger.invoices:
+        decision.extend(_by_table(ledger, invoice, message.type, message, step))
+    return decision
+
+
+def _by_table(
+    ledger: Ledger, invoice: Invoice, trigger: str, message: object, step: Step
+) -> Decision:
+    """What the table's row for `trigger` in the invoice's status decides (none: nothing)."""
+    edge = TABLE.row(invoice.status, trigger)
+    if edge is None or edge.handle is None:
+        return Decision()
+    return _checked(ledger, invoice, edge, edge.handle(ledger, invoice, message, step))
+
+
 def _checked(ledger: Ledger, invoice: Invoice, edge: Row[S], decision: Decision) -> Decision:
+    """An accepted decision, held to the row's targets; a refusal, as it is."""
     after = fold(decision.events, ledger).invoice(invoice.invoice_id)
     assert after is not None
-    if after.status not in edge.targets:
+    if decision.accepted and after.status not in edge.targets:
         raise TableError(f"{edge.trigger} led {invoice.invoice_id} to {after.status}")
     return decision
 

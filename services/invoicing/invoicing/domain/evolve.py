@@ -44,7 +44,7 @@ from invoicing.domain.records import (
     OrderRecorded,
     OrderStatusNoted,
 )
-from servicekit.decisions import EventMismatchError, Evolution
+from servicekit.decisions import EventMismatchError, Evolution, carry
 
 S = InvoiceStatus
 
@@ -106,21 +106,17 @@ def _completion(ledger: Ledger, e: CompletionReported) -> Ledger:
 
 # -- invoices ------------------------------------------------------------------------------
 
+#: What a new invoice takes from the event that plans or issues it.
+_FROM_EVENT = "invoice_id issuer_id invoice_date correlation_id"
+
 
 @_on(InvoicePlanned)
 def _planned(ledger: Ledger, e: InvoicePlanned) -> Ledger:
     invoice = Invoice(
-        invoice_id=e.invoice_id,
-        issuer_id=e.issuer_id,
+        **carry(e, f"{_FROM_EVENT} order_id issue_at position draft_at"),
         status=S.PLANNED,
         currency=e.total.currency,
         lines=tuple(e.lines),
-        invoice_date=e.invoice_date,
-        issue_at=e.issue_at,
-        correlation_id=e.correlation_id,
-        order_id=e.order_id,
-        position=e.position,
-        draft_at=e.draft_at,
     )
     return _add(ledger, invoice)
 
@@ -153,17 +149,10 @@ def _issuing(ledger: Ledger, e: InvoiceIssuing) -> Ledger:
 @_on(AccountInvoiceIssuing)
 def _account_issuing(ledger: Ledger, e: AccountInvoiceIssuing) -> Ledger:
     invoice = Invoice(
-        invoice_id=e.invoice_id,
-        issuer_id=e.issuer_id,
+        **carry(e, f"{_FROM_EVENT} currency account_id issued_at bill_to"),
         status=S.ISSUED,
-        currency=e.currency,
         lines=tuple(e.lines),
-        invoice_date=e.invoice_date,
         issue_at=e.issued_at,
-        correlation_id=e.correlation_id,
-        account_id=e.account_id,
-        issued_at=e.issued_at,
-        bill_to=e.bill_to,
     )
     return _add(ledger, invoice)
 

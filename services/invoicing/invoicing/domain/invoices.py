@@ -1,10 +1,10 @@
 """An invoice's life (rules M-10 to M-16, M-20, A-11). The TABLE at the bottom is the flow; the
-functions above it are its handlers: each returns a `Decision` or a `Rejection`."""
+functions above it are its handlers: each returns a `Decision`, accepted or `refused`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
 from contracts.envelope import Role
 from contracts.invoicing import (
@@ -19,7 +19,6 @@ from contracts.invoicing import (
     InvoicePlanned,
     InvoiceStatus,
     InvoicingRejectionReason,
-    PaymentStatus,
     RecordInvoicePayment,
     ReviseInvoiceDraft,
 )
@@ -37,10 +36,9 @@ from invoicing.domain.context import (
     CancelDeadline,
     DeadlineFired,
     Decision,
-    Outcome,
     ScheduleDeadline,
     Step,
-    refuse,
+    refused,
 )
 from invoicing.domain.evolve import evolve
 from invoicing.domain.model import (
@@ -48,11 +46,13 @@ from invoicing.domain.model import (
     Invoice,
     Ledger,
     OrderFacts,
+    Payment,
     credit_note_id,
     deadline_id,
 )
 from invoicing.domain.money import is_exact, line_amount, to_minor_unit, total_of
 from invoicing.domain.records import InvoiceIssuing, InvoiceVoiding
+from servicekit.decisions import carry
 from servicekit.tables import Table, Via, after, follows, on, when
 
 S = InvoiceStatus
@@ -115,38 +115,34 @@ def plan(ledger: Ledger, event: OrderActivated, step: Step) -> Decision:
 def drafted(facts: OrderFacts, invoice: Invoice, step: Step) -> InvoiceDrafted:
     return InvoiceDrafted(
         **step.envelope(),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
+        **carry(invoice, "invoice_id order_id invoice_date total"),
         status=S.DRAFT,
         member=member_of(facts),
-        invoice_date=invoice.invoice_date,
         lines=list(invoice.lines),
-        total=invoice.total,
         changes_until=invoice.issue_at,
     )
 
 
-def draft(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
+def draft(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Decision:
     """Seven days before the invoice date the draft is made; the member is told (M-10)."""
     assert ledger.order is not None
     return Decision(events=[drafted(ledger.order, invoice, step)])
 
 
-def request_changes(ledger: Ledger, invoice: Invoice, cmd: RequestChanges, step: Step) -> Outcome:
+def request_changes(ledger: Ledger, invoice: Invoice, cmd: RequestChanges, step: Step) -> Decision:
     """Until the invoice date the member may ask for changes, with a message (M-11)."""
     if step.now >= invoice.issue_at:
-        return refuse(R.WINDOW_CLOSED, "changes can be asked for until the invoice date only")
+        return refused(R.WINDOW_CLOSED, "changes can be asked for until the invoice date only")
     event = InvoiceChangesRequested(
         **step.envelope(cmd.actor),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
+        **carry(invoice, "invoice_id order_id"),
         status=S.CHANGES_REQUESTED,
         message=cmd.message,
     )
     return Decision(events=[event])
 
 
-def revise(ledger: Ledger, invoice: Invoice, cmd: ReviseInvoiceDraft, step: Step) -> Outcome:
+def revise(ledger: Ledger, invoice: Invoice, cmd: ReviseInvoiceDraft, step: Step) -> Decision:
     """The operator revises the draft, the member is told; past its date, the settled
     draft is issued at once (M-11, M-12)."""
     if problem := _lines_rejection(invoice.currency, cmd.lines, cmd.total):
@@ -154,25 +150,21 @@ def revise(ledger: Ledger, invoice: Invoice, cmd: ReviseInvoiceDraft, step: Step
     assert ledger.order is not None
     event = InvoiceDraftRevised(
         **step.envelope(cmd.actor),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
+        **carry(invoice, "invoice_id order_id"),
+        **carry(cmd, "lines total comment"),
         status=S.DRAFT,
         member=member_of(ledger.order),
-        lines=cmd.lines,
-        total=cmd.total,
-        comment=cmd.comment,
     )
     return Decision(events=[event, *_issue_if_due(ledger, invoice, step)])
 
 
-def decline(ledger: Ledger, invoice: Invoice, cmd: DeclineInvoiceChanges, step: Step) -> Outcome:
+def decline(ledger: Ledger, invoice: Invoice, cmd: DeclineInvoiceChanges, step: Step) -> Decision:
     """The operator declines the request, the member is told; past its date, the draft
     is issued at once (M-11, M-12)."""
     assert ledger.order is not None
     event = InvoiceChangesDeclined(
         **step.envelope(cmd.actor),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
+        **carry(invoice, "invoice_id order_id"),
         status=S.DRAFT,
         member=member_of(ledger.order),
         reason=cmd.reason,
@@ -180,7 +172,7 @@ def decline(ledger: Ledger, invoice: Invoice, cmd: DeclineInvoiceChanges, step: 
     return Decision(events=[event, *_issue_if_due(ledger, invoice, step)])
 
 
-def issue(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
+def issue(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Decision:
     """On the invoice date, with no open request, the invoice is issued with no action
     from anyone (M-12); `InvoiceIssued` follows once its number is taken. While the
     order's cancellation request is pending it is held instead (M-20)."""
@@ -189,7 +181,7 @@ def issue(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) ->
     return Decision(events=[_issuing(invoice, step)])
 
 
-def release(ledger: Ledger, invoice: Invoice, event: CancellationRefused, step: Step) -> Outcome:
+def release(ledger: Ledger, invoice: Invoice, event: CancellationRefused, step: Step) -> Decision:
     """The cancellation was refused: a held invoice whose date has passed is issued at
     once; the others wait for their date as before (M-20)."""
     return Decision(events=[*_issue_if_due(ledger, invoice, step)])
@@ -200,17 +192,16 @@ def cancellation_pending(ledger: Ledger) -> bool:
     return ledger.order is not None and ledger.order.status is OrderStatus.CANCELLATION_REQUESTED
 
 
-def hold(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Outcome:
+def hold(ledger: Ledger, invoice: Invoice, fired: DeadlineFired, step: Step) -> Decision:
     """A draft with an open change request is not issued until it is settled (M-11)."""
     return Decision()
 
 
-def cancel(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) -> Outcome:
+def cancel(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) -> Decision:
     """The order is cancelled: a planned or draft invoice is cancelled, kept (M-14)."""
     cancelled = InvoiceCancelled(
         **step.envelope(),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
+        **carry(invoice, "invoice_id order_id"),
         status=S.CANCELLED,
         reason=event.reason,
     )
@@ -221,7 +212,7 @@ def cancel(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) 
     return Decision(events=[cancelled], deadlines=list(deadlines))
 
 
-def void(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) -> Outcome:
+def void(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) -> Decision:
     """The order is cancelled: an issued invoice is voided with a credit note that
     references it (M-14); `InvoiceVoided` follows once the credit note is numbered."""
     voiding = InvoiceVoiding(
@@ -235,38 +226,29 @@ def void(ledger: Ledger, invoice: Invoice, event: OrderCancelled, step: Step) ->
 
 def record_payment(
     ledger: Ledger, invoice: Invoice, cmd: RecordInvoicePayment, step: Step
-) -> Outcome:
+) -> Decision:
     """A payment against an issued invoice; what is paid stays visible (M-16)."""
     amount = cmd.amount
     if amount.currency != invoice.currency:
-        return refuse(R.CURRENCY_MISMATCH, f"the invoice is in {invoice.currency}")
+        return refused(R.CURRENCY_MISMATCH, f"the invoice is in {invoice.currency}")
     if not is_exact(amount.amount, amount.currency):
-        return refuse(R.INEXACT_AMOUNT, f"{amount.amount} is finer than {amount.currency} allows")
+        return refused(R.INEXACT_AMOUNT, f"{amount.amount} is finer than {amount.currency} allows")
     if amount.amount <= 0:
-        return refuse(R.INVALID, "a payment must be more than zero")
+        return refused(R.INVALID, "a payment must be more than zero")
     if any(p.payment_id == cmd.payment_id for p in invoice.payments):
-        return refuse(R.DUPLICATE_PAYMENT, f"payment {cmd.payment_id} is recorded already")
-    paid = invoice.paid.amount + amount.amount
-    outstanding = max(invoice.total.amount - paid, Decimal(0))
+        return refused(R.DUPLICATE_PAYMENT, f"payment {cmd.payment_id} is recorded already")
+    # What is paid, outstanding and the payment status, as the invoice will say after it.
+    after = replace(
+        invoice, payments=(*invoice.payments, Payment(cmd.payment_id, amount.amount, step.now))
+    )
     event = InvoicePaymentRecorded(
         **step.envelope(cmd.actor),
-        invoice_id=invoice.invoice_id,
-        order_id=invoice.order_id,
-        account_id=invoice.account_id,
-        status=invoice.status,
+        **carry(invoice, "invoice_id order_id account_id status"),
+        **carry(after, "paid outstanding payment_status"),
         payment_id=cmd.payment_id,
         amount=amount,
-        paid=Money(amount=paid, currency=invoice.currency),
-        outstanding=Money(amount=outstanding, currency=invoice.currency),
-        payment_status=_status_after(invoice.total.amount, paid),
     )
     return Decision(events=[event])
-
-
-def _status_after(total: Decimal, paid: Decimal) -> PaymentStatus:
-    if paid < total:
-        return PaymentStatus.PARTIALLY_PAID
-    return PaymentStatus.PAID if paid == total else PaymentStatus.OVERPAID
 
 
 def _deadline(
@@ -289,20 +271,20 @@ def _issue_if_due(ledger: Ledger, invoice: Invoice, step: Step) -> list[InvoiceI
     return [_issuing(invoice, step)]
 
 
-def _lines_rejection(currency: str, lines: list[InvoiceLine], total: Money) -> Outcome | None:
+def _lines_rejection(currency: str, lines: list[InvoiceLine], total: Money) -> Decision | None:
     if total.currency != currency:
-        return refuse(R.CURRENCY_MISMATCH, f"the invoice is in {currency}, not {total.currency}")
+        return refused(R.CURRENCY_MISMATCH, f"the invoice is in {currency}, not {total.currency}")
     amounts = [line.amount for line in lines] + [total.amount]
     if not all(is_exact(a, currency) for a in amounts):
-        return refuse(R.INEXACT_AMOUNT, f"amounts must be exact to the {currency} minor unit")
+        return refused(R.INEXACT_AMOUNT, f"amounts must be exact to the {currency} minor unit")
     for n, line in enumerate(lines, start=1):
         if line.amount != line_amount(line.quantity, line.unit_price, currency):
-            return refuse(
+            return refused(
                 R.TOTAL_MISMATCH,
                 f"line {n}: {line.amount} is not {line.quantity} x {line.unit_price}",
             )
     if total_of(lines, currency).amount != total.amount:
-        return refuse(R.TOTAL_MISMATCH, f"the lines add up to {total_of(lines, currency).amount}")
+        return refused(R.TOTAL_MISMATCH, f"the lines add up to {total_of(lines, currency).amount}")
     return None
 
 

@@ -22,10 +22,11 @@ from decimal import Decimal
 from enum import StrEnum
 from urllib.parse import quote
 
-from contracts.envelope import Contact, Role
+from contracts.envelope import Contact
 from contracts.invoicing import InvoiceLine, InvoiceStatus, PaymentStatus
-from contracts.orders import AccountTerms, Flow, ManagedTerms, Money, OrderParty, OrderStatus
+from contracts.orders import AccountTerms, ManagedTerms, Money
 from invoicing.domain.money import total_of
+from servicekit.decisions import OrderCore
 
 S = InvoiceStatus
 
@@ -145,17 +146,10 @@ class Invoice:
 
 
 @dataclass(frozen=True)
-class OrderFacts:
+class OrderFacts(OrderCore):
     """What invoicing keeps of an order, from ordering's events."""
 
-    order_id: uuid.UUID
-    flow: Flow
-    status: OrderStatus
-    parties: tuple[OrderParty, ...]
     terms: ManagedTerms | AccountTerms
-
-    def party(self, role: Role) -> OrderParty | None:
-        return next((p for p in self.parties if p.role is role), None)
 
 
 @dataclass(frozen=True)

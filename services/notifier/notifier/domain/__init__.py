@@ -14,7 +14,7 @@ No I/O, no clock, no randomness: time, the jitter's random number and the settin
 in as arguments.
 """
 
-from notifier.domain.catalogue import CATALOGUE, Catalogue, cause_of, needs_facts, plan
+from notifier.domain.catalogue import CATALOGUE, cause_of, needs_facts, plan
 from notifier.domain.delivery import (
     NOTIFIER,
     TABLE,
@@ -26,7 +26,6 @@ from notifier.domain.delivery import (
     failed,
     next_try,
     sent,
-    step,
 )
 from notifier.domain.facts import learn
 from notifier.domain.model import (
@@ -35,33 +34,27 @@ from notifier.domain.model import (
     EmailPolicy,
     OrderFacts,
     Recipient,
-    delivery_key,
 )
-from notifier.domain.notices import Notice
 
 __all__ = [
     "CATALOGUE",
     "NOTIFIER",
     "TABLE",
-    "Catalogue",
     "Cause",
     "Email",
     "EmailPolicy",
     "Failure",
     "GiveUp",
-    "Notice",
     "OrderFacts",
     "Recipient",
     "Retry",
     "RetryPolicy",
     "backoff",
     "cause_of",
-    "delivery_key",
     "failed",
     "learn",
     "needs_facts",
     "next_try",
     "plan",
     "sent",
-    "step",
 ]

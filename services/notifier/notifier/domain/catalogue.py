@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from contracts.envelope import Event
 from notifier.domain import invoicing, orders, payments
-from notifier.domain.formatting import moment
 from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts, Recipient
 from notifier.domain.notices import Notice
 
@@ -42,7 +42,7 @@ class Catalogue:
         return sorted({r.template for r in self.notices})
 
 
-CATALOGUE = Catalogue((*orders.NOTICES, *invoicing.NOTICES, *payments.NOTICES))
+CATALOGUE = Catalogue(chain(*orders.NOTICES, *invoicing.NOTICES, *payments.NOTICES))
 
 #: X-11: the events that email nobody, and why. Every event of orders.events,
 #: invoicing.events, payments.events and suppliers.events is either in the table or here (a unit test checks
@@ -109,19 +109,27 @@ def plan(
 ) -> list[Email]:
     """The emails `event` asks for (Rule X-06), each with its recipient and context."""
     cause = cause_of(event)
-    emails = []
-    for row in catalogue.rows_for(event):
-        if not row.when(event):
-            continue
-        recipient = row.to.resolve(event, facts)
-        theirs = policy.for_recipient(recipient)  # X-11: deadlines in the party's zone
-        context = {
-            **common_context(cause, recipient, facts, theirs),
-            "rules": list(row.rules),
-            **row.context(event, facts, theirs),
-        }
-        emails.append(Email(cause, row.template, recipient, row.rules, context))
-    return emails
+    rows = catalogue.rows_for(event)
+    return [compose(cause, row, event, facts, policy) for row in rows if row.when(event)]
+
+
+def compose(
+    cause: Cause,
+    row: Notice[Any],
+    event: Event,
+    facts: OrderFacts | None,
+    policy: EmailPolicy,
+    **extra: Any,
+) -> Email:
+    """The email `row` sends about `event`, with its recipient and the template's context."""
+    recipient = row.to.resolve(event, facts)
+    theirs = policy.for_recipient(recipient)  # X-11: deadlines in the party's zone
+    context = {
+        **common_context(cause, recipient, facts, theirs),
+        **extra,
+        **row.context(event, facts, theirs),
+    }
+    return Email(cause, row.template, recipient, row.rules, context)
 
 
 def common_context(
@@ -133,5 +141,4 @@ def common_context(
         "title": facts.title if facts else "",
         "recipient_name": recipient.name,
         "recipient_role": recipient.role.value,
-        "occurred_at": moment(cause.occurred_at, policy.timezone),
     }

@@ -62,7 +62,6 @@ def step(source: DeliveryStatus | None, trigger: str) -> Step:
 
 
 #: The steps the dispatcher takes, by name (looked up, so the table stays the truth).
-CLAIMED = step(None, "claimed")
 ACCEPTED = step(S.SENDING, "accepted")
 RETRIED = step(S.SENDING, "temporary failure")
 TAKEN_OVER = step(S.SENDING, "lease expired")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from contracts.orders import Money
 from servicekit.currencies import quantum
@@ -34,6 +35,20 @@ def moment(value: datetime, tz: tzinfo) -> str:
 def day(value: date) -> str:
     """`Mon 3 Mar 2025`."""
     return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def shown(source: object, tz: tzinfo, *fields: str) -> dict[str, Any]:
+    """The `fields` of `source` as an email shows them: money to the cent, moments in `tz`,
+    days; any other value as it is."""
+    return {name: _shown(getattr(source, name), tz) for name in fields}
+
+
+def _shown(value: object, tz: tzinfo) -> object:
+    if isinstance(value, Money):
+        return money(value)
+    if isinstance(value, datetime):  # before `date`: a datetime is a date too
+        return moment(value, tz)
+    return day(value) if isinstance(value, date) else value
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -17,9 +17,9 @@ from contracts.invoicing import (
 )
 from contracts.orders import Money
 from contracts.topics import INVOICING_EVENTS
-from notifier.domain.formatting import day, moment, money
+from notifier.domain.formatting import money, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
-from notifier.domain.notices import Notice, PartyOf, notice
+from notifier.domain.notices import PartyOf, Rows, notice, reason
 
 Facts = OrderFacts | None
 
@@ -40,33 +40,24 @@ def lines(items: list[InvoiceLine], currency: str) -> list[dict[str, str]]:
 def drafted(event: InvoiceDrafted, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-10, M-11: the draft, and until when the member may ask for changes."""
     return {
-        "invoice_date": day(event.invoice_date),
-        "total": money(event.total),
+        **shown(event, policy.timezone, "invoice_date", "total", "changes_until"),
         "lines": lines(event.lines, event.total.currency),
-        "changes_until": moment(event.changes_until, policy.timezone),
     }
 
 
 def revised(event: InvoiceDraftRevised, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-11: the operator revised the draft as asked."""
     return {
-        "total": money(event.total),
+        **shown(event, policy.timezone, "total", "comment"),
         "lines": lines(event.lines, event.total.currency),
-        "comment": event.comment,
     }
-
-
-def declined(event: InvoiceChangesDeclined, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
-    """M-11: the operator kept the draft as it is."""
-    return {"reason": event.reason}
 
 
 def issued(event: InvoiceIssued, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """M-12, A-11: the issued invoice, numbered."""
     return {
         "invoice_number": event.number,
-        "invoice_date": day(event.invoice_date),
-        "total": money(event.total),
+        **shown(event, policy.timezone, "invoice_date", "total"),
         "lines": lines(event.lines, event.total.currency),
     }
 
@@ -86,16 +77,16 @@ T = INVOICING_EVENTS
 R = Role
 
 # fmt: off
-NOTICES: tuple[Notice[Any], ...] = (
+NOTICES: tuple[Rows, ...] = (
     notice(InvoiceDrafted, T, "invoice_draft_ready", to=PartyOf("member", R.MEMBER),
-           rules="M-10 M-11", context=drafted, uses_facts=True),
+           rules="M-10 M-11", context=drafted),
     notice(InvoiceDraftRevised, T, "invoice_draft_revised", to=PartyOf("member", R.MEMBER),
-           rules="M-11", context=revised, uses_facts=True),
+           rules="M-11", context=revised),
     notice(InvoiceChangesDeclined, T, "invoice_changes_declined",
-           to=PartyOf("member", R.MEMBER), rules="M-11", context=declined, uses_facts=True),
+           to=PartyOf("member", R.MEMBER), rules="M-11", context=reason),
     notice(InvoiceIssued, T, "invoice_issued", to=PartyOf("client", R.CLIENT),
-           rules="M-12 A-11", context=issued, uses_facts=True),
+           rules="M-12 A-11", context=issued),
     notice(InvoiceVoided, T, "invoice_voided", to=PartyOf("client", R.CLIENT),
-           rules="M-14", context=voided, uses_facts=True),
+           rules="M-14", context=voided),
 )
 # fmt: on

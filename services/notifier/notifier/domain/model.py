@@ -70,7 +70,7 @@ class Email:
     @property
     def key(self) -> str:
         """`<event id>|<recipient>|<template>`: the delivery's key, the same on redelivery."""
-        return delivery_key(self.cause.message_id, self.recipient.token, self.template)
+        return f"{self.cause.message_id}|{self.recipient.token}|{self.template}"
 
     @property
     def delivery_id(self) -> uuid.UUID:
@@ -78,10 +78,6 @@ class Email:
         return derived_id(
             self.cause.message_id, 0, f"delivery|{self.recipient.token}|{self.template}"
         )
-
-
-def delivery_key(cause_id: uuid.UUID, recipient_token: str, template: str) -> str:
-    return f"{cause_id}|{recipient_token}|{template}"
 
 
 @dataclass(frozen=True)
@@ -134,9 +130,7 @@ class EmailPolicy:
 
     def confirmation_link(self, order_id: uuid.UUID, token: str) -> str:
         """Rule M-08: the link carries the signed, expiring token as it was issued."""
-        return self.confirmation_url.format(
-            order_id=quote(str(order_id), safe=""), token=quote(token, safe="")
-        )
+        return _filled(self.confirmation_url, order_id, token)
 
     def review_link(
         self,
@@ -150,15 +144,17 @@ class EmailPolicy:
         if self.review_secret and customer is not None and closed_at is not None:
             expires = closed_at + self.review_valid_for
             token = issue_token(self.review_secret, order_id, customer.id, expires, REVIEW_PURPOSE)
-        return self.review_url.format(
-            order_id=quote(str(order_id), safe=""), token=quote(token, safe="")
-        )
+        return _filled(self.review_url, order_id, token)
 
     def for_recipient(self, recipient: Recipient) -> EmailPolicy:
         """X-11: the policy as `recipient` reads it: times in its own zone when its contact
         names a known one, else in the business's."""
         zone = zone_named(recipient.timezone)
         return self if zone is None else replace(self, timezone=zone)
+
+
+def _filled(url: str, order_id: uuid.UUID, token: str) -> str:
+    return url.format(order_id=quote(str(order_id), safe=""), token=quote(token, safe=""))
 
 
 def zone_named(name: str | None) -> tzinfo | None:

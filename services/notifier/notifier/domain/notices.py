@@ -23,6 +23,7 @@ from contracts.envelope import Contact, Event, Role
 from contracts.orders import OrderParty
 from notifier.domain.formatting import one_line
 from notifier.domain.model import EmailPolicy, OrderFacts, Recipient
+from servicekit.tables import message_type
 
 E = TypeVar("E", bound=Event)
 
@@ -42,11 +43,14 @@ class RecipientRule(Protocol):
 
 def _recipient(party: OrderParty | None, role: Role) -> Recipient:
     if party is None:
-        return Recipient(role=role, party_id=None, address=None)
-    contact = party.contact
+        return _addressed(role, None, None)
+    return _addressed(party.role, party.id, party.contact)
+
+
+def _addressed(role: Role, party_id: str | None, contact: Contact | None) -> Recipient:
     return Recipient(
-        role=party.role,
-        party_id=party.id,
+        role=role,
+        party_id=party_id,
         address=str(contact.email) if contact else None,
         name=one_line(contact.name) if contact else "",
         timezone=contact.timezone if contact else None,
@@ -71,27 +75,14 @@ class PartyOf:
 
 
 @dataclass(frozen=True)
-class ContactOf:
+class ContactOf(PartyOf):
     """The event carries a bare contact: the address a receipt goes to (A-10)."""
-
-    field: str
-    role: Role
-    needs_facts = False
 
     def resolve(self, event: Any, facts: OrderFacts | None) -> Recipient:
         contact = getattr(event, self.field)
         assert contact is None or isinstance(contact, Contact)
         party = facts.party(self.role) if facts else None
-        return Recipient(
-            role=self.role,
-            party_id=party.id if party else None,
-            address=str(contact.email) if contact else None,
-            name=one_line(contact.name) if contact else "",
-            timezone=contact.timezone if contact else None,
-        )
-
-    def describe(self) -> str:
-        return f"{self.role.value} (`{self.field}` of the event)"
+        return _addressed(self.role, party.id if party else None, contact)
 
 
 @dataclass(frozen=True)
@@ -138,6 +129,13 @@ class AwaitingParty:
         return "the party in `awaiting` (the order's parties)"
 
 
+def reason(event: Any, facts: OrderFacts | None, policy: EmailPolicy) -> Mapping[str, Any]:
+    """M-11, M-13, A-13: a decision's reason as its maker gave it: the operator kept the
+    invoice draft, approved or refused a cancellation; the approver refused an order (a
+    draft again, to change and place)."""
+    return {"reason": event.reason}
+
+
 def always(event: Any) -> bool:
     return True
 
@@ -154,18 +152,21 @@ class Notice(Generic[E]):
     context: Context
     when: Callable[[E], bool] = always
     guard: str = ""
-    #: The context reads `OrderFacts` (a title, the lines of a receipt) when it has them.
-    uses_facts: bool = False
+    #: The context reads `OrderFacts` (the title, a receipt's total) when it has them; False
+    #: where the event tells all (a receipt with its total; OrderCreated, learned from).
+    uses_facts: bool = True
 
     @property
     def event_type(self) -> str:
-        name = self.event.model_fields["type"].default
-        assert isinstance(name, str)
-        return name
+        return message_type(self.event)
 
     @property
     def needs_facts(self) -> bool:
         return self.to.needs_facts or self.uses_facts
+
+
+#: A module's part of the table: the rows of each of its emails.
+Rows = tuple[Notice[Any], ...]
 
 
 def notice(
@@ -173,14 +174,17 @@ def notice(
     topic: str,
     template: str,
     *,
-    to: RecipientRule,
+    to: RecipientRule | tuple[RecipientRule, ...],
     rules: str,
     context: Context,
     when: Callable[[E], bool] = always,
     guard: str = "",
-    uses_facts: bool = False,
-) -> Notice[E]:
-    """A row of the table; `rules` is a space-separated list of rule ids."""
-    return Notice(
-        event, topic, template, to, tuple(rules.split()), context, when, guard, uses_facts
+    uses_facts: bool = True,
+) -> Rows:
+    """The rows of one email, one per recipient (X-11: the same email to each party of
+    `to`); `rules` is a space-separated list of rule ids."""
+    ids = tuple(rules.split())
+    each = to if isinstance(to, tuple) else (to,)
+    return tuple(
+        Notice(event, topic, template, r, ids, context, when, guard, uses_facts) for r in each
     )

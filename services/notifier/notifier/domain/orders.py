@@ -34,16 +34,17 @@ from contracts.orders import (
     TermsChange,
 )
 from contracts.topics import ORDERS_EVENTS
-from notifier.domain.formatting import day, moment, money, one_line
+from notifier.domain.formatting import day, moment, money, one_line, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
 from notifier.domain.notices import (
     AwaitingParty,
     ContactOf,
-    Notice,
     OtherParty,
     PartyOf,
+    Rows,
     StoredParty,
     notice,
+    reason,
 )
 
 Facts = OrderFacts | None
@@ -112,9 +113,7 @@ def activated(event: OrderActivated, facts: Facts, policy: EmailPolicy) -> Mappi
     planned invoices (M-10: a draft of each comes seven days before its date)."""
     return {
         "confirmed_by": event.confirmed_by.value,
-        "no_payment_guarantee": event.no_payment_guarantee,
-        "service_start": day(event.service_start),
-        "service_end": day(event.service_end),
+        **shown(event, policy.timezone, "no_payment_guarantee", "service_start", "service_end"),
         "planned_invoices": [
             {"date": day(p.invoice_date), "amount": money(p.amount)} for p in event.planned_invoices
         ],
@@ -138,7 +137,6 @@ def cancelled(event: OrderCancelled, facts: Facts, policy: EmailPolicy) -> Mappi
         "automatic": automatic,
         "cause_text": cause,
         "reason": event.reason,
-        "previous_status": event.previous_status.value,
         "fee_may_apply": event.fee_may_apply,
     }
 
@@ -153,34 +151,17 @@ def proposal_outcome(
 ) -> Mapping[str, Any]:
     """P-09: a pending proposal was accepted (applied), rejected or lapsed (the order goes
     on with its current terms)."""
-    outcome = {
-        "ProposalAccepted": "accepted",
-        "ProposalRejected": "rejected",
-        "ProposalLapsed": "lapsed",
-    }[event.type]
     return {
         "proposal": event.proposal,
-        "outcome": outcome,
+        "outcome": event.type.removeprefix("Proposal").lower(),  # accepted, rejected, lapsed
         "changes": changes(event.changes, policy) if isinstance(event, ProposalAccepted) else [],
         "comment": event.comment if isinstance(event, ProposalRejected) else "",
     }
 
 
-def cancellation(
-    event: OrderCancelled | CancellationRefused, facts: Facts, policy: EmailPolicy
-) -> Mapping[str, Any]:
-    """M-13: the operator's decision on the member's cancellation request."""
-    return {"reason": event.reason}
-
-
-def _appointment(terms: PostpaidTerms, policy: EmailPolicy) -> dict[str, str]:
-    return {
-        "service": terms.service,
-        "appointment_start": moment(terms.appointment_start, policy.timezone),
-        "appointment_end": moment(terms.appointment_end, policy.timezone),
-        "price": money(terms.price),
-        "payment_method": terms.payment_method,
-    }
+def _appointment(terms: PostpaidTerms, policy: EmailPolicy) -> dict[str, Any]:
+    fields = ("service", "appointment_start", "appointment_end", "price", "payment_method")
+    return shown(terms, policy.timezone, *fields)
 
 
 def new_postpaid(event: OrderCreated, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
@@ -212,8 +193,7 @@ def edited(event: OrderEdited, facts: Facts, policy: EmailPolicy) -> Mapping[str
     """P-05, P-07: the edit, its comment and the other party's new window."""
     return {
         "changes": changes(event.changes, policy),
-        "comment": event.comment,
-        "respond_by": moment(event.respond_by, policy.timezone),
+        **shown(event, policy.timezone, "comment", "respond_by"),
         "edited_by": event.actor.role.value,
         "price_changed": event.changes.price is not None,
     }
@@ -222,10 +202,8 @@ def edited(event: OrderEdited, facts: Facts, policy: EmailPolicy) -> Mapping[str
 def proposed(event: ChangeProposed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-09: a pending proposal the customer accepts or rejects before it lapses."""
     return {
-        "proposal": event.proposal,
+        **shown(event, policy.timezone, "proposal", "comment", "lapses_at"),
         "changes": changes(event.changes, policy),
-        "comment": event.comment,
-        "lapses_at": moment(event.lapses_at, policy.timezone),
     }
 
 
@@ -305,13 +283,6 @@ def returned(event: OrderReturned, facts: Facts, policy: EmailPolicy) -> Mapping
     return {"comment": event.comment}
 
 
-def approval_refused(
-    event: ApprovalRefused, facts: Facts, policy: EmailPolicy
-) -> Mapping[str, Any]:
-    """A-13: the approver's reason; the order is a draft again to change and place."""
-    return {"reason": event.reason}
-
-
 #: P-21: why the money was finally not collected, as the parties read it.
 UNPAID_CAUSES = {
     "claim_written_off": "the claim for the payment was written off, so the debt is given up",
@@ -335,74 +306,72 @@ T = ORDERS_EVENTS
 R = Role
 
 # fmt: off
-NOTICES: tuple[Notice[Any], ...] = (
+NOTICES: tuple[Rows, ...] = (
     notice(OrderSentToClient, T, "client_confirmation_request", to=PartyOf("client", R.CLIENT),
-           rules="M-05 M-08", context=confirmation_request, uses_facts=True),
+           rules="M-05 M-08", context=confirmation_request),
     notice(OrderRejected, T, "order_rejected", to=StoredParty(R.MEMBER),
-           rules="M-05 M-08 M-09 M-15", context=rejected, uses_facts=True),
+           rules="M-05 M-08 M-09 M-15", context=rejected),
     notice(OrderCancelled, T, "cancellation_approved", to=StoredParty(R.MEMBER),
-           rules="M-13 M-14", context=cancellation, when=_decided_cancellation,
-           guard="a managed order's cancellation request was approved", uses_facts=True),
+           rules="M-13 M-14", context=reason, when=_decided_cancellation,
+           guard="a managed order's cancellation request was approved"),
     notice(CancellationRefused, T, "cancellation_refused", to=StoredParty(R.MEMBER),
-           rules="M-13", context=cancellation, uses_facts=True),
+           rules="M-13", context=reason),
     notice(OrderCreated, T, "order_awaiting_confirmation", to=OtherParty(R.SUPPLIER),
-           rules="P-02", context=new_postpaid, when=_postpaid, guard="post-paid orders"),
+           rules="P-02", context=new_postpaid, when=_postpaid, guard="post-paid orders",
+           uses_facts=False),
     notice(OrderEdited, T, "order_edit_awaiting_confirmation", to=AwaitingParty(),
-           rules="P-05 P-07", context=edited, uses_facts=True),
+           rules="P-05 P-07", context=edited),
     notice(ChangeProposed, T, "change_proposed", to=StoredParty(R.CUSTOMER),
-           rules="P-09", context=proposed, uses_facts=True),
+           rules="P-09", context=proposed),
     notice(ServiceMarkedDone, T, "execution_to_confirm", to=StoredParty(R.CUSTOMER),
-           rules="P-12 P-13", context=execution_done, uses_facts=True),
+           rules="P-12 P-13", context=execution_done),
     notice(ExecutionConfirmed, T, "review_invitation", to=StoredParty(R.CUSTOMER),
            rules="P-14 P-17", context=closed, when=_closes,
-           guard="the order closes (no payment stage)", uses_facts=True),
+           guard="the order closes (no payment stage)"),
     notice(OrderPaid, T, "review_invitation", to=StoredParty(R.CUSTOMER),
-           rules="P-15 P-17", context=closed, when=_closes, guard="the order closes",
-           uses_facts=True),
+           rules="P-15 P-17", context=closed, when=_closes, guard="the order closes"),
     notice(OrderCompleted, T, "receipt", to=ContactOf("receipt_to", R.CUSTOMER),
            rules="A-10", context=receipt, when=_has_receipt_address,
-           guard="an account order (it has `receipt_to`)"),
+           guard="an account order (it has `receipt_to`)", uses_facts=False),
     notice(ReceiptResent, T, "receipt", to=ContactOf("receipt_to", R.CUSTOMER),
-           rules="A-10", context=receipt, uses_facts=True),
+           rules="A-10", context=receipt),
     # X-11: every party hears of what concerns it.
     notice(OrderActivated, T, "order_activated", to=StoredParty(R.MEMBER),
-           rules="M-05 M-06 M-08 X-11", context=activated, uses_facts=True),
+           rules="M-05 M-06 M-08 X-11", context=activated),
     notice(OrderActivated, T, "order_activated", to=StoredParty(R.CLIENT),
            rules="M-05 M-06 X-11", context=activated, when=_client_not_asked,
            guard="the member skipped client confirmation"),
     notice(OrderCancelled, T, "order_cancelled", to=StoredParty(R.CLIENT),
-           rules="M-13 M-14 X-11", context=cancelled, when=_managed,
-           guard="a managed order", uses_facts=True),
+           rules="M-13 M-14 X-11", context=cancelled, when=_managed, guard="a managed order"),
     notice(OrderCancelled, T, "order_cancelled", to=StoredParty(R.SUPPLIER),
            rules="P-02 P-08 P-10 P-11 X-11", context=cancelled, when=_not_by(R.SUPPLIER),
-           guard="a post-paid order the supplier did not cancel itself", uses_facts=True),
+           guard="a post-paid order the supplier did not cancel itself"),
     notice(OrderCancelled, T, "order_cancelled", to=StoredParty(R.CUSTOMER),
            rules="P-02 P-08 P-10 P-11 X-11", context=cancelled, when=_not_by(R.CUSTOMER),
-           guard="a post-paid order the customer did not cancel itself", uses_facts=True),
+           guard="a post-paid order the customer did not cancel itself"),
     notice(OrderConfirmed, T, "order_confirmed", to=StoredParty(R.CUSTOMER),
            rules="P-03 P-06 X-11", context=confirmed, when=_not_by(R.CUSTOMER),
-           guard="the supplier confirmed", uses_facts=True),
+           guard="the supplier confirmed"),
     notice(OrderConfirmed, T, "order_confirmed", to=StoredParty(R.SUPPLIER),
            rules="P-05 P-06 X-11", context=confirmed, when=_not_by(R.SUPPLIER),
-           guard="the customer confirmed", uses_facts=True),
+           guard="the customer confirmed"),
     notice(ProposalAccepted, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
-           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+           rules="P-09 X-11", context=proposal_outcome),
     notice(ProposalRejected, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
-           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
-    notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.SUPPLIER),
-           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
-    notice(ProposalLapsed, T, "proposal_outcome", to=StoredParty(R.CUSTOMER),
-           rules="P-09 X-11", context=proposal_outcome, uses_facts=True),
+           rules="P-09 X-11", context=proposal_outcome),
+    notice(ProposalLapsed, T, "proposal_outcome",
+           to=(StoredParty(R.SUPPLIER), StoredParty(R.CUSTOMER)), rules="P-09 X-11",
+           context=proposal_outcome),
     notice(OrderRejected, T, "offer_expired", to=StoredParty(R.CLIENT),
            rules="M-09 X-11", context=rejected, when=_expired_awaiting_client,
-           guard="the offer expired while awaiting the client", uses_facts=True),
+           guard="the offer expired while awaiting the client"),
     notice(OrderReturned, T, "order_returned", to=StoredParty(R.MEMBER),
-           rules="M-18 X-11", context=returned, uses_facts=True),
+           rules="M-18 X-11", context=returned),
     notice(ApprovalRefused, T, "approval_refused", to=StoredParty(R.AGENT),
-           rules="A-13 X-11", context=approval_refused, uses_facts=True),
+           rules="A-13 X-11", context=reason),
     notice(OrderClosedUnpaid, T, "order_closed_unpaid", to=StoredParty(R.SUPPLIER),
-           rules="P-21 X-11", context=closed_unpaid, uses_facts=True),
+           rules="P-21 X-11", context=closed_unpaid),
     notice(OrderClosedUnpaid, T, "order_closed_unpaid", to=StoredParty(R.CUSTOMER),
-           rules="P-17 P-21 X-11", context=closed_unpaid, uses_facts=True),
+           rules="P-17 P-21 X-11", context=closed_unpaid),
 )
 # fmt: on

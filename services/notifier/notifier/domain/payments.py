@@ -26,9 +26,9 @@ from contracts.payments import (
     RefundRequested,
 )
 from contracts.topics import PAYMENTS_EVENTS
-from notifier.domain.formatting import moment, money
+from notifier.domain.formatting import money, shown
 from notifier.domain.model import EmailPolicy, OrderFacts
-from notifier.domain.notices import Notice, PartyOf, StoredParty, notice
+from notifier.domain.notices import PartyOf, Rows, StoredParty, notice
 
 Facts = OrderFacts | None
 
@@ -36,19 +36,14 @@ Facts = OrderFacts | None
 def payment_due(event: PaymentRequested, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-15: what to pay, how, and by when (72 hours by default)."""
     return {
-        "amount": money(event.amount),
-        "due_at": moment(event.due_at, policy.timezone),
-        "payment_method": event.payment_method,
+        **shown(event, policy.timezone, "amount", "due_at", "payment_method"),
         "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
     }
 
 
 def overdue(event: PaymentOverdue, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-16: the window passed unpaid; the supplier may now open a claim."""
-    return {
-        "outstanding": money(event.outstanding),
-        "due_at": moment(event.due_at, policy.timezone),
-    }
+    return shown(event, policy.timezone, "outstanding", "due_at")
 
 
 def claim_opened(event: ClaimOpened, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
@@ -64,8 +59,7 @@ def payout_sent(event: PayoutPaid, facts: Facts, policy: EmailPolicy) -> Mapping
 def charge(event: ChargeRequested, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-14 (seed 004), P-11: the amount is taken with the order's payment method."""
     return {
-        "amount": money(event.amount),
-        "payment_method": event.payment_method,
+        **shown(event, policy.timezone, "amount", "payment_method"),
         "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
     }
 
@@ -81,10 +75,8 @@ FAILURE_TEXTS = {
 def charge_failed(event: ChargeFailed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """X-11: the charge failed, why, what is still owed and by when it must be paid."""
     return {
-        "failure_code": event.failure_code,
         "failure_text": FAILURE_TEXTS.get(event.failure_code, event.failure_code),
-        "outstanding": money(event.outstanding),
-        "due_at": moment(event.due_at, policy.timezone),
+        **shown(event, policy.timezone, "outstanding", "due_at"),
         "for_cancellation_fee": event.purpose is Purpose.CANCELLATION_FEE,
     }
 
@@ -94,18 +86,14 @@ def fee(event: CancellationFeeAssessed, facts: Facts, policy: EmailPolicy) -> Ma
     c = event.computation
     tiers = sorted(c.policy.tiers, key=lambda t: t.within_hours)
     return {
-        "amount": money(c.amount),
-        "price": money(c.price),
+        **shown(c, policy.timezone, "amount", "price", "appointment_start", "cancelled_at"),
         "percent": f"{c.percent.normalize():f}",
         "hours_before": f"{c.hours_before:f}",
-        "appointment_start": moment(c.appointment_start, policy.timezone),
-        "cancelled_at": moment(c.cancelled_at, policy.timezone),
         "policy_source": c.policy_source,
         "tiers": [
             {"within_hours": t.within_hours, "percent": f"{t.percent.normalize():f}"} for t in tiers
         ],
         "applied_within_hours": c.applied_tier.within_hours if c.applied_tier else None,
-        "rounding": c.rounding,
         "charged": event.request_id is not None,
     }
 
@@ -122,8 +110,7 @@ def partial(event: PaymentReceived, facts: Facts, policy: EmailPolicy) -> Mappin
     """P-15: part of the amount came in; the rest is still owed."""
     return {
         "amount": money(event.applied),
-        "paid_total": money(event.paid_total),
-        "outstanding": money(event.outstanding),
+        **shown(event, policy.timezone, "paid_total", "outstanding"),
     }
 
 
@@ -149,70 +136,59 @@ def payout_scheduled(
 ) -> Mapping[str, Any]:
     """P-18: gross, fee and net, when the payout is released and when it should arrive."""
     return {
-        "gross": money(event.gross),
-        "fee": money(event.fee),
+        **shown(event, policy.timezone, "gross", "fee", "net", "scheduled_for", "expected_by"),
         "fee_percent": f"{event.fee_percent.normalize():f}",
-        "net": money(event.net),
-        "scheduled_for": moment(event.scheduled_for, policy.timezone),
-        "expected_by": moment(event.expected_by, policy.timezone),
     }
 
 
 def claim_lapsed(event: ClaimLapsed, facts: Facts, policy: EmailPolicy) -> Mapping[str, Any]:
     """P-21: the withdrawn claim was not opened again by `reopen_until`: the debt is given
     up. The customer hears that the order closed unpaid (OrderClosedUnpaid follows)."""
-    return {
-        "amount": money(event.amount),
-        "reopen_until": moment(event.reopen_until, policy.timezone),
-    }
+    return shown(event, policy.timezone, "amount", "reopen_until")
 
 
 T = PAYMENTS_EVENTS
 R = Role
+CUSTOMER = PartyOf("customer", R.CUSTOMER)
+SUPPLIER = PartyOf("supplier", R.SUPPLIER)
 
 # fmt: off
-NOTICES: tuple[Notice[Any], ...] = (
-    notice(PaymentRequested, T, "payment_due", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-15", context=payment_due, uses_facts=True),
-    notice(PaymentOverdue, T, "payment_overdue", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-16", context=overdue, uses_facts=True),
-    notice(PaymentOverdue, T, "payment_overdue_supplier", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-16", context=overdue, uses_facts=True),
-    notice(ClaimOpened, T, "claim_opened", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-16", context=claim_opened, uses_facts=True),
-    notice(PayoutPaid, T, "payout_sent", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-18", context=payout_sent, uses_facts=True),
+NOTICES: tuple[Rows, ...] = (
+    notice(PaymentRequested, T, "payment_due", to=CUSTOMER,
+           rules="P-15", context=payment_due),
+    notice(PaymentOverdue, T, "payment_overdue", to=CUSTOMER,
+           rules="P-16", context=overdue),
+    notice(PaymentOverdue, T, "payment_overdue_supplier", to=SUPPLIER,
+           rules="P-16", context=overdue),
+    notice(ClaimOpened, T, "claim_opened", to=CUSTOMER,
+           rules="P-16", context=claim_opened),
+    notice(PayoutPaid, T, "payout_sent", to=SUPPLIER,
+           rules="P-18", context=payout_sent),
     # X-11: every party hears of what it will pay or receive.
-    notice(ChargeRequested, T, "charge_requested", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-11 P-14 X-11", context=charge, uses_facts=True),
-    notice(ChargeFailed, T, "charge_failed", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-11 P-14 X-11", context=charge_failed, uses_facts=True),
-    notice(CancellationFeeAssessed, T, "cancellation_fee", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-11 X-11", context=fee, uses_facts=True),
-    notice(CancellationFeeAssessed, T, "cancellation_fee", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-11 X-11", context=fee, uses_facts=True),
-    notice(PaymentSettled, T, "payment_settled", to=PartyOf("customer", R.CUSTOMER),
-           rules="P-15 X-11", context=settled, uses_facts=True),
-    notice(PaymentSettled, T, "payment_settled", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-15 P-18 X-11", context=settled, uses_facts=True),
+    notice(ChargeRequested, T, "charge_requested", to=CUSTOMER,
+           rules="P-11 P-14 X-11", context=charge),
+    notice(ChargeFailed, T, "charge_failed", to=CUSTOMER,
+           rules="P-11 P-14 X-11", context=charge_failed),
+    notice(CancellationFeeAssessed, T, "cancellation_fee", to=(CUSTOMER, SUPPLIER),
+           rules="P-11 X-11", context=fee),
+    notice(PaymentSettled, T, "payment_settled", to=CUSTOMER,
+           rules="P-15 X-11", context=settled),
+    notice(PaymentSettled, T, "payment_settled", to=SUPPLIER,
+           rules="P-15 P-18 X-11", context=settled),
     notice(PaymentReceived, T, "payment_partial", to=StoredParty(R.CUSTOMER),
            rules="P-15 X-11", context=partial, when=_partial,
            guard="part of the amount is still owed"),
-    notice(RefundRequested, T, "refund_requested", to=PartyOf("customer", R.CUSTOMER),
-           rules="X-11", context=refund, uses_facts=True),
-    notice(ClaimPaid, T, "claim_closed", to=StoredParty(R.CUSTOMER),
+    notice(RefundRequested, T, "refund_requested", to=CUSTOMER,
+           rules="X-11", context=refund),
+    notice(ClaimPaid, T, "claim_closed", to=(StoredParty(R.CUSTOMER), SUPPLIER),
            rules="P-16 X-11", context=claim_closed),
-    notice(ClaimPaid, T, "claim_closed", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-16 X-11", context=claim_closed, uses_facts=True),
     notice(ClaimWithdrawn, T, "claim_closed", to=StoredParty(R.CUSTOMER),
            rules="P-16 X-11", context=claim_closed),
-    notice(ClaimWrittenOff, T, "claim_closed", to=StoredParty(R.CUSTOMER),
+    notice(ClaimWrittenOff, T, "claim_closed", to=(StoredParty(R.CUSTOMER), SUPPLIER),
            rules="P-16 X-11", context=claim_closed),
-    notice(ClaimWrittenOff, T, "claim_closed", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-16 X-11", context=claim_closed, uses_facts=True),
-    notice(PayoutScheduled, T, "payout_scheduled", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-18 X-11", context=payout_scheduled, uses_facts=True),
-    notice(ClaimLapsed, T, "claim_lapsed", to=PartyOf("supplier", R.SUPPLIER),
-           rules="P-21 X-11", context=claim_lapsed, uses_facts=True),
+    notice(PayoutScheduled, T, "payout_scheduled", to=SUPPLIER,
+           rules="P-18 X-11", context=payout_scheduled),
+    notice(ClaimLapsed, T, "claim_lapsed", to=SUPPLIER,
+           rules="P-21 X-11", context=claim_lapsed),
 )
 # fmt: on

@@ -49,16 +49,14 @@ from contracts.payments import (
 )
 from contracts.topics import ORDERS_EVENTS, PAYMENTS_EVENTS
 from notifier.domain import orders, payments
-from notifier.domain.catalogue import common_context
+from notifier.domain.catalogue import cause_of, compose
 from notifier.domain.model import Cause, Email, EmailPolicy, OrderFacts
 from notifier.domain.notices import (
     AwaitingParty,
-    Context,
+    Notice,
     OtherParty,
     PartyOf,
-    RecipientRule,
     StoredParty,
-    always,
 )
 
 #: The owner of the notifier's deadlines in the timer service, and their kind's prefix.
@@ -68,37 +66,19 @@ KIND = "reminder"
 CAUSE_TYPE = "ReminderDue"
 
 
-@dataclass(frozen=True)
-class Reminder:
-    """One way a window opens: `event` opens window `window` for `to`, closing at
-    `closes_at(event)`; `template` reminds `lead` before (the lead is a setting)."""
+@dataclass(frozen=True, kw_only=True)
+class Reminder(Notice[Any]):
+    """One way a window opens: a notice whose `event` opens window `window` for `to`,
+    closing at `closes_at(event)`; `template` reminds `lead` before (the lead is a setting)."""
 
     window: str
-    event: type[Event]
-    topic: str
-    to: RecipientRule
-    template: str
     closes_at: Callable[[Any], datetime | None]
-    context: Context
     #: The events that end the window: the party acted, or the window closed without it.
     closed_by: tuple[type[Event], ...]
-    rules: tuple[str, ...]
-    when: Callable[[Any], bool] = always
-    guard: str = ""
     #: A part of the window's key beyond the order (P-15: the payment request).
     subkey: str = ""
     #: The flow whose orders have the window: an event of another flow leaves it alone.
     flow: Flow | None = None
-
-    @property
-    def event_type(self) -> str:
-        name = self.event.model_fields["type"].default
-        assert isinstance(name, str)
-        return name
-
-    @property
-    def needs_facts(self) -> bool:
-        return True  # the title, and the stored parties of most windows
 
 
 def _postpaid(event: OrderCreated) -> bool:
@@ -114,25 +94,23 @@ P13_CLOSED_BY = (ExecutionConfirmed, OrderCancelled)
 P15_CLOSED_BY = (PaymentSettled, PaymentOverdue, OrderClosedUnpaid, ClaimWrittenOff, ClaimLapsed)
 
 REMINDERS: tuple[Reminder, ...] = (
-    Reminder("P-02", OrderCreated, ORDERS_EVENTS, OtherParty(Role.SUPPLIER), "reminder_respond",
-             lambda e: e.respond_by, orders.new_postpaid, P02_CLOSED_BY, ("P-02", "X-12"),
-             when=_postpaid, guard="post-paid orders", flow=Flow.POSTPAID),
-    Reminder("P-02", OrderEdited, ORDERS_EVENTS, AwaitingParty(), "reminder_respond",
-             lambda e: e.respond_by, orders.edited, P02_CLOSED_BY, ("P-02", "P-05", "X-12"),
-             flow=Flow.POSTPAID),
-    Reminder("M-09", OrderSentToClient, ORDERS_EVENTS, PartyOf("client", Role.CLIENT),
-             "reminder_offer", lambda e: e.offer_valid_until, orders.confirmation_request,
-             M09_CLOSED_BY, ("M-08", "M-09", "X-12"), flow=Flow.MANAGED),
-    Reminder("P-13", ServiceMarkedDone, ORDERS_EVENTS, StoredParty(Role.CUSTOMER),
-             "reminder_confirm_service", lambda e: e.confirm_by, orders.execution_done,
-             P13_CLOSED_BY, ("P-13", "X-12"), flow=Flow.POSTPAID),
-    Reminder("P-15", PaymentRequested, PAYMENTS_EVENTS, PartyOf("customer", Role.CUSTOMER),
-             "reminder_payment", lambda e: e.due_at, payments.payment_due, P15_CLOSED_BY,
-             ("P-15", "X-12"), subkey="request_id"),
+    Reminder(OrderCreated, ORDERS_EVENTS, "reminder_respond", OtherParty(Role.SUPPLIER),
+             ("P-02", "X-12"), orders.new_postpaid, _postpaid, "post-paid orders", window="P-02",
+             closes_at=lambda e: e.respond_by, closed_by=P02_CLOSED_BY, flow=Flow.POSTPAID),
+    Reminder(OrderEdited, ORDERS_EVENTS, "reminder_respond", AwaitingParty(),
+             ("P-02", "P-05", "X-12"), orders.edited, window="P-02",
+             closes_at=lambda e: e.respond_by, closed_by=P02_CLOSED_BY, flow=Flow.POSTPAID),
+    Reminder(OrderSentToClient, ORDERS_EVENTS, "reminder_offer", PartyOf("client", Role.CLIENT),
+             ("M-08", "M-09", "X-12"), orders.confirmation_request, window="M-09",
+             closes_at=lambda e: e.offer_valid_until, closed_by=M09_CLOSED_BY, flow=Flow.MANAGED),
+    Reminder(ServiceMarkedDone, ORDERS_EVENTS, "reminder_confirm_service",
+             StoredParty(Role.CUSTOMER), ("P-13", "X-12"), orders.execution_done, window="P-13",
+             closes_at=lambda e: e.confirm_by, closed_by=P13_CLOSED_BY, flow=Flow.POSTPAID),
+    Reminder(PaymentRequested, PAYMENTS_EVENTS, "reminder_payment",
+             PartyOf("customer", Role.CUSTOMER), ("P-15", "X-12"), payments.payment_due,
+             window="P-15", closes_at=lambda e: e.due_at, closed_by=P15_CLOSED_BY,
+             subkey="request_id"),
 )  # fmt: skip
-
-#: The windows by name, with what closes each (one entry per window, for the docs).
-WINDOWS: dict[str, tuple[type[Event], ...]] = {r.window: r.closed_by for r in REMINDERS}
 
 
 @dataclass(frozen=True)
@@ -196,11 +174,6 @@ def _sub(event: Event, field: str) -> str:
     return str(value) if value else ""
 
 
-def _order_id(event: Event) -> uuid.UUID | None:
-    value = getattr(event, "order_id", None)
-    return value if isinstance(value, uuid.UUID) else None
-
-
 def touches(event: Event, reminders: tuple[Reminder, ...] = REMINDERS) -> bool:
     """Whether `event` opens or closes any window (the handler then loads the facts)."""
     return any(isinstance(event, (r.event, *r.closed_by)) for r in reminders)
@@ -214,7 +187,7 @@ def remind(
 ) -> list[Action]:
     """Rule X-12: what `event` does to the reminders: opens a window (with its reminder
     email, due `lead` before the window closes) or closes one. Pure."""
-    order_id = _order_id(event)
+    order_id = cause_of(event).order_id
     if order_id is None:
         return []
     opened: dict[str, Action] = {}
@@ -250,8 +223,6 @@ def _open(
     due_at = closes_at - lead
     if due_at <= event.occurred_at:
         return None  # the window is shorter than the lead: nothing useful to remind
-    recipient = row.to.resolve(event, facts)
-    theirs = policy.for_recipient(recipient)
     cause = Cause(
         message_id=derived_id(event.message_id, 0, f"reminder|{row.window}"),
         type=CAUSE_TYPE,
@@ -259,11 +230,5 @@ def _open(
         occurred_at=due_at,
         order_id=order_id,
     )
-    context = {
-        **common_context(cause, recipient, facts, theirs),
-        "rules": list(row.rules),
-        "window": row.window,
-        **row.context(event, facts, theirs),
-    }
-    email = Email(cause, row.template, recipient, row.rules, context)
+    email = compose(cause, row, event, facts, policy, window=row.window)
     return Open(wid, order_id, f"{KIND}.{row.window}", due_at, event.message_id, email, closes_at)

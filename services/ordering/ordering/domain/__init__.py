@@ -13,36 +13,19 @@
 No I/O, no clock: time, ids, the secret and the snapshots come in as arguments.
 """
 
-from contracts.orders import (
-    ORDER_COMMANDS,
-    ORDER_EVENTS,
-    Flow,
-    OrderCommand,
-    OrderEvent,
-    OrderStatus,
-)
-from ordering.domain.authority import may_act_on, visible_to
+from ordering.domain.authority import visible_to
 from ordering.domain.catalogue import AccountDirectory, AccountRecord, Catalogue, Product
 from ordering.domain.context import Decision, DecisionContext, by_order
 from ordering.domain.decide import decide, on_deadline
 from ordering.domain.evolve import evolve, fold
 from ordering.domain.flows import TABLES
-from ordering.domain.model import DeadlineKind, Order, TimelineEntry, deadline_id
+from ordering.domain.model import DeadlineKind, Order, deadline_id
 from ordering.domain.policy import Policy
-from ordering.domain.tokens import (
-    ExpiredTokenError,
-    InvalidTokenError,
-    TokenError,
-    issue_token,
-    verify_token,
-)
+from ordering.domain.tokens import ExpiredTokenError, InvalidTokenError, issue_token, verify_token
 from servicekit.deadlines import CancelDeadline, DeadlineFired, DeadlineRequest, ScheduleDeadline
-from servicekit.decisions import EventMismatchError, Rejection
-from servicekit.tables import TableError
+from servicekit.decisions import EventMismatchError
 
 __all__ = [
-    "ORDER_COMMANDS",
-    "ORDER_EVENTS",
     "TABLES",
     "AccountDirectory",
     "AccountRecord",
@@ -55,26 +38,17 @@ __all__ = [
     "DecisionContext",
     "EventMismatchError",
     "ExpiredTokenError",
-    "Flow",
     "InvalidTokenError",
     "Order",
-    "OrderCommand",
-    "OrderEvent",
-    "OrderStatus",
     "Policy",
     "Product",
-    "Rejection",
     "ScheduleDeadline",
-    "TableError",
-    "TimelineEntry",
-    "TokenError",
     "by_order",
     "deadline_id",
     "decide",
     "evolve",
     "fold",
     "issue_token",
-    "may_act_on",
     "on_deadline",
     "verify_token",
     "visible_to",

@@ -15,7 +15,7 @@ from pathlib import Path
 import servicekit.tables
 from contracts.orders import Flow
 from ordering.domain.flows import TABLES
-from servicekit.diagrams import Arrow, chart
+from servicekit.diagrams import Arrow
 
 TITLES = {
     Flow.MANAGED: "Managed orders: member, operator review, client confirmation (seed 000)",
@@ -46,7 +46,7 @@ def render(flow: Flow) -> str:
         "",
         NOTES[flow],
         "",
-        *chart(arrows(flow), [s.value for s in table.statuses if s in table.terminal]),
+        *servicekit.tables.chart_of(table, arrows(flow)),
         "",
     ]
     return "\n".join(lines)

@@ -8,11 +8,12 @@ version and timeline: a newer producer's event never breaks the fold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from contracts.envelope import Role
 from contracts.orders import (
-    AccountTerms,
     ApprovalOverdue,
     CancellationRequested,
     ChangeProposed,
@@ -60,7 +61,7 @@ from ordering.domain.model import (
     postpaid_details,
 )
 from servicekit.deadlines import reconcile
-from servicekit.decisions import EventMismatchError, Evolution
+from servicekit.decisions import EventMismatchError, Evolution, carry
 
 _APPLY: Evolution[Order] = Evolution()
 _on = _APPLY.on
@@ -108,15 +109,20 @@ def _created(event: OrderCreated) -> Order:
         details = PostpaidDetails(terms, awaiting=Role.SUPPLIER, respond_by=event.respond_by)
     else:
         details = AccountDetails(terms)
+    at = event.occurred_at
     return Order(
-        order_id=event.order_id,
-        flow=event.flow,
-        status=event.status,
+        **carry(event, "order_id flow status"),
         parties=tuple(event.parties),
         details=details,
-        created_at=event.occurred_at,
-        updated_at=event.occurred_at,
+        created_at=at,
+        updated_at=at,
     )
+
+
+def _with(order: Order, details: Callable[[Order], Details], **changes: Any) -> Order:
+    """The order with its flow's details (read by `details`, which checks the flow)
+    changed."""
+    return replace(order, details=replace(details(order), **changes))
 
 
 # --- managed ----------------------------------------------------------------------------
@@ -124,70 +130,64 @@ def _created(event: OrderCreated) -> Order:
 
 @_on(DraftEdited)
 def _draft_edited(order: Order, event: DraftEdited) -> Order:
-    details: Details
+    order = replace(order, parties=tuple(event.parties))
     if isinstance(event.terms, ManagedTerms):
-        details = replace(managed_details(order), terms=event.terms)
-    else:
-        details = replace(account_details(order), terms=event.terms)
-    return replace(order, parties=tuple(event.parties), details=details)
+        return _with(order, managed_details, terms=event.terms)
+    return _with(order, account_details, terms=event.terms)
 
 
 @_on(OrderSubmitted)
 def _submitted(order: Order, event: OrderSubmitted) -> Order:
-    details = replace(
-        managed_details(order),
+    return _with(
+        order,
+        managed_details,
         submitted_at=event.occurred_at,
         review_due_at=event.review_due_at,
         review_overdue=False,
     )
-    return replace(order, details=details)
 
 
 @_on(OperatorReviewOverdue)
 def _review_overdue(order: Order, event: OperatorReviewOverdue) -> Order:
-    return replace(order, details=replace(managed_details(order), review_overdue=True))
+    return _with(order, managed_details, review_overdue=True)
 
 
 @_on(OrderActivated)
 def _activated(order: Order, event: OrderActivated) -> Order:
-    details = replace(managed_details(order), service_ends_at=event.service_ends_at)
-    return replace(order, details=details)
+    return _with(order, managed_details, service_ends_at=event.service_ends_at)
 
 
 @_on(OrderRejected)
 def _rejected(order: Order, event: OrderRejected) -> Order:
-    return replace(order, details=replace(managed_details(order), rejection_cause=event.cause))
+    return _with(order, managed_details, rejection_cause=event.cause)
 
 
 @_on(CancellationRequested)
 def _cancellation_requested(order: Order, event: CancellationRequested) -> Order:
-    details = replace(managed_details(order), cancellation_reason=event.reason)
-    return replace(order, details=details)
+    return _with(order, managed_details, cancellation_reason=event.reason)
 
 
 @_on(InvoicingCompleted)
 def _invoicing_completed(order: Order, event: InvoicingCompleted) -> Order:
-    return replace(order, details=replace(managed_details(order), invoicing_complete=True))
+    return _with(order, managed_details, invoicing_complete=True)
 
 
 @_on(ServicePeriodEnded)
 def _service_period_ended(order: Order, event: ServicePeriodEnded) -> Order:
-    return replace(order, details=replace(managed_details(order), service_ended=True))
+    return _with(order, managed_details, service_ended=True)
 
 
 @_on(OrderDuplicated)
 def _duplicated(order: Order, event: OrderDuplicated) -> Order:
-    details = managed_details(order)
-    return replace(
-        order, details=replace(details, duplicates=(*details.duplicates, event.new_order_id))
-    )
+    duplicates = (*managed_details(order).duplicates, event.new_order_id)
+    return _with(order, managed_details, duplicates=duplicates)
 
 
 @_on(OrderCompleted)
 def _completed(order: Order, event: OrderCompleted) -> Order:
     if isinstance(order.details, AccountDetails):  # A-10: the first receipt goes out now
-        return replace(order, details=replace(order.details, receipts_sent=1))
-    return replace(order, details=replace(managed_details(order), service_ended=True))
+        return _with(order, account_details, receipts_sent=1)
+    return _with(order, managed_details, service_ended=True)
 
 
 # --- postpaid ---------------------------------------------------------------------------
@@ -199,85 +199,75 @@ def _edited(order: Order, event: OrderEdited) -> Order:
     terms = apply_change(details.terms, event.changes)
     # P-19: the agreed price moves only when the event says no price is pending.
     agreed = details.agreed_price or details.terms.price
-    details = replace(
-        details,
+    return _with(
+        order,
+        postpaid_details,
         terms=terms,
         awaiting=event.awaiting,
         respond_by=event.respond_by,
         agreed_price=agreed if event.pending_price is not None else terms.price,
     )
-    return replace(order, details=details)
 
 
 @_on(OrderConfirmed)
 def _confirmed(order: Order, event: OrderConfirmed) -> Order:
-    details = replace(
-        postpaid_details(order),
+    return _with(
+        order,
+        postpaid_details,
         terms=event.terms,
         awaiting=None,
         respond_by=None,
         auto_done_at=event.auto_done_at,
         agreed_price=event.terms.price,
     )
-    return replace(order, details=details)
 
 
 @_on(ChangeProposed)
 def _proposed(order: Order, event: ChangeProposed) -> Order:
     proposal = Proposal(event.proposal, event.changes, event.comment, event.lapses_at)
-    details = replace(postpaid_details(order), proposal=proposal, proposals_made=event.proposal)
-    return replace(order, details=details)
+    return _with(order, postpaid_details, proposal=proposal, proposals_made=event.proposal)
 
 
 @_on(ProposalAccepted)
 def _accepted(order: Order, event: ProposalAccepted) -> Order:
-    details = postpaid_details(order)
-    details = replace(
-        details,
-        terms=apply_change(details.terms, event.changes),
-        proposal=None,
-        auto_done_at=event.auto_done_at,
+    terms = apply_change(postpaid_details(order).terms, event.changes)
+    return _with(
+        order, postpaid_details, terms=terms, proposal=None, auto_done_at=event.auto_done_at
     )
-    return replace(order, details=details)
 
 
 @_on(ProposalRejected)
 def _proposal_rejected(order: Order, event: ProposalRejected) -> Order:
-    return replace(order, details=replace(postpaid_details(order), proposal=None))
+    return _with(order, postpaid_details, proposal=None)
 
 
 @_on(ProposalLapsed)
 def _proposal_lapsed(order: Order, event: ProposalLapsed) -> Order:
-    return replace(order, details=replace(postpaid_details(order), proposal=None))
+    return _with(order, postpaid_details, proposal=None)
 
 
 @_on(ServiceMarkedDone)
 def _done(order: Order, event: ServiceMarkedDone) -> Order:
-    details = replace(postpaid_details(order), proposal=None, confirm_by=event.confirm_by)
-    return replace(order, details=details)
+    return _with(order, postpaid_details, proposal=None, confirm_by=event.confirm_by)
 
 
 @_on(OrderClosedUnpaid)
 def _closed_unpaid(order: Order, event: OrderClosedUnpaid) -> Order:
-    return replace(order, details=replace(postpaid_details(order), unpaid=True))
+    return _with(order, postpaid_details, unpaid=True)
 
 
 @_on(ReviewLeft)
 def _reviewed(order: Order, event: ReviewLeft) -> Order:
-    return replace(order, details=replace(postpaid_details(order), reviewed=True))
+    return _with(order, postpaid_details, reviewed=True)
 
 
 # --- account ----------------------------------------------------------------------------
 
 
-def _with_terms(order: Order, terms: AccountTerms) -> Order:
-    return replace(order, details=replace(account_details(order), terms=terms))
-
-
 @_on(NotesEdited)
 def _notes(order: Order, event: NotesEdited) -> Order:
     terms = account_details(order).terms
-    return _with_terms(order, terms.model_copy(update={"notes": event.notes}))
+    return _with(order, account_details, terms=terms.model_copy(update={"notes": event.notes}))
 
 
 @_on(ItemConfigured)
@@ -287,29 +277,29 @@ def _configured(order: Order, event: ItemConfigured) -> Order:
     item = items[event.line]
     merged = {**item.configurations, **event.values}
     items[event.line] = item.model_copy(update={"configurations": merged})
-    return _with_terms(order, terms.model_copy(update={"items": items}))
+    return _with(order, account_details, terms=terms.model_copy(update={"items": items}))
 
 
 @_on(OrderPlaced)
 def _placed(order: Order, event: OrderPlaced) -> Order:
-    details = replace(
-        account_details(order),
+    return _with(
+        order,
+        account_details,
         needs_approval=event.needs_approval,
         approval_due_at=event.approval_due_at,
         approval_overdue=False,
     )
-    return replace(order, details=details)
 
 
 @_on(ReceiptResent)
 def _receipt(order: Order, event: ReceiptResent) -> Order:
-    details = account_details(order)
-    return replace(order, details=replace(details, receipts_sent=details.receipts_sent + 1))
+    receipts_sent = account_details(order).receipts_sent + 1
+    return _with(order, account_details, receipts_sent=receipts_sent)
 
 
 @_on(ApprovalOverdue)
 def _approval_overdue(order: Order, event: ApprovalOverdue) -> Order:
-    return replace(order, details=replace(account_details(order), approval_overdue=True))
+    return _with(order, account_details, approval_overdue=True)
 
 
 # --- managed, M-18 and M-19 -----------------------------------------------------------
@@ -317,4 +307,4 @@ def _approval_overdue(order: Order, event: ApprovalOverdue) -> Order:
 
 @_on(OrderReturned)
 def _returned(order: Order, event: OrderReturned) -> Order:
-    return replace(order, details=replace(managed_details(order), returned_comment=event.comment))
+    return _with(order, managed_details, returned_comment=event.comment)

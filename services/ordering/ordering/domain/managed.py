@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from typing import Literal
 
 from contracts.envelope import Role
 from contracts.orders import (
@@ -51,6 +52,7 @@ from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, ref
 from ordering.domain.model import DeadlineKind, ManagedDetails, Order, managed_details
 from ordering.domain.tokens import ExpiredTokenError, TokenError, issue_token, verify_token
 from servicekit.businessdays import add_weekday_time
+from servicekit.decisions import carry
 from servicekit.tables import Table, after, on
 
 S = OrderStatus
@@ -139,14 +141,7 @@ def review_confirm(order: Order, cmd: ConfirmOrder, step: Step) -> Outcome:
 
 def review_reject(order: Order, cmd: RejectOrder, step: Step) -> Outcome:
     """The operator rejects, with a reason (Rule M-05)."""
-    return [
-        OrderRejected(
-            **step.stamp(status=S.REJECTED),
-            cause="operator",
-            reason=cmd.reason,
-            previous_status=order.status,
-        )
-    ]
+    return [_rejected(order, step, "operator", cmd.reason)]
 
 
 def client_confirm(order: Order, cmd: ConfirmAsClient, step: Step) -> Outcome:
@@ -159,14 +154,7 @@ def client_decline(order: Order, cmd: DeclineAsClient, step: Step) -> Outcome:
     """The client declines through the signed link (Rule M-08)."""
     if problem := _token_problem(order, cmd.token, step):
         return problem
-    return [
-        OrderRejected(
-            **step.stamp(status=S.REJECTED),
-            cause="client",
-            reason=cmd.reason,
-            previous_status=order.status,
-        )
-    ]
+    return [_rejected(order, step, "client", cmd.reason)]
 
 
 def request_cancellation(order: Order, cmd: RequestCancellation, step: Step) -> Outcome:
@@ -225,15 +213,8 @@ def review_overdue(order: Order, fired: DeadlineFired, step: Step) -> list[Order
 
 def offer_expired(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
     """No answer by "offer valid until": rejected with reason offer_expired (Rule M-09)."""
-    return [
-        OrderRejected(
-            **step.stamp(status=S.REJECTED),
-            cause="offer_expired",
-            reason="the offer's validity passed before the order was confirmed",
-            # The notifier tells "expired in review" from "the client did not answer" (M-09).
-            previous_status=order.status,
-        )
-    ]
+    reason = "the offer's validity passed before the order was confirmed"
+    return [_rejected(order, step, "offer_expired", reason)]
 
 
 def service_period_ended(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:
@@ -266,6 +247,16 @@ def _complete_if_done(details: ManagedDetails, step: Step, *, active: bool) -> l
     return []
 
 
+def _rejected(
+    order: Order, step: Step, cause: Literal["operator", "client", "offer_expired"], reason: str
+) -> OrderRejected:
+    # The status it left lets the notifier tell "expired in review" from "the client did
+    # not answer" (M-09).
+    return OrderRejected(
+        **step.stamp(status=S.REJECTED), cause=cause, reason=reason, previous_status=order.status
+    )
+
+
 def _activated(order: Order, step: Step) -> OrderActivated:
     details = managed_details(order)
     terms, tz = details.terms, step.ctx.policy.business_tz
@@ -275,10 +266,7 @@ def _activated(order: Order, step: Step) -> OrderActivated:
         **step.stamp(status=S.ACTIVE),
         confirmed_by=step.actor.role,
         no_payment_guarantee=details.no_payment_guarantee,
-        proof_document=terms.proof_document,
-        planned_invoices=terms.planned_invoices,
-        service_start=terms.service_start,
-        service_end=terms.service_end,
+        **carry(terms, "proof_document planned_invoices service_start service_end"),
         service_ends_at=ends_at,
     )
 

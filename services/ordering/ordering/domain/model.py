@@ -21,12 +21,12 @@ from contracts.orders import (
     Flow,
     ManagedTerms,
     Money,
-    OrderParty,
     OrderStatus,
     PostpaidTerms,
     TermsChange,
 )
 from servicekit.deadlines import Window
+from servicekit.decisions import OrderCore
 
 __all__ = [
     "AccountDetails",
@@ -150,21 +150,13 @@ Details = ManagedDetails | PostpaidDetails | AccountDetails
 
 
 @dataclass(frozen=True)
-class Order:
-    order_id: uuid.UUID
-    flow: Flow
-    status: OrderStatus
-    parties: tuple[OrderParty, ...]
+class Order(OrderCore):
     details: Details
     created_at: datetime
     updated_at: datetime
     version: int = 1
     timeline: tuple[TimelineEntry, ...] = ()
     deadlines: tuple[Deadline, ...] = ()
-
-    def party(self, role: Role) -> OrderParty | None:
-        """The order's party in `role`, if it has one."""
-        return next((p for p in self.parties if p.role is role), None)
 
     def has_party(self, party: Party) -> bool:
         """Whether `party` is one of this order's own parties (not staff)."""

@@ -45,6 +45,7 @@ from ordering.domain.context import DeadlineFired, Outcome, Rejection, Step, ref
 from ordering.domain.model import DeadlineKind, Order, Proposal, apply_change, postpaid_details
 from ordering.domain.postpaid_edits import appointment_problem, edited_prices, normalized_change
 from ordering.domain.suppliers import in_force, stamped
+from servicekit.decisions import carry
 from servicekit.tables import Table, after, on
 
 S = OrderStatus
@@ -227,14 +228,8 @@ def review(order: Order, cmd: LeaveReview, step: Step) -> Outcome:
     """The customer rates and reviews a closed order, once (Rule P-17)."""
     if postpaid_details(order).reviewed:
         return refuse(R.ALREADY_EXISTS, "this order has been reviewed already")
-    return [
-        ReviewLeft(
-            **step.stamp(status=S.CLOSED),
-            service_rating=cmd.service_rating,
-            supplier_rating=cmd.supplier_rating,
-            text=cmd.text,
-        )
-    ]
+    ratings = carry(cmd, "service_rating supplier_rating text")
+    return [ReviewLeft(**step.stamp(status=S.CLOSED), **ratings)]
 
 
 def window_passed(order: Order, fired: DeadlineFired, step: Step) -> list[OrderEvent]:

@@ -20,6 +20,7 @@ from contracts.accounts import (
 )
 from contracts.envelope import Party, Role, derived_id
 from ordering.domain.catalogue import AccountRecord
+from servicekit.decisions import carry
 
 #: Who may state accounts: the billing system, acting as a system party.
 ACCOUNT_AUTHORITY = frozenset({Role.SYSTEM})
@@ -43,11 +44,6 @@ def register(event: AccountOpened, now: datetime, by: Party) -> AccountRegistere
             reason=AccountRejectionReason.NOT_AUTHORIZED,
             message=f"accounts come from the billing system (role system), not a {event.actor.role}",
         )
-    record = AccountRecord(
-        account_id=event.account_id,
-        name=event.name,
-        contact=event.contact,
-        created_on=event.created_on,
-        oldest_open_cycle_start=event.oldest_open_cycle_start,
-    )
+    fields = "account_id name contact created_on oldest_open_cycle_start"
+    record = AccountRecord(**carry(event, fields))
     return AccountRegistered(**answer, earliest_order_date=record.earliest_order_date)

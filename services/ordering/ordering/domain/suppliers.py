@@ -25,6 +25,7 @@ from contracts.suppliers import (
     SupplierRejectionReason,
     SupplierSettingsSet,
 )
+from servicekit.decisions import carry
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,8 @@ class SupplierSettings:
 
     @classmethod
     def of(cls, event: SupplierSettingsSet) -> SupplierSettings:
-        return cls(
-            supplier_id=event.supplier_id,
-            settings_id=event.settings_id,
-            effective_from=event.effective_from,
-            payment_stage=event.payment_stage,
-            cancellation_policy=event.cancellation_policy,
-            recorded_at=event.occurred_at,
-        )
+        fields = "supplier_id settings_id effective_from payment_stage cancellation_policy"
+        return cls(**carry(event, fields), recorded_at=event.occurred_at)
 
 
 def settings_set(
@@ -82,9 +77,7 @@ def settings_set(
         **envelope,
         actor=actor,
         settings_id=str(cmd.message_id),
-        effective_from=cmd.effective_from,
-        payment_stage=cmd.payment_stage,
-        cancellation_policy=cmd.cancellation_policy,
+        **carry(cmd, "effective_from payment_stage cancellation_policy"),
     )
 
 

@@ -17,24 +17,11 @@ No I/O, no clock: time, ids and the policy come in as arguments.
 
 from payments.domain.context import PAYMENTS, Decision, DecisionContext
 from payments.domain.decide import decide, may_act_on, on_deadline, on_order_event
-from payments.domain.evolve import evolve, fold, track
 from payments.domain.fees import cancellation_fee, policy_for
-from payments.domain.model import (
-    Claim,
-    Deadline,
-    DeadlineKind,
-    Entity,
-    Ledger,
-    OrderFacts,
-    PaymentRequest,
-    Payout,
-    Receipt,
-    Refund,
-)
+from payments.domain.model import Deadline, DeadlineKind, Entity, Ledger, Payout
 from payments.domain.policy import DEFAULT_CANCELLATION_POLICY, Policy
 from payments.domain.tables import PRIMARY, TABLES, status_of
 from servicekit.deadlines import CancelDeadline, DeadlineFired, DeadlineRequest, ScheduleDeadline
-from servicekit.decisions import EventMismatchError, Rejection
 from servicekit.tables import TableError
 
 __all__ = [
@@ -43,7 +30,6 @@ __all__ = [
     "PRIMARY",
     "TABLES",
     "CancelDeadline",
-    "Claim",
     "Deadline",
     "DeadlineFired",
     "DeadlineKind",
@@ -51,25 +37,16 @@ __all__ = [
     "Decision",
     "DecisionContext",
     "Entity",
-    "EventMismatchError",
     "Ledger",
-    "OrderFacts",
-    "PaymentRequest",
     "Payout",
     "Policy",
-    "Receipt",
-    "Refund",
-    "Rejection",
     "ScheduleDeadline",
     "TableError",
     "cancellation_fee",
     "decide",
-    "evolve",
-    "fold",
     "may_act_on",
     "on_deadline",
     "on_order_event",
     "policy_for",
     "status_of",
-    "track",
 ]

@@ -12,6 +12,8 @@ at the bottom is a claim's lifecycle.
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.envelope import Role
 from contracts.payments import (
     ClaimLapsed,
@@ -38,6 +40,7 @@ from payments.domain.context import (
     refuse,
 )
 from payments.domain.model import Claim, DeadlineKind, Entity, Ledger
+from servicekit.decisions import carry
 from servicekit.tables import Table, Via, after, follows, on
 
 S = ClaimStatus
@@ -66,15 +69,11 @@ def open_claim(ledger: Ledger, cmd: OpenClaim, step: Step) -> Outcome:
     number = len(ledger.claims) + 1
     return [
         ClaimOpened(
-            **step.stamp(),
-            claim_id=claim_id(ledger, number),
-            status=S.OPENED,
-            supplier=ledger.facts.supplier,
-            number=number,
+            **step.stamp(claim_id=claim_id(ledger, number), status=S.OPENED, number=number),
+            **carry(ledger.facts, "supplier customer"),
             request_id=request.request_id,
             amount=request.outstanding,
             reason=cmd.reason,
-            customer=ledger.facts.customer,
         )
     ]
 
@@ -87,10 +86,7 @@ def withdraw_claim(ledger: Ledger, cmd: WithdrawClaim, step: Step) -> Outcome:
         return claim
     return [
         ClaimWithdrawn(
-            **step.stamp(),
-            claim_id=claim.claim_id,
-            status=S.WITHDRAWN,
-            supplier=ledger.facts.supplier,
+            **_about(ledger, claim, S.WITHDRAWN, step),
             reason=cmd.reason,
             reopen_until=step.now + step.ctx.claim_reopen_window,
         )
@@ -107,10 +103,7 @@ def write_off_claim(ledger: Ledger, cmd: WriteOffClaim, step: Step) -> Outcome:
     assert request is not None, "a claim is about a payment request"
     effects: list[Effect] = [
         ClaimWrittenOff(
-            **step.stamp(),
-            claim_id=claim.claim_id,
-            status=S.WRITTEN_OFF,
-            supplier=ledger.facts.supplier,
+            **_about(ledger, claim, S.WRITTEN_OFF, step),
             request_id=request.request_id,
             amount=request.outstanding,
             reason=cmd.reason,
@@ -129,10 +122,7 @@ def lapse(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
     assert claim.reopen_until is not None, "only a claim withdrawn with a window lapses"
     effects: list[Effect] = [
         ClaimLapsed(
-            **step.stamp(),
-            claim_id=claim.claim_id,
-            status=S.LAPSED,
-            supplier=ledger.facts.supplier,
+            **_about(ledger, claim, S.LAPSED, step),
             request_id=request.request_id,
             amount=request.outstanding,
             reopen_until=claim.reopen_until,
@@ -150,15 +140,13 @@ def paid_by(ledger: Ledger, payment_id: str, step: Step) -> list[Effect]:
     if claim is None or claim.status is not S.OPENED:
         return []
     return [
-        ClaimPaid(
-            **step.stamp(),
-            claim_id=claim.claim_id,
-            status=S.PAID,
-            supplier=ledger.facts.supplier,
-            payment_id=payment_id,
-            amount=claim.amount,
-        )
+        ClaimPaid(**_about(ledger, claim, S.PAID, step), payment_id=payment_id, amount=claim.amount)
     ]
+
+
+def _about(ledger: Ledger, claim: Claim, status: S, step: Step) -> dict[str, Any]:
+    """What every event of a claim's says first: the claim, its new status, the supplier."""
+    return step.stamp(claim_id=claim.claim_id, status=status, supplier=ledger.facts.supplier)
 
 
 def _current(ledger: Ledger, wanted: str) -> Claim | Rejection:

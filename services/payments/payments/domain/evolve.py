@@ -9,8 +9,9 @@ producer's event never breaks the fold.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
+from contracts import payments as pay
 from contracts.envelope import Role
 from contracts.orders import (
     Flow,
@@ -21,29 +22,6 @@ from contracts.orders import (
     PostpaidTerms,
     ProposalAccepted,
     TermsChange,
-)
-from contracts.payments import (
-    CancellationFeeAssessed,
-    ChargeFailed,
-    ChargeRequested,
-    ClaimLapsed,
-    ClaimOpened,
-    ClaimPaid,
-    ClaimStatus,
-    ClaimWithdrawn,
-    ClaimWrittenOff,
-    PaymentEvent,
-    PaymentOverdue,
-    PaymentReceived,
-    PaymentRequested,
-    PaymentSettled,
-    PayoutOverdue,
-    PayoutPaid,
-    PayoutRequested,
-    PayoutScheduled,
-    PayoutStatus,
-    RefundRequested,
-    RequestStatus,
 )
 from payments.domain.deadlines import required
 from payments.domain.model import (
@@ -58,13 +36,13 @@ from payments.domain.model import (
     Refund,
 )
 from servicekit.deadlines import reconcile
-from servicekit.decisions import EventMismatchError, Evolution
+from servicekit.decisions import EventMismatchError, Evolution, carry
 
 _APPLY: Evolution[Ledger] = Evolution()
 _on = _APPLY.on
 
 
-def evolve(ledger: Ledger, event: PaymentEvent) -> Ledger:
+def evolve(ledger: Ledger, event: pay.PaymentEvent) -> Ledger:
     """The ledger after `event`."""
     if event.order_id != ledger.order_id:
         raise EventMismatchError(f"{event.type} is about another order")
@@ -80,7 +58,7 @@ def evolve(ledger: Ledger, event: PaymentEvent) -> Ledger:
     )
 
 
-def fold(events: Iterable[PaymentEvent], ledger: Ledger) -> Ledger:
+def fold(events: Iterable[pay.PaymentEvent], ledger: Ledger) -> Ledger:
     """`evolve` over events, in order."""
     for event in events:
         ledger = evolve(ledger, event)
@@ -129,18 +107,13 @@ def _request(ledger: Ledger) -> PaymentRequest:
     return ledger.request
 
 
-def _with_request(ledger: Ledger, **changes: Any) -> Ledger:
-    return ledger.model_copy(update={"request": _request(ledger).model_copy(update=changes)})
-
-
-def _payout(ledger: Ledger) -> Payout:
-    if ledger.payout is None:
-        raise EventMismatchError(f"order {ledger.order_id} has no payout")
-    return ledger.payout
-
-
-def _with_payout(ledger: Ledger, **changes: Any) -> Ledger:
-    return ledger.model_copy(update={"payout": _payout(ledger).model_copy(update=changes)})
+def _with(ledger: Ledger, part: Literal["request", "payout"], **changes: Any) -> Ledger:
+    """The ledger with its payment request or payout changed: one it lacks means the
+    events disagree."""
+    current: PaymentRequest | Payout | None = getattr(ledger, part)
+    if current is None:
+        raise EventMismatchError(f"order {ledger.order_id} has no {part}")
+    return ledger.model_copy(update={part: current.model_copy(update=changes)})
 
 
 def _with_claim(ledger: Ledger, claim_id: str, **changes: Any) -> Ledger:
@@ -154,66 +127,59 @@ def _with_claim(ledger: Ledger, claim_id: str, **changes: Any) -> Ledger:
 # --- the payment request ----------------------------------------------------------------
 
 
-@_on(PaymentRequested)
-def _payment_requested(ledger: Ledger, event: PaymentRequested) -> Ledger:
+@_on(pay.PaymentRequested)
+def _payment_requested(ledger: Ledger, event: pay.PaymentRequested) -> Ledger:
     return _opened(ledger, event, automatic=False)
 
 
-@_on(ChargeRequested)
-def _charge_requested(ledger: Ledger, event: ChargeRequested) -> Ledger:
+@_on(pay.ChargeRequested)
+def _charge_requested(ledger: Ledger, event: pay.ChargeRequested) -> Ledger:
     return _opened(ledger, event, automatic=True)
 
 
-def _opened(ledger: Ledger, event: PaymentRequested | ChargeRequested, automatic: bool) -> Ledger:
+def _opened(
+    ledger: Ledger, event: pay.PaymentRequested | pay.ChargeRequested, automatic: bool
+) -> Ledger:
     if ledger.request is not None:
         raise EventMismatchError(f"order {ledger.order_id} has a payment request already")
     request = PaymentRequest(
-        request_id=event.request_id,
-        purpose=event.purpose,
+        **carry(event, "request_id purpose amount status due_at"),
         automatic=automatic,
-        amount=event.amount,
-        status=event.status,
         opened_at=event.occurred_at,
-        due_at=event.due_at,
     )
     return ledger.model_copy(update={"request": request})
 
 
-@_on(ChargeFailed)
-def _charge_failed(ledger: Ledger, event: ChargeFailed) -> Ledger:
-    return _with_request(ledger, charge_failures=_request(ledger).charge_failures + 1)
+@_on(pay.ChargeFailed)
+def _charge_failed(ledger: Ledger, event: pay.ChargeFailed) -> Ledger:
+    return _with(ledger, "request", charge_failures=_request(ledger).charge_failures + 1)
 
 
-@_on(CancellationFeeAssessed)
-def _fee_assessed(ledger: Ledger, event: CancellationFeeAssessed) -> Ledger:
+@_on(pay.CancellationFeeAssessed)
+def _fee_assessed(ledger: Ledger, event: pay.CancellationFeeAssessed) -> Ledger:
     return ledger.model_copy(update={"cancellation_fee": event.computation})
 
 
-@_on(PaymentReceived)
-def _received(ledger: Ledger, event: PaymentReceived) -> Ledger:
-    receipt = Receipt(
-        payment_id=event.payment_id,
-        amount=event.amount,
-        applied=event.applied,
-        excess=event.excess,
-        received_at=event.occurred_at,
-    )
+@_on(pay.PaymentReceived)
+def _received(ledger: Ledger, event: pay.PaymentReceived) -> Ledger:
+    fields = carry(event, "payment_id amount applied excess")
+    receipt = Receipt(**fields, received_at=event.occurred_at)
     receipts = (*_request(ledger).receipts, receipt)
-    return _with_request(ledger, receipts=receipts, status=event.status)
+    return _with(ledger, "request", receipts=receipts, status=event.status)
 
 
-@_on(PaymentSettled)
-def _settled(ledger: Ledger, event: PaymentSettled) -> Ledger:
-    return _with_request(ledger, status=RequestStatus.PAID, settled_at=event.occurred_at)
+@_on(pay.PaymentSettled)
+def _settled(ledger: Ledger, event: pay.PaymentSettled) -> Ledger:
+    return _with(ledger, "request", status=pay.RequestStatus.PAID, settled_at=event.occurred_at)
 
 
-@_on(PaymentOverdue)
-def _overdue(ledger: Ledger, event: PaymentOverdue) -> Ledger:
-    return _with_request(ledger, status=RequestStatus.OVERDUE)
+@_on(pay.PaymentOverdue)
+def _overdue(ledger: Ledger, event: pay.PaymentOverdue) -> Ledger:
+    return _with(ledger, "request", status=pay.RequestStatus.OVERDUE)
 
 
-@_on(RefundRequested)
-def _refund(ledger: Ledger, event: RefundRequested) -> Ledger:
+@_on(pay.RefundRequested)
+def _refund(ledger: Ledger, event: pay.RefundRequested) -> Ledger:
     refund = Refund(payment_id=event.payment_id, amount=event.amount, cause=event.cause)
     return ledger.model_copy(update={"refunds": (*ledger.refunds, refund)})
 
@@ -221,87 +187,81 @@ def _refund(ledger: Ledger, event: RefundRequested) -> Ledger:
 # --- claims -----------------------------------------------------------------------------
 
 
-@_on(ClaimOpened)
-def _claim_opened(ledger: Ledger, event: ClaimOpened) -> Ledger:
-    claim = Claim(
-        claim_id=event.claim_id,
-        number=event.number,
-        status=ClaimStatus.OPENED,
-        amount=event.amount,
-        reason=event.reason,
-        opened_at=event.occurred_at,
-    )
+@_on(pay.ClaimOpened)
+def _claim_opened(ledger: Ledger, event: pay.ClaimOpened) -> Ledger:
+    fields = carry(event, "claim_id number amount reason")
+    claim = Claim(**fields, status=pay.ClaimStatus.OPENED, opened_at=event.occurred_at)
     return ledger.model_copy(update={"claims": (*ledger.claims, claim)})
 
 
-@_on(ClaimWithdrawn)
-def _claim_withdrawn(ledger: Ledger, event: ClaimWithdrawn) -> Ledger:
+@_on(pay.ClaimWithdrawn)
+def _claim_withdrawn(ledger: Ledger, event: pay.ClaimWithdrawn) -> Ledger:
     return _with_claim(
         ledger,
         event.claim_id,
-        status=ClaimStatus.WITHDRAWN,
+        status=pay.ClaimStatus.WITHDRAWN,
         closed_at=event.occurred_at,
         reopen_until=event.reopen_until,
     )
 
 
-@_on(ClaimPaid)
-def _claim_paid(ledger: Ledger, event: ClaimPaid) -> Ledger:
-    return _with_claim(ledger, event.claim_id, status=ClaimStatus.PAID, closed_at=event.occurred_at)
-
-
-@_on(ClaimWrittenOff)
-def _claim_written_off(ledger: Ledger, event: ClaimWrittenOff) -> Ledger:
-    ledger = _with_claim(
-        ledger, event.claim_id, status=ClaimStatus.WRITTEN_OFF, closed_at=event.occurred_at
+@_on(pay.ClaimPaid)
+def _claim_paid(ledger: Ledger, event: pay.ClaimPaid) -> Ledger:
+    return _with_claim(
+        ledger, event.claim_id, status=pay.ClaimStatus.PAID, closed_at=event.occurred_at
     )
-    return _with_request(ledger, status=RequestStatus.WRITTEN_OFF)
 
 
-@_on(ClaimLapsed)
-def _claim_lapsed(ledger: Ledger, event: ClaimLapsed) -> Ledger:
-    ledger = _with_claim(ledger, event.claim_id, status=ClaimStatus.LAPSED)
-    return _with_request(ledger, status=RequestStatus.WRITTEN_OFF)
+@_on(pay.ClaimWrittenOff)
+def _claim_written_off(ledger: Ledger, event: pay.ClaimWrittenOff) -> Ledger:
+    ledger = _with_claim(
+        ledger, event.claim_id, status=pay.ClaimStatus.WRITTEN_OFF, closed_at=event.occurred_at
+    )
+    return _with(ledger, "request", status=pay.RequestStatus.WRITTEN_OFF)
+
+
+@_on(pay.ClaimLapsed)
+def _claim_lapsed(ledger: Ledger, event: pay.ClaimLapsed) -> Ledger:
+    ledger = _with_claim(ledger, event.claim_id, status=pay.ClaimStatus.LAPSED)
+    return _with(ledger, "request", status=pay.RequestStatus.WRITTEN_OFF)
 
 
 # --- the payout -------------------------------------------------------------------------
 
 
-@_on(PayoutScheduled)
-def _payout_scheduled(ledger: Ledger, event: PayoutScheduled) -> Ledger:
+@_on(pay.PayoutScheduled)
+def _payout_scheduled(ledger: Ledger, event: pay.PayoutScheduled) -> Ledger:
     if ledger.payout is not None:
         raise EventMismatchError(f"order {ledger.order_id} has a payout already")
-    payout = Payout(
-        payout_id=event.payout_id,
-        status=PayoutStatus.SCHEDULED,
-        gross=event.gross,
-        fee=event.fee,
-        fee_percent=event.fee_percent,
-        net=event.net,
-        service_at=event.service_at,
-        scheduled_for=event.scheduled_for,
-        expected_by=event.expected_by,
+    fields = carry(
+        event, "payout_id gross fee fee_percent net service_at scheduled_for expected_by"
     )
+    payout = Payout(**fields, status=pay.PayoutStatus.SCHEDULED)
     return ledger.model_copy(update={"payout": payout})
 
 
-@_on(PayoutRequested)
-def _payout_requested(ledger: Ledger, event: PayoutRequested) -> Ledger:
-    return _with_payout(
+@_on(pay.PayoutRequested)
+def _payout_requested(ledger: Ledger, event: pay.PayoutRequested) -> Ledger:
+    return _with(
         ledger,
-        status=PayoutStatus.PROCESSING,
+        "payout",
+        status=pay.PayoutStatus.PROCESSING,
         requested_at=event.occurred_at,
         expected_by=event.expected_by,
     )
 
 
-@_on(PayoutOverdue)
-def _payout_overdue(ledger: Ledger, event: PayoutOverdue) -> Ledger:
-    return _with_payout(ledger, overdue=True)
+@_on(pay.PayoutOverdue)
+def _payout_overdue(ledger: Ledger, event: pay.PayoutOverdue) -> Ledger:
+    return _with(ledger, "payout", overdue=True)
 
 
-@_on(PayoutPaid)
-def _payout_paid(ledger: Ledger, event: PayoutPaid) -> Ledger:
-    return _with_payout(
-        ledger, status=PayoutStatus.PAID, paid_at=event.occurred_at, reference=event.reference
+@_on(pay.PayoutPaid)
+def _payout_paid(ledger: Ledger, event: pay.PayoutPaid) -> Ledger:
+    return _with(
+        ledger,
+        "payout",
+        status=pay.PayoutStatus.PAID,
+        paid_at=event.occurred_at,
+        reference=event.reference,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from datetime import date, datetime
+from typing import Any
 
 from contracts.envelope import Role
 from contracts.payments import (
@@ -59,9 +60,7 @@ def schedule(ledger: Ledger, request: PaymentRequest, step: Step) -> PayoutSched
     scheduled_for = max(service_at + policy.payout_delay, step.now)
     fee, net = split(request.amount, policy.platform_fee_percent)
     return PayoutScheduled(
-        **step.stamp(),
-        payout_id=payout_id(ledger),
-        status=S.SCHEDULED,
+        **step.stamp(payout_id=payout_id(ledger), status=S.SCHEDULED),
         supplier=ledger.facts.supplier,
         gross=request.amount,
         fee=fee,
@@ -75,14 +74,10 @@ def schedule(ledger: Ledger, request: PaymentRequest, step: Step) -> PayoutSched
 
 def release(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
     """The payout date came: ask the gateway to send it; it is processing (Rule P-18)."""
-    payout = _payout(ledger)
     return [
         PayoutRequested(
-            **step.stamp(),
-            payout_id=payout.payout_id,
-            status=S.PROCESSING,
-            supplier=ledger.facts.supplier,
-            net=payout.net,
+            **_about(ledger, S.PROCESSING, step),
+            net=_payout(ledger).net,
             expected_by=processed_by(step.now, step.ctx.policy, step.ctx.holidays),
         )
     ]
@@ -90,16 +85,8 @@ def release(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
 
 def overdue(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
     """Processing took longer than allowed: a signal for ops; it stays processing."""
-    payout = _payout(ledger)
-    return [
-        PayoutOverdue(
-            **step.stamp(),
-            payout_id=payout.payout_id,
-            status=S.PROCESSING,
-            supplier=ledger.facts.supplier,
-            expected_by=payout.expected_by,
-        )
-    ]
+    expected_by = _payout(ledger).expected_by
+    return [PayoutOverdue(**_about(ledger, S.PROCESSING, step), expected_by=expected_by)]
 
 
 def confirm_sent(ledger: Ledger, cmd: ConfirmPayoutSent, step: Step) -> Outcome:
@@ -107,16 +94,13 @@ def confirm_sent(ledger: Ledger, cmd: ConfirmPayoutSent, step: Step) -> Outcome:
     payout = _payout(ledger)
     if cmd.payout_id != payout.payout_id:
         return refuse(R.UNKNOWN_PAYOUT, f"the order's payout is {payout.payout_id}")
-    return [
-        PayoutPaid(
-            **step.stamp(),
-            payout_id=payout.payout_id,
-            status=S.PAID,
-            supplier=ledger.facts.supplier,
-            net=payout.net,
-            reference=cmd.reference,
-        )
-    ]
+    return [PayoutPaid(**_about(ledger, S.PAID, step), net=payout.net, reference=cmd.reference)]
+
+
+def _about(ledger: Ledger, status: S, step: Step) -> dict[str, Any]:
+    """What every event of a payout's says first: the payout, its new status, the supplier."""
+    payout_id = _payout(ledger).payout_id
+    return step.stamp(payout_id=payout_id, status=status, supplier=ledger.facts.supplier)
 
 
 def _payout(ledger: Ledger) -> Payout:

@@ -43,6 +43,7 @@ from payments.domain.context import (
 from payments.domain.fees import cancellation_fee, policy_for
 from payments.domain.model import DeadlineKind, Entity, Ledger, PaymentRequest
 from payments.domain.money import is_exact, minus, normalized, plus, smaller, zero
+from servicekit.decisions import carry
 from servicekit.tables import Table, Via, after, follows, on, when
 
 S = RequestStatus
@@ -89,8 +90,7 @@ def charge_cancellation_fee(ledger: Ledger, event: OrderCancelled, step: Step) -
             **step.stamp(),
             request_id=request_id(ledger) if charged else None,
             computation=computation,
-            customer=facts.customer,
-            supplier=facts.supplier,
+            **carry(facts, "customer supplier"),
         )
     ]
     if charged:
@@ -133,10 +133,8 @@ def record_payment(ledger: Ledger, cmd: RecordPayment, step: Step) -> Outcome:
     settles = not was_paid and applied == owed
     effects: list[Effect] = [
         PaymentReceived(
-            **step.stamp(),
-            request_id=request.request_id,
-            purpose=request.purpose,
-            status=S.PAID if settles else request.status,
+            **step.stamp(status=S.PAID if settles else request.status),
+            **carry(request, "request_id purpose"),
             payment_id=cmd.payment_id,
             amount=amount,
             applied=applied,
@@ -166,14 +164,9 @@ def _settle(ledger: Ledger, request: PaymentRequest, payment_id: str, step: Step
     told when the order waits in `payment` for it (P-15)."""
     effects: list[Effect] = [
         PaymentSettled(
-            **step.stamp(),
-            request_id=request.request_id,
-            purpose=request.purpose,
-            status=S.PAID,
-            payment_id=payment_id,
-            amount=request.amount,
-            customer=ledger.facts.customer,
-            supplier=ledger.facts.supplier,
+            **step.stamp(status=S.PAID, payment_id=payment_id),
+            **carry(request, "request_id purpose amount"),
+            **carry(ledger.facts, "customer supplier"),
         ),
         *claims.paid_by(ledger, payment_id, step),
         payouts.schedule(ledger, request, step),
@@ -193,14 +186,8 @@ def charge_failed(ledger: Ledger, cmd: RecordChargeFailure, step: Step) -> Outco
         return refuse(R.NOT_A_CHARGE, "the customer pays this request: nothing was charged")
     return [
         ChargeFailed(
-            **step.stamp(),
-            request_id=request.request_id,
-            purpose=request.purpose,
-            status=request.status,
-            failure_code=cmd.failure_code,
-            outstanding=request.outstanding,
-            due_at=request.due_at,
-            customer=ledger.facts.customer,
+            **step.stamp(failure_code=cmd.failure_code, customer=ledger.facts.customer),
+            **carry(request, "request_id purpose status outstanding due_at"),
         )
     ]
 
@@ -211,14 +198,9 @@ def window_passed(ledger: Ledger, fired: DeadlineFired, step: Step) -> Outcome:
     request = _request(ledger)
     return [
         PaymentOverdue(
-            **step.stamp(),
-            request_id=request.request_id,
-            purpose=request.purpose,
-            status=S.OVERDUE,
-            outstanding=request.outstanding,
-            due_at=request.due_at,
-            customer=ledger.facts.customer,
-            supplier=ledger.facts.supplier,
+            **step.stamp(status=S.OVERDUE),
+            **carry(request, "request_id purpose outstanding due_at"),
+            **carry(ledger.facts, "customer supplier"),
         )
     ]
 
