@@ -168,11 +168,58 @@ def commit_id(aggregate_id: str, revision: int) -> str:
     return f"{aggregate_id}@{revision:012d}"
 
 
+#: How many aggregates each store keeps in memory by default (`StateCache`,
+#: `ORDERFLOW_STATE_CACHE_SIZE`), the least recently handled dropped first. A miss costs
+#: one read of the snapshot. An aggregate took about 8 KB of RSS in the 30-minute soak
+#: (docs/performance.md): 512 of them about 4 MB per store, full within minutes of
+#: steady traffic, so that memory is flat after warm-up (issue 20); the messages of one
+#: order come close together, which is what the cache is for.
+CACHED_AGGREGATES = 512
+
+
+class StateCache:
+    """The aggregates this process stored last, as it stored them: a bounded LRU.
+
+    Only a state known to be committed and published goes in; any error drops the
+    aggregate. Staleness is never a risk to correctness (the revision insert detects
+    any other writer) but costs a failed insert and a reload, so the runtime empties the
+    caches when partitions are revoked (`forget_cached`).
+    """
+
+    def __init__(self, size: int = CACHED_AGGREGATES) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Stored] = OrderedDict()
+
+    def get(self, aggregate_id: str) -> Stored | None:
+        found = self._items.get(aggregate_id)
+        if found is not None:
+            self._items.move_to_end(aggregate_id)
+        return found
+
+    def put(self, aggregate_id: str, stored: Stored) -> None:
+        self._items[aggregate_id] = stored
+        self._items.move_to_end(aggregate_id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop(self, aggregate_id: str) -> None:
+        self._items.pop(aggregate_id, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Aggregates(Protocol):
     """The store `handle_once` works on: versioned, idempotent aggregates with an outbox.
     `AggregateStore` keeps them in MongoDB/FerretDB, `MemoryAggregates` in memory; one
     contract suite (tests/integration/servicekit/test_aggregates_contract.py) runs
     against both."""
+
+    #: The aggregates this process stored last (see `handle_once`).
+    cache: StateCache
 
     async def load_snapshot(self, aggregate_id: str) -> Stored | None:
         """The aggregate as its snapshot says (one read; commits may lie beyond it)."""
@@ -212,10 +259,13 @@ class Aggregates(Protocol):
 
 class _CommitLog:
     """What both stores share: commits appended by revision, snapshots as their cache.
-    A subclass supplies the four document operations."""
+    A subclass supplies the four document operations. `cache_size`: how many aggregates
+    it keeps in memory (`StateCache`, `ORDERFLOW_STATE_CACHE_SIZE`)."""
 
-    def __init__(self, fold: Fold | None) -> None:
+    def __init__(self, fold: Fold | None, cache_size: int = CACHED_AGGREGATES) -> None:
         self.fold = fold
+        self.cache = StateCache(cache_size)
+        _stores.add(self)
 
     async def _commit(self, aggregate_id: str, revision: int) -> Document | None:
         raise NotImplementedError
@@ -303,8 +353,14 @@ class _CommitLog:
 class AggregateStore(_CommitLog):
     """`Aggregates` in two MongoDB/FerretDB collections (commits and snapshots)."""
 
-    def __init__(self, db: AsyncDatabase[Document], name: str, fold: Fold | None = None) -> None:
-        super().__init__(fold)
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        name: str,
+        fold: Fold | None = None,
+        cache_size: int = CACHED_AGGREGATES,
+    ) -> None:
+        super().__init__(fold, cache_size)
         self.snapshots: AsyncCollection[Document] = db[name]
         self.commits: AsyncCollection[Document] = db[f"{name}_commits"]
         self._commit_writes: WriteBatcher[Document] = WriteBatcher(
@@ -657,69 +713,19 @@ class KeyedLocks:
 
 _locks = KeyedLocks()
 
-#: How many aggregates each store keeps in memory by default (`StateCache`,
-#: `ORDERFLOW_STATE_CACHE_SIZE`), the least recently handled dropped first. A miss costs
-#: one read of the snapshot. An aggregate took about 8 KB of RSS in the 30-minute soak
-#: (docs/performance.md): 512 of them about 4 MB per store, full within minutes of
-#: steady traffic, so that memory is flat after warm-up (issue 20); the messages of one
-#: order come close together, which is what the cache is for.
-CACHED_AGGREGATES = 512
-
-
-class StateCache:
-    """The aggregates this process stored last, as it stored them: a bounded LRU.
-
-    Only a state known to be committed and published goes in; any error drops the
-    aggregate. Staleness is never a risk to correctness (the revision insert detects
-    any other writer) but costs a failed insert and a reload, so the runtime empties the
-    caches when partitions are revoked (`forget_cached`).
-    """
-
-    #: The size of the caches made from now on (the runtime sets it from its settings).
-    default_size = CACHED_AGGREGATES
-
-    def __init__(self, size: int | None = None) -> None:
-        self.size = StateCache.default_size if size is None else size
-        self._items: OrderedDict[str, Stored] = OrderedDict()
-
-    def get(self, aggregate_id: str) -> Stored | None:
-        found = self._items.get(aggregate_id)
-        if found is not None:
-            self._items.move_to_end(aggregate_id)
-        return found
-
-    def put(self, aggregate_id: str, stored: Stored) -> None:
-        self._items[aggregate_id] = stored
-        self._items.move_to_end(aggregate_id)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def drop(self, aggregate_id: str) -> None:
-        self._items.pop(aggregate_id, None)
-
-    def clear(self) -> None:
-        self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-_caches: weakref.WeakKeyDictionary[Aggregates, StateCache] = weakref.WeakKeyDictionary()
+_stores: weakref.WeakSet[_CommitLog] = weakref.WeakSet()
 
 
 def cached(store: Aggregates) -> StateCache:
     """The in-memory cache of `store`'s aggregates (one per store object: a twin writer
     made for a test has its own, as another process would)."""
-    cache = _caches.get(store)
-    if cache is None:
-        cache = _caches[store] = StateCache()
-    return cache
+    return store.cache
 
 
 def forget_cached() -> None:
     """Empty every store's cache: partitions (and so aggregates) may have changed owner."""
-    for cache in list(_caches.values()):
-        cache.clear()
+    for store in list(_stores):
+        store.cache.clear()
 
 
 def outbox_entry(topic: str, message: Message) -> Document:
@@ -759,14 +765,14 @@ class MemoryAggregates(_CommitLog):
     """`Aggregates` in memory: the same commits and snapshots, as dictionaries (for unit
     tests and the contract suite). Documents are copied in and out, as a database does."""
 
-    def __init__(self, fold: Fold | None = None) -> None:
-        super().__init__(fold)
+    def __init__(self, fold: Fold | None = None, cache_size: int = CACHED_AGGREGATES) -> None:
+        super().__init__(fold, cache_size)
         self.commits: dict[str, Document] = {}
         self.snapshots: dict[str, Document] = {}
 
     def twin(self) -> MemoryAggregates:
         """Another writer on the same documents (no shared in-process lock)."""
-        other = MemoryAggregates(self.fold)
+        other = MemoryAggregates(self.fold, self.cache.size)
         other.commits, other.snapshots = self.commits, self.snapshots
         return other
 

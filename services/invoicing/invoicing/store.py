@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from invoicing.domain import LEDGER_EVENTS, Ledger, fold, pending_numbers
-from servicekit.aggregates import AggregateStore, Document, StateCodec
+from servicekit.aggregates import CACHED_AGGREGATES, AggregateStore, Document, StateCodec
 
 LEDGERS = "invoice_ledgers"
 
@@ -35,8 +35,10 @@ LEDGERS = "invoice_ledgers"
 LEDGER_STATE: StateCodec[Ledger] = StateCodec(Ledger)
 
 
-def ledgers_store(db: AsyncDatabase[Document]) -> AggregateStore:
-    return AggregateStore(db, LEDGERS, fold=_fold)
+def ledgers_store(
+    db: AsyncDatabase[Document], cache_size: int = CACHED_AGGREGATES
+) -> AggregateStore:
+    return AggregateStore(db, LEDGERS, fold=_fold, cache_size=cache_size)
 
 
 def _fold(ledger_id: str, state: Document, events: list[Document]) -> Document:

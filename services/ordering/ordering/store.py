@@ -22,14 +22,16 @@ from contracts.orders import ORDER_EVENTS, CreateOrder
 from contracts.suppliers import SupplierSettingsSet
 from ordering.domain import AccountDirectory, AccountRecord, Order, fold
 from ordering.domain.suppliers import SupplierSettings
-from servicekit.aggregates import AggregateStore, Document, StateCodec
+from servicekit.aggregates import CACHED_AGGREGATES, AggregateStore, Document, StateCodec
 
 #: An order as its snapshot holds it (issue 18: the state, not the events).
 ORDERS: StateCodec[Order] = StateCodec(Order)
 
 
-def orders_store(db: AsyncDatabase[Document]) -> AggregateStore:
-    return AggregateStore(db, "orders", fold=_fold)
+def orders_store(
+    db: AsyncDatabase[Document], cache_size: int = CACHED_AGGREGATES
+) -> AggregateStore:
+    return AggregateStore(db, "orders", fold=_fold, cache_size=cache_size)
 
 
 def _fold(order_id: str, state: Document, events: list[Document]) -> Document:

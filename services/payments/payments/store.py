@@ -16,13 +16,15 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from payments.domain import Ledger
-from servicekit.aggregates import AggregateStore, Document, Stored
+from servicekit.aggregates import CACHED_AGGREGATES, AggregateStore, Document, Stored
 
 COLLECTION = "payments"
 
 
-def payments_store(db: AsyncDatabase[Document]) -> AggregateStore:
-    return AggregateStore(db, COLLECTION)
+def payments_store(
+    db: AsyncDatabase[Document], cache_size: int = CACHED_AGGREGATES
+) -> AggregateStore:
+    return AggregateStore(db, COLLECTION, cache_size=cache_size)
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from servicekit.aggregates import CACHED_AGGREGATES, StateCache
+from servicekit.aggregates import CACHED_AGGREGATES, MemoryAggregates, StateCache, cached
 from servicekit.config import ServiceSettings
 
 
@@ -20,11 +20,9 @@ def test_a_cache_keeps_the_most_recently_handled_up_to_its_size() -> None:
     assert len(none) == 0
 
 
-def test_the_default_size_comes_from_ORDERFLOW_STATE_CACHE_SIZE() -> None:
+def test_the_size_is_the_stores_own_as_ORDERFLOW_STATE_CACHE_SIZE_sets_it() -> None:
     assert ServiceSettings().state_cache_size == CACHED_AGGREGATES == 512
-    before = StateCache.default_size
-    try:
-        StateCache.default_size = ServiceSettings(state_cache_size=3).state_cache_size
-        assert StateCache().size == 3
-    finally:
-        StateCache.default_size = before
+    size = ServiceSettings(state_cache_size=3).state_cache_size
+    store, other = MemoryAggregates(cache_size=size), MemoryAggregates()
+    assert cached(store).size == 3 and cached(store.twin()).size == 3
+    assert cached(other).size == CACHED_AGGREGATES
