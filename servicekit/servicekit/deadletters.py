@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import random
@@ -44,7 +43,6 @@ from pymongo.errors import ConnectionFailure
 
 from contracts.envelope import Message
 from servicekit import clocks, metrics, tracing
-from servicekit.dispatch import Dispatcher
 from servicekit.invalid import InvalidCommands, answer_invalid
 from servicekit.logs import log_context
 
@@ -158,21 +156,16 @@ class ConsumerGuard:
     publish_raw: RawPublisher
     stopping: Callable[[], bool]
     base_topic: Callable[[str], str]
-    dispatcher: Dispatcher
     publish: Callable[[str, Message], Awaitable[None]] | None = None
     #: X-13: command topics (contracts names) whose invalid commands are answered.
     invalid_commands: dict[str, InvalidCommands] = field(default_factory=dict, init=False)
 
     def middleware(self) -> type[BaseMiddleware]:
-        """A FastStream middleware class bound to this guard."""
+        """A FastStream middleware class bound to this guard: it watches publishing (the
+        runtime's batch middleware takes consuming, and calls `consume` per record)."""
         guard = self
 
         class _Guard(BaseMiddleware):
-            async def consume_scope(
-                self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
-            ) -> Any:
-                await guard.submit(call_next, msg)
-
             async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: Any) -> Any:  # fmt: skip
                 try:
                     return await call_next(cmd)
@@ -181,17 +174,6 @@ class ConsumerGuard:
                     raise
 
         return _Guard
-
-    async def submit(
-        self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
-    ) -> None:
-        """Hand the message to the dispatcher, which runs `consume` when a slot is free."""
-        record: ConsumerRecord[bytes, bytes] = msg.raw_message
-        tp = TopicPartition(record.topic, record.partition)
-        work = functools.partial(self.consume, call_next, msg)
-        await self.dispatcher.submit(
-            getattr(msg, "consumer", None), tp, record.offset, record.key, work
-        )
 
     async def consume(
         self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]

@@ -175,7 +175,6 @@ class ServiceRuntime:
             publish_raw=self.publish_raw,
             stopping=lambda: self._stopping,
             base_topic=self.base_topic,
-            dispatcher=self.dispatcher,
             publish=self.publish,
         )
         self._listeners: list[SettleOnRevoke] = []

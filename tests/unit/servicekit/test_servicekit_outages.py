@@ -16,7 +16,6 @@ from aiokafka.errors import KafkaConnectionError
 from pymongo.errors import AutoReconnect
 
 from servicekit.deadletters import ConsumerGuard, GuardPolicy, is_outage
-from servicekit.dispatch import Dispatcher
 
 
 class Guard(ConsumerGuard):
@@ -28,7 +27,6 @@ class Guard(ConsumerGuard):
             publish_raw=self._never,
             stopping=lambda: False,
             base_topic=lambda t: t,
-            dispatcher=Dispatcher(1, 1.0),
         )
         self.dead: list[str] = []
 

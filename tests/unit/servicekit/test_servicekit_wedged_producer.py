@@ -15,7 +15,6 @@ import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber
 
 from servicekit.deadletters import EXIT_PRODUCER_WEDGED, ConsumerGuard, GuardPolicy, producer_wedged
-from servicekit.dispatch import Dispatcher
 
 
 def guard() -> ConsumerGuard:
@@ -27,7 +26,6 @@ def guard() -> ConsumerGuard:
         publish_raw=never,
         stopping=lambda: False,
         base_topic=lambda t: t,
-        dispatcher=Dispatcher(1, 1.0),
     )
 
 
