@@ -29,19 +29,8 @@ from servicekit.config import service_database
 from servicekit.deadletters import DLQ_REASON
 from tests.integration.ordering.test_ordering_on_the_real_stack import create_managed, for_order
 from tests.support.kafka import Record, Upstream, eventually, read_topic
-from tests.support.services import service_env, start
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-async def ordering(
-    stack: Any, topic_prefix: str, database_name: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ServiceProcess]:
-    env = service_env(stack, topic_prefix, database_name)
-    process = await start("ordering", env, tmp_path_factory.mktemp("logs"))
-    yield process
-    process.terminate()
 
 
 @pytest.fixture

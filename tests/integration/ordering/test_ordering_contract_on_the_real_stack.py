@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from contracts.orders import CreateOrder
 from devstack.services import ServiceProcess
 from orderflow import commands as c
 from tests.support.kafka import Record, Upstream, count, read_topic
-from tests.support.services import service_env, start
+from tests.support.services import service_env
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -32,13 +32,8 @@ def prefix(topic_prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def ordering(
-    stack: Any, prefix: str, database_name: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ServiceProcess]:
-    env = service_env(stack, prefix, f"{database_name}_contract")
-    process = await start("ordering", env, tmp_path_factory.mktemp("logs"))
-    yield process
-    process.terminate()
+def ordering_env(stack: Any, prefix: str, database_name: str) -> dict[str, str]:
+    return service_env(stack, prefix, f"{database_name}_contract")
 
 
 def create(order_id: uuid.UUID, client_email: str = "client1@example.com") -> CreateOrder:

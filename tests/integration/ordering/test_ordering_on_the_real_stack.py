@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,8 @@ from orderflow import commands as c
 from servicekit.aggregates import AggregateStore
 from servicekit.config import service_database
 from tests.support.kafka import Record, Upstream, eventually, read_topic
-from tests.support.services import service_env, start
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-async def ordering(
-    stack: Any, topic_prefix: str, database_name: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ServiceProcess]:
-    env = service_env(stack, topic_prefix, database_name)
-    process = await start("ordering", env, tmp_path_factory.mktemp("logs"))
-    yield process
-    process.terminate()
 
 
 async def snapshot(stack: Any, database: str, order_id: uuid.UUID, status: str) -> dict[str, Any]:
