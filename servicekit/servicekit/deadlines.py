@@ -22,8 +22,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from contracts.envelope import Message, Party, derived_id
 from contracts.timers import CancelDeadline as CancelTimer
+from contracts.timers import DeadlineExpired, TimerCommand
 from contracts.timers import ScheduleDeadline as ScheduleTimer
-from contracts.timers import TimerCommand
 
 #: The timer service's key of a deadline: an order's id, or another aggregate's (invoicing's
 #: account ledgers); its deadlines of one key are kept in order.
@@ -167,3 +167,11 @@ def timer_command_of(
         due_at=request.due_at,
         payload=dict(request.payload),
     )
+
+
+def handled_as(cause: Message) -> str:
+    """The id a message is handled once under (`handle_once`): its own message id, or for
+    a fired deadline the deadline's, since the timer service may fire a deadline twice."""
+    if isinstance(cause, DeadlineExpired):
+        return f"deadline:{cause.deadline_id}"
+    return str(cause.message_id)

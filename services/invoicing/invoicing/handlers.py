@@ -84,7 +84,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
-from servicekit.deadlines import timer_command_of
+from servicekit.deadlines import handled_as, timer_command_of
 from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
@@ -255,9 +255,7 @@ async def _handle(
     crash between its commit and its numbering) are taken before this one is decided, and
     the numbers this one leaves pending right after it, from the ledger it returns."""
     subject = cause if message is None else message
-    message_id = str(cause.message_id)
-    if isinstance(cause, DeadlineExpired):  # the timer service may fire a deadline twice
-        message_id = f"deadline:{cause.deadline_id}"
+    message_id = handled_as(cause)
 
     def decide(ledger: Ledger, now: datetime, ctx: DecisionContext) -> Decision:
         return entry(ledger, subject, now, ctx)

@@ -51,7 +51,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
-from servicekit.deadlines import timer_command
+from servicekit.deadlines import handled_as, timer_command
 from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
@@ -178,11 +178,10 @@ async def handle_deadline(event: DeadlineExpired | TimerCommandRejected, deps: D
         return change(order, decision.events, own, event, now, decision.after)
 
     with log_context(order_id=event.order_id, deadline_kind=event.kind):
-        # Keyed by the deadline, not the event: the timer service may fire twice.
         await handle_once(
             deps.orders,
             event.order_id,
-            f"deadline:{event.deadline_id}",
+            handled_as(event),
             decide_change,
             deps.publish_outbox,
         )

@@ -45,7 +45,7 @@ from servicekit.aggregates import (
     handle_once,
     outbox_entry,
 )
-from servicekit.deadlines import timer_command
+from servicekit.deadlines import handled_as, timer_command
 from servicekit.invalid import InvalidCommand
 from servicekit.logs import log_context
 
@@ -127,9 +127,7 @@ async def _handle(
     now = deps.clock()
     ctx = deps.decision_context()
     subject = cause if message is None else message
-    message_id = str(cause.message_id)
-    if isinstance(cause, DeadlineExpired):  # the timer service may fire a deadline twice
-        message_id = f"deadline:{cause.deadline_id}"
+    message_id = handled_as(cause)
 
     async def decide_change(stored: Stored | None) -> Change | Refusal | None:
         decision = entry(rebuild(stored), subject, now, ctx)
